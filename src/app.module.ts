@@ -1,0 +1,45 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { LoggerModule } from 'nestjs-pino';
+import { ClientsModule } from './clients/clients.module.js';
+import { AuthGuard } from './common/auth/auth.guard.js';
+import { CommonModule } from './common/common.module.js';
+import { AllExceptionsFilter } from './common/http/all-exceptions.filter.js';
+import { PaginationInterceptor } from './common/pagination/pagination.interceptor.js';
+import { AppValidationPipe } from './common/validation/validation.pipe.js';
+import { type AppConfig, loadConfig } from './config/app-config.js';
+import { loggerOptions } from './config/logger.options.js';
+import { DatabaseModule } from './database/database.module.js';
+import { EventsModule } from './events/events.module.js';
+import { HealthModule } from './health/health.module.js';
+import { ProductModule } from './product/product.module.js';
+
+/**
+ * The composition root. Global behaviour is registered here as APP_* providers, so a test that
+ * compiles `AppModule.forRoot(env)` behaves exactly like production.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(env: Record<string, string | undefined> = process.env, config: AppConfig = loadConfig(env)): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, ignoreEnvVars: true, load: [() => config] }),
+        LoggerModule.forRoot(loggerOptions(config)),
+        CommonModule,
+        DatabaseModule,
+        ClientsModule,
+        EventsModule,
+        ProductModule,
+        HealthModule,
+      ],
+      providers: [
+        { provide: APP_PIPE, useClass: AppValidationPipe },
+        { provide: APP_FILTER, useClass: AllExceptionsFilter },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: PaginationInterceptor },
+      ],
+    };
+  }
+}

@@ -1,0 +1,22 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { toHttpError } from './error-response.js';
+
+/** The one HTTP exception filter: every error leaves as the SPEC error body. */
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const http = host.switchToHttp();
+    const req = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const { status, body, headers } = toHttpError(exception, String(req.id));
+    if (status >= 500) {
+      this.logger.error({ err: exception, request_id: req.id }, 'Unhandled error while serving request');
+    }
+    if (headers) void reply.headers(headers);
+    void reply.status(status).send(body);
+  }
+}

@@ -1,0 +1,44 @@
+import { badRequest } from '../errors/domain-error.js';
+
+/**
+ * A page of a keyset-paged list. Controllers return it; the pagination interceptor turns it into
+ * a JSON array plus `Link` and `X-Next-Cursor` headers.
+ */
+export class Page<T> {
+  constructor(
+    readonly items: T[],
+    readonly nextCursor: string | null,
+  ) {}
+}
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 200;
+
+/** Encodes the keyset position after the last row as an opaque cursor. */
+export function encodeCursor(position: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
+}
+
+/** Decodes a cursor made by `encodeCursor`, checking it has the expected shape; 400 otherwise. */
+export function decodeCursor(cursor: string | undefined, shape: readonly ('string' | 'number')[]): (string | number)[] | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(decoded) && decoded.length === shape.length && decoded.every((v, i) => typeof v === shape[i])) {
+      return decoded as (string | number)[];
+    }
+  } catch {
+    // fall through
+  }
+  throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]);
+}
+
+/**
+ * Builds a page from `limit + 1` fetched rows: the extra row only signals that more exist.
+ */
+export function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, positionOf: (row: R) => (string | number)[]): Page<T> {
+  const more = rows.length > limit;
+  const kept = more ? rows.slice(0, limit) : rows;
+  const next = more ? encodeCursor(positionOf(kept[kept.length - 1])) : null;
+  return new Page(kept.map(map), next);
+}

@@ -1,0 +1,55 @@
+import { type ArgumentMetadata, Injectable, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { badRequest, type ErrorDetail } from '../errors/domain-error.js';
+
+function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({
+      field,
+      message: message.includes('should not exist') ? `${field} is not an allowed field` : message,
+    }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+/** A 400 VALIDATION_ERROR naming each bad field. */
+export function validationException(errors: ValidationError[]): Error {
+  return badRequest('Request validation failed', flatten(errors));
+}
+
+/**
+ * Global validation: bodies reject unknown fields (SPEC), query strings drop unknown parameters
+ * (browsers and proxies add cache-busters); both transform to the DTO's types.
+ */
+@Injectable()
+export class AppValidationPipe extends ValidationPipe {
+  private readonly queryPipe = new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: false,
+    transform: true,
+    exceptionFactory: validationException,
+  });
+
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: validationException,
+      validationError: { target: false, value: false },
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (
+      metadata.type === 'body' &&
+      (value === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) &&
+      metadata.metatype &&
+      metadata.metatype !== Object
+    ) {
+      throw badRequest('Request body must be a JSON object');
+    }
+    if (metadata.type === 'query') return this.queryPipe.transform(value, metadata);
+    return super.transform(value, metadata);
+  }
+}

@@ -1,0 +1,62 @@
+import { applyDecorators } from '@nestjs/common';
+import { Transform } from 'class-transformer';
+import { IsInt, IsOptional, Matches, Max, Min, ValidateBy, type ValidationOptions } from 'class-validator';
+import { isDecimalString } from '../money/decimal.js';
+
+/** SPEC identifiers: strings of 1-255 characters with no control characters. */
+// eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+const IDENTIFIER = /^[^\u0000-\u001f\u007f]{1,255}$/u;
+
+export function isIdentifier(value: unknown): value is string {
+  return typeof value === 'string' && IDENTIFIER.test(value) && [...value].length <= 255;
+}
+
+export function IsIdentifier(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isIdentifier',
+      validator: {
+        validate: (value: unknown) => isIdentifier(value),
+        defaultMessage: (args) => `${args?.property} must be a string of 1-255 characters without control characters`,
+      },
+    },
+    options,
+  );
+}
+
+/** A non-negative exact decimal written as a string ("0.000000000023"); numbers are refused. */
+export function IsDecimalString(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isDecimalString',
+      validator: {
+        validate: (value: unknown) => isDecimalString(value),
+        defaultMessage: (args) => `${args?.property} must be a non-negative decimal written as a string, e.g. "0.25"`,
+      },
+    },
+    options,
+  );
+}
+
+/** Query-string integer `limit` with SPEC bounds (default applied by the service). */
+export function IsLimit(): PropertyDecorator {
+  return applyDecorators(
+    IsOptional(),
+    Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value)),
+    IsInt({ message: 'limit must be an integer between 1 and 200' }),
+    Min(1, { message: 'limit must be an integer between 1 and 200' }),
+    Max(200, { message: 'limit must be an integer between 1 and 200' }),
+  );
+}
+
+/** Query-string boolean ("true" / "false"). */
+export function ToBoolean(): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) => {
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    return value;
+  });
+}
+
+// eslint-disable-next-line no-control-regex -- rejecting control characters is the point
+export const NO_CONTROL_CHARS = Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: '$property must not contain control characters' });

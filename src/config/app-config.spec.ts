@@ -1,0 +1,39 @@
+import { ConfigValidationError, loadConfig } from './app-config.js';
+
+describe('loadConfig', () => {
+  it('should apply the SPEC defaults', () => {
+    const config = loadConfig({});
+    expect(config.http.port).toBe(8215);
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.pgliteDataDir).toBe('./.data/pglite');
+    expect(config.nats.url).toBe('nats://127.0.0.1:4222');
+    expect(config.lifecycle.incompleteExpiryMs).toBe(23 * 3600_000);
+    expect(config.lifecycle.pastDueGraceMs).toBe(7 * 86_400_000);
+    expect(config.clients.dependencyFailurePolicy).toBe('fail_closed');
+  });
+
+  it('should read pglite://memory, NATS_URL=off and ms-style durations', () => {
+    const config = loadConfig({ DATABASE_URL: 'pglite://memory', NATS_URL: 'off', PAST_DUE_GRACE: '30s', CLIENT_TIMEOUT_MS: '1500' });
+    expect(config.database.pgliteDataDir).toBe('memory://');
+    expect(config.nats.url).toBeUndefined();
+    expect(config.lifecycle.pastDueGraceMs).toBe(30_000);
+    expect(config.clients.timeoutMs).toBe(1500);
+  });
+
+  it('should name every bad variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DEPENDENCY_FAILURE_POLICY: 'maybe', PAST_DUE_GRACE: 'soon', DATABASE_URL: 'mysql://x' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const message = (error as Error).message;
+    for (const name of ['PORT', 'DEPENDENCY_FAILURE_POLICY', 'PAST_DUE_GRACE', 'DATABASE_URL']) expect(message).toContain(name);
+  });
+
+  it('should refuse production without secrets', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/INTERNAL_SERVICE_SECRET[\s\S]*AUTH_JWT_SECRET/);
+    expect(() => loadConfig({ NODE_ENV: 'production', INTERNAL_SERVICE_SECRET: 's', AUTH_JWT_SECRET: 'j' })).not.toThrow();
+  });
+});

@@ -1,0 +1,200 @@
+import ms from 'ms';
+
+/**
+ * The service's whole configuration, read once from the environment at start-up
+ * (SPEC section 6). `loadConfig` validates every variable and reports every bad one
+ * by name; nothing else in the code reads `process.env`.
+ */
+export type DependencyFailurePolicy = 'fail_closed' | 'fail_open';
+
+export interface AppConfig {
+  nodeEnv: string;
+  isProduction: boolean;
+  serviceName: string;
+  version: string;
+  http: { port: number; host: string; bodyLimitBytes: number };
+  database: {
+    /** postgres URL, or undefined for embedded PGlite */
+    url: string | undefined;
+    /** PGlite data dir, or 'memory://' for a throwaway in-memory database */
+    pgliteDataDir: string;
+    poolSize: number;
+    migrationsRun: boolean;
+    seedCatalog: boolean;
+  };
+  nats: {
+    /** undefined when NATS_URL=off: events stay in the outbox */
+    url: string | undefined;
+    stream: string;
+    maxDeliver: number;
+    outboxRetentionMs: number;
+    outboxPollMs: number;
+  };
+  clients: {
+    accountServiceUrl: string;
+    organizationServiceUrl: string;
+    timeoutMs: number;
+    dependencyFailurePolicy: DependencyFailurePolicy;
+  };
+  auth: {
+    internalServiceSecret: string | undefined;
+    jwtSecret: string | undefined;
+    jwksUrl: string | undefined;
+    issuer: string | undefined;
+    audience: string | undefined;
+    trustUserHeader: boolean;
+    /** true when no user-auth method is configured (development only) */
+    userAuthDisabled: boolean;
+  };
+  rateLimitPerMin: number;
+  lifecycle: { incompleteExpiryMs: number; pastDueGraceMs: number; sweepIntervalMs: number };
+  logLevel: string;
+  shutdownGraceMs: number;
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the environment; throws ConfigValidationError naming every bad variable. */
+export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig {
+  const problems: string[] = [];
+  const raw = (name: string): string | undefined => {
+    const value = env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    const parsed = Number(value);
+    if (!/^-?\d+$/.test(value) || parsed < min || parsed > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${value}")`);
+      return fallback;
+    }
+    return parsed;
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const value = raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (['true', '1', 'yes', 'on'].includes(value)) return true;
+    if (['false', '0', 'no', 'off'].includes(value)) return false;
+    problems.push(`${name} must be true or false (got "${value}")`);
+    return fallback;
+  };
+  const duration = (name: string, fallback: string, minMs = 1): number => {
+    const value = raw(name) ?? fallback;
+    const parsed = /^\d+$/.test(value) ? Number(value) : (ms(value as ms.StringValue) as number | undefined);
+    if (parsed === undefined || !Number.isFinite(parsed) || parsed < minMs) {
+      problems.push(`${name} must be a duration in milliseconds or like "30s", "23h", "7d" (got "${value}")`);
+      return ms(fallback as ms.StringValue);
+    }
+    return parsed;
+  };
+  const url = (name: string, fallback: string | undefined, protocols: string[]): string | undefined => {
+    const value = raw(name) ?? fallback;
+    if (value === undefined) return undefined;
+    try {
+      const parsed = new URL(value);
+      if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
+      return value.replace(/\/+$/, '');
+    } catch {
+      problems.push(`${name} must be a ${protocols.join(' or ')} URL (got "${value}")`);
+      return fallback;
+    }
+  };
+  const oneOf = <T extends string>(name: string, fallback: T, allowed: readonly T[]): T => {
+    const value = raw(name);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+      return fallback;
+    }
+    return value as T;
+  };
+
+  const nodeEnv = raw('NODE_ENV') ?? 'development';
+  const isProduction = nodeEnv === 'production';
+
+  const databaseUrl = raw('DATABASE_URL');
+  let dbUrl: string | undefined;
+  let pgliteDataDir = raw('PGLITE_DATA_DIR') ?? './.data/pglite';
+  if (databaseUrl === 'pglite://memory') {
+    pgliteDataDir = 'memory://';
+  } else if (databaseUrl !== undefined) {
+    dbUrl = url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']);
+  }
+
+  const natsRaw = raw('NATS_URL');
+  const natsUrl = natsRaw?.toLowerCase() === 'off' ? undefined : url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']);
+
+  const jwksUrl = url('AUTH_JWKS_URL', undefined, ['http:', 'https:']);
+  const jwtSecret = raw('AUTH_JWT_SECRET');
+  const trustUserHeader = bool('AUTH_TRUST_USER_HEADER', false);
+  const internalServiceSecret = raw('INTERNAL_SERVICE_SECRET');
+  const userAuthDisabled = !jwtSecret && !jwksUrl && !trustUserHeader;
+  if (isProduction) {
+    if (!internalServiceSecret) problems.push('INTERNAL_SERVICE_SECRET is required when NODE_ENV=production');
+    if (userAuthDisabled) {
+      problems.push('one of AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_TRUST_USER_HEADER=true is required when NODE_ENV=production');
+    }
+  }
+
+  const serviceName = raw('SERVICE_NAME') ?? 'product_service';
+  if (!/^[a-z0-9_-]{1,64}$/i.test(serviceName)) problems.push(`SERVICE_NAME must be 1-64 letters, digits, _ or - (got "${serviceName}")`);
+  const stream = raw('EVENTS_STREAM') ?? 'EVENTS';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) problems.push(`EVENTS_STREAM must be 1-64 letters, digits, _ or - (got "${stream}")`);
+
+  const config: AppConfig = {
+    nodeEnv,
+    isProduction,
+    serviceName,
+    version,
+    http: { port: int('PORT', 8215, 0, 65535), host: raw('HOST') ?? '0.0.0.0', bodyLimitBytes: 1024 * 1024 },
+    database: {
+      url: dbUrl,
+      pgliteDataDir,
+      poolSize: int('DB_POOL_SIZE', 10, 1, 200),
+      migrationsRun: bool('MIGRATIONS_RUN', true),
+      seedCatalog: bool('SEED_CATALOG', true),
+    },
+    nats: {
+      url: natsUrl,
+      stream,
+      maxDeliver: int('EVENTS_MAX_DELIVER', 5, 1, 1000),
+      outboxRetentionMs: duration('OUTBOX_RETENTION', '7d'),
+      outboxPollMs: duration('OUTBOX_POLL_MS', '1000'),
+    },
+    clients: {
+      accountServiceUrl: url('ACCOUNT_SERVICE_URL', 'http://localhost:8200', ['http:', 'https:']) as string,
+      organizationServiceUrl: url('ORGANIZATION_SERVICE_URL', 'http://localhost:8205', ['http:', 'https:']) as string,
+      timeoutMs: duration('CLIENT_TIMEOUT_MS', '2000'),
+      dependencyFailurePolicy: oneOf('DEPENDENCY_FAILURE_POLICY', 'fail_closed', ['fail_closed', 'fail_open'] as const),
+    },
+    auth: {
+      internalServiceSecret,
+      jwtSecret,
+      jwksUrl,
+      issuer: raw('AUTH_ISSUER'),
+      audience: raw('AUTH_AUDIENCE'),
+      trustUserHeader,
+      userAuthDisabled,
+    },
+    rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 60_000, 1, 100_000_000),
+    lifecycle: {
+      incompleteExpiryMs: duration('INCOMPLETE_EXPIRY', '23h'),
+      pastDueGraceMs: duration('PAST_DUE_GRACE', '7d'),
+      sweepIntervalMs: duration('SWEEP_INTERVAL_MS', '60s', 10),
+    },
+    logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    shutdownGraceMs: duration('SHUTDOWN_GRACE_MS', '5000', 0),
+  };
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return config;
+}

@@ -1,0 +1,43 @@
+import { mkdirSync } from 'node:fs';
+import type { DataSourceOptions } from 'typeorm';
+import { PGliteDriver } from 'typeorm-pglite';
+import type { AppConfig } from '../config/app-config.js';
+import { ENTITIES } from './entities.js';
+import { MIGRATIONS } from './migrations/index.js';
+import { SnakeNamingStrategy } from './snake-naming.strategy.js';
+
+/** True when the configuration selects embedded PGlite rather than a PostgreSQL server. */
+export const usesPglite = (database: AppConfig['database']): boolean => database.url === undefined;
+
+/**
+ * The one data-source definition, shared by Nest (DatabaseModule) and the TypeORM CLI (ormconfig.ts).
+ * PostgreSQL when DATABASE_URL is set; embedded PGlite otherwise. Schema only from migrations.
+ */
+export function buildDataSourceOptions(config: Pick<AppConfig, 'database' | 'serviceName'>): DataSourceOptions {
+  const common = {
+    type: 'postgres' as const,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'migrations',
+    migrationsTransactionMode: 'each' as const,
+    migrationsRun: false, // run explicitly by DatabaseModule so start-up logs say so
+    synchronize: false,
+    namingStrategy: new SnakeNamingStrategy(),
+    logging: ['error' as const],
+  };
+  if (usesPglite(config.database)) {
+    const dataDir = config.database.pgliteDataDir;
+    if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+    return { ...common, driver: new PGliteDriver({ dataDir }).driver };
+  }
+  return {
+    ...common,
+    url: config.database.url,
+    extra: {
+      max: config.database.poolSize,
+      connectionTimeoutMillis: 5000,
+      idleTimeoutMillis: 30_000,
+      application_name: config.serviceName,
+    },
+  };
+}

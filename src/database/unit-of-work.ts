@@ -1,0 +1,58 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+
+/** A running transaction: its EntityManager plus hooks that fire only once it has committed. */
+export interface Tx {
+  readonly manager: EntityManager;
+  /** Runs `hook` after a successful commit (never on rollback). Errors in hooks are logged, not thrown. */
+  afterCommit(hook: () => void): void;
+}
+
+const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+const MAX_ATTEMPTS = 3;
+
+/**
+ * The single unit-of-work helper: every write opens one transaction here, changes state and
+ * writes its events (outbox) with the same EntityManager, so state and events commit together.
+ *
+ * Serialization failures and deadlocks are retried (the whole unit of work re-runs). On embedded
+ * PGlite, which has one connection, transactions are serialized in-process.
+ */
+@Injectable()
+export class UnitOfWork {
+  private readonly logger = new Logger(UnitOfWork.name);
+  private readonly serialize: boolean;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly dataSource: DataSource) {
+    this.serialize = !!(dataSource.options as { driver?: unknown }).driver;
+  }
+
+  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    if (!this.serialize) return this.runWithRetry(work);
+    const result = this.queue.then(() => this.runWithRetry(work));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runWithRetry<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const hooks: (() => void)[] = [];
+      try {
+        const result = await this.dataSource.transaction((manager) => work({ manager, afterCommit: (hook) => hooks.push(hook) }));
+        for (const hook of hooks) {
+          try {
+            hook();
+          } catch (err) {
+            this.logger.error({ err }, 'after-commit hook failed');
+          }
+        }
+        return result;
+      } catch (err) {
+        const code = (err as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
+        if (attempt < MAX_ATTEMPTS && code !== undefined && RETRYABLE.has(code)) continue;
+        throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module.js';
+import { configureApp, createAdapter } from './bootstrap.js';
+import { ConfigValidationError, loadConfig } from './config/app-config.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigValidationError) {
+      process.stderr.write(`${JSON.stringify({ level: 'fatal', message: err.message, problems: err.problems })}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(process.env, config), createAdapter(), {
+    bufferLogs: true,
+  });
+  configureApp(app);
+  await app.listen(config.http.port, config.http.host);
+}
+
+void main();
