@@ -1,7 +1,8 @@
+import { OutboxEventEntity } from '../events/outbox/outbox-event.entity.js';
 import { CategoryEntity } from '../product/catalog/entities/category.entity.js';
 import { PlanEntity } from '../product/catalog/entities/plan.entity.js';
 import { PriceTierEntity } from '../product/catalog/entities/price-tier.entity.js';
 import { ProductEntity } from '../product/catalog/entities/product.entity.js';
 
 /** Every entity (ESM: listed as classes, no globs). Each feature adds its own here. */
-export const ENTITIES = [CategoryEntity, ProductEntity, PriceTierEntity, PlanEntity];
+export const ENTITIES = [CategoryEntity, ProductEntity, PriceTierEntity, PlanEntity, OutboxEventEntity];

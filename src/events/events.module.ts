@@ -1,5 +1,10 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
+import { EventPublisher } from './publishers/event.publisher.js';
 
 /** Event models, publishers (outbox), relay to JetStream and @EventPattern handlers. */
-@Module({})
+@Global()
+@Module({
+  providers: [EventPublisher],
+  exports: [EventPublisher],
+})
 export class EventsModule {}

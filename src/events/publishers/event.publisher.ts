@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { CallContext } from '../../common/auth/principal.js';
+import { Clock } from '../../common/clock/clock.js';
+import type { AppConfig } from '../../config/app-config.js';
+import type { Tx } from '../../database/unit-of-work.js';
+import type {
+  CatalogChangedData,
+  ProductUsageRecordedData,
+  SubscriptionCreatedData,
+  SubscriptionLifecycleData,
+  SubscriptionPlanChangedData,
+  SubscriptionRenewedData,
+  SubscriptionStatusChangedData,
+} from '../models/event-data.js';
+import { type EventEnvelope, publishedSubject } from '../models/envelope.js';
+
+interface OutboxRow {
+  id: string;
+  type: string;
+  subject: string;
+  aggregateId: string;
+  envelope: EventEnvelope;
+  createdAt: Date;
+}
+
+/**
+ * Publishers: one method per event. Each writes the event to the outbox with the caller's
+ * transaction, so it commits (or not) with the change it describes. Business code never talks
+ * to NATS; the outbox relay does.
+ */
+@Injectable()
+export class EventPublisher {
+  private readonly source: string;
+
+  constructor(
+    private readonly clock: Clock,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.source = config.get('serviceName', { infer: true });
+  }
+
+  publishSubscriptionCreated(tx: Tx, data: SubscriptionCreatedData, ctx: CallContext): Promise<string> {
+    return this.write(tx, 'subscription.created', data.subscription_id, data, ctx);
+  }
+
+  /** Writes subscription.status_changed plus activated / canceled / expired when the new status calls for it. */
+  async publishSubscriptionStatusChanged(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<void> {
+    const { cancellation_reason: _c, expiration_date: _e, ...statusChanged } = data;
+    await this.write(tx, 'subscription.status_changed', data.subscription_id, statusChanged satisfies SubscriptionStatusChangedData, ctx);
+    if (data.new_status === 'active') await this.publishSubscriptionActivated(tx, statusChanged, ctx);
+    if (data.new_status === 'canceled') await this.publishSubscriptionCanceled(tx, data, ctx);
+    if (data.new_status === 'expired' || data.new_status === 'incomplete_expired') await this.publishSubscriptionExpired(tx, data, ctx);
+  }
+
+  publishSubscriptionActivated(tx: Tx, data: SubscriptionStatusChangedData, ctx: CallContext): Promise<string> {
+    return this.write(tx, 'subscription.activated', data.subscription_id, data, ctx);
+  }
+
+  publishSubscriptionCanceled(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<string> {
+    return this.write(
+      tx,
+      'subscription.canceled',
+      data.subscription_id,
+      { ...data, cancellation_reason: data.cancellation_reason ?? data.reason },
+      ctx,
+    );
+  }
+
+  publishSubscriptionExpired(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<string> {
+    return this.write(tx, 'subscription.expired', data.subscription_id, { ...data, expiration_date: data.expiration_date ?? null }, ctx);
+  }
+
+  publishSubscriptionRenewed(tx: Tx, data: SubscriptionRenewedData, ctx: CallContext): Promise<string> {
+    return this.write(tx, 'subscription.renewed', data.subscription_id, data, ctx);
+  }
+
+  publishSubscriptionPlanChanged(tx: Tx, data: SubscriptionPlanChangedData, ctx: CallContext): Promise<string> {
+    return this.write(tx, 'subscription.plan_changed', data.subscription_id, data, ctx);
+  }
+
+  publishProductUsageRecorded(tx: Tx, data: ProductUsageRecordedData, ctx: CallContext): Promise<string> {
+    return this.write(tx, 'product.usage.recorded', data.usage_record_id, data, ctx);
+  }
+
+  /** Several usage events in one multi-row insert (batch endpoint). */
+  async publishProductUsageRecordedMany(tx: Tx, data: ProductUsageRecordedData[], ctx: CallContext): Promise<void> {
+    if (data.length === 0) return;
+    const rows = data.map((d) => this.row('product.usage.recorded', d.usage_record_id, d, ctx));
+    for (let i = 0; i < rows.length; i += 500) await this.insert(tx, rows.slice(i, i + 500));
+  }
+
+  publishCatalogChanged(tx: Tx, data: CatalogChangedData, ctx: CallContext): Promise<string> {
+    return this.write(tx, 'product.catalog.changed', `${data.entity}:${data.id}`, data, ctx);
+  }
+
+  private async write(tx: Tx, type: string, aggregateId: string, data: object, ctx: CallContext): Promise<string> {
+    const row = this.row(type, aggregateId, data, ctx);
+    await this.insert(tx, [row]);
+    return row.id;
+  }
+
+  /** One multi-row INSERT (the hot path of usage recording). */
+  private async insert(tx: Tx, rows: OutboxRow[]): Promise<void> {
+    const params: unknown[] = [];
+    const values = rows.map((r) => {
+      params.push(r.id, r.type, r.subject, r.aggregateId, JSON.stringify(r.envelope), r.createdAt);
+      const n = params.length;
+      return `($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}::jsonb, $${n})`;
+    });
+    await tx.manager.query(
+      `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at) VALUES ${values.join(', ')}`,
+      params,
+    );
+  }
+
+  private row(type: string, aggregateId: string, data: object, ctx: CallContext): OutboxRow {
+    const now = this.clock.now();
+    const envelope: EventEnvelope = {
+      id: randomUUID(),
+      type,
+      source: this.source,
+      subject: null,
+      timestamp: now.toISOString(),
+      data: data as Record<string, unknown>,
+      metadata: {
+        ...(ctx.requestId ? { request_id: ctx.requestId } : {}),
+        ...(ctx.correlationId ? { correlation_id: ctx.correlationId } : {}),
+      },
+      version: '1.0.0',
+    };
+    return { id: envelope.id, type, subject: publishedSubject(this.source, type), aggregateId, envelope, createdAt: now };
+  }
+}
