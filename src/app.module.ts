@@ -13,6 +13,7 @@ import { loggerOptions } from './config/logger.options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { ProductModule } from './product/product.module.js';
 
 /**
@@ -28,6 +29,7 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, ignoreEnvVars: true, load: [() => config] }),
         LoggerModule.forRoot(loggerOptions(config)),
         CommonModule,
+        MetricsModule,
         DatabaseModule,
         ClientsModule,
         EventsModule,
