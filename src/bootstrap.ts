@@ -2,9 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import { Logger } from 'nestjs-pino';
 import { toHttpError } from './common/http/error-response.js';
 import { requestIdFor } from './common/http/request-id.js';
+import { JetStreamServer } from './events/transport/jetstream.server.js';
 import { setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1/product';
@@ -31,6 +33,7 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
       { path: 'health', method: RequestMethod.ALL },
       { path: 'health/{*rest}', method: RequestMethod.ALL },
       { path: 'metrics', method: RequestMethod.ALL },
+      { path: 'docs/asyncapi.json', method: RequestMethod.GET },
     ],
   });
   const fastify = app.getHttpAdapter().getInstance();
@@ -46,6 +49,21 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
     void reply.status(status).send(body);
   });
   setupOpenApi(app, { ui: options.swaggerUi ?? true });
+  connectEventConsumers(app);
   app.enableShutdownHooks();
   return app;
+}
+
+/**
+ * The JetStream transport as a hybrid microservice sharing the app's global pipes and filters.
+ * Its listeners are bound when `app.startAllMicroservices()` runs, after `app.init()` (so the
+ * APP_* enhancers exist); the app's lifecycle hooks are not run a second time.
+ */
+function connectEventConsumers(app: NestFastifyApplication): void {
+  const microservice = app.connectMicroservice<MicroserviceOptions>(
+    { strategy: app.get(JetStreamServer) },
+    { inheritAppConfig: true, deferInitialization: true },
+  );
+  // the app runs the lifecycle hooks; the microservice must not run them again when it starts
+  (microservice as unknown as { setIsInitHookCalled(called: boolean): void }).setIsInitHookCalled(true);
 }

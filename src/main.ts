@@ -21,6 +21,8 @@ async function main(): Promise<void> {
   });
   configureApp(app);
   await app.listen(config.http.port, config.http.host);
+  // event consumers start once the app is initialised (never waits for NATS: it connects in the background)
+  await app.startAllMicroservices();
 }
 
 void main();

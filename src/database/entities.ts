@@ -1,3 +1,4 @@
+import { InboxEventEntity } from '../events/inbox/inbox-event.entity.js';
 import { OutboxEventEntity } from '../events/outbox/outbox-event.entity.js';
 import { CategoryEntity } from '../product/catalog/entities/category.entity.js';
 import { PlanEntity } from '../product/catalog/entities/plan.entity.js';
@@ -5,4 +6,4 @@ import { PriceTierEntity } from '../product/catalog/entities/price-tier.entity.j
 import { ProductEntity } from '../product/catalog/entities/product.entity.js';
 
 /** Every entity (ESM: listed as classes, no globs). Each feature adds its own here. */
-export const ENTITIES = [CategoryEntity, ProductEntity, PriceTierEntity, PlanEntity, OutboxEventEntity];
+export const ENTITIES = [CategoryEntity, ProductEntity, PriceTierEntity, PlanEntity, OutboxEventEntity, InboxEventEntity];
