@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { systemContext } from '../src/common/auth/principal.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
+import { OutboxRelay } from '../src/events/outbox/outbox.relay.js';
 import { EventPublisher } from '../src/events/publishers/event.publisher.js';
 import { busClient, type Bus, deleteStream, eventsEnv, eventually, readAll } from './support/events.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -159,6 +160,20 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
     expect(metrics.text).toContain('product_events_published_total{type="subscription.status_changed"} 3');
     expect(metrics.text).toMatch(/product_outbox_backlog 0/);
     expect(metrics.text).toMatch(/product_outbox_oldest_age_seconds 0/);
+  });
+
+  it('should keep published rows for OUTBOX_RETENTION and then prune them', async () => {
+    const uow = t.app.get(UnitOfWork);
+    const count = async () =>
+      (await uow.run((tx) => tx.manager.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox_events`)))[0].n;
+    expect(await count()).toBe(11);
+    expect(await t.app.get(OutboxRelay).pruneNow()).toBe(0);
+    expect(await count()).toBe(11);
+    await uow.run((tx) =>
+      tx.manager.query(`UPDATE outbox_events SET published_at = now() - interval '8 days' WHERE type = 'subscription.status_changed'`),
+    );
+    expect(await t.app.get(OutboxRelay).pruneNow()).toBe(3);
+    expect(await count()).toBe(8);
   });
 
   it('should refuse an event whose data breaks its contract, writing nothing', async () => {

@@ -91,7 +91,7 @@ export async function readAll(bus: Bus, stream: string, filter: string): Promise
 }
 
 /** Polls `read` until `done` holds (events are asynchronous; there is no lifecycle to drive). */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+export async function eventually<T>(read: () => T | Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let value = await read();
   while (!done(value)) {

@@ -238,13 +238,15 @@ export class OutboxRelay implements OnApplicationBootstrap {
     try {
       for (;;) {
         const deleted = await this.uow.run(async (tx) => {
-          const rows: unknown[] = await tx.manager.query(
-            `DELETE FROM outbox_events WHERE id IN (
-               SELECT id FROM outbox_events WHERE published_at IS NOT NULL AND published_at < $1 ORDER BY published_at LIMIT $2
-             ) RETURNING id`,
+          const [row] = await tx.manager.query<{ n: number }[]>(
+            `WITH deleted AS (
+               DELETE FROM outbox_events WHERE id IN (
+                 SELECT id FROM outbox_events WHERE published_at IS NOT NULL AND published_at < $1 ORDER BY published_at LIMIT $2
+               ) RETURNING 1
+             ) SELECT count(*)::int AS n FROM deleted`,
             [cutoff, PRUNE_CHUNK],
           );
-          return rows.length;
+          return row?.n ?? 0;
         });
         total += deleted;
         if (deleted < PRUNE_CHUNK) break;

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { AckPolicy, type ConsumerMessages, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
@@ -19,6 +19,8 @@ export const JETSTREAM_TRANSPORT = Symbol('JETSTREAM');
 const ACK_WAIT_MS = 30_000;
 const MAX_NAK_DELAY_MS = 60_000;
 const BATCH = 16;
+/** a fetch ends after this long even when idle (bounds how long shutdown waits for it) */
+const FETCH_EXPIRES_MS = 2000;
 
 /** nak delay before delivery n+1: base × 2^(n-1), capped at 60 s. */
 export function retryDelayMs(baseMs: number, deliveryCount: number): number {
@@ -30,7 +32,6 @@ interface ConsumerState {
   durable: string;
   filter: string;
   running?: Promise<void>;
-  messages?: ConsumerMessages;
 }
 
 /**
@@ -129,6 +130,11 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     });
   }
 
+  /**
+   * Pulls in bounded fetches (at most BATCH messages, FETCH_EXPIRES_MS) rather than an endless
+   * consume(): every message delivered to this replica is then either handled or, once stopping,
+   * `nak`ed at once so another replica gets it without waiting for ack_wait.
+   */
   private async consumeLoop(c: ConsumerState): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
@@ -137,30 +143,29 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       try {
         if (failures > 0) await this.ensureConsumer(c);
         const consumer = await this.connection.jetstream().consumers.get(this.nats.stream, c.durable);
-        const messages = await consumer.consume({ max_messages: BATCH, expires: 10_000, abort_on_missing_resource: true });
-        c.messages = messages;
         failures = 0;
-        for await (const m of messages) {
-          if (this.stopping) {
-            m.nak(); // pulled but not started: give it back to another replica now
-            continue;
-          }
-          const work = this.process(c, m);
-          this.inFlight.add(work);
-          try {
-            await work;
-          } finally {
-            this.inFlight.delete(work);
+        while (!this.stopping && this.connection.isConnected) {
+          const batch = await consumer.fetch({ max_messages: BATCH, expires: FETCH_EXPIRES_MS });
+          for await (const m of batch) {
+            if (this.stopping) {
+              m.nak(); // pulled but not started: give it back to another replica now
+              continue;
+            }
+            const work = this.process(c, m);
+            this.inFlight.add(work);
+            try {
+              await work;
+            } finally {
+              this.inFlight.delete(work);
+            }
           }
         }
       } catch (err) {
         failures++;
         if (this.stopping) break;
-        this.log.warn({ durable: c.durable, err: err instanceof Error ? err.message : String(err) }, 'Consumer stopped; restarting');
-      } finally {
-        c.messages = undefined;
+        this.log.warn({ durable: c.durable, err: err instanceof Error ? err.message : String(err) }, 'Consumer interrupted; restarting');
       }
-      if (!this.stopping) await this.sleep(Math.min(500 * 2 ** failures, 10_000));
+      if (!this.stopping) await this.sleep(Math.min(250 * 2 ** failures, 10_000));
     }
   }
 
@@ -266,7 +271,6 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       this.unsubscribe?.();
       for (const wake of this.wakeSleepers) wake();
       this.wakeSleepers.clear();
-      for (const c of this.consumers.values()) c.messages?.stop();
       await Promise.allSettled([...this.inFlight]);
       await Promise.allSettled([...this.consumers.values()].map((c) => c.running ?? Promise.resolve()));
       if (this.consumers.size > 0 && this.connection.enabled) this.log.log('Event consumers stopped (in-flight messages finished)');
