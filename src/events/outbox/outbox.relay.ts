@@ -44,7 +44,7 @@ export function canonicalEnvelope(envelope: EventEnvelope): EventEnvelope {
     subject: envelope.subject ?? null,
     timestamp: envelope.timestamp,
     data,
-    metadata: { ...envelope.metadata, ...metadata },
+    metadata: { ...metadata, ...envelope.metadata },
     version: envelope.version,
   };
 }
