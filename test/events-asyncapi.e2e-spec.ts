@@ -18,7 +18,7 @@ describe('events: AsyncAPI document', () => {
     expect(res.headers['content-type']).toMatch(/application\/json/);
     expect(res.body.asyncapi).toBe('3.0.0');
     const { document, diagnostics } = await new Parser().parse(JSON.stringify(res.body));
-    const errors = diagnostics.filter((d) => d.severity === 0);
+    const errors = diagnostics.filter((d) => Number(d.severity) === 0); // DiagnosticSeverity.Error
     expect(errors.map((d) => `${d.path.join('.')}: ${d.message}`)).toEqual([]);
     expect(document).toBeDefined();
     expect(document!.channels().length).toBe(PUBLISHED_EVENTS.length + 3 + 1);
