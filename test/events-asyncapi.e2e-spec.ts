@@ -8,10 +8,10 @@ describe('events: AsyncAPI document', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ pglite: true });
-  });
+  }, 60_000);
   afterAll(async () => {
     await t?.close();
-  });
+  }, 60_000);
 
   it('should serve a valid AsyncAPI 3 document at /docs/asyncapi.json without credentials', async () => {
     const res = await request(t.baseUrl).get('/docs/asyncapi.json').expect(200);
@@ -22,7 +22,7 @@ describe('events: AsyncAPI document', () => {
     expect(errors.map((d) => `${d.path.join('.')}: ${d.message}`)).toEqual([]);
     expect(document).toBeDefined();
     expect(document!.channels().length).toBe(PUBLISHED_EVENTS.length + 3 + 1);
-  });
+  }, 30_000);
 
   it('should describe every published and consumed channel with payload schemas derived from the event classes', async () => {
     const doc = (await request(t.baseUrl).get('/docs/asyncapi.json').expect(200)).body;
@@ -43,5 +43,5 @@ describe('events: AsyncAPI document', () => {
     expect(doc.components.messages.subscriptionCreated.payload.properties.data).toEqual({
       $ref: '#/components/schemas/SubscriptionCreatedEvent',
     });
-  });
+  }, 30_000);
 });

@@ -47,12 +47,12 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
       () => bus.jsm.consumers.info(env.EVENTS_STREAM, 'product_service_payment_completed').catch(() => undefined),
       (c) => c !== undefined,
     );
-  });
+  }, 60_000);
   afterAll(async () => {
     await t?.close();
     await deleteStream(bus.jsm, env.EVENTS_STREAM);
     await bus?.close();
-  });
+  }, 60_000);
 
   it('should create one durable pull consumer per consumed subject', async () => {
     for (const [durable, filter] of [
@@ -65,7 +65,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
       expect(info.config.ack_policy).toBe('explicit');
       expect(info.config.durable_name).toBe(durable);
     }
-  });
+  }, 30_000);
 
   it("should activate the subscription named in the payment service's real payload, carrying request and correlation ids", async () => {
     const { id } = await publishEnvelope(
@@ -97,7 +97,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     const event = resulting.find((x) => x.json().data.subscription_id === 'sub_paid')!.json();
     expect(event.metadata).toEqual({ request_id: 'req-from-payment', correlation_id: id });
     expect(await inboxCount(id)).toBe(1);
-  });
+  }, 30_000);
 
   it('should accept data.subscription_id and bare data without an envelope (id = stream sequence)', async () => {
     await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', { subscription_id: 'sub_top' });
@@ -114,7 +114,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     expect(callsFor('sub_raw')).toHaveLength(1);
     expect(callsFor('sub_raw')[0].ctx.correlationId).toBe(String(seq));
     expect(await inboxCount(String(seq))).toBe(1);
-  });
+  }, 30_000);
 
   it('should handle a duplicated event (same id, 50 times) once: one effect, one resulting event', async () => {
     const id = '6f1c3b0e-1d2a-4f5e-8a9b-0c1d2e3f4a5b';
@@ -141,7 +141,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     expect(resulting).toHaveLength(1);
     expect(resulting[0].json().metadata.correlation_id).toBe(id);
     expect(await inboxCount(id)).toBe(1);
-  });
+  }, 30_000);
 
   it('should retry a failing handler with back-off and then succeed', async () => {
     effects.failNext(2);
@@ -156,7 +156,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     expect(metrics.text).toContain('product_events_failed_total{type="user.deleted"} 2');
     expect(metrics.text).toMatch(/product_events_handled_total\{type="user.deleted"\} [1-9]/);
     expect((await deadLetters()).filter((m) => m.json().event_id === id)).toHaveLength(0);
-  });
+  }, 30_000);
 
   it('should dead-letter a message that is not JSON at once, with its error', async () => {
     const seq = await publishRaw(bus, `${prefix}.payment_service.payment.completed`, 'not json {');
@@ -166,7 +166,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     expect(letter.json()).toMatchObject({ reason: 'malformed', deliveries: 1, payload: 'not json {', type: 'payment.completed' });
     expect(letter.json().error).toMatch(/JSON/);
     expect(letter.headers['X-Dlq-Error']).toMatch(/JSON/);
-  });
+  }, 30_000);
 
   it('should dead-letter an invalid envelope and invalid data at once', async () => {
     const badEnvelope = await publishRaw(
@@ -185,7 +185,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     expect(byseq(badData.seq)).toMatchObject({ reason: 'rejected', event_id: badData.id });
     expect(byseq(badData.seq).error).toMatch(/user_id/);
     expect(callsFor('42')).toHaveLength(0);
-  });
+  }, 30_000);
 
   it('should dead-letter a poison message after EVENTS_MAX_DELIVER deliveries with its error, and replay it from the DLQ', async () => {
     effects.failNext(1000);
@@ -221,7 +221,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     );
     expect(callsFor('user_poison')).toHaveLength(1);
     expect((await deadLetters()).some((x) => x.seq === letter.seq)).toBe(false);
-  });
+  }, 30_000);
 
   it('should acknowledge a payment with no or an unknown subscription without any effect', async () => {
     const none = await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', { payment_id: 'p_none', user_id: 'u' });
@@ -235,5 +235,5 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     expect(await inboxCount(none.id)).toBe(1);
     expect(callsFor('sub_unknown')).toHaveLength(0);
     expect((await deadLetters()).filter((m) => [none.seq, unknown.seq].includes(m.json().original_stream_seq))).toHaveLength(0);
-  });
+  }, 30_000);
 });

@@ -35,11 +35,11 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
     nats = await OwnNatsServer.create();
     env = eventsEnv({ NATS_URL: nats.url });
     t = await startTestApp({ env }); // nothing listens on NATS_URL yet: start-up must not wait
-  });
+  }, 60_000);
   afterAll(async () => {
     await t?.close();
     await nats?.destroy();
-  });
+  }, 60_000);
 
   it('should start and serve while NATS is unreachable, keeping events in the outbox', async () => {
     expect(t.app.get(EventBusConnection).isConnected).toBe(false);
@@ -51,7 +51,7 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
     const metrics = await request(t.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/product_outbox_backlog 2/);
     expect(metrics.text).toMatch(/product_outbox_oldest_age_seconds (0\.[1-9]|[1-9])/);
-  });
+  }, 30_000);
 
   it('should deliver what was committed during the outage exactly once when NATS comes up', async () => {
     await nats.start();

@@ -58,12 +58,12 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
   beforeAll(async () => {
     bus = await busClient();
     t = await startTestApp({ env });
-  });
+  }, 60_000);
   afterAll(async () => {
     await t?.close();
     await deleteStream(bus.jsm, env.EVENTS_STREAM);
     await bus?.close();
-  });
+  }, 60_000);
 
   it('should create the stream with subjects <prefix>.> and a 2-minute duplicate window', async () => {
     const info = await eventually(
@@ -72,7 +72,7 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
     );
     expect(info?.config.subjects).toEqual([`${prefix}.>`]);
     expect(info?.config.duplicate_window).toBe(120_000_000_000);
-  });
+  }, 30_000);
 
   it('should publish every event type with its exact envelope, subject and Nats-Msg-Id', async () => {
     const publisher = t.app.get(EventPublisher);
@@ -147,7 +147,7 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
     expect(data('subscription.expired')).toEqual({ ...statusChange('expired'), expiration_date: '2026-12-27T10:00:00.000Z' });
     expect(data('product.usage.recorded')).toEqual(usage);
     expect(data('product.catalog.changed')).toEqual({ entity: 'product', id: 'minio_storage', change: 'updated' });
-  });
+  }, 30_000);
 
   it('should mark relayed rows as published and count them in the metrics', async () => {
     const rows = await eventually(
@@ -160,7 +160,7 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
     expect(metrics.text).toContain('product_events_published_total{type="subscription.status_changed"} 3');
     expect(metrics.text).toMatch(/product_outbox_backlog 0/);
     expect(metrics.text).toMatch(/product_outbox_oldest_age_seconds 0/);
-  });
+  }, 30_000);
 
   it('should keep published rows for OUTBOX_RETENTION and then prune them', async () => {
     const uow = t.app.get(UnitOfWork);
@@ -174,7 +174,7 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
     );
     expect(await t.app.get(OutboxRelay).pruneNow()).toBe(3);
     expect(await count()).toBe(8);
-  });
+  }, 30_000);
 
   it('should refuse an event whose data breaks its contract, writing nothing', async () => {
     const publisher = t.app.get(EventPublisher);
@@ -183,5 +183,5 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
         .get(UnitOfWork)
         .run((tx) => publisher.publishSubscriptionCreated(tx, { ...created, price: 12.5 as unknown as string }, systemContext('r'))),
     ).rejects.toThrow(/price/);
-  });
+  }, 30_000);
 });

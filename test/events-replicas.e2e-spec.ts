@@ -34,13 +34,13 @@ describe('events: two app instances (PostgreSQL + NATS)', () => {
       () => bus.jsm.consumers.info(env.EVENTS_STREAM, 'product_service_payment_completed').catch(() => undefined),
       (c) => c !== undefined,
     );
-  });
+  }, 60_000);
   afterAll(async () => {
     if (!closedB) await b?.close();
     await a?.close();
     await deleteStream(bus.jsm, env.EVENTS_STREAM);
     await bus?.close();
-  });
+  }, 60_000);
 
   it('should handle each event once across both instances sharing one durable consumer', async () => {
     const ids = Array.from({ length: 40 }, (_, i) => `sub_r${i}`);
@@ -53,7 +53,7 @@ describe('events: two app instances (PostgreSQL + NATS)', () => {
     expect(handled.sort()).toEqual([...ids].sort());
     const consumers = await bus.jsm.consumers.list(env.EVENTS_STREAM).next();
     expect(consumers.filter((c) => c.name.startsWith('product_service_payment_completed'))).toHaveLength(1);
-  });
+  }, 30_000);
 
   it('should relay events written by both instances exactly once, in commit order per subscription', async () => {
     const write = (t: TestApp, sub: string, n: number) =>
@@ -84,7 +84,7 @@ describe('events: two app instances (PostgreSQL + NATS)', () => {
     const again = await readAll(bus, env.EVENTS_STREAM, subject);
     expect(again.map((m) => m.json().id)).toEqual(expected);
     expect(messages.map((m) => m.json().data.price)).toEqual(Array.from({ length: 20 }, (_, i) => `${i + 1}.00`));
-  });
+  }, 30_000);
 
   it('should finish in-flight work and hand pending messages to the other instance when one shuts down', async () => {
     const ids = Array.from({ length: 30 }, (_, i) => `sub_s${i}`);

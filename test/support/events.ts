@@ -102,6 +102,15 @@ export async function eventually<T>(read: () => T | Promise<T>, done: (value: T)
   return value;
 }
 
+/** Waits until the app has connected: stream and durable consumers exist. */
+export async function waitForConsumers(bus: Bus, stream: string, durable = 'product_service_user_deleted'): Promise<void> {
+  const info = await eventually(
+    () => bus.jsm.consumers.info(stream, durable).catch(() => undefined),
+    (c) => c !== undefined,
+  );
+  if (!info) throw new Error(`consumer ${durable} of ${stream} never appeared`);
+}
+
 /** Publishes an enveloped event from another service (no Nats-Msg-Id unless given). */
 export async function publishEnvelope(
   bus: Bus,
