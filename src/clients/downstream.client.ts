@@ -165,13 +165,13 @@ export abstract class DownstreamClient implements OnApplicationShutdown {
     if (this.closing.signal.aborted) return this.unavailable('client closed');
     if (isTimeout(err)) return this.unavailable(`timeout after ${this.policy.settings.timeoutMs} ms`);
     if (err instanceof TransientFailure || err instanceof UnexpectedStatus) return this.unavailable(err.message);
-    this.logger.error({ err, service: this.service }, 'Unexpected error calling downstream service');
+    this.logger.error({ err, dependency: this.service }, 'Unexpected error calling downstream service');
     return this.unavailable('unexpected error');
   }
 
   private circuitChanged(state: CircuitStatus, reason?: unknown): void {
     this.metrics.setCircuit(this.service, state);
-    const fields = { service: this.service, circuit: state, base_url: this.baseUrl };
+    const fields = { dependency: this.service, circuit: state, base_url: this.baseUrl };
     if (state === 'open') {
       const why = reason instanceof Error ? reason.message : undefined;
       this.logger.warn(

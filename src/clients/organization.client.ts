@@ -90,7 +90,7 @@ export class OrganizationClient extends DownstreamClient {
       const done = page.total !== undefined ? offset >= page.total : page.count < MEMBERS_PAGE_SIZE;
       if (page.count === 0 || done) return;
     }
-    this.logger.warn({ service: this.service, organization_id: orgId, members_read: offset }, 'member list truncated');
+    this.logger.warn({ dependency: this.service, organization_id: orgId, members_read: offset }, 'member list truncated');
   }
 
   private toMembersPage(body: unknown): MembersPage {
