@@ -290,9 +290,13 @@ describe('clients and health (real HTTP fakes of the account and organization se
       expect(summary.body.status).toBe('healthy');
     });
 
-    it('should be public and outside the API prefix', async () => {
+    it('should be public, outside the API prefix and documented in OpenAPI', async () => {
       await request(t.baseUrl).get(`${API}/health`).expect(404);
       await request(t.baseUrl).get('/health/ready').expect(200);
+      const doc = await request(t.baseUrl).get('/docs-json').expect(200);
+      for (const path of ['/health', '/health/live', '/health/ready', '/health/dependencies']) {
+        expect(doc.body.paths[path]?.get?.summary).toEqual(expect.any(String));
+      }
     });
   });
 });
