@@ -165,7 +165,9 @@ export abstract class DownstreamClient implements OnApplicationShutdown {
     if (this.closing.signal.aborted) return this.unavailable('client closed');
     if (isTimeout(err)) return this.unavailable(`timeout after ${this.policy.settings.timeoutMs} ms`);
     if (err instanceof TransientFailure || err instanceof UnexpectedStatus) return this.unavailable(err.message);
-    this.logger.error({ err, dependency: this.service }, 'Unexpected error calling downstream service');
+    // never log the raw error: an HTTP client error carries the request headers (and so the secret)
+    const error = err instanceof Error ? { name: err.name, message: err.message } : { name: typeof err };
+    this.logger.error({ dependency: this.service, error }, 'Unexpected error calling downstream service');
     return this.unavailable('unexpected error');
   }
 
