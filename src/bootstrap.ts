@@ -17,7 +17,9 @@ export function createAdapter(): FastifyAdapter {
     bodyLimit: 1024 * 1024,
     genReqId: (req: IncomingMessage) => requestIdFor(req),
     trustProxy: true,
-    return503OnClosing: true,
+    // false: requests keep being served during the shutdown grace period (readiness alone turns 503,
+    // see ShutdownState); with true the adapter answers every request 503 from the first shutdown step.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 }
@@ -50,7 +52,8 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
   });
   setupOpenApi(app, { ui: options.swaggerUi ?? true });
   connectEventConsumers(app);
-  app.enableShutdownHooks();
+  // SIGTERM/SIGINT: readiness 503, SHUTDOWN_GRACE_MS of serving, hooks, then exit code 0.
+  app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }
 

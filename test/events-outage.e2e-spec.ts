@@ -51,6 +51,11 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
     const metrics = await request(t.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/product_outbox_backlog 2/);
     expect(metrics.text).toMatch(/product_outbox_oldest_age_seconds (0\.[1-9]|[1-9])/);
+    const health = await request(t.baseUrl).get('/health').expect(200);
+    expect(health.body.dependencies.nats.status).toBe('unhealthy');
+    await request(t.baseUrl).get('/health/ready').expect(200);
+    const deps = await request(t.baseUrl).get('/health/dependencies');
+    expect(deps.body.details.outbox).toMatchObject({ status: 'up', backlog: 2 });
   }, 30_000);
 
   it('should deliver what was committed during the outage exactly once when NATS comes up', async () => {
@@ -62,6 +67,8 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
       const ids = await idsOnBus(bus);
       expect(ids).toHaveLength(2);
       expect(new Set(ids).size).toBe(2);
+      const health = await request(t.baseUrl).get('/health').expect(200);
+      expect(health.body.dependencies.nats).toMatchObject({ status: 'healthy', detail: expect.stringContaining(env.EVENTS_STREAM) });
     } finally {
       await bus.close();
     }

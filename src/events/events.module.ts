@@ -6,6 +6,8 @@ import { SubscriptionEventsController } from './handlers/subscription-events.con
 import { InboxRepository } from './inbox/inbox.repository.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import { OutboxSignal } from './outbox/outbox.signal.js';
+import { OutboxStats } from './outbox/outbox.stats.js';
+import { NatsEventBusHealth } from './health/nats-event-bus.health.js';
 import { EventPublisher } from './publishers/event.publisher.js';
 import { EventBusConnection } from './transport/event-bus.connection.js';
 import { JetStreamServer } from './transport/jetstream.server.js';
@@ -20,13 +22,15 @@ import { JetStreamServer } from './transport/jetstream.server.js';
   providers: [
     EventPublisher,
     OutboxSignal,
+    OutboxStats,
     EventsMetrics,
     EventBusConnection,
     OutboxRelay,
     InboxRepository,
     JetStreamServer,
     EventsLifecycle,
+    NatsEventBusHealth,
   ],
-  exports: [EventPublisher, EventBusConnection, InboxRepository, JetStreamServer, OutboxRelay],
+  exports: [EventPublisher, EventBusConnection, InboxRepository, JetStreamServer, OutboxRelay, OutboxStats, NatsEventBusHealth],
 })
 export class EventsModule {}

@@ -31,6 +31,8 @@ export interface TestAppOptions {
   pglite?: boolean;
   /** extra modules beside AppModule (test doubles of ports not bound yet) */
   imports?: ModuleMetadata['imports'];
+  /** providers to replace (Test.overrideProvider(...).useValue(...)) */
+  overrides?: Array<{ provide: unknown; useValue: unknown }>;
 }
 
 /**
@@ -55,6 +57,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot(env), ...(options.imports ?? [])] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
+  for (const { provide, useValue } of options.overrides ?? []) builder = builder.overrideProvider(provide).useValue(useValue);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(), { bufferLogs: true });
   configureApp(app, { swaggerUi: false });
