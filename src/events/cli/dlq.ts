@@ -3,6 +3,7 @@
  * Reads the same environment as the service (NATS_URL, EVENTS_STREAM, EVENTS_SUBJECT_PREFIX,
  * SERVICE_NAME); prints JSON lines.
  */
+import { pathToFileURL } from 'node:url';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { loadConfig } from '../../config/app-config.js';
@@ -77,7 +78,7 @@ export async function runDlqCommand(argv: string[], env: Record<string, string |
   }
 }
 
-const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (invokedDirectly) {
   runDlqCommand(process.argv.slice(2), process.env, (line) => process.stdout.write(`${line}\n`)).then(
     (code) => process.exit(code),

@@ -26,7 +26,7 @@ export class SubscriptionCreatedEvent {
   @F.timestamp({ example: '2026-11-27T10:00:00.000Z' }) current_period_start!: string;
   @F.timestamp({ example: '2026-12-27T10:00:00.000Z' }) current_period_end!: string;
   @F.timestamp({ nullable: true, example: '2026-12-11T10:00:00.000Z' }) trial_end!: string | null;
-  @F.object({ example: {} }) metadata!: Json;
+  @F.object({ nullable: true, example: {} }) metadata!: Json | null;
 }
 
 @EventSchema({ title: 'SubscriptionStatusChangedEvent', description: 'A subscription changed status (published for every change).' })
@@ -38,7 +38,7 @@ export class SubscriptionStatusChangedEvent {
   @F.enum(STATUSES, { example: 'incomplete' }) old_status!: string;
   @F.enum(STATUSES, { example: 'active' }) new_status!: string;
   @F.string({ nullable: true, example: 'payment_completed' }) reason!: string | null;
-  @F.object({ example: {} }) metadata!: Json;
+  @F.object({ nullable: true, example: {} }) metadata!: Json | null;
 }
 
 @EventSchema({ title: 'SubscriptionActivatedEvent', description: 'A subscription became active (in addition to status_changed).' })

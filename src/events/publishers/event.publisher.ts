@@ -3,6 +3,7 @@ import { Injectable, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { CallContext } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
+import { Decimal, formatDecimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Tx } from '../../database/unit-of-work.js';
 import {
@@ -31,11 +32,19 @@ import { publishedSubject } from '../transport/subjects.js';
 
 type PayloadClass = new () => object;
 
-/** The payload as the contract has it: only the class's fields, undefined written as null, validated. */
+/** Values as the wire has them: Date → ISO 8601 UTC string, Decimal → plain decimal string, undefined → null. */
+function wireValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Decimal) return formatDecimal(value);
+  return value;
+}
+
+/** The payload as the contract has it: only the class's fields, in their order, validated. */
 function contractPayload(cls: PayloadClass, type: string, data: object): Record<string, unknown> {
   const source = data as Record<string, unknown>;
   const payload: Record<string, unknown> = {};
-  for (const name of fieldNamesOf(cls)) payload[name] = source[name] === undefined ? null : source[name];
+  for (const name of fieldNamesOf(cls)) payload[name] = wireValue(source[name]);
   const problems = payloadProblems(cls, payload);
   if (problems.length > 0) throw new EventValidationError(type, problems);
   return payload;
