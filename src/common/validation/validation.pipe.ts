@@ -3,7 +3,8 @@ import { badRequest, type ErrorDetail } from '../errors/domain-error.js';
 
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((error) => {
-    const field = parent ? `${parent}.${error.property}` : error.property;
+    // Array items are named like JSON paths elsewhere in the API: tiers[1].unit_price
+    const field = !parent ? error.property : /^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`;
     const own = Object.values(error.constraints ?? {}).map((message) => ({
       field,
       message: message.includes('should not exist') ? `${field} is not an allowed field` : message,
