@@ -64,3 +64,17 @@ describe('catalog on embedded PGlite', () => {
     expect(availability.body).toMatchObject({ available: false, reason: 'PRODUCT_INACTIVE' });
   });
 });
+
+describe('SEED_CATALOG=false on embedded PGlite', () => {
+  it('should start with an empty catalog', async () => {
+    const t = await startTestApp({ pglite: true, env: { SEED_CATALOG: 'false' } });
+    try {
+      const products = await request(t.baseUrl).get(`${API}/products`).expect(200);
+      expect(products.body).toEqual([]);
+      const plans = await request(t.baseUrl).get(`${API}/plans`).set(INTERNAL).expect(200);
+      expect(plans.body).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});

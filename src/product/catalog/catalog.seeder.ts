@@ -5,7 +5,10 @@ import type { AppConfig } from '../../config/app-config.js';
 import { CATALOG_SEED } from '../../database/seed/catalog-data.js';
 import type { CatalogSeed } from '../../database/seed/catalog-seed.types.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
+import { pgCode } from './services/catalog-errors.js';
 import { CatalogRepository } from './services/catalog.repository.js';
+
+const UNDEFINED_TABLE = '42P01';
 
 /** Arbitrary constant: the transaction-scoped advisory lock replicas take while one of them seeds. */
 const SEED_LOCK = 815_216;
@@ -29,7 +32,18 @@ export class CatalogSeeder implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.get('database', { infer: true }).seedCatalog) return;
-    const seeded = await this.seed(CATALOG_SEED);
+    let seeded: boolean;
+    try {
+      seeded = await this.seed(CATALOG_SEED);
+    } catch (err) {
+      if (pgCode(err) === UNDEFINED_TABLE) {
+        throw new Error(
+          'Cannot seed the catalog: its tables do not exist. Run the migrations (npm run migration:run) or start with MIGRATIONS_RUN=true',
+          { cause: err },
+        );
+      }
+      throw err;
+    }
     if (seeded)
       this.logger.log(
         { categories: CATALOG_SEED.categories.length, products: CATALOG_SEED.products.length, plans: CATALOG_SEED.plans.length },
