@@ -19,7 +19,9 @@ export function createAdapter(): FastifyAdapter {
     bodyLimit: 1024 * 1024,
     genReqId: (req: IncomingMessage) => requestIdFor(req),
     trustProxy: true,
-    return503OnClosing: true,
+    // false: requests keep being served during the shutdown grace period (readiness alone turns 503,
+    // see ShutdownState); with true the adapter answers every request 503 from the first shutdown step.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     // Long ids must reach validation (400 over 255 characters) instead of Fastify's 100-character 404.
     routerOptions: { maxParamLength: 1024 },
@@ -53,6 +55,7 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
   // Errors raised by Fastify itself (body parsing, limits) reach Nest's own Fastify error handler, which maps
   // them to HttpException and runs the global AllExceptionsFilter: the SPEC body without a second handler.
   setupOpenApi(app, { ui: options.swaggerUi ?? true });
-  app.enableShutdownHooks();
+  // SIGTERM/SIGINT: readiness 503, SHUTDOWN_GRACE_MS of serving, hooks, then exit code 0.
+  app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }
