@@ -5,6 +5,8 @@ import { CATALOG_SEED } from '../src/database/seed/catalog-data.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
 
 const USER = { 'X-User-Id': 'user_1' };
+/** Jest ignores the e2e project's testTimeout: hooks and tests that start apps say theirs. */
+const SLOW = 120_000;
 
 const newProduct = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
   product_id: id,
@@ -55,11 +57,11 @@ describe('catalog (PostgreSQL)', () => {
     t = await startTestApp({ clock });
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
-  });
+  }, SLOW);
   afterAll(async () => {
     await db?.end();
     await t?.close();
-  });
+  }, SLOW);
 
   describe('seeded reads', () => {
     it('should list active categories by display_order', async () => {
@@ -619,48 +621,56 @@ describe('catalog (PostgreSQL)', () => {
   });
 
   describe('seeding', () => {
-    it('should not seed again on a restart against the same database', async () => {
-      const count = async (): Promise<number[]> => {
-        const res = await db.query<{ c: string; p: string; t: string; s: string; e: string }>(
-          `SELECT (SELECT count(*) FROM categories) c, (SELECT count(*) FROM products) p, (SELECT count(*) FROM product_price_tiers) t,
+    it(
+      'should not seed again on a restart against the same database',
+      async () => {
+        const count = async (): Promise<number[]> => {
+          const res = await db.query<{ c: string; p: string; t: string; s: string; e: string }>(
+            `SELECT (SELECT count(*) FROM categories) c, (SELECT count(*) FROM products) p, (SELECT count(*) FROM product_price_tiers) t,
                   (SELECT count(*) FROM service_plans) s, (SELECT count(*) FROM outbox_events) e`,
-        );
-        return Object.values(res.rows[0]).map(Number);
-      };
-      const before = await count();
-      const [second, third] = await Promise.all([
-        startTestApp({ databaseUrl: t.databaseUrl }),
-        startTestApp({ databaseUrl: t.databaseUrl }),
-      ]);
-      try {
-        expect(await count()).toEqual(before);
-        const res = await request(second.baseUrl).get(`${API}/products/w1`).expect(200);
-        expect(res.body.name).toBe('Renamed');
-      } finally {
-        await second.close();
-        await third.close();
-      }
-    });
-
-    it('should seed each entry exactly once when several replicas start on an empty database together', async () => {
-      const { createTestDatabase } = await import('./support/database.js');
-      const fresh = await createTestDatabase();
-      try {
-        const apps = await Promise.all([0, 1, 2].map(() => startTestApp({ databaseUrl: fresh.url })));
-        const client = new pg.Client({ connectionString: fresh.url });
-        await client.connect();
-        try {
-          const res = await client.query<{ p: string; s: string; e: string }>(
-            'SELECT (SELECT count(*) FROM products) p, (SELECT count(*) FROM service_plans) s, (SELECT count(*) FROM outbox_events) e',
           );
-          expect(res.rows[0]).toEqual({ p: String(CATALOG_SEED.products.length), s: String(CATALOG_SEED.plans.length), e: '0' });
+          return Object.values(res.rows[0]).map(Number);
+        };
+        const before = await count();
+        const [second, third] = await Promise.all([
+          startTestApp({ databaseUrl: t.databaseUrl }),
+          startTestApp({ databaseUrl: t.databaseUrl }),
+        ]);
+        try {
+          expect(await count()).toEqual(before);
+          const res = await request(second.baseUrl).get(`${API}/products/w1`).expect(200);
+          expect(res.body.name).toBe('Renamed');
         } finally {
-          await client.end();
-          await Promise.all(apps.map((a) => a.close()));
+          await second.close();
+          await third.close();
         }
-      } finally {
-        await fresh.drop();
-      }
-    });
+      },
+      SLOW,
+    );
+
+    it(
+      'should seed each entry exactly once when several replicas start on an empty database together',
+      async () => {
+        const { createTestDatabase } = await import('./support/database.js');
+        const fresh = await createTestDatabase();
+        try {
+          const apps = await Promise.all([0, 1, 2].map(() => startTestApp({ databaseUrl: fresh.url })));
+          const client = new pg.Client({ connectionString: fresh.url });
+          await client.connect();
+          try {
+            const res = await client.query<{ p: string; s: string; e: string }>(
+              'SELECT (SELECT count(*) FROM products) p, (SELECT count(*) FROM service_plans) s, (SELECT count(*) FROM outbox_events) e',
+            );
+            expect(res.rows[0]).toEqual({ p: String(CATALOG_SEED.products.length), s: String(CATALOG_SEED.plans.length), e: '0' });
+          } finally {
+            await client.end();
+            await Promise.all(apps.map((a) => a.close()));
+          }
+        } finally {
+          await fresh.drop();
+        }
+      },
+      SLOW,
+    );
   });
 });

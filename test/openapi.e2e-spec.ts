@@ -10,6 +10,9 @@ interface Operation {
   responses: Record<string, { content?: Record<string, { example?: unknown; examples?: unknown; schema?: { example?: unknown } }> }>;
 }
 
+/** Jest ignores the e2e project's testTimeout: hooks that start apps say theirs. */
+const SLOW = 120_000;
+
 type Fastify = { hasRoute: (o: { method: string; url: string }) => boolean };
 
 const join = (...parts: (string | undefined)[]): string =>
@@ -28,10 +31,10 @@ describe('OpenAPI document', () => {
 
   beforeAll(async () => {
     t = await startTestApp({ pglite: true });
-  });
+  }, SLOW);
   afterAll(async () => {
     await t?.close();
-  });
+  }, SLOW);
 
   /** Every controller route as Fastify serves it ("GET /api/v1/product/products/:product_id"). */
   const servedRoutes = (): string[] => {

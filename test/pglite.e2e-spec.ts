@@ -2,16 +2,19 @@ import request from 'supertest';
 import { CATALOG_SEED } from '../src/database/seed/catalog-data.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
 
+/** Jest ignores the e2e project's testTimeout: hooks and tests that start apps say theirs. */
+const SLOW = 120_000;
+
 /** The default database: embedded PGlite (in memory) with migrations, seed, reads and a write. */
 describe('catalog on embedded PGlite', () => {
   let t: TestApp;
 
   beforeAll(async () => {
     t = await startTestApp({ pglite: true });
-  });
+  }, SLOW);
   afterAll(async () => {
     await t?.close();
-  });
+  }, SLOW);
 
   it('should apply the migrations and report ready', async () => {
     const res = await request(t.baseUrl).get('/health/ready').expect(200);
@@ -66,15 +69,19 @@ describe('catalog on embedded PGlite', () => {
 });
 
 describe('SEED_CATALOG=false on embedded PGlite', () => {
-  it('should start with an empty catalog', async () => {
-    const t = await startTestApp({ pglite: true, env: { SEED_CATALOG: 'false' } });
-    try {
-      const products = await request(t.baseUrl).get(`${API}/products`).expect(200);
-      expect(products.body).toEqual([]);
-      const plans = await request(t.baseUrl).get(`${API}/plans`).set(INTERNAL).expect(200);
-      expect(plans.body).toEqual([]);
-    } finally {
-      await t.close();
-    }
-  });
+  it(
+    'should start with an empty catalog',
+    async () => {
+      const t = await startTestApp({ pglite: true, env: { SEED_CATALOG: 'false' } });
+      try {
+        const products = await request(t.baseUrl).get(`${API}/products`).expect(200);
+        expect(products.body).toEqual([]);
+        const plans = await request(t.baseUrl).get(`${API}/plans`).set(INTERNAL).expect(200);
+        expect(plans.body).toEqual([]);
+      } finally {
+        await t.close();
+      }
+    },
+    SLOW,
+  );
 });
