@@ -565,6 +565,9 @@ describe('catalog (PostgreSQL)', () => {
         ['post', '/plans', { plan_id: 'p', name: 'P', plan_tier: 't', monthly_price: 10, yearly_price: '-1' }],
         ['post', '/plans', { plan_id: 'p', name: 'P', plan_tier: 't', monthly_price: '1', yearly_price: '1', included_credits: 'NaN' }],
         ['post', '/plans', { plan_id: 'p', name: 'P', plan_tier: 't', monthly_price: '1e5', yearly_price: '1', min_seats: '2' }],
+        ['post', '/products', newProduct('g5', { description: 'nul\u0000inside' })],
+        ['post', '/products', newProduct('g6', { metadata: { nested: ['x\u0000'] } })],
+        ['post', '/products', newProduct('g7', { metadata: { ['key\u0000']: 1 } })],
         ['patch', '/products/gpt-4', []],
         ['patch', '/products/gpt-4', { is_active: 'no' }],
         ['patch', '/plans/tier_free_001', { max_seats: 0 }],
@@ -589,6 +592,9 @@ describe('catalog (PostgreSQL)', () => {
         expect([method, path, res.status]).toEqual([method, path, 400]);
         expect(res.body.error.request_id).toBe(res.headers['x-request-id']);
       }
+      const deep = JSON.stringify(newProduct('g8', { metadata: { a: 1 } })).replace('{"a":1}', '['.repeat(200_000) + ']'.repeat(200_000));
+      const deepRes = await post('/products').set('Content-Type', 'application/json').send(deep);
+      expectErrorBody(deepRes, 400, 'VALIDATION_ERROR');
       const queries = [
         '/products?limit=100000',
         '/products?limit=0',

@@ -1,5 +1,6 @@
 import { type ArgumentMetadata, Injectable, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { badRequest, type ErrorDetail } from '../errors/domain-error.js';
+import { checkJsonBody } from './json-guard.js';
 
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((error) => {
@@ -49,6 +50,10 @@ export class AppValidationPipe extends ValidationPipe {
       metadata.metatype !== Object
     ) {
       throw badRequest('Request body must be a JSON object');
+    }
+    if (metadata.type === 'body') {
+      const problems = checkJsonBody(value);
+      if (problems.length > 0) throw badRequest('Request validation failed', problems);
     }
     if (metadata.type === 'query') return this.queryPipe.transform(value, metadata);
     return super.transform(value, metadata);
