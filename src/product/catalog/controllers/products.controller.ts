@@ -81,13 +81,8 @@ export class ProductsController {
   @Public()
   @ApiOperation({ summary: 'Is the product available (to this user / organization)? Always 200, also for an unknown product' })
   @ApiOkResponse({
-    schema: {
-      examples: {
-        available: { value: { available: true, product: PRODUCT_EXAMPLE } },
-        unknown: { value: { available: false, reason: 'PRODUCT_NOT_FOUND' } },
-      },
-      example: { available: false, reason: 'PRODUCT_INACTIVE', product: { ...PRODUCT_EXAMPLE, is_active: false } },
-    },
+    description: 'unknown product: `{"available": false, "reason": "PRODUCT_NOT_FOUND"}`; retired: reason `PRODUCT_INACTIVE`',
+    schema: { example: { available: true, product: PRODUCT_EXAMPLE } },
   })
   availability(
     @Param() params: ProductIdParams,
