@@ -387,9 +387,21 @@ describe('catalog (PostgreSQL)', () => {
         .send({ name: 'Renamed', description: null })
         .expect(200);
       expect(renamed.body).toMatchObject({ name: 'Renamed', description: 'made by a test', is_active: true });
+      const json = await request(t.baseUrl)
+        .patch(`${API}/products/w1`)
+        .set(INTERNAL)
+        .send({ features: ['a', { b: 1 }], metadata: { nested: { list: [1, '2'] } }, quota_limits: {}, requires_subscription: true })
+        .expect(200);
+      expect(json.body).toMatchObject({
+        features: ['a', { b: 1 }],
+        metadata: { nested: { list: [1, '2'] } },
+        quota_limits: {},
+        requires_subscription: true,
+      });
       const retired = await request(t.baseUrl).patch(`${API}/products/w1`).set(INTERNAL).send({ is_active: false }).expect(200);
       expect(retired.body.is_active).toBe(false);
       expect((await outbox()).slice(before).map((e) => e.data)).toEqual([
+        { entity: 'product', id: 'w1', change: 'updated' },
         { entity: 'product', id: 'w1', change: 'updated' },
         { entity: 'product', id: 'w1', change: 'retired' },
       ]);
@@ -466,9 +478,22 @@ describe('catalog (PostgreSQL)', () => {
       const patched = await request(t.baseUrl)
         .patch(`${API}/plans/tier_test_001`)
         .set(INTERNAL)
-        .send({ monthly_price: '12', is_public: true })
+        .send({
+          monthly_price: '12',
+          is_public: true,
+          max_rollover_credits: 100,
+          included_products: [{ product_id: 'priority_queue', included_amount: null }],
+          usage_limits: { storage_gb: 1 },
+        })
         .expect(200);
-      expect(patched.body).toMatchObject({ monthly_price: '12', yearly_price: '99.90', is_public: true });
+      expect(patched.body).toMatchObject({
+        monthly_price: '12',
+        yearly_price: '99.90',
+        is_public: true,
+        max_rollover_credits: '100',
+        included_products: [{ product_id: 'priority_queue', included_amount: null }],
+        usage_limits: { storage_gb: 1 },
+      });
       const publicView = await request(t.baseUrl).get(`${API}/plans/tier_test_001`).expect(200);
       expect(publicView.body.monthly_price).toBe('12');
       await request(t.baseUrl).patch(`${API}/plans/tier_test_001`).set(INTERNAL).send({ is_active: false }).expect(200);
