@@ -34,34 +34,51 @@ export class ProductService {
   async list(query: ListProductsQueryDto): Promise<Page<ProductResponse>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const after = decodeCursor(query.cursor, ['string']);
-    const qb = this.dataSource.manager
+    // The page's ids in a subquery and the products with their tiers in the same statement: one snapshot,
+    // so a concurrent pricing replacement is seen whole or not at all.
+    const ids = this.dataSource.manager
+      .createQueryBuilder(ProductEntity, 'f')
+      .select('f.productId')
+      .where('f.is_active = :active', { active: query.is_active ?? true });
+    if (query.category_id !== undefined) ids.andWhere('f.category_id = :category', { category: query.category_id });
+    if (query.product_type !== undefined) ids.andWhere('f.product_type = :type', { type: query.product_type });
+    if (query.q !== undefined) ids.andWhere(`f.name ILIKE :q ESCAPE '\\'`, { q: `%${escapeLike(query.q)}%` });
+    if (after) ids.andWhere('f.product_id > :after', { after: after[0] });
+    ids.orderBy('f.product_id', 'ASC').limit(limit + 1);
+    const rows = await this.dataSource.manager
       .createQueryBuilder(ProductEntity, 'p')
-      .where('p.is_active = :active', { active: query.is_active ?? true });
-    if (query.category_id !== undefined) qb.andWhere('p.category_id = :category', { category: query.category_id });
-    if (query.product_type !== undefined) qb.andWhere('p.product_type = :type', { type: query.product_type });
-    if (query.q !== undefined) qb.andWhere(`p.name ILIKE :q ESCAPE '\\'`, { q: `%${escapeLike(query.q)}%` });
-    if (after) qb.andWhere('p.product_id > :after', { after: after[0] });
-    const rows = await qb
+      .leftJoinAndSelect('p.tiers', 't')
+      .where(`p.product_id IN (${ids.getQuery()})`)
+      .setParameters(ids.getParameters())
       .orderBy('p.product_id', 'ASC')
-      .take(limit + 1)
+      .addOrderBy('t.tier_index', 'ASC')
       .getMany();
-    const tiers = await this.repo.tiersOf(
-      this.dataSource.manager,
-      rows.map((r) => r.productId),
-    );
     return pageOf(
       rows,
       limit,
-      (p) => toProductResponse(p, tiers.get(p.productId) ?? []),
+      (p) => toProductResponse(p, p.tiers ?? []),
       (p) => [p.productId],
     );
   }
 
-  /** A product with its tiers, or undefined. */
+  /** A product with its tiers, or undefined. With `lock`, the product row is locked FOR UPDATE. */
   async find(productId: string, manager: EntityManager = this.dataSource.manager, lock = false): Promise<ProductWithTiers | undefined> {
-    const qb = manager.createQueryBuilder(ProductEntity, 'p').where('p.product_id = :productId', { productId });
-    if (lock) qb.setLock('pessimistic_write');
-    const product = await qb.getOne();
+    if (!lock) {
+      // one statement, one snapshot (see list)
+      const product = await manager
+        .createQueryBuilder(ProductEntity, 'p')
+        .leftJoinAndSelect('p.tiers', 't')
+        .where('p.product_id = :productId', { productId })
+        .orderBy('t.tier_index', 'ASC')
+        .getOne();
+      return product ? { product, tiers: product.tiers ?? [] } : undefined;
+    }
+    // Writers lock the product row before touching its tiers, so under the lock two reads agree.
+    const product = await manager
+      .createQueryBuilder(ProductEntity, 'p')
+      .where('p.product_id = :productId', { productId })
+      .setLock('pessimistic_write')
+      .getOne();
     if (!product) return undefined;
     const tiers = (await this.repo.tiersOf(manager, [productId])).get(productId) ?? [];
     return { product, tiers };
