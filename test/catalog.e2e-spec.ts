@@ -311,6 +311,36 @@ describe('catalog (PostgreSQL)', () => {
       expect((await outbox()).length).toBe(before + 1);
     });
 
+    it('should create a product exactly once when the same create arrives concurrently', async () => {
+      const before = (await outbox()).length;
+      const results = await Promise.all(
+        [0, 1, 2, 3, 4].map(() => request(t.baseUrl).post(`${API}/products`).set(INTERNAL).send(newProduct('race1'))),
+      );
+      expect(results.map((r) => r.status).sort()).toEqual([201, 409, 409, 409, 409]);
+      expect((await outbox()).slice(before).map((e) => e.data)).toEqual([{ entity: 'product', id: 'race1', change: 'created' }]);
+    });
+
+    it('should leave one whole tier table after concurrent pricing replacements', async () => {
+      const table = (n: number): Record<string, unknown> => ({
+        pricing_type: 'usage_based',
+        unit_type: 'token',
+        currency: 'USD',
+        tiers: Array.from({ length: n }, (_, i) => ({
+          tier_name: `v${n}-${i}`,
+          min_units: String(i * 10),
+          max_units: i === n - 1 ? null : String((i + 1) * 10),
+          unit_price: String(n),
+        })),
+      });
+      const results = await Promise.all(
+        [1, 2, 3, 4, 5].map((n) => request(t.baseUrl).put(`${API}/products/race1/pricing`).set(INTERNAL).send(table(n))),
+      );
+      expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      const final = await request(t.baseUrl).get(`${API}/products/race1`).expect(200);
+      const n = final.body.pricing.tiers.length as number;
+      expect(final.body.pricing.tiers).toEqual((table(n) as { tiers: unknown[] }).tiers);
+    });
+
     it('should refuse an unknown category with 422 CATEGORY_NOT_FOUND and change nothing', async () => {
       const res = await request(t.baseUrl)
         .post(`${API}/products`)
