@@ -1,12 +1,12 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ApiExcludeController } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../../common/auth/auth.decorators.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { buildAsyncApiDocument } from './asyncapi.builder.js';
 
 /** The event contract, beside the OpenAPI document: GET /docs/asyncapi.json (public). */
-@ApiExcludeController()
+@ApiTags('docs')
 @Public()
 @Controller('docs')
 export class AsyncApiController {
@@ -25,6 +25,14 @@ export class AsyncApiController {
 
   @Get('asyncapi.json')
   @Header('Cache-Control', 'no-cache')
+  @ApiOperation({
+    summary: 'AsyncAPI 3 document of the events this service publishes and consumes',
+    description: 'Channels (NATS subjects), envelopes and payload schemas, generated from the event classes.',
+  })
+  @ApiOkResponse({
+    description: 'the AsyncAPI document',
+    schema: { type: 'object', example: { asyncapi: '3.0.0', info: { title: 'product_service events', version: '1.0.0' }, channels: {} } },
+  })
   asyncapi(): Record<string, unknown> {
     return this.document;
   }
