@@ -4,7 +4,7 @@ import { UnitOfWork } from '../src/database/unit-of-work.js';
 import { OutboxRelay } from '../src/events/outbox/outbox.relay.js';
 import { EventPublisher } from '../src/events/publishers/event.publisher.js';
 import { busClient, type Bus, deleteStream, eventsEnv, eventually, readAll } from './support/events.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
 
 const created = {
   subscription_id: 'sub_1',
@@ -174,6 +174,22 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
     );
     expect(await t.app.get(OutboxRelay).pruneNow()).toBe(3);
     expect(await count()).toBe(8);
+  }, 30_000);
+
+  it('should carry the causing request id from a real catalog write to its event on NATS', async () => {
+    await request(t.baseUrl)
+      .post(`${API}/categories`)
+      .set(INTERNAL)
+      .set('X-Request-Id', 'req-catalog-42')
+      .send({ category_id: 'cat_events_test', name: 'Events test' })
+      .expect((res) => expect(res.status).toBeLessThan(300));
+    const messages = await eventually(
+      () => readAll(bus, env.EVENTS_STREAM, `${prefix}.product_service.product.catalog.changed`),
+      (m) => m.some((x) => x.json().data.id === 'cat_events_test'),
+    );
+    const event = messages.find((x) => x.json().data.id === 'cat_events_test')!.json();
+    expect(event.data).toEqual({ entity: 'category', id: 'cat_events_test', change: 'created' });
+    expect(event.metadata).toEqual({ request_id: 'req-catalog-42' });
   }, 30_000);
 
   it('should refuse an event whose data breaks its contract, writing nothing', async () => {
