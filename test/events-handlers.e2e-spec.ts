@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
+import { EventPublisher } from '../src/events/publishers/event.publisher.js';
 import { runDlqCommand } from '../src/events/cli/dlq.js';
 import {
   busClient,
@@ -11,7 +12,7 @@ import {
   publishRaw,
   readAll,
   RecordingEffects,
-  RecordingEffectsModule,
+  recordingEffects,
 } from './support/events.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -25,7 +26,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
   const prefix = env.EVENTS_SUBJECT_PREFIX;
   let t: TestApp;
   let bus: Bus;
-  let effects: RecordingEffects;
+  const effects = new RecordingEffects();
 
   const callsFor = (arg: string) => effects.calls.filter((c) => c.arg === arg);
   const published = (filter = `${prefix}.product_service.>`) => readAll(bus, env.EVENTS_STREAM, filter);
@@ -39,9 +40,8 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
 
   beforeAll(async () => {
     bus = await busClient();
-    RecordingEffects.instances = [];
-    t = await startTestApp({ env, imports: [RecordingEffectsModule] });
-    effects = RecordingEffects.instances[0];
+    t = await startTestApp({ env, ...recordingEffects(effects) });
+    effects.publisher = t.app.get(EventPublisher);
     // consumers exist once the app has connected
     await eventually(
       () => bus.jsm.consumers.info(env.EVENTS_STREAM, 'product_service_payment_completed').catch(() => undefined),

@@ -10,7 +10,7 @@ import {
   publishEnvelope,
   readAll,
   RecordingEffects,
-  RecordingEffectsModule,
+  recordingEffects,
   waitForConsumers,
 } from './support/events.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
@@ -21,11 +21,12 @@ describe('events: embedded PGlite + NATS', () => {
   const prefix = env.EVENTS_SUBJECT_PREFIX;
   let t: TestApp;
   let bus: Bus;
+  const effects = new RecordingEffects();
 
   beforeAll(async () => {
     bus = await busClient();
-    RecordingEffects.instances = [];
-    t = await startTestApp({ env, pglite: true, imports: [RecordingEffectsModule] });
+    t = await startTestApp({ env, pglite: true, ...recordingEffects(effects) });
+    effects.publisher = t.app.get(EventPublisher);
     await waitForConsumers(bus, env.EVENTS_STREAM);
   }, 60_000);
   afterAll(async () => {
@@ -50,7 +51,7 @@ describe('events: embedded PGlite + NATS', () => {
   it('should apply a consumed event once on PGlite, even when duplicated', async () => {
     const id = 'b5b1f1de-0d0e-4d5e-9a43-3d0c2a1b6e77';
     for (let i = 0; i < 5; i++) await publishEnvelope(bus, prefix, 'account_service', 'user.deleted', { user_id: 'user_pg' }, { id });
-    const calls = () => RecordingEffects.instances[0].calls.filter((c) => c.arg === 'user_pg');
+    const calls = () => effects.calls.filter((c) => c.arg === 'user_pg');
     await eventually(calls, (c) => c.length > 0);
     await eventually(
       async () => {

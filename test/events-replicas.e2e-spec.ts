@@ -10,7 +10,7 @@ import {
   publishEnvelope,
   readAll,
   RecordingEffects,
-  RecordingEffectsModule,
+  recordingEffects,
 } from './support/events.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
@@ -23,13 +23,15 @@ describe('events: two app instances (PostgreSQL + NATS)', () => {
   let bus: Bus;
   let closedB = false;
 
-  const allCalls = () => RecordingEffects.instances.flatMap((e) => e.calls);
+  const effects = [new RecordingEffects(), new RecordingEffects()];
+  const allCalls = () => effects.flatMap((e) => e.calls);
 
   beforeAll(async () => {
     bus = await busClient();
-    RecordingEffects.instances = [];
-    a = await startTestApp({ env, imports: [RecordingEffectsModule] });
-    b = await startTestApp({ env, imports: [RecordingEffectsModule], databaseUrl: a.databaseUrl });
+    a = await startTestApp({ env, ...recordingEffects(effects[0]) });
+    effects[0].publisher = a.app.get(EventPublisher);
+    b = await startTestApp({ env, ...recordingEffects(effects[1]), databaseUrl: a.databaseUrl });
+    effects[1].publisher = b.app.get(EventPublisher);
     await eventually(
       () => bus.jsm.consumers.info(env.EVENTS_STREAM, 'product_service_payment_completed').catch(() => undefined),
       (c) => c !== undefined,

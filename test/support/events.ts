@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Global, Injectable, Module } from '@nestjs/common';
+import type { DynamicModule } from '@nestjs/common';
 import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers as natsHeaders, nanos, type NatsConnection } from '@nats-io/transport-node';
 import type { CallContext } from '../../src/common/auth/principal.js';
@@ -146,20 +146,14 @@ export async function publishRaw(bus: Bus, subject: string, body: string | Uint8
 }
 
 /**
- * A test double of the SubscriptionEffects port (until the subscriptions service binds the real
- * one): records each call, can fail the next N calls, and writes a real `subscription.status_changed`
- * event with the handler's transaction, so "one effect, one resulting event" is observable on NATS.
+ * A test double of the SubscriptionEffects port: records each call, can fail the next N calls, and
+ * writes a real `subscription.status_changed` event with the handler's transaction, so "one effect,
+ * one resulting event" is observable on NATS. `recordingEffects()` binds it over any real binding.
  */
-@Injectable()
 export class RecordingEffects extends SubscriptionEffects {
-  static instances: RecordingEffects[] = [];
   readonly calls: { method: string; arg: string; ctx: CallContext }[] = [];
   failures = 0;
-
-  constructor(private readonly publisher: EventPublisher) {
-    super();
-    RecordingEffects.instances.push(this);
-  }
+  publisher?: EventPublisher;
 
   failNext(n: number): void {
     this.failures = n;
@@ -170,6 +164,7 @@ export class RecordingEffects extends SubscriptionEffects {
       this.failures--;
       throw new Error(`injected failure in ${method}`);
     }
+    if (!this.publisher) throw new Error('RecordingEffects.publisher not set');
     this.calls.push({ method, arg, ctx });
     await this.publisher.publishSubscriptionStatusChanged(
       tx,
@@ -202,9 +197,27 @@ export class RecordingEffects extends SubscriptionEffects {
   }
 }
 
-@Global()
-@Module({ providers: [RecordingEffects, { provide: SubscriptionEffects, useExisting: RecordingEffects }], exports: [SubscriptionEffects] })
-export class RecordingEffectsModule {}
+/**
+ * startTestApp options that put `effects` behind the SubscriptionEffects port: provided by a module
+ * of its own (when nothing else binds the port) and overriding the real binding (when the
+ * subscriptions service does). Set `effects.publisher` once the app has started.
+ */
+export function recordingEffects(effects: RecordingEffects): {
+  imports: DynamicModule[];
+  overrides: { provide: unknown; useValue: unknown }[];
+} {
+  return {
+    imports: [
+      {
+        module: class RecordingEffectsModule {},
+        global: true,
+        providers: [{ provide: SubscriptionEffects, useValue: effects }],
+        exports: [SubscriptionEffects],
+      },
+    ],
+    overrides: [{ provide: SubscriptionEffects, useValue: effects }],
+  };
+}
 
 /** A NATS server of the test's own (JetStream on, own store dir), to stop and start at will. */
 export class OwnNatsServer {
