@@ -46,6 +46,8 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
     void reply.status(status).send(body);
   });
   setupOpenApi(app, { ui: options.swaggerUi ?? true });
-  app.enableShutdownHooks();
+  // SIGTERM/SIGINT: close the app (modules' shutdown hooks run), then exit 0 as SPEC section 6 asks
+  // (without useProcessExit Nest re-raises the signal and the exit code is 143).
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
   return app;
 }
