@@ -15,7 +15,9 @@ export function createAdapter(): FastifyAdapter {
     bodyLimit: 1024 * 1024,
     genReqId: (req: IncomingMessage) => requestIdFor(req),
     trustProxy: true,
-    return503OnClosing: true,
+    // false: requests keep being served during the shutdown grace period (readiness alone turns 503,
+    // see ShutdownState); with true the adapter answers every request 503 from the first shutdown step.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 }
@@ -46,8 +48,7 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
     void reply.status(status).send(body);
   });
   setupOpenApi(app, { ui: options.swaggerUi ?? true });
-  // SIGTERM/SIGINT: close the app (modules' shutdown hooks run), then exit 0 as SPEC section 6 asks
-  // (without useProcessExit Nest re-raises the signal and the exit code is 143).
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
+  // SIGTERM/SIGINT: readiness 503, SHUTDOWN_GRACE_MS of serving, hooks, then exit code 0.
+  app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }
