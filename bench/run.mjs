@@ -15,6 +15,7 @@
 //   BENCH_DURATION=10          seconds per measured run
 //   BENCH_WARMUP=2             seconds of warm-up before each measured run
 //   BENCH_CONNECTIONS=32       concurrent connections
+//   BENCH_ROUNDS=2             measured rounds per target, alternating the order; the best round is reported
 //   BENCH_SCENARIOS=a,b        only these scenarios (hello, product_read, usage_record, subscription_create)
 //   BENCH_ADMIN_DATABASE_URL   postgres://postgres@127.0.0.1:5432/postgres (creates and drops the scratch databases)
 //   BENCH_NATS_URL             nats://127.0.0.1:4222 (the service's event bus; "off" to run without)
@@ -25,7 +26,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:http';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -43,6 +44,7 @@ const CONFIG = {
   duration: num('BENCH_DURATION', 10),
   warmup: num('BENCH_WARMUP', 2),
   connections: num('BENCH_CONNECTIONS', 32),
+  rounds: num('BENCH_ROUNDS', 2),
   maxSeconds: num('BENCH_MAX_SECONDS', 900),
   scenarios: env.BENCH_SCENARIOS ? env.BENCH_SCENARIOS.split(',').map((s) => s.trim()) : undefined,
   adminUrl: env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -72,17 +74,21 @@ const cleanups = [];
 let currentLoad;
 let stopping = false;
 
-async function cleanupAll() {
-  if (stopping) return;
-  stopping = true;
-  currentLoad?.stop();
-  for (const fn of cleanups.reverse()) {
-    try {
-      await fn();
-    } catch (err) {
-      console.error('[bench] cleanup step failed:', err.message);
+let cleanupPromise;
+/** Releases everything, in reverse order of creation; every caller gets the same promise. */
+function cleanupAll() {
+  cleanupPromise ??= (async () => {
+    stopping = true;
+    currentLoad?.stop();
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        console.error('[bench] cleanup step failed:', err.message);
+      }
     }
-  }
+  })();
+  return cleanupPromise;
 }
 
 function onSignal(signal) {
@@ -341,7 +347,8 @@ function load(baseUrl, target, seconds) {
       { url: baseUrl, connections: CONFIG.connections, duration: seconds, timeout: 10, requests: [request] },
       (err, result) => {
         currentLoad = undefined;
-        if (err) reject(err);
+        if (stopping) reject(new Error('stopped'));
+        else if (err) reject(err);
         else resolveLoad(result);
       },
     );
@@ -382,8 +389,10 @@ function renderMarkdown(report) {
     '',
     `Run ${report.run.started_at} on ${report.run.machine.cpus} x ${report.run.machine.cpu_model}, ${report.run.machine.memory_gib} GiB,`,
     `Node ${report.run.node}, PostgreSQL ${report.run.postgres}, NATS ${report.run.nats}, commit ${report.run.commit}.`,
-    `Each scenario: ${report.run.warmup_s} s warm-up, then ${report.run.duration_s} s with ${report.run.connections} connections`,
-    '(autocannon, loopback), reference first, then the service. Ratio = service / reference req/s.',
+    `Each scenario: ${report.run.rounds} rounds alternating the order, each a ${report.run.warmup_s} s warm-up then ${report.run.duration_s} s`,
+    `with ${report.run.connections} connections (autocannon, loopback); the best round of each server is shown. Ratio = service / reference req/s.`,
+    `Load average (1/5/15 min) at start ${report.run.load_average_at_start.join(' / ')}, at end ${report.run.load_average_at_end.join(' / ')}`,
+    '(the machine is shared: figures are comparable within this run only).',
     '',
     '| scenario | reference req/s | service req/s | ratio | reference p50 / p99 ms | service p50 / p99 ms | non-2xx reference / service |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -408,6 +417,7 @@ function renderMarkdown(report) {
 
 async function main() {
   const startedAt = new Date();
+  const loadAtStart = loadavg().map((l) => Math.round(l * 100) / 100);
   assertLoopback('BENCH_ADMIN_DATABASE_URL', CONFIG.adminUrl);
   if (CONFIG.natsUrl !== 'off') assertLoopback('BENCH_NATS_URL', CONFIG.natsUrl);
   const entry = join(ROOT, 'dist', 'src', 'main.js');
@@ -493,16 +503,29 @@ async function main() {
     const refProbe = await probe(refUrl, scenario.reference);
     const svcProbe = await probe(svcUrl, scenario.service);
     if (refProbe.status < 200 || refProbe.status >= 300) entryResult.note = `reference probe answered ${refProbe.status}`;
-    entryResult.reference = await measure(`${scenario.name} reference`, refUrl, scenario.reference);
-    if (svcProbe.status === 404) {
+    const serviceAvailable = svcProbe.status !== 404;
+    if (!serviceAvailable) {
       entryResult.note = `n/a: the service answers 404${svcProbe.code ? ` ${svcProbe.code}` : ''} (endpoint not on this build)`;
       log(`${scenario.name} service: ${entryResult.note}`);
-      continue;
-    }
-    if (svcProbe.status < 200 || svcProbe.status >= 300) {
+    } else if (svcProbe.status < 200 || svcProbe.status >= 300) {
       entryResult.note = `service probe answered ${svcProbe.status}${svcProbe.code ? ` ${svcProbe.code}` : ''}: figures include error responses`;
     }
-    entryResult.service = await measure(`${scenario.name} service`, svcUrl, scenario.service);
+    // Rounds alternate the order (reference first, then service first, ...) and the best round of
+    // each counts: load from other processes on a shared machine only ever lowers a figure.
+    const rounds = { reference: [], service: [] };
+    for (let round = 1; round <= CONFIG.rounds && !stopping; round++) {
+      const order = round % 2 === 1 ? ['reference', 'service'] : ['service', 'reference'];
+      for (const who of order) {
+        if (who === 'service' && !serviceAvailable) continue;
+        const [url, target] = who === 'reference' ? [refUrl, scenario.reference] : [svcUrl, scenario.service];
+        rounds[who].push(await measure(`${scenario.name} ${who} (round ${round}/${CONFIG.rounds})`, url, target));
+      }
+    }
+    const best = (list) => (list.length ? list.reduce((a, b) => (b.requests_per_second > a.requests_per_second ? b : a)) : null);
+    entryResult.reference = best(rounds.reference);
+    entryResult.service = best(rounds.service);
+    entryResult.rounds = rounds;
+    if (!entryResult.service) continue;
     entryResult.ratio =
       entryResult.reference.requests_per_second > 0
         ? Math.round((entryResult.service.requests_per_second / entryResult.reference.requests_per_second) * 100) / 100
@@ -525,6 +548,9 @@ async function main() {
       duration_s: CONFIG.duration,
       warmup_s: CONFIG.warmup,
       connections: CONFIG.connections,
+      rounds: CONFIG.rounds,
+      load_average_at_start: loadAtStart,
+      load_average_at_end: loadavg().map((l) => Math.round(l * 100) / 100),
     },
     scenarios: results,
   };
