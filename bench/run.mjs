@@ -389,7 +389,7 @@ function renderMarkdown(report) {
     '',
     `Run ${report.run.started_at} on ${report.run.machine.cpus} x ${report.run.machine.cpu_model}, ${report.run.machine.memory_gib} GiB,`,
     `Node ${report.run.node}, PostgreSQL ${report.run.postgres}, NATS ${report.run.nats}, commit ${report.run.commit}.`,
-    `Each scenario: ${report.run.rounds} rounds alternating the order, each a ${report.run.warmup_s} s warm-up then ${report.run.duration_s} s`,
+    `Each scenario: ${report.run.rounds} round(s) per server, alternating the order, each a ${report.run.warmup_s} s warm-up then ${report.run.duration_s} s`,
     `with ${report.run.connections} connections (autocannon, loopback); the best round of each server is shown. Ratio = service / reference req/s.`,
     `Load average (1/5/15 min) at start ${report.run.load_average_at_start.join(' / ')}, at end ${report.run.load_average_at_end.join(' / ')}`,
     '(the machine is shared: figures are comparable within this run only).',
