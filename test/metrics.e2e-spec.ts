@@ -37,9 +37,14 @@ describe('metrics (PostgreSQL)', () => {
   });
 
   it('should label parameterised routes with their pattern', async () => {
-    await request(t.baseUrl).get(`${API}/products/some-unknown-product-xyz`);
+    await request(t.baseUrl).get(`${API}/products/gpt-4o`).expect(200);
+    await request(t.baseUrl).get(`${API}/products/some-unknown-product-xyz`).expect(404);
     const res = await request(t.baseUrl).get('/metrics').expect(200);
+    const route = `route="${API}/products/:product_id"`;
+    expect(sample(res.text, `http_request_duration_seconds_count{method="GET",${route},status_code="200"}`)).toBe(1);
+    expect(sample(res.text, `http_request_duration_seconds_count{method="GET",${route},status_code="404"}`)).toBe(1);
     expect(res.text).not.toContain('some-unknown-product-xyz');
+    expect(res.text).not.toContain('gpt-4o');
   });
 
   it('should expose the default process metrics', () => {
