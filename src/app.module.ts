@@ -7,6 +7,7 @@ import { AuthGuard } from './common/auth/auth.guard.js';
 import { CommonModule } from './common/common.module.js';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter.js';
 import { PaginationInterceptor } from './common/pagination/pagination.interceptor.js';
+import { RateLimitGuard } from './common/rate-limit/rate-limit.guard.js';
 import { AppValidationPipe } from './common/validation/validation.pipe.js';
 import { type AppConfig, loadConfig } from './config/app-config.js';
 import { loggerOptions } from './config/logger.options.js';
@@ -40,6 +41,8 @@ export class AppModule {
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
+        // after AuthGuard: limits per resolved caller (req.principal)
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_INTERCEPTOR, useClass: PaginationInterceptor },
       ],
     };
