@@ -3,7 +3,17 @@ import { systemContext } from '../src/common/auth/principal.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
 import { EventPublisher } from '../src/events/publishers/event.publisher.js';
 import { EventBusConnection } from '../src/events/transport/event-bus.connection.js';
-import { busClient, type Bus, eventsEnv, eventually, OwnNatsServer, readAll } from './support/events.js';
+import {
+  busClient,
+  type Bus,
+  eventsEnv,
+  eventually,
+  OwnNatsServer,
+  publishEnvelope,
+  readAll,
+  RecordingEffects,
+  recordingEffects,
+} from './support/events.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 
 /**
@@ -15,6 +25,7 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
   let nats: OwnNatsServer;
   let env: ReturnType<typeof eventsEnv>;
   let t: TestApp;
+  const effects = new RecordingEffects();
 
   const publishCatalogChange = (id: string) =>
     t.app
@@ -34,7 +45,8 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
   beforeAll(async () => {
     nats = await OwnNatsServer.create();
     env = eventsEnv({ NATS_URL: nats.url });
-    t = await startTestApp({ env }); // nothing listens on NATS_URL yet: start-up must not wait
+    t = await startTestApp({ env, ...recordingEffects(effects) }); // nothing listens on NATS_URL yet: start-up must not wait
+    effects.publisher = t.app.get(EventPublisher);
   }, 60_000);
   afterAll(async () => {
     await t?.close();
@@ -95,6 +107,16 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
       expect(ids).toHaveLength(7);
       expect(new Set(ids).size).toBe(7);
       expect(ids.slice(2)).toEqual(during);
+      // the consumers came back too
+      await publishEnvelope(bus, env.EVENTS_SUBJECT_PREFIX, 'payment_service', 'payment.completed', {
+        subscription_id: 'sub_after_outage',
+      });
+      await eventually(
+        () => effects.calls.filter((c) => c.arg === 'sub_after_outage'),
+        (c) => c.length > 0,
+        20_000,
+      );
+      expect(effects.calls.filter((c) => c.arg === 'sub_after_outage')).toHaveLength(1);
     } finally {
       await bus.close();
     }
