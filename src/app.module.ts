@@ -5,6 +5,8 @@ import { LoggerModule } from 'nestjs-pino';
 import { ClientsModule } from './clients/clients.module.js';
 import { AuthGuard } from './common/auth/auth.guard.js';
 import { CommonModule } from './common/common.module.js';
+import { IdempotencyInterceptor } from './common/idempotency/idempotency.interceptor.js';
+import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter.js';
 import { PaginationInterceptor } from './common/pagination/pagination.interceptor.js';
 import { AppValidationPipe } from './common/validation/validation.pipe.js';
@@ -31,6 +33,7 @@ export class AppModule {
         CommonModule,
         MetricsModule,
         DatabaseModule,
+        IdempotencyModule,
         ClientsModule,
         EventsModule,
         ProductModule,
@@ -41,6 +44,7 @@ export class AppModule {
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_INTERCEPTOR, useClass: PaginationInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
     };
   }
