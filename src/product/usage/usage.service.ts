@@ -120,7 +120,7 @@ export class UsageService {
       details.push({
         index,
         ...(field ? { field: batch ? `records[${index}].${field}` : field } : {}),
-        message: `${error.code}: ${error.message}`,
+        message: error.details?.[0]?.message ?? `${error.code}: ${error.message}`,
       });
     };
     const accepted: Accepted[] = [];
@@ -128,13 +128,14 @@ export class UsageService {
       if (!canActFor(ctx.principal, dto.user_id)) throw forbidden('You may only record your own usage');
       const amount = parseUsageAmount(dto.usage_amount);
       if (typeof amount === 'string') {
-        fail(index, badRequest(amount), 'usage_amount');
+        fail(index, badRequest('Request validation failed', [{ field: 'usage_amount', message: amount }]), 'usage_amount');
         continue;
       }
       const timestamp = dto.usage_timestamp == null ? now : parseTimestamp(dto.usage_timestamp);
       const windowProblem = timestamp ? checkUsageWindow(timestamp, now) : 'usage_timestamp is invalid';
       if (!timestamp || windowProblem) {
-        fail(index, badRequest(windowProblem ?? 'usage_timestamp is invalid'), 'usage_timestamp');
+        const message = windowProblem ?? 'usage_timestamp is invalid';
+        fail(index, badRequest('Request validation failed', [{ field: 'usage_timestamp', message }]), 'usage_timestamp');
         continue;
       }
       accepted.push({
