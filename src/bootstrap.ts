@@ -15,7 +15,9 @@ export function createAdapter(): FastifyAdapter {
     bodyLimit: 1024 * 1024,
     genReqId: (req: IncomingMessage) => requestIdFor(req),
     trustProxy: true,
-    return503OnClosing: true,
+    // false: requests keep being served during the shutdown grace period (readiness alone turns 503,
+    // see ShutdownState); with true the adapter answers every request 503 from the first shutdown step.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
 }
@@ -46,6 +48,7 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
     void reply.status(status).send(body);
   });
   setupOpenApi(app, { ui: options.swaggerUi ?? true });
-  app.enableShutdownHooks();
+  // SIGTERM/SIGINT: readiness 503, SHUTDOWN_GRACE_MS of serving, hooks, then exit code 0.
+  app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }

@@ -1,14 +1,45 @@
+import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
-import type { AccountUser, ClientCallOptions } from './client.types.js';
+import { ConfigService } from '@nestjs/config';
+import type { AppConfig } from '../config/app-config.js';
+import { ClientMetrics } from './client.metrics.js';
+import type { AccountUser, ClientCallOptions, UserValidation } from './client.types.js';
+import { DownstreamClient, pathSegment } from './downstream.client.js';
 
 /**
- * Account service client. `null` = the user does not exist (404); DependencyUnavailableError =
- * unknown (timeout, 5xx, open circuit).
- * TODO(clients issue): implement on HttpService with timeout, retries, breaker and cache.
+ * Account service client (SPEC section 4): `GET /api/v1/accounts/profile/{user_id}`.
+ * `null` = the user does not exist (404); DependencyUnavailableError = unknown (timeout, network
+ * error, 5xx, open circuit). Found users are cached for CLIENT_CACHE_TTL_MS.
  */
 @Injectable()
-export class AccountClient {
-  getUser(_userId: string, _options?: ClientCallOptions): Promise<AccountUser | null> {
-    return Promise.reject(new Error('AccountClient.getUser not implemented'));
+export class AccountClient extends DownstreamClient {
+  constructor(http: HttpService, config: ConfigService<AppConfig, true>, metrics: ClientMetrics) {
+    super('account_service', config.get('clients', { infer: true }).accountServiceUrl, http, config, metrics);
+  }
+
+  /** The user (possibly inactive: check `is_active`), or null when the account service has no such user. */
+  getUser(userId: string, options?: ClientCallOptions): Promise<AccountUser | null> {
+    return this.cached(`user:${userId}`, () => this.getUserProfile(userId, options));
+  }
+
+  /** Like getUser, always asked of the account service (never from the cache). */
+  async getUserProfile(userId: string, options?: ClientCallOptions): Promise<AccountUser | null> {
+    const segment = pathSegment(userId);
+    if (segment === undefined) return null;
+    const body = await this.get(`/api/v1/accounts/profile/${segment}`, options);
+    return body === null ? null : this.toUser(body, userId);
+  }
+
+  async validateUser(userId: string, options?: ClientCallOptions): Promise<UserValidation> {
+    const user = await this.getUser(userId, options);
+    return { exists: user !== null, active: user?.is_active === true, user };
+  }
+
+  private toUser(body: unknown, userId: string): AccountUser {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw this.unavailable('malformed user profile');
+    const raw = body as Record<string, unknown>;
+    // An account without an explicit is_active flag is taken as active; only false (or "false") means inactive.
+    const isActive = raw.is_active !== false && raw.is_active !== 'false';
+    return { ...raw, user_id: typeof raw.user_id === 'string' ? raw.user_id : userId, is_active: isActive };
   }
 }

@@ -38,3 +38,25 @@ export class DependencyUnavailableError extends Error {
     this.name = 'DependencyUnavailableError';
   }
 }
+
+/** `validateUser`: does the user exist, and is it active? */
+export interface UserValidation {
+  exists: boolean;
+  active: boolean;
+  user: AccountUser | null;
+}
+
+/** `validateOrganization`: does the organization exist, and is it active (status absent or "active")? */
+export interface OrganizationValidation {
+  exists: boolean;
+  active: boolean;
+  organization: Organization | null;
+}
+
+/** A downstream service's `/health` as seen through its client (and circuit breaker). */
+export interface DownstreamHealth {
+  status: 'up' | 'down';
+  circuit: 'closed' | 'half_open' | 'open';
+  message?: string;
+  response_time_ms?: number;
+}

@@ -1,11 +1,44 @@
-import { Global, Module } from '@nestjs/common';
+import { HttpModule } from '@nestjs/axios';
+import { Global, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AppConfig } from '../config/app-config.js';
 import { AccountClient } from './account.client.js';
+import { ClientMetrics } from './client.metrics.js';
 import { OrganizationClient } from './organization.client.js';
 
-/** Account and organization service clients (HttpService), with resilience. */
+/**
+ * Account and organization service clients (HttpService) with timeout, retries, a circuit breaker
+ * per service and a positive cache (resilience.ts). Nothing here calls the services at start-up.
+ */
 @Global()
 @Module({
-  providers: [AccountClient, OrganizationClient],
+  imports: [HttpModule.register({ maxRedirects: 0, maxContentLength: 10 * 1024 * 1024 })],
+  providers: [ClientMetrics, AccountClient, OrganizationClient],
   exports: [AccountClient, OrganizationClient],
 })
-export class ClientsModule {}
+export class ClientsModule implements OnApplicationBootstrap {
+  private readonly logger = new Logger('Clients');
+
+  constructor(
+    private readonly config: ConfigService<AppConfig, true>,
+    private readonly accounts: AccountClient,
+    private readonly organizations: OrganizationClient,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const c = this.config.get('clients', { infer: true });
+    this.logger.log(
+      {
+        account_service_url: this.accounts.baseUrl,
+        organization_service_url: this.organizations.baseUrl,
+        timeout_ms: c.timeoutMs,
+        retries: c.retries,
+        breaker_threshold: c.breakerThreshold,
+        breaker_half_open_after_ms: c.breakerHalfOpenAfterMs,
+        cache_ttl_ms: c.cacheTtlMs,
+        dependency_failure_policy: c.dependencyFailurePolicy,
+      },
+      'clients initialised',
+    );
+  }
+}

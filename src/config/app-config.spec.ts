@@ -36,4 +36,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/INTERNAL_SERVICE_SECRET[\s\S]*AUTH_JWT_SECRET/);
     expect(() => loadConfig({ NODE_ENV: 'production', INTERNAL_SERVICE_SECRET: 's', AUTH_JWT_SECRET: 'j' })).not.toThrow();
   });
+
+  it('should read the client resilience settings with defaults and validation', () => {
+    const defaults = loadConfig({}).clients;
+    expect(defaults).toMatchObject({
+      timeoutMs: 2000,
+      retries: 2,
+      retryDelayMs: 100,
+      breakerThreshold: 5,
+      breakerHalfOpenAfterMs: 10_000,
+      cacheTtlMs: 5000,
+      cacheMaxEntries: 1000,
+    });
+    const custom = loadConfig({
+      CLIENT_RETRIES: '0',
+      CLIENT_RETRY_DELAY_MS: '20',
+      CLIENT_BREAKER_THRESHOLD: '3',
+      CLIENT_BREAKER_HALF_OPEN_AFTER: '30s',
+      CLIENT_CACHE_TTL_MS: '0',
+      CLIENT_CACHE_MAX_ENTRIES: '10',
+    }).clients;
+    expect(custom).toMatchObject({
+      retries: 0,
+      retryDelayMs: 20,
+      breakerThreshold: 3,
+      breakerHalfOpenAfterMs: 30_000,
+      cacheTtlMs: 0,
+      cacheMaxEntries: 10,
+    });
+    expect(() => loadConfig({ CLIENT_RETRIES: '-1', CLIENT_BREAKER_THRESHOLD: '0', CLIENT_BREAKER_HALF_OPEN_AFTER: 'later' })).toThrow(
+      /CLIENT_RETRIES[\s\S]*CLIENT_BREAKER_THRESHOLD[\s\S]*CLIENT_BREAKER_HALF_OPEN_AFTER/,
+    );
+  });
 });

@@ -33,8 +33,21 @@ export interface AppConfig {
   clients: {
     accountServiceUrl: string;
     organizationServiceUrl: string;
+    /** per attempt (CLIENT_TIMEOUT_MS) */
     timeoutMs: number;
     dependencyFailurePolicy: DependencyFailurePolicy;
+    /** retries after the first attempt, for GETs, on network errors, timeouts, 5xx and 429 */
+    retries: number;
+    /** first backoff delay; later ones grow exponentially with decorrelated jitter */
+    retryDelayMs: number;
+    /** consecutive failures that open a service's circuit */
+    breakerThreshold: number;
+    /** how long an open circuit fails fast before letting one trial call through (half-open) */
+    breakerHalfOpenAfterMs: number;
+    /** positive-result cache lifetime for user / organization / membership lookups; 0 disables */
+    cacheTtlMs: number;
+    /** entries per service kept in that cache (least recently used evicted) */
+    cacheMaxEntries: number;
   };
   auth: {
     internalServiceSecret: string | undefined;
@@ -176,6 +189,12 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       organizationServiceUrl: url('ORGANIZATION_SERVICE_URL', 'http://localhost:8205', ['http:', 'https:']) as string,
       timeoutMs: duration('CLIENT_TIMEOUT_MS', '2000'),
       dependencyFailurePolicy: oneOf('DEPENDENCY_FAILURE_POLICY', 'fail_closed', ['fail_closed', 'fail_open'] as const),
+      retries: int('CLIENT_RETRIES', 2, 0, 10),
+      retryDelayMs: duration('CLIENT_RETRY_DELAY_MS', '100'),
+      breakerThreshold: int('CLIENT_BREAKER_THRESHOLD', 5, 1, 1000),
+      breakerHalfOpenAfterMs: duration('CLIENT_BREAKER_HALF_OPEN_AFTER', '10s'),
+      cacheTtlMs: duration('CLIENT_CACHE_TTL_MS', '5000', 0),
+      cacheMaxEntries: int('CLIENT_CACHE_MAX_ENTRIES', 1000, 0, 1_000_000),
     },
     auth: {
       internalServiceSecret,

@@ -1,27 +1,103 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
-import { HealthCheck, HealthCheckService, type HealthCheckResult, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../common/auth/auth.decorators.js';
-import { MigrationsHealthIndicator } from './migrations.health.js';
+import { type Check, HealthService, type PlatformHealth } from './health.service.js';
 
+const SUMMARY_EXAMPLE = {
+  status: 'degraded',
+  service: 'product_service',
+  version: '1.0.0',
+  timestamp: '2026-11-27T10:00:00.000Z',
+  dependencies: {
+    database: { status: 'healthy', migrations: 'applied', response_time_ms: 2 },
+    nats: { status: 'unhealthy', message: 'event bus not configured' },
+    account_service: { status: 'healthy', circuit: 'closed', response_time_ms: 4 },
+    organization_service: { status: 'unhealthy', circuit: 'open', message: 'circuit open' },
+  },
+};
+
+const READY_EXAMPLE = {
+  status: 'ok',
+  info: { database: { status: 'up', migrations: 'applied', response_time_ms: 2 }, lifecycle: { status: 'up', state: 'running' } },
+  error: {},
+  details: { database: { status: 'up', migrations: 'applied', response_time_ms: 2 }, lifecycle: { status: 'up', state: 'running' } },
+};
+
+const DEPENDENCIES_DOWN_EXAMPLE = {
+  status: 'error',
+  info: { database: { status: 'up', migrations: 'applied', response_time_ms: 2 } },
+  error: { account_service: { status: 'down', circuit: 'closed', message: 'network error (ECONNREFUSED)', response_time_ms: 1 } },
+  details: {
+    database: { status: 'up', migrations: 'applied', response_time_ms: 2 },
+    account_service: { status: 'down', circuit: 'closed', message: 'network error (ECONNREFUSED)', response_time_ms: 1 },
+  },
+};
+
+/** Public operational endpoints, outside the API prefix (SPEC section 6). */
 @ApiTags('health')
 @Public()
 @Controller('health')
 export class HealthController {
   constructor(
-    private readonly health: HealthCheckService,
-    private readonly db: TypeOrmHealthIndicator,
-    private readonly migrations: MigrationsHealthIndicator,
+    private readonly terminus: HealthCheckService,
+    private readonly health: HealthService,
   ) {}
 
+  @Get()
+  @ApiOperation({
+    summary: 'Platform health summary',
+    description:
+      'healthy: every dependency up; degraded: the database is up but NATS, the account or the organization service is down (HTTP 200); unhealthy: the database is down (HTTP 503).',
+  })
+  @ApiOkResponse({ description: 'healthy or degraded', schema: { example: SUMMARY_EXAMPLE } })
+  @ApiServiceUnavailableResponse({
+    description: 'unhealthy: the database is down',
+    schema: { example: { ...SUMMARY_EXAMPLE, status: 'unhealthy' } },
+  })
+  async summary(@Res({ passthrough: true }) reply: FastifyReply): Promise<PlatformHealth> {
+    const summary = await this.health.summary();
+    if (summary.status === 'unhealthy') void reply.status(503);
+    return summary;
+  }
+
   @Get('live')
+  @ApiOperation({ summary: 'Liveness: the process answers (no dependency checks)' })
+  @ApiOkResponse({ schema: { example: { status: 'ok' } } })
   live(): { status: string } {
     return { status: 'ok' };
   }
 
   @Get('ready')
-  @HealthCheck()
-  ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.db.pingCheck('database', { timeout: 2000 }), () => this.migrations.isHealthy('migrations')]);
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({
+    summary: 'Readiness: database reachable and migrations applied, and not shutting down',
+    description: 'NATS, the account and the organization services do not fail readiness (the outbox buffers; the clients degrade).',
+  })
+  @ApiOkResponse({ schema: { example: READY_EXAMPLE } })
+  @ApiServiceUnavailableResponse({ description: 'database down, migrations pending, or shutting down' })
+  ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return this.run(this.health.readiness(), reply);
+  }
+
+  @Get('dependencies')
+  @HealthCheck({ swaggerDocumentation: false })
+  @ApiOperation({ summary: 'Terminus report of every dependency: database, nats, account_service, organization_service' })
+  @ApiOkResponse({ description: 'every dependency up' })
+  @ApiServiceUnavailableResponse({ description: 'at least one dependency down', schema: { example: DEPENDENCIES_DOWN_EXAMPLE } })
+  dependencies(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    return this.run(this.health.dependencies(), reply);
+  }
+
+  /** Terminus report as the body, 503 when something is down (not the API error body). */
+  private async run(checks: Check[], reply: FastifyReply): Promise<HealthCheckResult> {
+    try {
+      return await this.terminus.check(checks);
+    } catch (err) {
+      if (!(err instanceof ServiceUnavailableException)) throw err;
+      void reply.status(503);
+      return err.getResponse() as HealthCheckResult;
+    }
   }
 }

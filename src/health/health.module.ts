@@ -1,11 +1,33 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller.js';
-import { MigrationsHealthIndicator } from './migrations.health.js';
+import { HealthService } from './health.service.js';
+import { AccountServiceHealthIndicator } from './indicators/account-service.health.js';
+import { DatabaseHealthIndicator } from './indicators/database.health.js';
+import { LifecycleHealthIndicator } from './indicators/lifecycle.health.js';
+import { NatsHealthIndicator } from './indicators/nats.health.js';
+import { OrganizationServiceHealthIndicator } from './indicators/organization-service.health.js';
+import { EventBusHealth, NotConfiguredEventBusHealth } from './ports/event-bus-health.js';
+import { ShutdownState } from './shutdown-state.js';
 
+/**
+ * /health, /health/live, /health/ready, /health/dependencies (Terminus) and the shutdown state.
+ * EventBusHealth: rebind to the real NATS connection state (e.g. `{ provide: EventBusHealth,
+ * useExisting: <the events module's connection> }` here, or overrideProvider in tests).
+ */
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [HealthController],
-  providers: [MigrationsHealthIndicator],
+  providers: [
+    ShutdownState,
+    HealthService,
+    DatabaseHealthIndicator,
+    NatsHealthIndicator,
+    AccountServiceHealthIndicator,
+    OrganizationServiceHealthIndicator,
+    LifecycleHealthIndicator,
+    { provide: EventBusHealth, useClass: NotConfiguredEventBusHealth },
+  ],
+  exports: [ShutdownState],
 })
 export class HealthModule {}

@@ -50,6 +50,11 @@ export class FakeService {
     this.delayMs = 0;
   }
 
+  /** requests received for a path prefix (e.g. `/api/v1/organizations/o1/members`) */
+  callsTo(prefix: string): RecordedCall[] {
+    return this.calls.filter((c) => c.path.startsWith(prefix));
+  }
+
   async start(port = this.port): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
     await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
@@ -108,6 +113,8 @@ export class FakeAccountService extends FakeService {
 /** The organization service: GET /api/v1/organizations/{id} and /members?limit=&offset=. */
 export class FakeOrganizationService extends FakeService {
   readonly organizations = new Map<string, { organization_id: string; name: string; status: string; members: FakeMember[] }>();
+  /** the most members one page returns, whatever `limit` asks (a server with its own page cap) */
+  maxPageSize = Number.POSITIVE_INFINITY;
 
   constructor() {
     super((url) => {
@@ -115,7 +122,7 @@ export class FakeOrganizationService extends FakeService {
       if (members) {
         const org = this.organizations.get(decodeURIComponent(members[1]));
         if (!org) return undefined;
-        const limit = Number(url.searchParams.get('limit') ?? 50);
+        const limit = Math.min(Number(url.searchParams.get('limit') ?? 50), this.maxPageSize);
         const offset = Number(url.searchParams.get('offset') ?? 0);
         return { status: 200, body: { members: org.members.slice(offset, offset + limit), total: org.members.length, limit, offset } };
       }
@@ -135,6 +142,14 @@ export class FakeOrganizationService extends FakeService {
       status,
       members: memberIds.map((user_id) => ({ user_id, role: 'member', status: 'active' })),
     });
+    return this;
+  }
+
+  /** adds one member with the given status (e.g. 'invited', 'suspended') to an existing organization */
+  addMember(organization_id: string, user_id: string, status = 'active', role = 'member'): this {
+    const org = this.organizations.get(organization_id);
+    if (!org) throw new Error(`no organization ${organization_id}`);
+    org.members.push({ user_id, role, status });
     return this;
   }
 }

@@ -29,6 +29,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** use embedded PGlite (in memory) instead of PostgreSQL */
   pglite?: boolean;
+  /** providers to replace (Test.overrideProvider(...).useValue(...)) */
+  overrides?: Array<{ provide: unknown; useValue: unknown }>;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot(env)] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
+  for (const { provide, useValue } of options.overrides ?? []) builder = builder.overrideProvider(provide).useValue(useValue);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(), { bufferLogs: true });
   configureApp(app, { swaggerUi: false });

@@ -1,0 +1,71 @@
+import type { ConfigService } from '@nestjs/config';
+import type { HealthIndicatorResult } from '@nestjs/terminus';
+import type { AppConfig } from '../config/app-config.js';
+import { HealthService } from './health.service.js';
+import type { AccountServiceHealthIndicator } from './indicators/account-service.health.js';
+import type { DatabaseHealthIndicator } from './indicators/database.health.js';
+import type { LifecycleHealthIndicator } from './indicators/lifecycle.health.js';
+import type { NatsHealthIndicator } from './indicators/nats.health.js';
+import type { OrganizationServiceHealthIndicator } from './indicators/organization-service.health.js';
+
+type Up = Record<'database' | 'nats' | 'account_service' | 'organization_service', boolean>;
+
+const result = (key: string, up: boolean, details: Record<string, unknown> = {}): HealthIndicatorResult => ({
+  [key]: { status: up ? 'up' : 'down', ...details },
+});
+
+function service(up: Up): HealthService {
+  const config = { get: (key: string) => ({ serviceName: 'product_service', version: '1.0.0' })[key] } as unknown as ConfigService<
+    AppConfig,
+    true
+  >;
+  return new HealthService(
+    {
+      isHealthy: (key: string) => Promise.resolve(result(key, up.database, { migrations: 'applied' })),
+    } as unknown as DatabaseHealthIndicator,
+    {
+      isHealthy: (key: string) => result(key, up.nats, up.nats ? {} : { message: 'event bus not configured' }),
+    } as unknown as NatsHealthIndicator,
+    { isHealthy: (key: string) => Promise.resolve(result(key, up.account_service)) } as unknown as AccountServiceHealthIndicator,
+    { isHealthy: (key: string) => Promise.resolve(result(key, up.organization_service)) } as unknown as OrganizationServiceHealthIndicator,
+    { isHealthy: (key: string) => result(key, true) } as unknown as LifecycleHealthIndicator,
+    config,
+  );
+}
+
+const allUp: Up = { database: true, nats: true, account_service: true, organization_service: true };
+
+describe('HealthService.summary', () => {
+  it('should be healthy when every dependency is up', async () => {
+    const summary = await service(allUp).summary();
+    expect(summary).toMatchObject({
+      status: 'healthy',
+      service: 'product_service',
+      version: '1.0.0',
+      dependencies: {
+        database: { status: 'healthy', migrations: 'applied' },
+        nats: { status: 'healthy' },
+        account_service: { status: 'healthy' },
+        organization_service: { status: 'healthy' },
+      },
+    });
+  });
+
+  it.each(['nats', 'account_service', 'organization_service'] as const)('should be degraded when only %s is down', async (name) => {
+    const summary = await service({ ...allUp, [name]: false }).summary();
+    expect(summary.status).toBe('degraded');
+    expect(summary.dependencies[name].status).toBe('unhealthy');
+  });
+
+  it('should be unhealthy when the database is down, whatever else is up', async () => {
+    expect((await service({ ...allUp, database: false }).summary()).status).toBe('unhealthy');
+    expect((await service({ database: false, nats: false, account_service: false, organization_service: false }).summary()).status).toBe(
+      'unhealthy',
+    );
+  });
+
+  it('should keep the details and drop the indicator status', async () => {
+    const summary = await service({ ...allUp, nats: false }).summary();
+    expect(summary.dependencies.nats).toEqual({ status: 'unhealthy', message: 'event bus not configured' });
+  });
+});
