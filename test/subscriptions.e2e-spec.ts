@@ -207,30 +207,6 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       expect(rows[0].n).toBe(1);
     });
 
-    it('should answer 503 DEPENDENCY_UNAVAILABLE when the account service fails (fail_closed)', async () => {
-      const user = newUser();
-      platform.accounts.failNext(Infinity, 503);
-      const res = await create({ user_id: user, plan_id: 'tier_free_001' }).expect(503);
-      expect(res.body.error.code).toBe('DEPENDENCY_UNAVAILABLE');
-      const rows = await db.query(`SELECT count(*)::int AS n FROM subscriptions WHERE user_id = $1`, [user]);
-      expect(rows[0].n).toBe(0);
-    });
-
-    it('should accept when the account service fails and DEPENDENCY_FAILURE_POLICY=fail_open', async () => {
-      const open = await startTestApp({ env: { ...platform.env, DEPENDENCY_FAILURE_POLICY: 'fail_open' }, databaseUrl: t.databaseUrl });
-      try {
-        platform.accounts.failNext(Infinity, 500);
-        const res = await request(open.baseUrl)
-          .post(`${API}/subscriptions`)
-          .set(INTERNAL)
-          .send({ user_id: 'unknown_while_down', plan_id: 'tier_free_001' });
-        expect(res.status).toBe(200);
-        expect(res.body.status).toBe('active');
-      } finally {
-        await open.app.close();
-      }
-    });
-
     it('should refuse creating for another user with 403 FORBIDDEN', async () => {
       const res = await create({ user_id: newUser(), plan_id: 'tier_free_001' }, asUser('someone_else')).expect(403);
       expect(res.body.error.code).toBe('FORBIDDEN');
@@ -424,6 +400,40 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       expect(
         (await request(t.baseUrl).post(url).set(asUser(user)).send({ plan_id: 'tier_enterprise_001' }).expect(403)).body.error.code,
       ).toBe('PLAN_NOT_AVAILABLE');
+    });
+  });
+  // last: a failing account service may open its circuit breaker for a while
+  describe('dependency failures', () => {
+    it('should answer 503 DEPENDENCY_UNAVAILABLE when the account service fails (fail_closed)', async () => {
+      const user = newUser();
+      platform.accounts.failNext(Infinity, 503);
+      const res = await create({ user_id: user, plan_id: 'tier_free_001' }).expect(503);
+      expect(res.body.error.code).toBe('DEPENDENCY_UNAVAILABLE');
+      const rows = await db.query(`SELECT count(*)::int AS n FROM subscriptions WHERE user_id = $1`, [user]);
+      expect(rows[0].n).toBe(0);
+    });
+
+    it('should answer 503 DEPENDENCY_UNAVAILABLE when the organization service fails (fail_closed)', async () => {
+      const user = newUser();
+      platform.organizations.addOrganization('org_down', [user]);
+      platform.organizations.failNext(Infinity, 503);
+      const res = await create({ user_id: user, plan_id: 'tier_free_001', organization_id: 'org_down' }).expect(503);
+      expect(res.body.error.code).toBe('DEPENDENCY_UNAVAILABLE');
+    });
+
+    it('should accept when the account service fails and DEPENDENCY_FAILURE_POLICY=fail_open', async () => {
+      const open = await startTestApp({ env: { ...platform.env, DEPENDENCY_FAILURE_POLICY: 'fail_open' }, databaseUrl: t.databaseUrl });
+      try {
+        platform.accounts.failNext(Infinity, 500);
+        const res = await request(open.baseUrl)
+          .post(`${API}/subscriptions`)
+          .set(INTERNAL)
+          .send({ user_id: 'unknown_while_down', plan_id: 'tier_free_001' });
+        expect(res.status).toBe(200);
+        expect(res.body.status).toBe('active');
+      } finally {
+        await open.app.close();
+      }
     });
   });
 });
