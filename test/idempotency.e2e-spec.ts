@@ -26,12 +26,12 @@ describe('Idempotency-Key (PostgreSQL)', () => {
     t = await startTestApp({ env: { ...platform.env, DEPENDENCY_FAILURE_POLICY: 'fail_open' }, clock });
     db = await Db.connect(t.databaseUrl as string);
     await db.ensureCatalog();
-  });
+  }, 60_000);
   afterAll(async () => {
     await db?.close();
     await t?.close();
     await platform?.stop();
-  });
+  }, 60_000);
 
   it('should replay the first response for the same key and body, with Idempotent-Replayed: true and no second effect', async () => {
     const user = newUser();
@@ -71,7 +71,7 @@ describe('Idempotency-Key (PostgreSQL)', () => {
       [user],
     );
     expect(events).toHaveLength(1);
-  });
+  }, 60_000);
 
   it('should not store failed requests: the key is released and a retry runs again', async () => {
     const user = newUser();

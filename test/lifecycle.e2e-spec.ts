@@ -38,13 +38,13 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
     replica = await startTestApp({ env, clock, databaseUrl: t.databaseUrl });
     db = await Db.connect(t.databaseUrl as string);
     await db.ensureCatalog();
-  });
+  }, 60_000);
   afterAll(async () => {
     await db?.close();
     await replica?.app.close();
     await t?.close();
     await platform?.stop();
-  });
+  }, 60_000);
 
   it('should renew an active period at its end, anchored on Jan 31 (Feb 28, then Mar 31), and catch up missed periods one by one', async () => {
     clock.set('2026-01-31T10:00:00.000Z');
@@ -91,7 +91,7 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
 
     await sweep(); // nothing more is due
     expect(await db.outbox('subscription.renewed', s.subscription_id)).toHaveLength(4);
-  });
+  }, 60_000);
 
   it('should move an ended trial to past_due and, after PAST_DUE_GRACE, to unpaid', async () => {
     clock.set('2026-07-01T00:00:00.000Z');
@@ -190,7 +190,10 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
   it('should renew each subscription exactly once when two replicas sweep at the same time', async () => {
     clock.set('2029-01-15T00:00:00.000Z');
     const ids: string[] = [];
-    for (let i = 0; i < 150; i++) ids.push((await create({ user_id: newUser(), plan_id: 'tier_free_001' })).subscription_id);
+    for (let i = 0; i < 15; i++) {
+      const created = await Promise.all(Array.from({ length: 10 }, () => create({ user_id: newUser(), plan_id: 'tier_free_001' })));
+      ids.push(...created.map((s: { subscription_id: string }) => s.subscription_id));
+    }
     clock.set('2029-02-15T00:00:00.000Z');
     const [a, b] = await Promise.all([sweep(), replica.app.get(LifecycleSweeper).sweepOnce()]);
     // (other tests' subscriptions may be due too, so count only these through their events)
@@ -206,7 +209,7 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
       [ids],
     );
     expect(periods[0].n).toBe(150);
-  });
+  }, 60_000);
 
   it('should prune expired idempotency keys', async () => {
     clock.set('2030-01-01T00:00:00.000Z');
@@ -221,7 +224,7 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
     const result = await sweep();
     expect(result.idempotencyKeysPruned).toBeGreaterThanOrEqual(1);
     expect(await db.query(`SELECT key FROM idempotency_keys WHERE key = 'prune-me'`)).toEqual([]);
-  });
+  }, 60_000);
 
   describe('SubscriptionEffects (what consumed events do)', () => {
     const effects = () => t.app.get(SubscriptionEffects);

@@ -27,12 +27,12 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
     db = await Db.connect(t.databaseUrl as string);
     await db.ensureCatalog();
     await db.copyPlan('tier_pro_001', { plan_id: 'retired_plan', is_active: false });
-  });
+  }, 60_000);
   afterAll(async () => {
     await db?.close();
     await t?.close();
     await platform?.stop();
-  });
+  }, 60_000);
   afterEach(() => {
     platform.accounts.clearFaults();
     platform.organizations.clearFaults();
@@ -205,7 +205,7 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       expect(statuses.filter((s) => s === 409)).toHaveLength(11);
       const rows = await db.query(`SELECT count(*)::int AS n FROM subscriptions WHERE user_id = $1`, [user]);
       expect(rows[0].n).toBe(1);
-    });
+    }, 60_000);
 
     it('should refuse creating for another user with 403 FORBIDDEN', async () => {
       const res = await create({ user_id: newUser(), plan_id: 'tier_free_001' }, asUser('someone_else')).expect(403);
@@ -411,7 +411,7 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       expect(res.body.error.code).toBe('DEPENDENCY_UNAVAILABLE');
       const rows = await db.query(`SELECT count(*)::int AS n FROM subscriptions WHERE user_id = $1`, [user]);
       expect(rows[0].n).toBe(0);
-    });
+    }, 60_000);
 
     it('should answer 503 DEPENDENCY_UNAVAILABLE when the organization service fails (fail_closed)', async () => {
       const user = newUser();
@@ -419,7 +419,7 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       platform.organizations.failNext(Infinity, 503);
       const res = await create({ user_id: user, plan_id: 'tier_free_001', organization_id: 'org_down' }).expect(503);
       expect(res.body.error.code).toBe('DEPENDENCY_UNAVAILABLE');
-    });
+    }, 60_000);
 
     it('should accept when the account service fails and DEPENDENCY_FAILURE_POLICY=fail_open', async () => {
       const open = await startTestApp({ env: { ...platform.env, DEPENDENCY_FAILURE_POLICY: 'fail_open' }, databaseUrl: t.databaseUrl });
@@ -434,6 +434,6 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       } finally {
         await open.app.close();
       }
-    });
+    }, 60_000);
   });
 });

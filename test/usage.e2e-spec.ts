@@ -33,12 +33,12 @@ describe('metered usage (PostgreSQL)', () => {
     db = await Db.connect(t.databaseUrl as string);
     await db.ensureCatalog();
     await db.copyProduct('gpt-4', { product_id: 'retired_model', is_active: false });
-  });
+  }, 60_000);
   afterAll(async () => {
     await db?.close();
     await t?.close();
     await platform?.stop();
-  });
+  }, 60_000);
   beforeEach(() => clock.set(NOW));
 
   describe('cost', () => {
@@ -124,7 +124,7 @@ describe('metered usage (PostgreSQL)', () => {
         [user],
       );
       expect(ranges.map((r) => Number(r.before))).toEqual(Array.from({ length: 200 }, (_, i) => i * amount));
-    });
+    }, 60_000);
 
     it('should store usage_amount exactly and use the subscription period when subscription_id is given', async () => {
       const user = newUser();
@@ -258,7 +258,7 @@ describe('metered usage (PostgreSQL)', () => {
         user,
       ]);
       expect(units).toBe('3');
-    });
+    }, 60_000);
   });
 
   describe('batch', () => {
@@ -314,7 +314,7 @@ describe('metered usage (PostgreSQL)', () => {
       expect(res.body.accepted).toBe(1000);
       const total = res.body.results.reduce((s: Decimal, r: { total_cost: string }) => s.plus(r.total_cost), new Decimal(0));
       expect(total.toFixed()).toBe('495'); // 990 × 0.50
-    });
+    }, 60_000);
   });
 
   describe('reads and statistics', () => {

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, type QueryDeepPartialEntity, type SelectQueryBuilder } from 'typeorm';
+import { type EntityManager, In, type QueryDeepPartialEntity, type SelectQueryBuilder } from 'typeorm';
 import { AccountClient } from '../../clients/account.client.js';
 import { OrganizationClient } from '../../clients/organization.client.js';
 import { type CallContext, canActFor, isInternal } from '../../common/auth/principal.js';
@@ -56,7 +55,6 @@ export class SubscriptionService extends SubscriptionEffects {
   private readonly lifecycle: AppConfig['lifecycle'];
 
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly uow: UnitOfWork,
     private readonly clock: Clock,
     private readonly events: EventPublisher,
@@ -77,17 +75,21 @@ export class SubscriptionService extends SubscriptionEffects {
     const seats = dto.seats ?? 1;
     const organizationId = dto.organization_id ?? null;
 
-    const plan = await this.loadPlan(this.dataSource.manager, dto.plan_id, ctx);
+    // (reads go through the unit of work too: on embedded PGlite there is one session for everything)
+    const { plan, open } = await this.uow.run(async (tx) => {
+      const found = await this.loadPlan(tx.manager, dto.plan_id, ctx);
+      // A cheap early answer; the partial unique index is what really enforces it (see the insert below).
+      const exists = await tx.manager
+        .createQueryBuilder(SubscriptionEntity, 's')
+        .where(`s.user_id = :u AND coalesce(s.organization_id, '') = :o AND s.status IN (:...st)`, {
+          u: dto.user_id,
+          o: organizationId ?? '',
+          st: NON_TERMINAL_STATUSES,
+        })
+        .getExists();
+      return { plan: found, open: exists };
+    });
     this.checkSeats(plan, seats);
-    // A cheap early answer; the partial unique index is what really enforces it (see the insert below).
-    const open = await this.dataSource.manager
-      .createQueryBuilder(SubscriptionEntity, 's')
-      .where(`s.user_id = :u AND coalesce(s.organization_id, '') = :o AND s.status IN (:...st)`, {
-        u: dto.user_id,
-        o: organizationId ?? '',
-        st: NON_TERMINAL_STATUSES,
-      })
-      .getExists();
     if (open) throw this.exists();
     await this.verifyUser(dto.user_id, ctx);
     if (organizationId !== null) await this.verifyMembership(organizationId, dto.user_id, ctx);
@@ -143,7 +145,17 @@ export class SubscriptionService extends SubscriptionEffects {
 
     try {
       await this.uow.run(async (tx) => {
-        await tx.manager.insert(SubscriptionEntity, sub as QueryDeepPartialEntity<SubscriptionEntity>);
+        // ON CONFLICT DO NOTHING: a concurrent open subscription for the same (user, organization) makes the
+        // partial unique index skip this row (no error to log); the unique violation is caught as well.
+        const [insertSql, params] = tx.manager
+          .createQueryBuilder()
+          .insert()
+          .into(SubscriptionEntity)
+          .values(sub as QueryDeepPartialEntity<SubscriptionEntity>)
+          .orIgnore()
+          .getQueryAndParameters();
+        const inserted: unknown[] = await tx.manager.query(`${insertSql} RETURNING subscription_id`, params);
+        if (inserted.length !== 1) throw this.exists();
         await this.events.publishSubscriptionCreated(
           tx,
           {
@@ -175,7 +187,7 @@ export class SubscriptionService extends SubscriptionEffects {
   // ---------------------------------------------------------------- reads
 
   async get(subscriptionId: string, ctx: CallContext): Promise<SubscriptionView> {
-    const sub = await this.dataSource.manager.findOneBy(SubscriptionEntity, { subscriptionId });
+    const sub = await this.uow.run((tx) => tx.manager.findOneBy(SubscriptionEntity, { subscriptionId }));
     if (!sub) throw this.notFound(subscriptionId);
     this.assertOwner(sub, ctx);
     return toSubscriptionView(sub);
@@ -197,29 +209,31 @@ export class SubscriptionService extends SubscriptionEffects {
     });
   }
 
-  private async list(f: ListFilters): Promise<Page<SubscriptionView>> {
+  private list(f: ListFilters): Promise<Page<SubscriptionView>> {
     const limit = f.limit ?? DEFAULT_LIMIT;
     const position = decodeCursor(f.cursor, ['string']);
-    const qb = this.dataSource.manager.createQueryBuilder(SubscriptionEntity, 's');
-    if (f.userId !== undefined) qb.andWhere('s.user_id = :userId', { userId: f.userId });
-    if (f.organizationId !== undefined) qb.andWhere('s.organization_id = :orgId', { orgId: f.organizationId });
-    if (f.planId !== undefined) qb.andWhere('s.plan_id = :planId', { planId: f.planId });
-    if (f.status !== undefined) qb.andWhere('s.status = :status', { status: f.status });
-    if (position) {
-      const seq = String(position[0]);
-      if (!/^\d{1,19}$/.test(seq))
-        throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]);
-      qb.andWhere('s.seq < :seq', { seq });
-    }
-    const rows = await qb
-      .orderBy('s.seq', 'DESC')
-      .limit(limit + 1)
-      .getMany();
-    return pageOf(rows, limit, toSubscriptionView, (r) => [String(r.seq)]);
+    return this.uow.run(async (tx) => {
+      const qb = tx.manager.createQueryBuilder(SubscriptionEntity, 's');
+      if (f.userId !== undefined) qb.andWhere('s.user_id = :userId', { userId: f.userId });
+      if (f.organizationId !== undefined) qb.andWhere('s.organization_id = :orgId', { orgId: f.organizationId });
+      if (f.planId !== undefined) qb.andWhere('s.plan_id = :planId', { planId: f.planId });
+      if (f.status !== undefined) qb.andWhere('s.status = :status', { status: f.status });
+      if (position) {
+        const seq = String(position[0]);
+        if (!/^\d{1,19}$/.test(seq))
+          throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]);
+        qb.andWhere('s.seq < :seq', { seq });
+      }
+      const rows = await qb
+        .orderBy('s.seq', 'DESC')
+        .limit(limit + 1)
+        .getMany();
+      return pageOf(rows, limit, toSubscriptionView, (r) => [String(r.seq)]);
+    });
   }
 
   /** Entitling subscriptions of a user (for usage and availability), newest first. */
-  async entitlingFor(manager: DataSource['manager'], userId: string, organizationId?: string | null): Promise<SubscriptionEntity[]> {
+  async entitlingFor(manager: EntityManager, userId: string, organizationId?: string | null): Promise<SubscriptionEntity[]> {
     const qb = manager
       .createQueryBuilder(SubscriptionEntity, 's')
       .where('s.user_id = :userId AND s.status IN (:...st)', { userId, st: ENTITLING_STATUSES });
@@ -561,7 +575,7 @@ export class SubscriptionService extends SubscriptionEffects {
     });
   }
 
-  private async loadPlan(manager: DataSource['manager'], planId: string, ctx: CallContext): Promise<PlanEntity> {
+  private async loadPlan(manager: EntityManager, planId: string, ctx: CallContext): Promise<PlanEntity> {
     const plan = await manager.findOneBy(PlanEntity, { planId });
     if (!plan || !plan.isActive) throw notFound(ErrorCode.PLAN_NOT_FOUND, `Plan ${planId} not found`);
     if (!plan.isPublic && !isInternal(ctx.principal)) {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { validate } from 'class-validator';
 import { plainToInstance } from 'class-transformer';
-import { DataSource, In } from 'typeorm';
+import { type EntityManager, In } from 'typeorm';
 import { type CallContext, canActFor } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
 import { badRequest, DomainError, type ErrorDetail, ErrorCode, forbidden, unprocessable } from '../../common/errors/domain-error.js';
@@ -70,7 +69,6 @@ const totalKey = (userId: string, productId: string, subscriptionKey: string, pe
 @Injectable()
 export class UsageService {
   constructor(
-    @InjectDataSource() private readonly dataSource: DataSource,
     private readonly uow: UnitOfWork,
     private readonly clock: Clock,
     private readonly events: EventPublisher,
@@ -435,93 +433,99 @@ export class UsageService {
 
   // ---------------------------------------------------------------- reads
 
-  async list(query: ListUsageQuery, ctx: CallContext): Promise<Page<UsageRecordView>> {
+  list(query: ListUsageQuery, ctx: CallContext): Promise<Page<UsageRecordView>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const position = decodeCursor(query.cursor, ['string']);
-    const qb = this.filtered(query, ctx);
-    if (position) {
-      const seq = String(position[0]);
-      if (!/^\d{1,19}$/.test(seq))
-        throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]);
-      qb.andWhere('r.seq < :seq', { seq });
-    }
-    const rows = await qb
-      .orderBy('r.seq', 'DESC')
-      .limit(limit + 1)
-      .getMany();
-    return pageOf(rows, limit, toUsageRecordView, (r) => [String(r.seq)]);
+    return this.uow.run(async (tx) => {
+      const qb = this.filtered(tx.manager, query, ctx);
+      if (position) {
+        const seq = String(position[0]);
+        if (!/^\d{1,19}$/.test(seq))
+          throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]);
+        qb.andWhere('r.seq < :seq', { seq });
+      }
+      const rows = await qb
+        .orderBy('r.seq', 'DESC')
+        .limit(limit + 1)
+        .getMany();
+      return pageOf(rows, limit, toUsageRecordView, (r) => [String(r.seq)]);
+    });
   }
 
-  async statistics(query: UsageFiltersQuery, ctx: CallContext): Promise<Record<string, unknown>> {
-    const base = () => this.filtered(query, ctx);
-    const totals = await base()
-      .select('coalesce(sum(r.usage_amount), 0)::text', 'usage')
-      .addSelect('coalesce(sum(r.total_cost), 0)::text', 'cost')
-      .addSelect('count(*)::int', 'records')
-      .getRawOne<{ usage: string; cost: string; records: number }>();
-    const byProduct = await base()
-      .select('r.product_id', 'product_id')
-      .addSelect('sum(r.usage_amount)::text', 'usage')
-      .addSelect('sum(r.total_cost)::text', 'cost')
-      .addSelect('count(*)::int', 'records')
-      .groupBy('r.product_id')
-      .orderBy('r.product_id')
-      .getRawMany<{ product_id: string; usage: string; cost: string; records: number }>();
-    const byDate = await base()
-      .select(`to_char(r.usage_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, 'day')
-      .addSelect('sum(r.usage_amount)::text', 'usage')
-      .addSelect('sum(r.total_cost)::text', 'cost')
-      .addSelect('count(*)::int', 'records')
-      .groupBy('day')
-      .orderBy('day')
-      .getRawMany<{ day: string; usage: string; cost: string; records: number }>();
-    const entry = (r: { usage: string; cost: string; records: number }) => ({
-      usage_amount: new Decimal(r.usage).toFixed(),
-      total_cost: new Decimal(r.cost).toFixed(),
-      records: Number(r.records),
+  statistics(query: UsageFiltersQuery, ctx: CallContext): Promise<Record<string, unknown>> {
+    return this.uow.run(async (tx) => {
+      const base = () => this.filtered(tx.manager, query, ctx);
+      const totals = await base()
+        .select('coalesce(sum(r.usage_amount), 0)::text', 'usage')
+        .addSelect('coalesce(sum(r.total_cost), 0)::text', 'cost')
+        .addSelect('count(*)::int', 'records')
+        .getRawOne<{ usage: string; cost: string; records: number }>();
+      const byProduct = await base()
+        .select('r.product_id', 'product_id')
+        .addSelect('sum(r.usage_amount)::text', 'usage')
+        .addSelect('sum(r.total_cost)::text', 'cost')
+        .addSelect('count(*)::int', 'records')
+        .groupBy('r.product_id')
+        .orderBy('r.product_id')
+        .getRawMany<{ product_id: string; usage: string; cost: string; records: number }>();
+      const byDate = await base()
+        .select(`to_char(r.usage_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, 'day')
+        .addSelect('sum(r.usage_amount)::text', 'usage')
+        .addSelect('sum(r.total_cost)::text', 'cost')
+        .addSelect('count(*)::int', 'records')
+        .groupBy('day')
+        .orderBy('day')
+        .getRawMany<{ day: string; usage: string; cost: string; records: number }>();
+      const entry = (r: { usage: string; cost: string; records: number }) => ({
+        usage_amount: new Decimal(r.usage).toFixed(),
+        total_cost: new Decimal(r.cost).toFixed(),
+        records: Number(r.records),
+      });
+      return {
+        total_usage: new Decimal(totals?.usage ?? '0').toFixed(),
+        total_cost: new Decimal(totals?.cost ?? '0').toFixed(),
+        total_records: Number(totals?.records ?? 0),
+        usage_by_product: Object.fromEntries(byProduct.map((r) => [r.product_id, entry(r)])),
+        usage_by_date: Object.fromEntries(byDate.map((r) => [r.day, entry(r)])),
+        period: {
+          start_date: query.start_date ? (parseTimestamp(query.start_date, true) as Date).toISOString() : null,
+          end_date: query.end_date ? (parseTimestamp(query.end_date, true) as Date).toISOString() : null,
+        },
+      };
     });
-    return {
-      total_usage: new Decimal(totals?.usage ?? '0').toFixed(),
-      total_cost: new Decimal(totals?.cost ?? '0').toFixed(),
-      total_records: Number(totals?.records ?? 0),
-      usage_by_product: Object.fromEntries(byProduct.map((r) => [r.product_id, entry(r)])),
-      usage_by_date: Object.fromEntries(byDate.map((r) => [r.day, entry(r)])),
-      period: {
-        start_date: query.start_date ? (parseTimestamp(query.start_date, true) as Date).toISOString() : null,
-        end_date: query.end_date ? (parseTimestamp(query.end_date, true) as Date).toISOString() : null,
-      },
-    };
   }
 
   /** GET /statistics/service: real counts. */
-  async serviceStatistics(): Promise<Record<string, unknown>> {
+  serviceStatistics(): Promise<Record<string, unknown>> {
     const now = this.clock.now().getTime();
     const ago = (days: number) => new Date(now - days * 86_400_000);
-    const [products] = await this.dataSource.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM products WHERE is_active`);
-    const byStatus = await this.dataSource.query<{ status: string; n: number }[]>(
-      `SELECT status, count(*)::int AS n FROM subscriptions GROUP BY status`,
-    );
-    const [usage] = await this.dataSource.query<{ d1: number; d7: number; d30: number }[]>(
-      `SELECT count(*) FILTER (WHERE created_at >= $1)::int AS d1, count(*) FILTER (WHERE created_at >= $2)::int AS d7,
+    return this.uow.run(async (tx) => {
+      const [products] = await tx.manager.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM products WHERE is_active`);
+      const byStatus = await tx.manager.query<{ status: string; n: number }[]>(
+        `SELECT status, count(*)::int AS n FROM subscriptions GROUP BY status`,
+      );
+      const [usage] = await tx.manager.query<{ d1: number; d7: number; d30: number }[]>(
+        `SELECT count(*) FILTER (WHERE created_at >= $1)::int AS d1, count(*) FILTER (WHERE created_at >= $2)::int AS d7,
               count(*)::int AS d30
          FROM usage_records WHERE created_at >= $3`,
-      [ago(1), ago(7), ago(30)],
-    );
-    const subscriptionsByStatus: Record<string, number> = {};
-    for (const s of ['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'unpaid', 'paused', 'canceled', 'expired']) {
-      subscriptionsByStatus[s] = 0;
-    }
-    for (const r of byStatus) subscriptionsByStatus[r.status] = Number(r.n);
-    return {
-      total_products: Number(products?.n ?? 0),
-      active_subscriptions: subscriptionsByStatus.active,
-      total_subscriptions: Object.values(subscriptionsByStatus).reduce((a, b) => a + b, 0),
-      subscriptions_by_status: subscriptionsByStatus,
-      usage_records_24h: Number(usage?.d1 ?? 0),
-      usage_records_7d: Number(usage?.d7 ?? 0),
-      usage_records_30d: Number(usage?.d30 ?? 0),
-      generated_at: new Date(now).toISOString(),
-    };
+        [ago(1), ago(7), ago(30)],
+      );
+      const subscriptionsByStatus: Record<string, number> = {};
+      for (const s of ['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'unpaid', 'paused', 'canceled', 'expired']) {
+        subscriptionsByStatus[s] = 0;
+      }
+      for (const r of byStatus) subscriptionsByStatus[r.status] = Number(r.n);
+      return {
+        total_products: Number(products?.n ?? 0),
+        active_subscriptions: subscriptionsByStatus.active,
+        total_subscriptions: Object.values(subscriptionsByStatus).reduce((a, b) => a + b, 0),
+        subscriptions_by_status: subscriptionsByStatus,
+        usage_records_24h: Number(usage?.d1 ?? 0),
+        usage_records_7d: Number(usage?.d7 ?? 0),
+        usage_records_30d: Number(usage?.d30 ?? 0),
+        generated_at: new Date(now).toISOString(),
+      };
+    });
   }
 
   /**
@@ -532,27 +536,29 @@ export class UsageService {
     let period = calendarMonth(at);
     let subKey = '';
     if (subscriptionId) {
-      const sub = await this.dataSource.manager.findOneBy(SubscriptionEntity, { subscriptionId });
+      const sub = await this.uow.run((tx) => tx.manager.findOneBy(SubscriptionEntity, { subscriptionId }));
       if (sub && sub.userId === userId) {
         period = { start: sub.currentPeriodStart, end: sub.currentPeriodEnd };
         subKey = subscriptionId;
       }
     }
-    const [row] = await this.dataSource.query<{ units: string }[]>(
-      `SELECT units::text AS units FROM usage_period_totals
+    const [row] = await this.uow.run((tx) =>
+      tx.manager.query<{ units: string }[]>(
+        `SELECT units::text AS units FROM usage_period_totals
         WHERE user_id = $1 AND product_id = $2 AND subscription_key = $3 AND period_start = $4`,
-      [userId, productId, subKey, period.start],
+        [userId, productId, subKey, period.start],
+      ),
     );
     return { periodStart: period.start, periodEnd: period.end, units: new Decimal(row?.units ?? '0') };
   }
 
-  private filtered(query: UsageFiltersQuery, ctx: CallContext) {
+  private filtered(manager: EntityManager, query: UsageFiltersQuery, ctx: CallContext) {
     let userId = query.user_id;
     if (ctx.principal.kind === 'user') {
       if (userId !== undefined && userId !== ctx.principal.userId) throw forbidden('You may only read your own usage');
       userId = ctx.principal.userId;
     }
-    const qb = this.dataSource.manager.createQueryBuilder(UsageRecordEntity, 'r');
+    const qb = manager.createQueryBuilder(UsageRecordEntity, 'r');
     if (userId !== undefined) qb.andWhere('r.user_id = :userId', { userId });
     if (query.organization_id !== undefined) qb.andWhere('r.organization_id = :org', { org: query.organization_id });
     if (query.subscription_id !== undefined) qb.andWhere('r.subscription_id = :sub', { sub: query.subscription_id });
