@@ -6,20 +6,31 @@ import { CATALOG_SEED } from '../../src/database/seed/catalog-data.js';
  * service that seeds on start-up wins) and extra products / plans a test needs.
  */
 export class Db {
-  private constructor(private readonly client: pg.Client) {}
+  private constructor(
+    private readonly run: (sql: string, params: unknown[]) => Promise<unknown[]>,
+    private readonly end: () => Promise<void>,
+  ) {}
 
   static async connect(url: string): Promise<Db> {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
-    return new Db(client);
+    return new Db(
+      (sql, params) => client.query(sql, params).then((r) => r.rows as unknown[]),
+      () => client.end(),
+    );
+  }
+
+  /** Through the app's own DataSource (embedded PGlite has no server to connect to). */
+  static through(query: (sql: string, params: unknown[]) => Promise<unknown[]>): Db {
+    return new Db(query, () => Promise.resolve());
   }
 
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return this.client.query(sql, params).then((r) => r.rows as T[]);
+    return this.run(sql, params) as Promise<T[]>;
   }
 
   async close(): Promise<void> {
-    await this.client.end();
+    await this.end();
   }
 
   /** Inserts the reference catalog unless products already exist (the service's own seeder ran). */
