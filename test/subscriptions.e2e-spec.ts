@@ -340,6 +340,16 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       await request(t.baseUrl).post(`${url}/cancel`).set(asUser('intruder')).send({}).expect(403);
     });
 
+    it('should accept a cancel without any body (at period end) and refuse unknown fields', async () => {
+      const user = newUser();
+      const s = (await create({ user_id: user, plan_id: 'tier_free_001' }).expect(200)).body;
+      const url = `${API}/subscriptions/${s.subscription_id}/cancel`;
+      await request(t.baseUrl).post(url).set(asUser(user)).send({ now: true }).expect(400);
+      await request(t.baseUrl).post(url).set(asUser(user)).send({ immediate: 'yes' }).expect(400);
+      const res = await request(t.baseUrl).post(url).set(asUser(user)).expect(200);
+      expect(res.body).toMatchObject({ status: 'active', cancel_at_period_end: true });
+    });
+
     it('should cancel immediately, publish subscription.canceled and refuse canceling again', async () => {
       const user = newUser();
       const s = (await create({ user_id: user, plan_id: 'tier_free_001' }).expect(200)).body;

@@ -1,9 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import { Ctx, InternalOnly } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
 import { badRequest } from '../../common/errors/domain-error.js';
 import type { Page } from '../../common/pagination/page.js';
+import { validationException } from '../../common/validation/validation.pipe.js';
 import { isIdentifier } from '../../common/validation/validators.js';
 import {
   CancelSubscriptionDto,
@@ -30,6 +33,16 @@ const id = (value: string, field: string): string => {
   if (!isIdentifier(value)) throw badRequest('Request validation failed', [{ field, message: `${field} is not a valid identifier` }]);
   return value;
 };
+
+/** A body that may be absent altogether (POST .../cancel from a client that sends none): absent = {}. */
+async function optionalBody<T extends object>(cls: new () => T, body: unknown): Promise<T> {
+  if (body === undefined || body === null || body === '') return new cls();
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
+  const dto = plainToInstance(cls, body);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) throw validationException(errors);
+  return dto;
+}
 
 @ApiTags('subscriptions')
 @Controller('subscriptions')
@@ -101,11 +114,13 @@ export class SubscriptionsController {
   @ApiParam({ name: 'subscription_id' })
   @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, cancel_at_period_end: true, next_billing_date: null } } })
   @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION (already terminal)' })
-  cancel(
+  @ApiBody({ type: CancelSubscriptionDto, required: false })
+  async cancel(
     @Param('subscription_id') subscriptionId: string,
-    @Body() dto: CancelSubscriptionDto,
+    @Body() body: unknown,
     @Ctx() ctx: CallContext,
   ): Promise<SubscriptionView> {
+    const dto = await optionalBody(CancelSubscriptionDto, body);
     return this.subscriptions.cancel(id(subscriptionId, 'subscription_id'), dto, ctx);
   }
 
