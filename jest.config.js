@@ -12,6 +12,8 @@ const base = {
 };
 
 export default {
+  // testTimeout is a global option: Jest ignores it inside `projects` (e2e hooks start whole apps).
+  testTimeout: 60000,
   projects: [
     { ...base, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     { ...base, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testTimeout: 60000 },

@@ -1,13 +1,17 @@
 import type { IncomingMessage } from 'node:http';
 import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
-import { toHttpError } from './common/http/error-response.js';
+import { DomainError, ErrorCode } from './common/errors/domain-error.js';
 import { requestIdFor } from './common/http/request-id.js';
 import { setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1/product';
+
+const JSON_CONTENT_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+const hasBody = (req: FastifyRequest): boolean =>
+  req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
 /** The Fastify adapter with the SPEC's wire rules: 1 MiB bodies, request ids. */
 export function createAdapter(): FastifyAdapter {
@@ -19,6 +23,8 @@ export function createAdapter(): FastifyAdapter {
     // see ShutdownState); with true the adapter answers every request 503 from the first shutdown step.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Long ids must reach validation (400 over 255 characters) instead of Fastify's 100-character 404.
+    routerOptions: { maxParamLength: 1024 },
   });
 }
 
@@ -36,17 +42,18 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
     ],
   });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
+  fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     void reply.header('X-Request-Id', req.id);
+    // Bodies are JSON only (SPEC: 415 otherwise), also for the types Fastify and Nest parse by default
+    // (text/plain, application/x-www-form-urlencoded).
+    if (hasBody(req) && !JSON_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) {
+      done(new DomainError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Request body must be JSON (Content-Type: application/json)', 415));
+      return;
+    }
     done();
   });
-  // Errors raised by Fastify itself (body parsing, limits, unknown routes) get the SPEC body too.
-  fastify.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    const { status, body, headers } = toHttpError(err, String(req.id));
-    if (status >= 500) req.log.error({ err }, 'Unhandled error');
-    if (headers) void reply.headers(headers);
-    void reply.status(status).send(body);
-  });
+  // Errors raised by Fastify itself (body parsing, limits) reach Nest's own Fastify error handler, which maps
+  // them to HttpException and runs the global AllExceptionsFilter: the SPEC body without a second handler.
   setupOpenApi(app, { ui: options.swaggerUi ?? true });
   // SIGTERM/SIGINT: readiness 503, SHUTDOWN_GRACE_MS of serving, hooks, then exit code 0.
   app.enableShutdownHooks([], { useProcessExit: true });

@@ -327,6 +327,56 @@ describe('metered usage (PostgreSQL)', () => {
     }, 60_000);
   });
 
+  describe('effective pricing and availability', () => {
+    it('should base effective pricing on the running total of this user this period', async () => {
+      const user = newUser();
+      await record({ user_id: user, product_id: 'minio_storage', usage_amount: 1073741824 }).expect(200);
+      await record({ user_id: user, product_id: 'minio_storage', usage_amount: 100 }).expect(200);
+      const res = await request(t.baseUrl).get(`${API}/products/minio_storage/pricing?user_id=${user}`).set(INTERNAL).expect(200);
+      expect(res.body.effective_pricing).toMatchObject({
+        period_start: '2026-11-01T00:00:00.000Z',
+        period_end: '2026-12-01T00:00:00.000Z',
+        period_usage: '1073741924',
+        free_tier_remaining: '0',
+      });
+      expect(res.body.unit_price).toBe('0.000000000023');
+      const fresh = await request(t.baseUrl).get(`${API}/products/minio_storage/pricing?user_id=${newUser()}`).set(INTERNAL).expect(200);
+      expect(fresh.body.effective_pricing).toMatchObject({ period_usage: '0', free_tier_remaining: '1073741824' });
+      expect(fresh.body.unit_price).toBe('0');
+    });
+
+    it("should use the subscription's period for effective pricing with subscription_id", async () => {
+      const user = newUser();
+      const sub = await subscribe(user, 'tier_pro_001');
+      await record({ user_id: user, product_id: 'advanced_agent', usage_amount: 12, subscription_id: sub.subscription_id }).expect(200);
+      const res = await request(t.baseUrl)
+        .get(`${API}/products/advanced_agent/pricing?user_id=${user}&subscription_id=${sub.subscription_id}`)
+        .set(INTERNAL)
+        .expect(200);
+      expect(res.body.effective_pricing).toMatchObject({
+        period_start: sub.current_period_start,
+        period_end: sub.current_period_end,
+        period_usage: '12',
+      });
+      // without the subscription: this calendar month, where this user has used nothing
+      const month = await request(t.baseUrl).get(`${API}/products/advanced_agent/pricing?user_id=${user}`).set(INTERNAL).expect(200);
+      expect(month.body.effective_pricing.period_usage).toBe('0');
+    });
+
+    it('should make requires_subscription products available only with an entitling subscription that includes them', async () => {
+      const pro = newUser();
+      const free = newUser();
+      await subscribe(pro, 'tier_pro_001');
+      await subscribe(free, 'tier_free_001');
+      const availability = async (query: string) =>
+        (await request(t.baseUrl).get(`${API}/products/priority_queue/availability${query}`).expect(200)).body;
+      expect(await availability(`?user_id=${pro}`)).toMatchObject({ available: true });
+      expect(await availability(`?user_id=${free}`)).toMatchObject({ available: false, reason: 'SUBSCRIPTION_REQUIRED' });
+      expect(await availability('')).toMatchObject({ available: false, reason: 'SUBSCRIPTION_REQUIRED' });
+      expect((await request(t.baseUrl).get(`${API}/products/gpt-4/availability?user_id=${free}`).expect(200)).body.available).toBe(true);
+    });
+  });
+
   describe('reads and statistics', () => {
     it('should list records newest first with filters and paging; users see only their own', async () => {
       const user = newUser();

@@ -52,6 +52,9 @@ export function toHttpError(err: unknown, requestId: string): HttpErrorResponse 
     return { status: err.status, body: body(err.code, err.message, requestId, err.details), headers: err.headers };
   }
   if (err instanceof HttpException) {
+    // Nest's router maps Fastify's own 4xx errors (body parsing, limits) to HttpException with the original as cause.
+    const cause = (err as { cause?: { code?: unknown } }).cause;
+    if (typeof cause?.code === 'string' && FASTIFY_ERRORS[cause.code]) return toHttpError(cause, requestId);
     const status = err.getStatus();
     const response = err.getResponse();
     const message =

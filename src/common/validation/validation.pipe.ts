@@ -1,9 +1,11 @@
 import { type ArgumentMetadata, Injectable, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { badRequest, type ErrorDetail } from '../errors/domain-error.js';
+import { checkJsonBody } from './json-guard.js';
 
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((error) => {
-    const field = parent ? `${parent}.${error.property}` : error.property;
+    // Array items are named like JSON paths elsewhere in the API: tiers[1].unit_price
+    const field = !parent ? error.property : /^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`;
     const own = Object.values(error.constraints ?? {}).map((message) => ({
       field,
       message: message.includes('should not exist') ? `${field} is not an allowed field` : message,
@@ -48,6 +50,10 @@ export class AppValidationPipe extends ValidationPipe {
       metadata.metatype !== Object
     ) {
       throw badRequest('Request body must be a JSON object');
+    }
+    if (metadata.type === 'body') {
+      const problems = checkJsonBody(value);
+      if (problems.length > 0) throw badRequest('Request validation failed', problems);
     }
     if (metadata.type === 'query') return this.queryPipe.transform(value, metadata);
     return super.transform(value, metadata);

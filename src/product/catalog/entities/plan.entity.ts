@@ -1,4 +1,4 @@
-import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import { Check, Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
 export interface IncludedProduct {
   product_id: string;
@@ -7,6 +7,11 @@ export interface IncludedProduct {
 }
 
 @Entity('service_plans')
+@Check('service_plans_monthly_price_check', 'monthly_price >= 0')
+@Check('service_plans_yearly_price_check', 'yearly_price >= 0')
+@Check('service_plans_min_seats_check', 'min_seats >= 1')
+@Check('service_plans_check', 'max_seats IS NULL OR max_seats >= min_seats')
+@Check('service_plans_trial_days_check', 'trial_days >= 0')
 export class PlanEntity {
   @PrimaryColumn('text')
   planId!: string;

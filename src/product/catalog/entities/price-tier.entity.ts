@@ -1,8 +1,11 @@
-import { Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
+import { Check, Column, Entity, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 import type { ProductEntity } from './product.entity.js';
 
 /** One graduated price tier: units in [minUnits, maxUnits) cost unitPrice each (maxUnits null = unbounded). */
 @Entity('product_price_tiers')
+@Check('product_price_tiers_min_units_check', 'min_units >= 0')
+@Check('product_price_tiers_check', 'max_units IS NULL OR max_units > min_units')
+@Check('product_price_tiers_unit_price_check', 'unit_price >= 0')
 export class PriceTierEntity {
   @PrimaryColumn('text')
   productId!: string;
@@ -23,6 +26,6 @@ export class PriceTierEntity {
   unitPrice!: string;
 
   @ManyToOne('ProductEntity', 'tiers', { onDelete: 'CASCADE' })
-  @JoinColumn({ name: 'product_id', referencedColumnName: 'productId' })
+  @JoinColumn({ name: 'product_id', referencedColumnName: 'productId', foreignKeyConstraintName: 'product_price_tiers_product_id_fkey' })
   product?: ProductEntity;
 }

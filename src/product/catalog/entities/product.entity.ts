@@ -1,8 +1,26 @@
-import { Column, CreateDateColumn, Entity, OneToMany, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Check,
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  JoinColumn,
+  ManyToOne,
+  OneToMany,
+  PrimaryColumn,
+  Unique,
+  UpdateDateColumn,
+} from 'typeorm';
+import { CategoryEntity } from './category.entity.js';
 import { PriceTierEntity } from './price-tier.entity.js';
 
 /** A product with its pricing (1:1, so the pricing columns live on the row; tiers in their own table). */
+// Constraint and index names as in the hand-written migration, so `migration:generate` sees no drift.
 @Entity('products')
+@Unique('products_product_code_key', ['productCode'])
+@Index('products_category_idx', ['categoryId'])
+@Index('products_type_idx', ['productType'])
+@Check('products_free_tier_limit_check', 'free_tier_limit >= 0')
 export class ProductEntity {
   @PrimaryColumn('text')
   productId!: string;
@@ -18,6 +36,10 @@ export class ProductEntity {
 
   @Column('text')
   categoryId!: string;
+
+  @ManyToOne(() => CategoryEntity, { onDelete: 'NO ACTION' })
+  @JoinColumn({ name: 'category_id', referencedColumnName: 'categoryId', foreignKeyConstraintName: 'products_category_id_fkey' })
+  category?: CategoryEntity;
 
   @Column('text')
   productType!: string;

@@ -1,0 +1,146 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiSecurity,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import { Ctx, InternalOnly, Public } from '../../../common/auth/auth.decorators.js';
+import type { CallContext } from '../../../common/auth/principal.js';
+import type { Page } from '../../../common/pagination/page.js';
+import {
+  AvailabilityQueryDto,
+  CreateProductDto,
+  ListProductsQueryDto,
+  PricingDto,
+  PricingQueryDto,
+  ProductIdParams,
+  UpdateProductDto,
+} from '../dto/product.dto.js';
+import type { ProductResponse } from '../mappers/catalog.mappers.js';
+import { type AvailabilityResponse, AvailabilityService } from '../services/availability.service.js';
+import { type PricingResponse, PricingService } from '../services/pricing.service.js';
+import { ProductService } from '../services/product.service.js';
+import { errorExample, PAGED_HEADERS, PRICING_EXAMPLE, PRODUCT_EXAMPLE } from './examples.js';
+import { ApiInternalWrite, ApiProductNotFound } from './openapi.decorators.js';
+
+const { created_at: _c, updated_at: _u, is_active: _a, ...PRODUCT_BODY } = PRODUCT_EXAMPLE;
+
+@ApiTags('catalog')
+@Controller('products')
+export class ProductsController {
+  constructor(
+    private readonly products: ProductService,
+    private readonly pricingService: PricingService,
+    private readonly availabilityService: AvailabilityService,
+  ) {}
+
+  @Get()
+  @Public()
+  @ApiOperation({ summary: 'Products (filters, case-insensitive name search `q`), keyset-paged by product_id' })
+  @ApiOkResponse({ headers: PAGED_HEADERS, schema: { type: 'array', items: { type: 'object' }, example: [PRODUCT_EXAMPLE] } })
+  @ApiBadRequestResponse({
+    schema: {
+      example: errorExample('VALIDATION_ERROR', 'Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]),
+    },
+  })
+  list(@Query() query: ListProductsQueryDto): Promise<Page<ProductResponse>> {
+    return this.products.list(query);
+  }
+
+  @Get(':product_id')
+  @Public()
+  @ApiOperation({ summary: 'One product with its pricing' })
+  @ApiOkResponse({ schema: { example: PRODUCT_EXAMPLE } })
+  @ApiProductNotFound()
+  get(@Param() params: ProductIdParams): Promise<ProductResponse> {
+    return this.products.getResponse(params.product_id);
+  }
+
+  @Get(':product_id/pricing')
+  @Public()
+  @ApiOperation({
+    summary: "A product's pricing; with user_id (and subscription_id) the effective pricing for that user this period",
+    description:
+      "With `user_id`, `unit_price` is the marginal price of that user's next unit this period. Users may only ask for their own.",
+  })
+  @ApiOkResponse({ schema: { example: PRICING_EXAMPLE } })
+  @ApiForbiddenResponse({ schema: { example: errorExample('FORBIDDEN', 'Users may only read their own effective pricing') } })
+  @ApiProductNotFound()
+  pricing(@Param() params: ProductIdParams, @Query() query: PricingQueryDto, @Ctx() ctx: CallContext): Promise<PricingResponse> {
+    return this.pricingService.pricing(params.product_id, query, ctx);
+  }
+
+  @Get(':product_id/availability')
+  @Public()
+  @ApiOperation({ summary: 'Is the product available (to this user / organization)? Always 200, also for an unknown product' })
+  @ApiOkResponse({
+    description: 'unknown product: `{"available": false, "reason": "PRODUCT_NOT_FOUND"}`; retired: reason `PRODUCT_INACTIVE`',
+    schema: { example: { available: true, product: PRODUCT_EXAMPLE } },
+  })
+  availability(
+    @Param() params: ProductIdParams,
+    @Query() query: AvailabilityQueryDto,
+    @Ctx() ctx: CallContext,
+  ): Promise<AvailabilityResponse> {
+    return this.availabilityService.availability(params.product_id, { userId: query.user_id, organizationId: query.organization_id }, ctx);
+  }
+
+  @Post()
+  @HttpCode(201)
+  @InternalOnly()
+  @ApiSecurity('internal')
+  @ApiOperation({ summary: 'Create a product with its pricing (internal services only)' })
+  @ApiBody({ type: CreateProductDto, examples: { 'gpt-4o-mini': { value: PRODUCT_BODY } } })
+  @ApiCreatedResponse({ schema: { example: PRODUCT_EXAMPLE } })
+  @ApiConflictResponse({
+    schema: { example: errorExample('PRODUCT_EXISTS', 'A product with id gpt-4o-mini or product_code GPT4O-MINI already exists') },
+  })
+  @ApiUnprocessableEntityResponse({ schema: { example: errorExample('CATEGORY_NOT_FOUND', 'Category nope does not exist') } })
+  @ApiInternalWrite()
+  create(@Body() dto: CreateProductDto, @Ctx() ctx: CallContext): Promise<ProductResponse> {
+    return this.products.create(dto, ctx);
+  }
+
+  @Patch(':product_id')
+  @InternalOnly()
+  @ApiSecurity('internal')
+  @ApiOperation({ summary: 'Change some fields of a product; `{"is_active": false}` retires it (internal services only)' })
+  @ApiBody({
+    type: UpdateProductDto,
+    examples: { retire: { value: { is_active: false } }, rename: { value: { name: 'GPT-4o Mini (2024)' } } },
+  })
+  @ApiOkResponse({ schema: { example: { ...PRODUCT_EXAMPLE, is_active: false } } })
+  @ApiProductNotFound()
+  @ApiUnprocessableEntityResponse({ schema: { example: errorExample('CATEGORY_NOT_FOUND', 'Category nope does not exist') } })
+  @ApiInternalWrite()
+  update(@Param() params: ProductIdParams, @Body() dto: UpdateProductDto, @Ctx() ctx: CallContext): Promise<ProductResponse> {
+    return this.products.update(params.product_id, dto, ctx);
+  }
+
+  @Put(':product_id/pricing')
+  @InternalOnly()
+  @ApiSecurity('internal')
+  @ApiOperation({ summary: "Replace a product's pricing and tier table atomically (internal services only)" })
+  @ApiBody({ type: PricingDto, examples: { 'gpt-4o-mini': { value: PRODUCT_EXAMPLE.pricing } } })
+  @ApiOkResponse({ schema: { example: PRODUCT_EXAMPLE } })
+  @ApiBadRequestResponse({
+    description: 'tier table not contiguous from 0 / not ordered (INVALID_TIERS), or invalid fields (VALIDATION_ERROR)',
+    schema: {
+      example: errorExample('INVALID_TIERS', 'The tier table is invalid: tiers must be contiguous from 0 and ordered', [
+        { field: 'tiers[1].min_units', message: "must equal the previous tier's max_units (10000000)" },
+      ]),
+    },
+  })
+  @ApiProductNotFound()
+  @ApiInternalWrite()
+  replacePricing(@Param() params: ProductIdParams, @Body() dto: PricingDto, @Ctx() ctx: CallContext): Promise<ProductResponse> {
+    return this.products.replacePricing(params.product_id, dto, ctx);
+  }
+}
