@@ -23,7 +23,7 @@ describe('Idempotency-Key (PostgreSQL)', () => {
 
   beforeAll(async () => {
     platform = await startFakePlatform();
-    t = await startTestApp({ env: { ...platform.env, DEPENDENCY_FAILURE_POLICY: 'fail_open' }, clock });
+    t = await startTestApp({ env: platform.env, clock });
     db = await Db.connect(t.databaseUrl as string);
     await db.ensureCatalog();
   }, 60_000);

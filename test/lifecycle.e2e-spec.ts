@@ -32,8 +32,7 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
 
   beforeAll(async () => {
     platform = await startFakePlatform();
-    // fail_open: the account/organization checks are covered in subscriptions.e2e-spec; here they must not get in the way
-    const env = { ...platform.env, DEPENDENCY_FAILURE_POLICY: 'fail_open' };
+    const env = platform.env;
     t = await startTestApp({ env, clock });
     replica = await startTestApp({ env, clock, databaseUrl: t.databaseUrl });
     db = await Db.connect(t.databaseUrl as string);
@@ -224,6 +223,31 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
     const result = await sweep();
     expect(result.idempotencyKeysPruned).toBeGreaterThanOrEqual(1);
     expect(await db.query(`SELECT key FROM idempotency_keys WHERE key = 'prune-me'`)).toEqual([]);
+  }, 60_000);
+
+  it('should run the sweep on its own every SWEEP_INTERVAL_MS once the application has started', async () => {
+    const ownClock = new ManualClock('2026-03-10T00:00:00.000Z');
+    const timed = await startTestApp({ env: { ...platform.env, SWEEP_INTERVAL_MS: '50' }, clock: ownClock });
+    try {
+      const user = newUser();
+      const s = (
+        await request(timed.baseUrl)
+          .post(`${API}/subscriptions`)
+          .set(INTERNAL)
+          .send({ user_id: user, plan_id: 'tier_free_001' })
+          .expect(200)
+      ).body;
+      ownClock.set('2026-04-10T00:00:01.000Z');
+      let end = s.current_period_end;
+      for (let i = 0; i < 200 && end === s.current_period_end; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        end = (await request(timed.baseUrl).get(`${API}/subscriptions/${s.subscription_id}`).set(INTERNAL).expect(200)).body
+          .current_period_end;
+      }
+      expect(end).toBe('2026-05-10T00:00:00.000Z');
+    } finally {
+      await timed.close();
+    }
   }, 60_000);
 
   describe('SubscriptionEffects (what consumed events do)', () => {

@@ -29,7 +29,7 @@ describe('metered usage (PostgreSQL)', () => {
 
   beforeAll(async () => {
     platform = await startFakePlatform();
-    t = await startTestApp({ env: { ...platform.env, DEPENDENCY_FAILURE_POLICY: 'fail_open' }, clock });
+    t = await startTestApp({ env: platform.env, clock });
     db = await Db.connect(t.databaseUrl as string);
     await db.ensureCatalog();
     await db.copyProduct('gpt-4', { product_id: 'retired_model', is_active: false });

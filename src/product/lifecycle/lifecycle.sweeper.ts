@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { systemContext } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
@@ -26,7 +26,7 @@ export interface SweepResult {
  * idempotency keys. `sweepOnce()` is what the timer runs and what tests call after moving the clock.
  */
 @Injectable()
-export class LifecycleSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class LifecycleSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(LifecycleSweeper.name);
   private readonly intervalMs: number;
   private timer?: NodeJS.Timeout;
@@ -50,7 +50,8 @@ export class LifecycleSweeper implements OnApplicationBootstrap, OnApplicationSh
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** First thing on shutdown (before the database closes): no new sweeps, wait for a running one. */
+  async onModuleDestroy(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running?.catch(() => undefined);
