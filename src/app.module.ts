@@ -9,6 +9,7 @@ import { IdempotencyInterceptor } from './common/idempotency/idempotency.interce
 import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter.js';
 import { PaginationInterceptor } from './common/pagination/pagination.interceptor.js';
+import { RateLimitGuard } from './common/rate-limit/rate-limit.guard.js';
 import { AppValidationPipe } from './common/validation/validation.pipe.js';
 import { type AppConfig, loadConfig } from './config/app-config.js';
 import { loggerOptions } from './config/logger.options.js';
@@ -43,6 +44,8 @@ export class AppModule {
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
+        // after AuthGuard: limits per resolved caller (req.principal)
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_INTERCEPTOR, useClass: PaginationInterceptor },
         { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],

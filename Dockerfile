@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# Product service image: multi-stage (deps -> build -> runtime), non-root, production dependencies only.
+#   docker build -t product-service .
+#   docker run -p 8215:8215 -e DATABASE_URL=postgres://... -e INTERNAL_SERVICE_SECRET=... -e AUTH_JWT_SECRET=... product-service
+# Migrations: the same image runs them as a one-off (deploy/k8s/migrate-job.yaml):
+#   node node_modules/typeorm/cli.js migration:run -d dist/ormconfig.js
+# scripts/check-docker-steps.sh replays these steps without a Docker engine.
+# Node 22 LTS: several production dependencies (nestjs-pino, cockatiel, @nats-io/nuid) declare engines >= 22.
+ARG NODE_IMAGE=node:22-bookworm-slim
+
+# --- deps: every dependency, dev ones included (TypeScript compiles the service).
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
+# --- build: compile TypeScript to dist/ (plain tsc via `npm run build`; @nestjs/cli is a dev tool
+# only and is neither needed here nor shipped).
+FROM deps AS build
+COPY tsconfig.json tsconfig.build.json ormconfig.ts ./
+COPY src ./src
+RUN npm run build
+
+# --- runtime: production dependencies and the compiled output, run as the unprivileged `node` user.
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=8215 \
+    HOST=0.0.0.0 \
+    PGLITE_DATA_DIR=/app/.data/pglite
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
+    && npm cache clean --force \
+    && mkdir -p /app/.data \
+    && chown node:node /app/.data
+# package.json stays: it declares "type": "module" for the ESM output.
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 8215
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8215)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node as PID 1 gets SIGTERM directly (no npm wrapper): graceful shutdown per SHUTDOWN_GRACE_MS.
+STOPSIGNAL SIGTERM
+CMD ["node", "dist/src/main.js"]
