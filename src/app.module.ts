@@ -5,6 +5,8 @@ import { LoggerModule } from 'nestjs-pino';
 import { ClientsModule } from './clients/clients.module.js';
 import { AuthGuard } from './common/auth/auth.guard.js';
 import { CommonModule } from './common/common.module.js';
+import { IdempotencyInterceptor } from './common/idempotency/idempotency.interceptor.js';
+import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter.js';
 import { PaginationInterceptor } from './common/pagination/pagination.interceptor.js';
 import { RateLimitGuard } from './common/rate-limit/rate-limit.guard.js';
@@ -32,6 +34,7 @@ export class AppModule {
         CommonModule,
         MetricsModule,
         DatabaseModule,
+        IdempotencyModule,
         ClientsModule,
         EventsModule,
         ProductModule,
@@ -44,6 +47,7 @@ export class AppModule {
         // after AuthGuard: limits per resolved caller (req.principal)
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_INTERCEPTOR, useClass: PaginationInterceptor },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
     };
   }

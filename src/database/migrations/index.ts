@@ -1,6 +1,16 @@
 import { CreateCatalog1764250000000 } from './1764250000000-CreateCatalog.js';
 import { CreateOutbox1764255000000 } from './1764255000000-CreateOutbox.js';
+import { CreateSubscriptions1764260000000 } from './1764260000000-CreateSubscriptions.js';
+import { CreateUsage1764261000000 } from './1764261000000-CreateUsage.js';
+import { CreateIdempotencyKeys1764262000000 } from './1764262000000-CreateIdempotencyKeys.js';
 import { CreateInbox1764270000000 } from './1764270000000-CreateInbox.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
-export const MIGRATIONS = [CreateCatalog1764250000000, CreateOutbox1764255000000, CreateInbox1764270000000];
+export const MIGRATIONS = [
+  CreateCatalog1764250000000,
+  CreateOutbox1764255000000,
+  CreateSubscriptions1764260000000,
+  CreateUsage1764261000000,
+  CreateIdempotencyKeys1764262000000,
+  CreateInbox1764270000000,
+];

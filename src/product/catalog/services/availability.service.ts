@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CallContext } from '../../../common/auth/principal.js';
 import { ErrorCode } from '../../../common/errors/domain-error.js';
+import { EntitlementService } from '../../subscriptions/entitlement.service.js';
 import { type ProductResponse, toProductResponse } from '../mappers/catalog.mappers.js';
 import { ProductService } from './product.service.js';
 
@@ -19,17 +20,26 @@ export interface AvailabilityQuery {
 /**
  * Can this product be used (by this user / organization)? Always answers, never throws for an
  * unknown product. The one place the decision is made: product-level checks here; entitlement
- * checks for `requires_subscription` products are added by the subscriptions feature.
+ * checks for `requires_subscription` products: the user needs an entitling (active / trialing)
+ * subscription, personal or for the given organization, whose plan includes the product
+ * (otherwise reason `SUBSCRIPTION_REQUIRED`; without a user_id such a product is not available).
  */
 @Injectable()
 export class AvailabilityService {
-  constructor(private readonly products: ProductService) {}
+  constructor(
+    private readonly products: ProductService,
+    private readonly entitlements: EntitlementService,
+  ) {}
 
-  async availability(productId: string, _query: AvailabilityQuery, _ctx: CallContext): Promise<AvailabilityResponse> {
+  async availability(productId: string, query: AvailabilityQuery, _ctx: CallContext): Promise<AvailabilityResponse> {
     const found = await this.products.find(productId);
     if (!found) return { available: false, reason: ErrorCode.PRODUCT_NOT_FOUND };
     const product = toProductResponse(found.product, found.tiers);
     if (!found.product.isActive) return { available: false, reason: ErrorCode.PRODUCT_INACTIVE, product };
+    if (found.product.requiresSubscription) {
+      const entitled = query.userId !== undefined && (await this.entitlements.isEntitled(query.userId, productId, query.organizationId));
+      if (!entitled) return { available: false, reason: ErrorCode.SUBSCRIPTION_REQUIRED, product };
+    }
     return { available: true, product };
   }
 }

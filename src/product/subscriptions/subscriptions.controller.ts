@@ -1,0 +1,151 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { Ctx, InternalOnly } from '../../common/auth/auth.decorators.js';
+import type { CallContext } from '../../common/auth/principal.js';
+import { badRequest } from '../../common/errors/domain-error.js';
+import type { Page } from '../../common/pagination/page.js';
+import { validationException } from '../../common/validation/validation.pipe.js';
+import { isIdentifier } from '../../common/validation/validators.js';
+import {
+  CancelSubscriptionDto,
+  ChangePlanDto,
+  CreateSubscriptionDto,
+  ListSubscriptionsQuery,
+  ListUserSubscriptionsQuery,
+  UpdateStatusDto,
+} from './dto/subscription.dto.js';
+import { SUBSCRIPTION_EXAMPLE, type SubscriptionView } from './subscription.mapper.js';
+import { SubscriptionService } from './subscription.service.js';
+
+const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description: '1-255 characters; the same key with the same body within 24 h replays the first response',
+};
+
+const ERROR_EXAMPLE = (code: string) => ({
+  schema: { example: { error: { code, message: '...', request_id: 'req-1' }, detail: '...' } },
+});
+
+const id = (value: string, field: string): string => {
+  if (!isIdentifier(value)) throw badRequest('Request validation failed', [{ field, message: `${field} is not a valid identifier` }]);
+  return value;
+};
+
+/** A body that may be absent altogether (POST .../cancel from a client that sends none): absent = {}. */
+async function optionalBody<T extends object>(cls: new () => T, body: unknown): Promise<T> {
+  if (body === undefined || body === null || body === '') return new cls();
+  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
+  const dto = plainToInstance(cls, body);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+  if (errors.length > 0) throw validationException(errors);
+  return dto;
+}
+
+@ApiTags('subscriptions')
+@Controller('subscriptions')
+export class SubscriptionsController {
+  constructor(private readonly subscriptions: SubscriptionService) {}
+
+  @Post()
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Create a subscription (200 with the subscription)' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({ schema: { example: SUBSCRIPTION_EXAMPLE } })
+  @ApiResponse({ status: 400, description: 'validation failed (seats outside the plan range, bad billing_cycle)' })
+  @ApiResponse({ status: 403, description: 'FORBIDDEN, PLAN_NOT_AVAILABLE, NOT_ORGANIZATION_MEMBER' })
+  @ApiResponse({ status: 404, description: 'PLAN_NOT_FOUND', ...ERROR_EXAMPLE('PLAN_NOT_FOUND') })
+  @ApiResponse({ status: 409, description: 'SUBSCRIPTION_EXISTS', ...ERROR_EXAMPLE('SUBSCRIPTION_EXISTS') })
+  @ApiResponse({ status: 422, description: 'USER_NOT_FOUND, USER_INACTIVE, ORGANIZATION_NOT_FOUND' })
+  @ApiResponse({ status: 503, description: 'DEPENDENCY_UNAVAILABLE (account or organization service down, fail_closed)' })
+  create(@Body() dto: CreateSubscriptionDto, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
+    return this.subscriptions.create(dto, ctx);
+  }
+
+  @Get()
+  @InternalOnly()
+  @ApiOperation({ summary: 'List subscriptions (internal), newest first, paged' })
+  @ApiOkResponse({ schema: { example: [SUBSCRIPTION_EXAMPLE] } })
+  list(@Query() query: ListSubscriptionsQuery): Promise<Page<SubscriptionView>> {
+    return this.subscriptions.listAll(query);
+  }
+
+  @Get('user/:user_id')
+  @ApiOperation({ summary: "A user's subscriptions, newest first, paged (filter status)" })
+  @ApiParam({ name: 'user_id' })
+  @ApiOkResponse({ schema: { example: [SUBSCRIPTION_EXAMPLE] } })
+  listForUser(
+    @Param('user_id') userId: string,
+    @Query() query: ListUserSubscriptionsQuery,
+    @Ctx() ctx: CallContext,
+  ): Promise<Page<SubscriptionView>> {
+    return this.subscriptions.listForUser(id(userId, 'user_id'), query, ctx);
+  }
+
+  @Get(':subscription_id')
+  @ApiOperation({ summary: 'One subscription' })
+  @ApiParam({ name: 'subscription_id' })
+  @ApiOkResponse({ schema: { example: SUBSCRIPTION_EXAMPLE } })
+  @ApiResponse({ status: 404, description: 'SUBSCRIPTION_NOT_FOUND', ...ERROR_EXAMPLE('SUBSCRIPTION_NOT_FOUND') })
+  get(@Param('subscription_id') subscriptionId: string, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
+    return this.subscriptions.get(id(subscriptionId, 'subscription_id'), ctx);
+  }
+
+  @Put(':subscription_id/status')
+  @InternalOnly()
+  @ApiOperation({ summary: 'Change the status (internal); only the transitions of the SPEC table' })
+  @ApiParam({ name: 'subscription_id' })
+  @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, status: 'active' } } })
+  @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION', ...ERROR_EXAMPLE('ILLEGAL_TRANSITION') })
+  setStatus(
+    @Param('subscription_id') subscriptionId: string,
+    @Body() dto: UpdateStatusDto,
+    @Ctx() ctx: CallContext,
+  ): Promise<SubscriptionView> {
+    return this.subscriptions.setStatus(id(subscriptionId, 'subscription_id'), dto.status, dto.reason ?? null, ctx);
+  }
+
+  @Post(':subscription_id/cancel')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Cancel at period end (default) or immediately' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiParam({ name: 'subscription_id' })
+  @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, cancel_at_period_end: true, next_billing_date: null } } })
+  @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION (already terminal)' })
+  @ApiBody({ type: CancelSubscriptionDto, required: false })
+  async cancel(
+    @Param('subscription_id') subscriptionId: string,
+    @Body() body: unknown,
+    @Ctx() ctx: CallContext,
+  ): Promise<SubscriptionView> {
+    const dto = await optionalBody(CancelSubscriptionDto, body);
+    return this.subscriptions.cancel(id(subscriptionId, 'subscription_id'), dto, ctx);
+  }
+
+  @Post(':subscription_id/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Undo a pending cancellation, or resume a paused subscription' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiParam({ name: 'subscription_id' })
+  @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, status: 'active' } } })
+  @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION (nothing to resume)' })
+  resume(@Param('subscription_id') subscriptionId: string, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
+    return this.subscriptions.resume(id(subscriptionId, 'subscription_id'), ctx);
+  }
+
+  @Post(':subscription_id/change-plan')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Change plan: an upgrade (higher monthly-equivalent price) now, a downgrade at period end' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiParam({ name: 'subscription_id' })
+  @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, plan_id: 'tier_max_001', plan_tier: 'max', price: '50' } } })
+  changePlan(
+    @Param('subscription_id') subscriptionId: string,
+    @Body() dto: ChangePlanDto,
+    @Ctx() ctx: CallContext,
+  ): Promise<SubscriptionView> {
+    return this.subscriptions.changePlan(id(subscriptionId, 'subscription_id'), dto, ctx);
+  }
+}

@@ -1,0 +1,128 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsArray, IsObject, IsOptional, IsString, MaxLength, ValidateBy, type ValidationOptions } from 'class-validator';
+import { IsIdentifier, IsLimit } from '../../../common/validation/validators.js';
+import { parseTimestamp, parseUsageAmount } from '../usage-input.js';
+
+function IsUsageAmount(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isUsageAmount',
+      validator: {
+        validate: (value: unknown) => typeof parseUsageAmount(value) !== 'string',
+        defaultMessage: (args) => {
+          const problem = parseUsageAmount(args?.value);
+          return typeof problem === 'string' ? problem : 'usage_amount is invalid';
+        },
+      },
+    },
+    options,
+  );
+}
+
+/** ISO 8601; without an offset it means UTC; `dateOnly` also accepts YYYY-MM-DD (midnight UTC). */
+export function IsTimestamp(dateOnly = false, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isTimestamp',
+      validator: {
+        validate: (value: unknown) => parseTimestamp(value, dateOnly) !== undefined,
+        defaultMessage: (args) => `${args?.property} must be an ISO 8601 timestamp (no offset = UTC)`,
+      },
+    },
+    options,
+  );
+}
+
+export class RecordUsageDto {
+  @ApiProperty({ example: 'user_123' })
+  @IsIdentifier()
+  user_id!: string;
+
+  @ApiProperty({ example: 'minio_storage' })
+  @IsIdentifier()
+  product_id!: string;
+
+  @ApiProperty({ example: 1073741824, description: 'JSON number, finite, > 0, ≤ 1e12; stored exactly' })
+  @IsUsageAmount()
+  usage_amount!: number;
+
+  @ApiPropertyOptional({ nullable: true })
+  @IsOptional()
+  @IsIdentifier()
+  organization_id?: string | null;
+
+  @ApiPropertyOptional({ nullable: true })
+  @IsOptional()
+  @IsIdentifier()
+  subscription_id?: string | null;
+
+  @ApiPropertyOptional({ nullable: true })
+  @IsOptional()
+  @IsIdentifier()
+  session_id?: string | null;
+
+  @ApiPropertyOptional({ nullable: true, description: 'deduplication key per (user, product)' })
+  @IsOptional()
+  @IsIdentifier()
+  request_id?: string | null;
+
+  @ApiPropertyOptional({ nullable: true, example: { bucket: 'photos' } })
+  @IsOptional()
+  @IsObject()
+  usage_details?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({ nullable: true, example: '2026-11-25T10:00:00', description: 'default now; ≤ 5 min ahead, ≤ 35 d back' })
+  @IsOptional()
+  @IsTimestamp()
+  usage_timestamp?: string | null;
+}
+
+export class RecordUsageBatchDto {
+  @ApiProperty({ type: [RecordUsageDto], description: '1 to 1000 records; each validated like POST /usage/record' })
+  @IsArray()
+  records!: unknown[];
+}
+
+export class UsageFiltersQuery {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsIdentifier()
+  user_id?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsIdentifier()
+  organization_id?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsIdentifier()
+  subscription_id?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsIdentifier()
+  product_id?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-01', description: 'usage_timestamp ≥ this (ISO 8601 or YYYY-MM-DD, UTC)' })
+  @IsOptional()
+  @IsTimestamp(true)
+  start_date?: string;
+
+  @ApiPropertyOptional({ example: '2026-12-01', description: 'usage_timestamp < this' })
+  @IsOptional()
+  @IsTimestamp(true)
+  end_date?: string;
+}
+
+export class ListUsageQuery extends UsageFiltersQuery {
+  @ApiPropertyOptional({ example: 50, minimum: 1, maximum: 200 })
+  @IsLimit()
+  limit?: number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  cursor?: string;
+}

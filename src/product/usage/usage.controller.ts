@@ -1,0 +1,176 @@
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Ctx } from '../../common/auth/auth.decorators.js';
+import type { CallContext } from '../../common/auth/principal.js';
+import type { Page } from '../../common/pagination/page.js';
+import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery } from './dto/usage.dto.js';
+import { USAGE_RECORD_EXAMPLE, type UsageRecordView } from './usage.mapper.js';
+import { type RecordOutcome, UsageService } from './usage.service.js';
+
+const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description: '1-255 characters; the same key with the same body within 24 h replays the first response',
+};
+
+export interface RecordUsageResponse {
+  success: true;
+  message: string;
+  usage_record_id: string;
+  duplicate: boolean;
+  product: { product_id: string; name: string; product_type: string; unit_type: string; pricing_type: string };
+  recorded_amount: string;
+  unit_price: string;
+  total_cost: string;
+  currency: string;
+  is_free_tier: boolean;
+  timestamp: string;
+}
+
+const toResponse = (o: RecordOutcome): RecordUsageResponse => ({
+  success: true,
+  message: o.duplicate ? 'Duplicate usage: already recorded, not charged again' : 'Usage recorded',
+  usage_record_id: o.record.usageRecordId,
+  duplicate: o.duplicate,
+  product: {
+    product_id: o.product.productId,
+    name: o.product.name,
+    product_type: o.product.productType,
+    unit_type: o.product.unitType,
+    pricing_type: o.product.pricingType,
+  },
+  recorded_amount: o.record.usageAmount,
+  unit_price: o.record.unitPrice,
+  total_cost: o.record.totalCost,
+  currency: o.record.currency,
+  is_free_tier: o.record.isFreeTier,
+  timestamp: o.record.usageTimestamp.toISOString(),
+});
+
+@ApiTags('usage')
+@Controller()
+export class UsageController {
+  constructor(private readonly usage: UsageService) {}
+
+  @Post('usage/record')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Record metered usage and price it',
+    description:
+      'Cost = the pricing engine over the units [before, after) this record takes in the period (the subscription period when ' +
+      '`subscription_id` is given, else the UTC calendar month of `usage_timestamp`). `unit_price` is the price of the first ' +
+      'billable unit of the record (0 when all of it was free). A repeated `request_id` for the same user and product returns ' +
+      'the first record (`duplicate: true`), not charged or published again.',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({
+    schema: {
+      example: {
+        success: true,
+        message: 'Usage recorded',
+        usage_record_id: USAGE_RECORD_EXAMPLE.usage_record_id,
+        duplicate: false,
+        product: {
+          product_id: 'minio_storage',
+          name: 'MinIO Storage',
+          product_type: 'storage_minio',
+          unit_type: 'byte',
+          pricing_type: 'usage_based',
+        },
+        recorded_amount: '1073741824',
+        unit_price: '0.000000000023',
+        total_cost: '0.024696061952',
+        currency: 'USD',
+        is_free_tier: false,
+        timestamp: '2026-11-25T10:00:00.000Z',
+      },
+    },
+  })
+  @ApiResponse({ status: 400, description: 'usage_amount not finite / ≤ 0 / > 1e12; usage_timestamp outside [-35 d, +5 min]' })
+  @ApiResponse({ status: 422, description: 'PRODUCT_NOT_FOUND, PRODUCT_INACTIVE, SUBSCRIPTION_NOT_ACTIVE, SUBSCRIPTION_REQUIRED' })
+  async record(@Body() dto: RecordUsageDto, @Ctx() ctx: CallContext): Promise<RecordUsageResponse> {
+    return toResponse(await this.usage.recordOne(dto, ctx));
+  }
+
+  @Post('usage/records/batch')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Record up to 1000 usage records in one transaction',
+    description: 'All or nothing: any invalid record makes the whole batch 400, with one detail per bad index.',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiOkResponse({
+    schema: {
+      example: {
+        accepted: 2,
+        duplicates: 1,
+        results: [{ index: 0, usage_record_id: USAGE_RECORD_EXAMPLE.usage_record_id, duplicate: false }],
+      },
+    },
+  })
+  async recordBatch(
+    @Body() dto: RecordUsageBatchDto,
+    @Ctx() ctx: CallContext,
+  ): Promise<{
+    accepted: number;
+    duplicates: number;
+    results: { index: number; usage_record_id: string; duplicate: boolean; total_cost: string }[];
+  }> {
+    const outcomes = await this.usage.recordBatch(dto.records, ctx);
+    const duplicates = outcomes.filter((o) => o.duplicate).length;
+    return {
+      accepted: outcomes.length - duplicates,
+      duplicates,
+      results: outcomes.map((o) => ({
+        index: o.index,
+        usage_record_id: o.record.usageRecordId,
+        duplicate: o.duplicate,
+        total_cost: o.record.totalCost,
+      })),
+    };
+  }
+
+  @Get('usage/records')
+  @ApiOperation({ summary: 'Usage records, newest first, paged (users see their own)' })
+  @ApiOkResponse({ schema: { example: [USAGE_RECORD_EXAMPLE] } })
+  list(@Query() query: ListUsageQuery, @Ctx() ctx: CallContext): Promise<Page<UsageRecordView>> {
+    return this.usage.list(query, ctx);
+  }
+
+  @Get('statistics/usage')
+  @ApiOperation({ summary: 'Usage totals by product and by UTC day for the filters (dates bound usage_timestamp: [start, end))' })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        total_usage: '2147483648',
+        total_cost: '0.024696061952',
+        total_records: 2,
+        usage_by_product: { minio_storage: { usage_amount: '2147483648', total_cost: '0.024696061952', records: 2 } },
+        usage_by_date: { '2026-11-25': { usage_amount: '2147483648', total_cost: '0.024696061952', records: 2 } },
+        period: { start_date: '2026-11-01T00:00:00.000Z', end_date: null },
+      },
+    },
+  })
+  statistics(@Query() query: UsageFiltersQuery, @Ctx() ctx: CallContext): Promise<Record<string, unknown>> {
+    return this.usage.statistics(query, ctx);
+  }
+
+  @Get('statistics/service')
+  @ApiOperation({ summary: 'Service-wide counts: products, subscriptions by status, usage records in the last 24 h / 7 d / 30 d' })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        total_products: 9,
+        active_subscriptions: 3,
+        total_subscriptions: 5,
+        subscriptions_by_status: { active: 3, trialing: 1, canceled: 1 },
+        usage_records_24h: 10,
+        usage_records_7d: 50,
+        usage_records_30d: 200,
+      },
+    },
+  })
+  serviceStatistics(): Promise<Record<string, unknown>> {
+    return this.usage.serviceStatistics();
+  }
+}

@@ -1,0 +1,63 @@
+import type { UsageRecordEntity } from './usage-record.entity.js';
+
+export interface UsageRecordView {
+  usage_record_id: string;
+  user_id: string;
+  organization_id: string | null;
+  subscription_id: string | null;
+  product_id: string;
+  usage_amount: string;
+  unit_price: string;
+  total_cost: string;
+  currency: string;
+  is_free_tier: boolean;
+  period_start: string;
+  period_end: string;
+  session_id: string | null;
+  request_id: string | null;
+  usage_details: Record<string, unknown> | null;
+  usage_timestamp: string;
+  created_at: string;
+}
+
+export function toUsageRecordView(r: UsageRecordEntity): UsageRecordView {
+  return {
+    usage_record_id: r.usageRecordId,
+    user_id: r.userId,
+    organization_id: r.organizationId,
+    subscription_id: r.subscriptionId,
+    product_id: r.productId,
+    usage_amount: r.usageAmount,
+    unit_price: r.unitPrice,
+    total_cost: r.totalCost,
+    currency: r.currency,
+    is_free_tier: r.isFreeTier,
+    period_start: r.periodStart.toISOString(),
+    period_end: r.periodEnd.toISOString(),
+    session_id: r.sessionId,
+    request_id: r.requestId,
+    usage_details: r.usageDetails,
+    usage_timestamp: r.usageTimestamp.toISOString(),
+    created_at: r.createdAt.toISOString(),
+  };
+}
+
+export const USAGE_RECORD_EXAMPLE: UsageRecordView = {
+  usage_record_id: '0b9f3a52-3c1e-4f7e-9a51-5d0c2f1e8a77',
+  user_id: 'user_123',
+  organization_id: null,
+  subscription_id: null,
+  product_id: 'minio_storage',
+  usage_amount: '1073741824',
+  unit_price: '0.000000000023',
+  total_cost: '0.024696061952',
+  currency: 'USD',
+  is_free_tier: false,
+  period_start: '2026-11-01T00:00:00.000Z',
+  period_end: '2026-12-01T00:00:00.000Z',
+  session_id: null,
+  request_id: 'req-42',
+  usage_details: null,
+  usage_timestamp: '2026-11-25T10:00:00.000Z',
+  created_at: '2026-11-25T10:00:00.120Z',
+};

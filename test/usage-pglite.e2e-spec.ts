@@ -1,0 +1,53 @@
+import request from 'supertest';
+import { DataSource } from 'typeorm';
+import { Decimal } from '../src/common/money/decimal.js';
+import { LifecycleSweeper } from '../src/product/lifecycle/lifecycle.sweeper.js';
+import { Db } from './support/catalog-fixture.js';
+import { startFakePlatform } from './support/fake-platform.js';
+import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
+
+/** The same rules on embedded PGlite (one session, transactions serialized in process). */
+describe('subscriptions and usage on embedded PGlite', () => {
+  let t: TestApp;
+  let platform: Awaited<ReturnType<typeof startFakePlatform>>;
+  let db: Db;
+
+  beforeAll(async () => {
+    platform = await startFakePlatform();
+    platform.accounts.addUser('pg_user');
+    t = await startTestApp({ env: platform.env, pglite: true });
+    const ds = t.app.get(DataSource);
+    db = Db.through((sql, params) => ds.query(sql, params));
+    await db.ensureCatalog();
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+    await platform?.stop();
+  }, 60_000);
+
+  it('should create one subscription out of concurrent attempts and price concurrent usage exactly', async () => {
+    const creates = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).send({ user_id: 'pg_user', plan_id: 'tier_pro_001' }),
+      ),
+    );
+    expect(creates.map((r) => r.status).sort()).toEqual([200, 409, 409, 409, 409, 409]);
+    const records = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        request(t.baseUrl)
+          .post(`${API}/usage/record`)
+          .set(INTERNAL)
+          .set('Idempotency-Key', `pg-${i % 20}`)
+          .send({ user_id: 'pg_user', product_id: 'advanced_agent', usage_amount: 1, request_id: `r-${i % 20}` }),
+      ),
+    );
+    expect(records.every((r) => r.status === 200)).toBe(true);
+    const total = records
+      .filter((r) => r.headers['idempotent-replayed'] !== 'true')
+      .reduce((s, r) => s.plus(r.body.total_cost), new Decimal(0));
+    expect(total.toFixed()).toBe('5'); // 20 units: 10 free, 10 × 0.50
+    const stats = await request(t.baseUrl).get(`${API}/statistics/usage?user_id=pg_user`).set(INTERNAL).expect(200);
+    expect(stats.body).toMatchObject({ total_usage: '20', total_cost: '5' });
+    await t.app.get(LifecycleSweeper).sweepOnce();
+  }, 60_000);
+});
