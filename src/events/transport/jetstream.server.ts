@@ -192,11 +192,16 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       m.nak(5000);
       return;
     }
+    // a slow handler keeps its message: tell the server we are still working before ack_wait runs out
+    const heartbeat = setInterval(() => m.working(), ACK_WAIT_MS / 3);
+    heartbeat.unref();
     try {
       await this.invoke(handler, event, new JetStreamContext([m.subject, m, event]));
+      clearInterval(heartbeat);
       m.ack();
       this.metrics.handled.inc({ type: c.pattern });
     } catch (err) {
+      clearInterval(heartbeat);
       const outcome = classifyEventError(err);
       if (outcome.action === 'ack') {
         m.ack();
