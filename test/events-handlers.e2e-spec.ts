@@ -63,6 +63,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
       const info = await bus.jsm.consumers.info(env.EVENTS_STREAM, durable);
       expect(info.config.filter_subject).toBe(filter);
       expect(info.config.ack_policy).toBe('explicit');
+      expect(info.config.deliver_policy).toBe('new');
       expect(info.config.durable_name).toBe(durable);
     }
   }, 30_000);

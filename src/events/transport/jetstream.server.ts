@@ -122,7 +122,9 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       durable_name: c.durable,
       filter_subject: c.filter,
       ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
+      // created once, at the service's first start: history from before it cannot concern our
+      // subscriptions, and replaying an old wallet.insufficient_funds would wrongly mark a paying user
+      deliver_policy: DeliverPolicy.New,
       ack_wait: nanos(ACK_WAIT_MS),
       // we count deliveries ourselves and dead-letter; the server must not drop silently
       max_deliver: -1,
