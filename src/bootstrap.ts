@@ -15,6 +15,12 @@ const JSON_CONTENT_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
 const hasBody = (req: FastifyRequest): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
+/**
+ * Options for NestFactory.create / createNestApplication: logs buffered until pino is in place, and
+ * Nest's own body parsers off (configureApp registers the one JSON parser the API accepts).
+ */
+export const APP_OPTIONS = { bufferLogs: true, bodyParser: false } as const;
+
 /** The Fastify adapter with the SPEC's wire rules: 1 MiB bodies, request ids. */
 export function createAdapter(): FastifyAdapter {
   return new FastifyAdapter({
@@ -54,6 +60,14 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
       return;
     }
     done();
+  });
+  // An empty body sent with a JSON content type (common from HTTP clients on bodiless POSTs such as
+  // /cancel or /resume) means "no body", like an absent one; anything else must be valid JSON.
+  const defaultJsonParser = fastify.getDefaultJsonParser('error', 'error'); // rejects __proto__ / constructor.prototype
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+    return defaultJsonParser(req, body.toString(), done);
   });
   // Errors raised by Fastify itself (body parsing, limits) reach Nest's own Fastify error handler, which maps
   // them to HttpException and runs the global AllExceptionsFilter: the SPEC body without a second handler.

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { configureApp, createAdapter } from './bootstrap.js';
+import { APP_OPTIONS, configureApp, createAdapter } from './bootstrap.js';
 import { ConfigValidationError, loadConfig } from './config/app-config.js';
 
 async function main(): Promise<void> {
@@ -16,9 +16,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(process.env, config), createAdapter(), {
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(process.env, config), createAdapter(), APP_OPTIONS);
   configureApp(app);
   await app.listen(config.http.port, config.http.host);
   // event consumers start once the app is initialised (never waits for NATS: it connects in the background)

@@ -551,6 +551,10 @@ describe('catalog (PostgreSQL)', () => {
     it('should answer invalid JSON with 400 INVALID_JSON', async () => {
       const res = await post('/products').set('Content-Type', 'application/json').send('{"product_id": ');
       expectErrorBody(res, 400, 'INVALID_JSON');
+      const poisoned = await post('/categories').set('Content-Type', 'application/json').send('{"__proto__": {"x": 1}}');
+      expect(poisoned.status).toBe(400);
+      const empty = await post('/categories').set('Content-Type', 'application/json').send('');
+      expectErrorBody(empty, 400, 'VALIDATION_ERROR');
     });
 
     it('should answer a body over 1 MiB with 413', async () => {

@@ -350,6 +350,18 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       expect(res.body).toMatchObject({ status: 'active', cancel_at_period_end: true });
     });
 
+    it('should treat an empty body sent as application/json like no body', async () => {
+      const user = newUser();
+      const s = (await create({ user_id: user, plan_id: 'tier_free_001' }).expect(200)).body;
+      const res = await request(t.baseUrl)
+        .post(`${API}/subscriptions/${s.subscription_id}/cancel`)
+        .set(asUser(user))
+        .set('Content-Type', 'application/json')
+        .send('')
+        .expect(200);
+      expect(res.body).toMatchObject({ status: 'active', cancel_at_period_end: true });
+    });
+
     it('should cancel immediately, publish subscription.canceled and refuse canceling again', async () => {
       const user = newUser();
       const s = (await create({ user_id: user, plan_id: 'tier_free_001' }).expect(200)).body;

@@ -30,7 +30,27 @@ export class UnitOfWork {
 
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     if (!this.serialize) return this.runWithRetry(work);
-    const result = this.queue.then(() => this.runWithRetry(work));
+    return this.enqueue(() => this.runWithRetry(work));
+  }
+
+  /**
+   * Read-only work outside a transaction: on PostgreSQL straight on the pool (no BEGIN/COMMIT round
+   * trips); on PGlite queued behind open transactions, so a read never lands inside someone else's.
+   * `afterCommit` is not available here.
+   */
+  async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const tx: Tx = {
+      manager: this.dataSource.manager,
+      afterCommit: () => {
+        throw new Error('afterCommit is not available in UnitOfWork.read');
+      },
+    };
+    if (!this.serialize) return work(tx);
+    return this.enqueue(() => work(tx));
+  }
+
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(job);
     this.queue = result.catch(() => undefined);
     return result;
   }

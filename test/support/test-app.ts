@@ -2,7 +2,7 @@ import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { AppModule } from '../../src/app.module.js';
-import { configureApp, createAdapter } from '../../src/bootstrap.js';
+import { APP_OPTIONS, configureApp, createAdapter } from '../../src/bootstrap.js';
 import { Clock } from '../../src/common/clock/clock.js';
 import { createTestDatabase } from './database.js';
 
@@ -59,7 +59,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
   for (const { provide, useValue } of options.overrides ?? []) builder = builder.overrideProvider(provide).useValue(useValue);
   const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(), { bufferLogs: true });
+  const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(), APP_OPTIONS);
   configureApp(app, { swaggerUi: false });
   await app.listen(0, '127.0.0.1');
   await app.startAllMicroservices();

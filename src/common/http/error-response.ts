@@ -79,5 +79,24 @@ export function toHttpError(err: unknown, requestId: string): HttpErrorResponse 
     const code = CODE_BY_STATUS[status] ?? ErrorCode.VALIDATION_ERROR;
     return { status, body: body(code, 'The request could not be processed', requestId) };
   }
+  if (isDatabaseUnavailable(err)) {
+    return {
+      status: 503,
+      body: body(ErrorCode.SERVICE_UNAVAILABLE, 'The database is busy or unreachable; retry shortly', requestId),
+      headers: { 'Retry-After': '1' },
+    };
+  }
   return { status: 500, body: body(ErrorCode.INTERNAL_ERROR, 'Internal server error', requestId) };
+}
+
+/** PostgreSQL SQLSTATEs (and pool / socket errors) meaning "cannot be served now", not "bug". */
+const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '55P03', '57014']);
+const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+
+function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; driverError?: { code?: unknown } } | undefined;
+  const code = e?.driverError?.code ?? e?.code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /timeout exceeded when trying to connect|Connection terminated|connection is insecure|too many clients/i.test(message);
 }

@@ -51,7 +51,7 @@ export class IdempotencyStore {
   }
 
   find(scope: string, key: string): Promise<IdempotencyKeyEntity | null> {
-    return this.uow.run((tx) => tx.manager.findOneBy(IdempotencyKeyEntity, { scope, key }));
+    return this.uow.read((tx) => tx.manager.findOneBy(IdempotencyKeyEntity, { scope, key }));
   }
 
   async complete(scope: string, key: string, status: number, body: unknown): Promise<void> {

@@ -13,7 +13,7 @@ export class EntitlementService {
   constructor(private readonly uow: UnitOfWork) {}
 
   async isEntitled(userId: string, productId: string, organizationId?: string | null): Promise<boolean> {
-    const subs = await this.uow.run((tx) =>
+    const subs = await this.uow.read((tx) =>
       tx.manager
         .createQueryBuilder(SubscriptionEntity, 's')
         .where('s.user_id = :userId AND s.status IN (:...st)', { userId, st: ENTITLING_STATUSES })

@@ -75,8 +75,8 @@ export class SubscriptionService extends SubscriptionEffects {
     const seats = dto.seats ?? 1;
     const organizationId = dto.organization_id ?? null;
 
-    // (reads go through the unit of work too: on embedded PGlite there is one session for everything)
-    const { plan, open } = await this.uow.run(async (tx) => {
+    // (reads go through UnitOfWork.read: on embedded PGlite there is one session for everything)
+    const { plan, open } = await this.uow.read(async (tx) => {
       const found = await this.loadPlan(tx.manager, dto.plan_id, ctx);
       // A cheap early answer; the partial unique index is what really enforces it (see the insert below).
       const exists = await tx.manager
@@ -187,7 +187,7 @@ export class SubscriptionService extends SubscriptionEffects {
   // ---------------------------------------------------------------- reads
 
   async get(subscriptionId: string, ctx: CallContext): Promise<SubscriptionView> {
-    const sub = await this.uow.run((tx) => tx.manager.findOneBy(SubscriptionEntity, { subscriptionId }));
+    const sub = await this.uow.read((tx) => tx.manager.findOneBy(SubscriptionEntity, { subscriptionId }));
     if (!sub) throw this.notFound(subscriptionId);
     this.assertOwner(sub, ctx);
     return toSubscriptionView(sub);
@@ -212,7 +212,7 @@ export class SubscriptionService extends SubscriptionEffects {
   private list(f: ListFilters): Promise<Page<SubscriptionView>> {
     const limit = f.limit ?? DEFAULT_LIMIT;
     const position = decodeCursor(f.cursor, ['string']);
-    return this.uow.run(async (tx) => {
+    return this.uow.read(async (tx) => {
       const qb = tx.manager.createQueryBuilder(SubscriptionEntity, 's');
       if (f.userId !== undefined) qb.andWhere('s.user_id = :userId', { userId: f.userId });
       if (f.organizationId !== undefined) qb.andWhere('s.organization_id = :orgId', { orgId: f.organizationId });

@@ -436,7 +436,7 @@ export class UsageService {
   list(query: ListUsageQuery, ctx: CallContext): Promise<Page<UsageRecordView>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const position = decodeCursor(query.cursor, ['string']);
-    return this.uow.run(async (tx) => {
+    return this.uow.read(async (tx) => {
       const qb = this.filtered(tx.manager, query, ctx);
       if (position) {
         const seq = String(position[0]);
@@ -453,7 +453,7 @@ export class UsageService {
   }
 
   statistics(query: UsageFiltersQuery, ctx: CallContext): Promise<Record<string, unknown>> {
-    return this.uow.run(async (tx) => {
+    return this.uow.read(async (tx) => {
       const base = () => this.filtered(tx.manager, query, ctx);
       const totals = await base()
         .select('coalesce(sum(r.usage_amount), 0)::text', 'usage')
@@ -499,7 +499,7 @@ export class UsageService {
   serviceStatistics(): Promise<Record<string, unknown>> {
     const now = this.clock.now().getTime();
     const ago = (days: number) => new Date(now - days * 86_400_000);
-    return this.uow.run(async (tx) => {
+    return this.uow.read(async (tx) => {
       const [products] = await tx.manager.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM products WHERE is_active`);
       const byStatus = await tx.manager.query<{ status: string; n: number }[]>(
         `SELECT status, count(*)::int AS n FROM subscriptions GROUP BY status`,
@@ -536,13 +536,13 @@ export class UsageService {
     let period = calendarMonth(at);
     let subKey = '';
     if (subscriptionId) {
-      const sub = await this.uow.run((tx) => tx.manager.findOneBy(SubscriptionEntity, { subscriptionId }));
+      const sub = await this.uow.read((tx) => tx.manager.findOneBy(SubscriptionEntity, { subscriptionId }));
       if (sub && sub.userId === userId) {
         period = { start: sub.currentPeriodStart, end: sub.currentPeriodEnd };
         subKey = subscriptionId;
       }
     }
-    const [row] = await this.uow.run((tx) =>
+    const [row] = await this.uow.read((tx) =>
       tx.manager.query<{ units: string }[]>(
         `SELECT units::text AS units FROM usage_period_totals
         WHERE user_id = $1 AND product_id = $2 AND subscription_key = $3 AND period_start = $4`,

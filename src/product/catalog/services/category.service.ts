@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { CallContext } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
 import { conflict, ErrorCode } from '../../../common/errors/domain-error.js';
@@ -14,7 +13,6 @@ import { CatalogRepository } from './catalog.repository.js';
 @Injectable()
 export class CategoryService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly uow: UnitOfWork,
     private readonly repo: CatalogRepository,
     private readonly events: EventPublisher,
@@ -25,13 +23,15 @@ export class CategoryService {
   async list(query: ListPageQueryDto): Promise<Page<CategoryResponse>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const after = decodeCursor(query.cursor, ['number', 'string']);
-    const qb = this.dataSource.manager.createQueryBuilder(CategoryEntity, 'c').where('c.is_active = true');
-    if (after) qb.andWhere('(c.display_order, c.category_id) > (:order, :id)', { order: after[0], id: after[1] });
-    const rows = await qb
-      .orderBy('c.display_order', 'ASC')
-      .addOrderBy('c.category_id', 'ASC')
-      .limit(limit + 1)
-      .getMany();
+    const rows = await this.uow.read(({ manager }) => {
+      const qb = manager.createQueryBuilder(CategoryEntity, 'c').where('c.is_active = true');
+      if (after) qb.andWhere('(c.display_order, c.category_id) > (:order, :id)', { order: after[0], id: after[1] });
+      return qb
+        .orderBy('c.display_order', 'ASC')
+        .addOrderBy('c.category_id', 'ASC')
+        .limit(limit + 1)
+        .getMany();
+    });
     return pageOf(rows, limit, toCategoryResponse, (c) => [c.displayOrder, c.categoryId]);
   }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager, In } from 'typeorm';
+import { type EntityManager, In } from 'typeorm';
 import { type CallContext, isInternal } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
 import { badRequest, conflict, ErrorCode, notFound, unprocessable } from '../../../common/errors/domain-error.js';
@@ -19,7 +19,6 @@ import { definedEntries } from './product.service.js';
 @Injectable()
 export class PlanService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly uow: UnitOfWork,
     private readonly repo: CatalogRepository,
     private readonly events: EventPublisher,
@@ -30,20 +29,22 @@ export class PlanService {
   async list(query: ListPageQueryDto, ctx: CallContext): Promise<Page<PlanResponse>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const after = decodeCursor(query.cursor, ['number', 'string']);
-    const qb = this.dataSource.manager.createQueryBuilder(PlanEntity, 'p').where('p.is_active = true');
-    if (!isInternal(ctx.principal)) qb.andWhere('p.is_public = true');
-    if (after) qb.andWhere('(p.display_order, p.plan_id) > (:order, :id)', { order: after[0], id: after[1] });
-    const rows = await qb
-      .orderBy('p.display_order', 'ASC')
-      .addOrderBy('p.plan_id', 'ASC')
-      .limit(limit + 1)
-      .getMany();
+    const rows = await this.uow.read(({ manager }) => {
+      const qb = manager.createQueryBuilder(PlanEntity, 'p').where('p.is_active = true');
+      if (!isInternal(ctx.principal)) qb.andWhere('p.is_public = true');
+      if (after) qb.andWhere('(p.display_order, p.plan_id) > (:order, :id)', { order: after[0], id: after[1] });
+      return qb
+        .orderBy('p.display_order', 'ASC')
+        .addOrderBy('p.plan_id', 'ASC')
+        .limit(limit + 1)
+        .getMany();
+    });
     return pageOf(rows, limit, toPlanResponse, (p) => [p.displayOrder, p.planId]);
   }
 
   /** One plan; a non-public plan is 404 PLAN_NOT_FOUND to non-internal callers. */
   async get(planId: string, ctx: CallContext): Promise<PlanResponse> {
-    const plan = await this.dataSource.manager.findOneBy(PlanEntity, { planId });
+    const plan = await this.uow.read(({ manager }) => manager.findOneBy(PlanEntity, { planId }));
     if (!plan || (!plan.isPublic && !isInternal(ctx.principal))) throw notFound(ErrorCode.PLAN_NOT_FOUND, `Plan ${planId} not found`);
     return toPlanResponse(plan);
   }

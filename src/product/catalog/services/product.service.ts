@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import type { CallContext } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
 import { conflict, ErrorCode, notFound, unprocessable } from '../../../common/errors/domain-error.js';
@@ -24,7 +24,6 @@ export interface ProductWithTiers {
 @Injectable()
 export class ProductService {
   constructor(
-    private readonly dataSource: DataSource,
     private readonly uow: UnitOfWork,
     private readonly repo: CatalogRepository,
     private readonly events: EventPublisher,
@@ -36,23 +35,7 @@ export class ProductService {
     const after = decodeCursor(query.cursor, ['string']);
     // The page's ids in a subquery and the products with their tiers in the same statement: one snapshot,
     // so a concurrent pricing replacement is seen whole or not at all.
-    const ids = this.dataSource.manager
-      .createQueryBuilder(ProductEntity, 'f')
-      .select('f.productId')
-      .where('f.is_active = :active', { active: query.is_active ?? true });
-    if (query.category_id !== undefined) ids.andWhere('f.category_id = :category', { category: query.category_id });
-    if (query.product_type !== undefined) ids.andWhere('f.product_type = :type', { type: query.product_type });
-    if (query.q !== undefined) ids.andWhere(`f.name ILIKE :q ESCAPE '\\'`, { q: `%${escapeLike(query.q)}%` });
-    if (after) ids.andWhere('f.product_id > :after', { after: after[0] });
-    ids.orderBy('f.product_id', 'ASC').limit(limit + 1);
-    const rows = await this.dataSource.manager
-      .createQueryBuilder(ProductEntity, 'p')
-      .leftJoinAndSelect('p.tiers', 't')
-      .where(`p.product_id IN (${ids.getQuery()})`)
-      .setParameters(ids.getParameters())
-      .orderBy('p.product_id', 'ASC')
-      .addOrderBy('t.tier_index', 'ASC')
-      .getMany();
+    const rows = await this.uow.read(({ manager }) => this.listRows(manager, query, limit, after));
     return pageOf(
       rows,
       limit,
@@ -61,8 +44,34 @@ export class ProductService {
     );
   }
 
+  private listRows(
+    manager: EntityManager,
+    query: ListProductsQueryDto,
+    limit: number,
+    after: (string | number)[] | undefined,
+  ): Promise<ProductEntity[]> {
+    const ids = manager
+      .createQueryBuilder(ProductEntity, 'f')
+      .select('f.productId')
+      .where('f.is_active = :active', { active: query.is_active ?? true });
+    if (query.category_id !== undefined) ids.andWhere('f.category_id = :category', { category: query.category_id });
+    if (query.product_type !== undefined) ids.andWhere('f.product_type = :type', { type: query.product_type });
+    if (query.q !== undefined) ids.andWhere(`f.name ILIKE :q ESCAPE '\\'`, { q: `%${escapeLike(query.q)}%` });
+    if (after) ids.andWhere('f.product_id > :after', { after: after[0] });
+    ids.orderBy('f.product_id', 'ASC').limit(limit + 1);
+    return manager
+      .createQueryBuilder(ProductEntity, 'p')
+      .leftJoinAndSelect('p.tiers', 't')
+      .where(`p.product_id IN (${ids.getQuery()})`)
+      .setParameters(ids.getParameters())
+      .orderBy('p.product_id', 'ASC')
+      .addOrderBy('t.tier_index', 'ASC')
+      .getMany();
+  }
+
   /** A product with its tiers, or undefined. With `lock`, the product row is locked FOR UPDATE. */
-  async find(productId: string, manager: EntityManager = this.dataSource.manager, lock = false): Promise<ProductWithTiers | undefined> {
+  async find(productId: string, manager?: EntityManager, lock = false): Promise<ProductWithTiers | undefined> {
+    if (!manager) return this.uow.read((tx) => this.find(productId, tx.manager, lock));
     if (!lock) {
       // one statement, one snapshot (see list)
       const product = await manager
