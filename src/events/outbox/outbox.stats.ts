@@ -26,7 +26,7 @@ export class OutboxStats {
   }
 
   private async query(): Promise<OutboxBacklog> {
-    const [row] = await this.uow.run((tx) =>
+    const [row] = await this.uow.read((tx) =>
       tx.manager.query<{ backlog: number; oldest: Date | string | null }[]>(
         `SELECT count(*)::int AS backlog, min(created_at) AS oldest FROM outbox_events WHERE published_at IS NULL`,
       ),
