@@ -24,11 +24,15 @@ export class EventsMetrics {
     );
     this.deadLettered = counter('product_events_dead_lettered_total', 'Consumed events copied to the dead-letter subject, by type');
 
-    const read = (): Promise<OutboxBacklog> =>
-      stats.read().catch((err: unknown) => {
+    // The query starts after the scrape's synchronous collectors ran (setImmediate), so the DB pool
+    // gauges describe the pool as the service uses it, not as this scrape's own query does.
+    const read = async (): Promise<OutboxBacklog> => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return stats.read().catch((err: unknown) => {
         this.logger.warn({ err }, 'outbox metrics query failed');
         return { backlog: 0, oldestAgeSeconds: 0 };
       });
+    };
     new Gauge({
       name: 'product_outbox_backlog',
       help: 'Events written to the outbox and not yet published to JetStream',
