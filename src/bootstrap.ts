@@ -1,10 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import { DomainError, ErrorCode } from './common/errors/domain-error.js';
 import { requestIdFor } from './common/http/request-id.js';
+import { JetStreamServer } from './events/transport/jetstream.server.js';
 import { setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1/product';
@@ -45,6 +47,7 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
       { path: 'health', method: RequestMethod.ALL },
       { path: 'health/{*rest}', method: RequestMethod.ALL },
       { path: 'metrics', method: RequestMethod.ALL },
+      { path: 'docs/asyncapi.json', method: RequestMethod.GET },
     ],
   });
   const fastify = app.getHttpAdapter().getInstance();
@@ -69,7 +72,22 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
   // Errors raised by Fastify itself (body parsing, limits) reach Nest's own Fastify error handler, which maps
   // them to HttpException and runs the global AllExceptionsFilter: the SPEC body without a second handler.
   setupOpenApi(app, { ui: options.swaggerUi ?? true });
+  connectEventConsumers(app);
   // SIGTERM/SIGINT: readiness 503, SHUTDOWN_GRACE_MS of serving, hooks, then exit code 0.
   app.enableShutdownHooks([], { useProcessExit: true });
   return app;
+}
+
+/**
+ * The JetStream transport as a hybrid microservice sharing the app's global pipes and filters.
+ * Its listeners are bound when `app.startAllMicroservices()` runs, after `app.init()` (so the
+ * APP_* enhancers exist); the app's lifecycle hooks are not run a second time.
+ */
+function connectEventConsumers(app: NestFastifyApplication): void {
+  const microservice = app.connectMicroservice<MicroserviceOptions>(
+    { strategy: app.get(JetStreamServer) },
+    { inheritAppConfig: true, deferInitialization: true },
+  );
+  // the app runs the lifecycle hooks; the microservice must not run them again when it starts
+  (microservice as unknown as { setIsInitHookCalled(called: boolean): void }).setIsInitHookCalled(true);
 }

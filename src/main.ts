@@ -19,6 +19,8 @@ async function main(): Promise<void> {
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(process.env, config), createAdapter(), APP_OPTIONS);
   configureApp(app);
   await app.listen(config.http.port, config.http.host);
+  // event consumers start once the app is initialised (never waits for NATS: it connects in the background)
+  await app.startAllMicroservices();
 }
 
 void main();

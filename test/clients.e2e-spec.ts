@@ -257,7 +257,7 @@ describe('clients and health (real HTTP fakes of the account and organization se
       });
       const deps = await request(t.baseUrl).get('/health/dependencies').expect(200);
       expect(deps.body.status).toBe('ok');
-      expect(Object.keys(deps.body.details).sort()).toEqual(['account_service', 'database', 'nats', 'organization_service']);
+      expect(Object.keys(deps.body.details).sort()).toEqual(['account_service', 'database', 'nats', 'organization_service', 'outbox']);
       await request(t.baseUrl).get('/health/live').expect(200, { status: 'ok' });
     });
 
@@ -313,12 +313,12 @@ describe('health defaults and graceful shutdown', () => {
     if (!closed) await t?.close();
   });
 
-  it('should report the event bus honestly as down while none is bound, and the service as degraded', async () => {
+  it('should report the event bus honestly as down while NATS is off, and the service as degraded', async () => {
     const summary = await request(t.baseUrl).get('/health').expect(200);
     expect(summary.body.status).toBe('degraded');
-    expect(summary.body.dependencies.nats).toEqual({ status: 'unhealthy', message: 'event bus not configured' });
+    expect(summary.body.dependencies.nats).toEqual({ status: 'unhealthy', message: 'NATS_URL=off: events stay in the outbox' });
     const deps = await request(t.baseUrl).get('/health/dependencies').expect(503);
-    expect(deps.body.error.nats).toEqual({ status: 'down', message: 'event bus not configured' });
+    expect(deps.body.error.nats).toEqual({ status: 'down', message: 'NATS_URL=off: events stay in the outbox' });
   });
 
   it('should fail readiness at once on SIGTERM while still serving requests during the grace period, then close', async () => {

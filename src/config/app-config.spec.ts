@@ -37,6 +37,22 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', INTERNAL_SERVICE_SECRET: 's', AUTH_JWT_SECRET: 'j' })).not.toThrow();
   });
 
+  it('should read the event bus settings with defaults and name bad ones', () => {
+    const defaults = loadConfig({}).nats;
+    expect(defaults).toMatchObject({
+      stream: 'EVENTS',
+      subjectPrefix: 'events',
+      maxDeliver: 5,
+      retryBackoffMs: 1000,
+      outboxBatchSize: 100,
+    });
+    const custom = loadConfig({ EVENTS_SUBJECT_PREFIX: 'evt_1', EVENTS_RETRY_BACKOFF: '250ms', OUTBOX_BATCH_SIZE: '10' }).nats;
+    expect(custom).toMatchObject({ subjectPrefix: 'evt_1', retryBackoffMs: 250, outboxBatchSize: 10 });
+    expect(() => loadConfig({ EVENTS_SUBJECT_PREFIX: 'a.b', OUTBOX_BATCH_SIZE: '0', EVENTS_RETRY_BACKOFF: 'never' })).toThrow(
+      /EVENTS_SUBJECT_PREFIX[\s\S]*EVENTS_RETRY_BACKOFF[\s\S]*OUTBOX_BATCH_SIZE/,
+    );
+  });
+
   it('should read the client resilience settings with defaults and validation', () => {
     const defaults = loadConfig({}).clients;
     expect(defaults).toMatchObject({

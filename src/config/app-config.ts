@@ -29,6 +29,12 @@ export interface AppConfig {
     maxDeliver: number;
     outboxRetentionMs: number;
     outboxPollMs: number;
+    /** first token of every event subject (`events`); tests use their own to run streams side by side */
+    subjectPrefix: string;
+    /** first nak delay of a failed handler; doubles per delivery, capped at 60 s */
+    retryBackoffMs: number;
+    /** outbox rows published per relay transaction */
+    outboxBatchSize: number;
   };
   clients: {
     accountServiceUrl: string;
@@ -163,6 +169,10 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
   if (!/^[a-z0-9_-]{1,64}$/i.test(serviceName)) problems.push(`SERVICE_NAME must be 1-64 letters, digits, _ or - (got "${serviceName}")`);
   const stream = raw('EVENTS_STREAM') ?? 'EVENTS';
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(stream)) problems.push(`EVENTS_STREAM must be 1-64 letters, digits, _ or - (got "${stream}")`);
+  const subjectPrefix = raw('EVENTS_SUBJECT_PREFIX') ?? 'events';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(subjectPrefix)) {
+    problems.push(`EVENTS_SUBJECT_PREFIX must be one subject token of 1-64 letters, digits, _ or - (got "${subjectPrefix}")`);
+  }
 
   const config: AppConfig = {
     nodeEnv,
@@ -183,6 +193,9 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       maxDeliver: int('EVENTS_MAX_DELIVER', 5, 1, 1000),
       outboxRetentionMs: duration('OUTBOX_RETENTION', '7d'),
       outboxPollMs: duration('OUTBOX_POLL_MS', '1000'),
+      subjectPrefix,
+      retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),
+      outboxBatchSize: int('OUTBOX_BATCH_SIZE', 100, 1, 10_000),
     },
     clients: {
       accountServiceUrl: url('ACCOUNT_SERVICE_URL', 'http://localhost:8200', ['http:', 'https:']) as string,

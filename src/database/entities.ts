@@ -1,4 +1,5 @@
 import { IdempotencyKeyEntity } from '../common/idempotency/idempotency-key.entity.js';
+import { InboxEventEntity } from '../events/inbox/inbox-event.entity.js';
 import { OutboxEventEntity } from '../events/outbox/outbox-event.entity.js';
 import { CategoryEntity } from '../product/catalog/entities/category.entity.js';
 import { PlanEntity } from '../product/catalog/entities/plan.entity.js';
@@ -19,4 +20,5 @@ export const ENTITIES = [
   UsageRecordEntity,
   UsagePeriodTotalEntity,
   IdempotencyKeyEntity,
+  InboxEventEntity,
 ];

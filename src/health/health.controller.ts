@@ -83,11 +83,11 @@ export class HealthController {
 
   @Get('dependencies')
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ summary: 'Terminus report of every dependency: database, nats, account_service, organization_service' })
+  @ApiOperation({ summary: 'Terminus report of every dependency: database, nats, account_service, organization_service, outbox backlog' })
   @ApiOkResponse({ description: 'every dependency up' })
   @ApiServiceUnavailableResponse({ description: 'at least one dependency down', schema: { example: DEPENDENCIES_DOWN_EXAMPLE } })
   dependencies(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return this.run(this.health.dependencies(), reply);
+    return this.run(this.health.dependencyReport(), reply);
   }
 
   /** Terminus report as the body, 503 when something is down (not the API error body). */

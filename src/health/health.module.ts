@@ -7,7 +7,9 @@ import { DatabaseHealthIndicator } from './indicators/database.health.js';
 import { LifecycleHealthIndicator } from './indicators/lifecycle.health.js';
 import { NatsHealthIndicator } from './indicators/nats.health.js';
 import { OrganizationServiceHealthIndicator } from './indicators/organization-service.health.js';
-import { EventBusHealth, NotConfiguredEventBusHealth } from './ports/event-bus-health.js';
+import { OutboxHealthIndicator } from './indicators/outbox.health.js';
+import { EventBusHealth } from './ports/event-bus-health.js';
+import { NatsEventBusHealth } from '../events/health/nats-event-bus.health.js';
 import { ShutdownState } from './shutdown-state.js';
 
 /**
@@ -26,7 +28,9 @@ import { ShutdownState } from './shutdown-state.js';
     AccountServiceHealthIndicator,
     OrganizationServiceHealthIndicator,
     LifecycleHealthIndicator,
-    { provide: EventBusHealth, useClass: NotConfiguredEventBusHealth },
+    OutboxHealthIndicator,
+    // the real NATS connection state (EventsModule is global and exports it)
+    { provide: EventBusHealth, useExisting: NatsEventBusHealth },
   ],
   exports: [ShutdownState],
 })

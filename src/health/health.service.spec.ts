@@ -7,6 +7,7 @@ import type { DatabaseHealthIndicator } from './indicators/database.health.js';
 import type { LifecycleHealthIndicator } from './indicators/lifecycle.health.js';
 import type { NatsHealthIndicator } from './indicators/nats.health.js';
 import type { OrganizationServiceHealthIndicator } from './indicators/organization-service.health.js';
+import type { OutboxHealthIndicator } from './indicators/outbox.health.js';
 
 type Up = Record<'database' | 'nats' | 'account_service' | 'organization_service', boolean>;
 
@@ -30,6 +31,7 @@ function service(up: Up): HealthService {
     { isHealthy: (key: string) => Promise.resolve(result(key, up.organization_service)) } as unknown as OrganizationServiceHealthIndicator,
     { isHealthy: (key: string) => result(key, true) } as unknown as LifecycleHealthIndicator,
     config,
+    { isHealthy: (key: string) => Promise.resolve(result(key, true, { backlog: 0 })) } as unknown as OutboxHealthIndicator,
   );
 }
 
@@ -67,5 +69,14 @@ describe('HealthService.summary', () => {
   it('should keep the details and drop the indicator status', async () => {
     const summary = await service({ ...allUp, nats: false }).summary();
     expect(summary.dependencies.nats).toEqual({ status: 'unhealthy', message: 'event bus not configured' });
+  });
+});
+
+describe('HealthService.dependencyReport', () => {
+  it('should add the outbox backlog to the dependencies but not to the summary', async () => {
+    const svc = service(allUp);
+    const report = await Promise.all(svc.dependencyReport().map((check) => Promise.resolve(check())));
+    expect(report.map((r) => Object.keys(r)[0])).toEqual(['database', 'nats', 'account_service', 'organization_service', 'outbox']);
+    expect(Object.keys((await svc.summary()).dependencies)).not.toContain('outbox');
   });
 });

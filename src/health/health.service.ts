@@ -7,6 +7,7 @@ import { DatabaseHealthIndicator } from './indicators/database.health.js';
 import { LifecycleHealthIndicator } from './indicators/lifecycle.health.js';
 import { NatsHealthIndicator } from './indicators/nats.health.js';
 import { OrganizationServiceHealthIndicator } from './indicators/organization-service.health.js';
+import { OutboxHealthIndicator } from './indicators/outbox.health.js';
 
 /** One indicator run. */
 export type Check = () => Promise<HealthIndicatorResult> | HealthIndicatorResult;
@@ -37,6 +38,7 @@ export class HealthService {
     private readonly organizations: OrganizationServiceHealthIndicator,
     private readonly lifecycle: LifecycleHealthIndicator,
     private readonly config: ConfigService<AppConfig, true>,
+    private readonly outbox: OutboxHealthIndicator,
   ) {}
 
   /** Readiness: the database (ping + migrations) and not shutting down. Nothing downstream. */
@@ -52,6 +54,11 @@ export class HealthService {
       () => this.accounts.isHealthy('account_service'),
       () => this.organizations.isHealthy('organization_service'),
     ];
+  }
+
+  /** /health/dependencies: every dependency plus the outbox backlog (not part of the /health summary). */
+  dependencyReport(): Check[] {
+    return [...this.dependencies(), () => this.outbox.isHealthy('outbox')];
   }
 
   /** unhealthy when the database is down; degraded when anything else is; healthy otherwise. */

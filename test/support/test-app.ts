@@ -1,6 +1,6 @@
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { AppModule } from '../../src/app.module.js';
 import { APP_OPTIONS, configureApp, createAdapter } from '../../src/bootstrap.js';
 import { Clock } from '../../src/common/clock/clock.js';
@@ -29,6 +29,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** use embedded PGlite (in memory) instead of PostgreSQL */
   pglite?: boolean;
+  /** extra modules beside AppModule (test doubles of ports not bound yet) */
+  imports?: ModuleMetadata['imports'];
   /** providers to replace (Test.overrideProvider(...).useValue(...)) */
   overrides?: Array<{ provide: unknown; useValue: unknown }>;
 }
@@ -53,13 +55,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SWEEP_INTERVAL_MS: '1h',
     ...options.env,
   };
-  let builder = Test.createTestingModule({ imports: [AppModule.forRoot(env)] });
+  let builder = Test.createTestingModule({ imports: [AppModule.forRoot(env), ...(options.imports ?? [])] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
   for (const { provide, useValue } of options.overrides ?? []) builder = builder.overrideProvider(provide).useValue(useValue);
   const moduleRef = await builder.compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(), APP_OPTIONS);
   configureApp(app, { swaggerUi: false });
   await app.listen(0, '127.0.0.1');
+  await app.startAllMicroservices();
   const address = app.getHttpServer().address() as { port: number };
   return {
     app,

@@ -3,6 +3,7 @@ import { CreateOutbox1764255000000 } from './1764255000000-CreateOutbox.js';
 import { CreateSubscriptions1764260000000 } from './1764260000000-CreateSubscriptions.js';
 import { CreateUsage1764261000000 } from './1764261000000-CreateUsage.js';
 import { CreateIdempotencyKeys1764262000000 } from './1764262000000-CreateIdempotencyKeys.js';
+import { CreateInbox1764270000000 } from './1764270000000-CreateInbox.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   CreateSubscriptions1764260000000,
   CreateUsage1764261000000,
   CreateIdempotencyKeys1764262000000,
+  CreateInbox1764270000000,
 ];

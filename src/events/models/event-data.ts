@@ -1,80 +1,115 @@
+import { EventField as F, EventSchema } from './event-field.js';
+
 /**
- * The data of every event this service publishes (SPEC section 3). Decimals are strings,
- * timestamps ISO 8601 UTC strings. The events work turns these into validated classes that also
- * drive the AsyncAPI document; publisher method names and shapes stay as they are.
+ * The data of every event this service publishes (SPEC section 3), as validated classes. Decimals
+ * are strings, timestamps ISO 8601 UTC strings. The publisher validates every payload against its
+ * class before it writes the outbox row, and the AsyncAPI document is generated from the same
+ * classes. The `*Data` names are the shapes business code passes to `EventPublisher`.
  */
 type Json = Record<string, unknown>;
 
-export interface SubscriptionCreatedData {
-  subscription_id: string;
-  user_id: string;
-  organization_id: string | null;
-  plan_id: string;
-  plan_tier: string;
-  billing_cycle: string;
-  status: string;
-  seats: number;
-  price: string;
-  currency: string;
-  current_period_start: string;
-  current_period_end: string;
-  trial_end: string | null;
-  metadata: Json;
+const STATUSES = ['incomplete', 'incomplete_expired', 'trialing', 'active', 'past_due', 'unpaid', 'paused', 'canceled', 'expired'] as const;
+const CYCLES = ['monthly', 'quarterly', 'yearly', 'one_time'] as const;
+
+@EventSchema({ title: 'SubscriptionCreatedEvent', description: 'A subscription was created.' })
+export class SubscriptionCreatedEvent {
+  @F.id({ example: 'sub_7f3c2a' }) subscription_id!: string;
+  @F.id({ example: 'user_123' }) user_id!: string;
+  @F.id({ nullable: true, example: null }) organization_id!: string | null;
+  @F.id({ example: 'pro' }) plan_id!: string;
+  @F.text({ example: 'pro' }) plan_tier!: string;
+  @F.enum(CYCLES, { example: 'monthly' }) billing_cycle!: string;
+  @F.enum(STATUSES, { example: 'trialing' }) status!: string;
+  @F.int({ min: 1, example: 1 }) seats!: number;
+  @F.decimal({ example: '29.00', description: 'price for one billing cycle, exact decimal' }) price!: string;
+  @F.text({ example: 'USD' }) currency!: string;
+  @F.timestamp({ example: '2026-11-27T10:00:00.000Z' }) current_period_start!: string;
+  @F.timestamp({ example: '2026-12-27T10:00:00.000Z' }) current_period_end!: string;
+  @F.timestamp({ nullable: true, example: '2026-12-11T10:00:00.000Z' }) trial_end!: string | null;
+  @F.object({ nullable: true, example: {} }) metadata!: Json | null;
 }
 
-export interface SubscriptionStatusChangedData {
-  subscription_id: string;
-  user_id: string;
-  organization_id: string | null;
-  plan_id: string;
-  old_status: string;
-  new_status: string;
-  reason: string | null;
-  metadata: Json;
+@EventSchema({ title: 'SubscriptionStatusChangedEvent', description: 'A subscription changed status (published for every change).' })
+export class SubscriptionStatusChangedEvent {
+  @F.id({ example: 'sub_7f3c2a' }) subscription_id!: string;
+  @F.id({ example: 'user_123' }) user_id!: string;
+  @F.id({ nullable: true, example: null }) organization_id!: string | null;
+  @F.id({ example: 'pro' }) plan_id!: string;
+  @F.enum(STATUSES, { example: 'incomplete' }) old_status!: string;
+  @F.enum(STATUSES, { example: 'active' }) new_status!: string;
+  @F.string({ nullable: true, example: 'payment_completed' }) reason!: string | null;
+  @F.object({ nullable: true, example: {} }) metadata!: Json | null;
 }
 
+@EventSchema({ title: 'SubscriptionActivatedEvent', description: 'A subscription became active (in addition to status_changed).' })
+export class SubscriptionActivatedEvent extends SubscriptionStatusChangedEvent {}
+
+@EventSchema({ title: 'SubscriptionCanceledEvent', description: 'A subscription was canceled (in addition to status_changed).' })
+export class SubscriptionCanceledEvent extends SubscriptionStatusChangedEvent {
+  @F.string({ nullable: true, example: 'user_deleted' }) cancellation_reason!: string | null;
+}
+
+@EventSchema({
+  title: 'SubscriptionExpiredEvent',
+  description: 'A subscription expired or its first payment never came (incomplete_expired), in addition to status_changed.',
+})
+export class SubscriptionExpiredEvent extends SubscriptionStatusChangedEvent {
+  @F.timestamp({ nullable: true, example: '2026-12-27T10:00:00.000Z' }) expiration_date!: string | null;
+}
+
+@EventSchema({ title: 'SubscriptionRenewedEvent', description: 'A billing period rolled forward; billing charges on it.' })
+export class SubscriptionRenewedEvent {
+  @F.id({ example: 'sub_7f3c2a' }) subscription_id!: string;
+  @F.id({ example: 'user_123' }) user_id!: string;
+  @F.id({ example: 'pro' }) plan_id!: string;
+  @F.decimal({ example: '29.00' }) price!: string;
+  @F.text({ example: 'USD' }) currency!: string;
+  @F.timestamp({ example: '2026-12-27T10:00:00.000Z' }) current_period_start!: string;
+  @F.timestamp({ example: '2027-01-27T10:00:00.000Z' }) current_period_end!: string;
+}
+
+@EventSchema({ title: 'SubscriptionPlanChangedEvent', description: 'A plan change took effect.' })
+export class SubscriptionPlanChangedEvent {
+  @F.id({ example: 'sub_7f3c2a' }) subscription_id!: string;
+  @F.id({ example: 'user_123' }) user_id!: string;
+  @F.id({ example: 'basic' }) old_plan_id!: string;
+  @F.id({ example: 'pro' }) new_plan_id!: string;
+}
+
+@EventSchema({ title: 'ProductUsageRecordedEvent', description: 'A usage record was stored (never for a deduplicated repeat).' })
+export class ProductUsageRecordedEvent {
+  @F.id({ example: '0b9c1c9e-3d0b-4c38-9d8e-5f6f0f5f8a11' }) usage_record_id!: string;
+  @F.id({ example: 'user_123' }) user_id!: string;
+  @F.id({ nullable: true, example: null }) organization_id!: string | null;
+  @F.id({ nullable: true, example: 'sub_7f3c2a' }) subscription_id!: string | null;
+  @F.id({ example: 'minio_storage' }) product_id!: string;
+  @F.decimal({ example: '2147483648' }) usage_amount!: string;
+  @F.decimal({ example: '0.000000000023' }) unit_price!: string;
+  @F.decimal({ example: '0.024696061952' }) total_cost!: string;
+  @F.text({ example: 'USD' }) currency!: string;
+  @F.boolean({ example: false }) is_free_tier!: boolean;
+  @F.id({ nullable: true, example: null }) session_id!: string | null;
+  @F.id({ nullable: true, example: 'req-42' }) request_id!: string | null;
+  @F.object({ nullable: true, example: null }) usage_details!: Json | null;
+  @F.timestamp({ example: '2026-11-27T10:00:00.000Z' }) usage_timestamp!: string;
+}
+
+@EventSchema({ title: 'CatalogChangedEvent', description: 'A product, its pricing, a category or a plan changed.' })
+export class CatalogChangedEvent {
+  @F.enum(['product', 'pricing', 'category', 'plan'], { example: 'product' }) entity!: 'product' | 'pricing' | 'category' | 'plan';
+  @F.id({ example: 'minio_storage' }) id!: string;
+  @F.enum(['created', 'updated', 'retired'], { example: 'updated' }) change!: 'created' | 'updated' | 'retired';
+}
+
+// The shapes business code passes to EventPublisher (kept from the first version of this file).
+export type SubscriptionCreatedData = SubscriptionCreatedEvent;
+export type SubscriptionStatusChangedData = SubscriptionStatusChangedEvent;
 /** subscription.activated / .canceled / .expired: status_changed data plus these */
 export interface SubscriptionLifecycleData extends SubscriptionStatusChangedData {
   cancellation_reason?: string | null;
   expiration_date?: string | null;
 }
-
-export interface SubscriptionRenewedData {
-  subscription_id: string;
-  user_id: string;
-  plan_id: string;
-  price: string;
-  currency: string;
-  current_period_start: string;
-  current_period_end: string;
-}
-
-export interface SubscriptionPlanChangedData {
-  subscription_id: string;
-  user_id: string;
-  old_plan_id: string;
-  new_plan_id: string;
-}
-
-export interface ProductUsageRecordedData {
-  usage_record_id: string;
-  user_id: string;
-  organization_id: string | null;
-  subscription_id: string | null;
-  product_id: string;
-  usage_amount: string;
-  unit_price: string;
-  total_cost: string;
-  currency: string;
-  is_free_tier: boolean;
-  session_id: string | null;
-  request_id: string | null;
-  usage_details: Json | null;
-  usage_timestamp: string;
-}
-
-export interface CatalogChangedData {
-  entity: 'product' | 'pricing' | 'category' | 'plan';
-  id: string;
-  change: 'created' | 'updated' | 'retired';
-}
+export type SubscriptionRenewedData = SubscriptionRenewedEvent;
+export type SubscriptionPlanChangedData = SubscriptionPlanChangedEvent;
+export type ProductUsageRecordedData = ProductUsageRecordedEvent;
+export type CatalogChangedData = CatalogChangedEvent;

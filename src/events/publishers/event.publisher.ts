@@ -1,20 +1,54 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { CallContext } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
+import { Decimal, formatDecimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Tx } from '../../database/unit-of-work.js';
-import type {
-  CatalogChangedData,
-  ProductUsageRecordedData,
-  SubscriptionCreatedData,
-  SubscriptionLifecycleData,
-  SubscriptionPlanChangedData,
-  SubscriptionRenewedData,
-  SubscriptionStatusChangedData,
+import {
+  CatalogChangedEvent,
+  ProductUsageRecordedEvent,
+  SubscriptionActivatedEvent,
+  SubscriptionCanceledEvent,
+  SubscriptionCreatedEvent,
+  SubscriptionExpiredEvent,
+  SubscriptionPlanChangedEvent,
+  SubscriptionRenewedEvent,
+  SubscriptionStatusChangedEvent,
+  type CatalogChangedData,
+  type ProductUsageRecordedData,
+  type SubscriptionCreatedData,
+  type SubscriptionLifecycleData,
+  type SubscriptionPlanChangedData,
+  type SubscriptionRenewedData,
+  type SubscriptionStatusChangedData,
 } from '../models/event-data.js';
-import { type EventEnvelope, publishedSubject } from '../models/envelope.js';
+import type { EventEnvelope } from '../models/envelope.js';
+import { fieldNamesOf } from '../models/event-field.js';
+import { EventValidationError, payloadProblems } from '../models/validate-payload.js';
+import { OutboxSignal } from '../outbox/outbox.signal.js';
+import { publishedSubject } from '../transport/subjects.js';
+
+type PayloadClass = new () => object;
+
+/** Values as the wire has them: Date → ISO 8601 UTC string, Decimal → plain decimal string, undefined → null. */
+function wireValue(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Decimal) return formatDecimal(value);
+  return value;
+}
+
+/** The payload as the contract has it: only the class's fields, in their order, validated. */
+function contractPayload(cls: PayloadClass, type: string, data: object): Record<string, unknown> {
+  const source = data as Record<string, unknown>;
+  const payload: Record<string, unknown> = {};
+  for (const name of fieldNamesOf(cls)) payload[name] = wireValue(source[name]);
+  const problems = payloadProblems(cls, payload);
+  if (problems.length > 0) throw new EventValidationError(type, problems);
+  return payload;
+}
 
 interface OutboxRow {
   id: string;
@@ -33,34 +67,45 @@ interface OutboxRow {
 @Injectable()
 export class EventPublisher {
   private readonly source: string;
+  private readonly prefix: string;
 
   constructor(
     private readonly clock: Clock,
     config: ConfigService<AppConfig, true>,
+    @Optional() private readonly signal?: OutboxSignal,
   ) {
     this.source = config.get('serviceName', { infer: true });
+    this.prefix = config.get('nats', { infer: true }).subjectPrefix;
   }
 
   publishSubscriptionCreated(tx: Tx, data: SubscriptionCreatedData, ctx: CallContext): Promise<string> {
-    return this.write(tx, 'subscription.created', data.subscription_id, data, ctx);
+    return this.write(tx, SubscriptionCreatedEvent, 'subscription.created', data.subscription_id, data, ctx);
   }
 
   /** Writes subscription.status_changed plus activated / canceled / expired when the new status calls for it. */
   async publishSubscriptionStatusChanged(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<void> {
     const { cancellation_reason: _c, expiration_date: _e, ...statusChanged } = data;
-    await this.write(tx, 'subscription.status_changed', data.subscription_id, statusChanged satisfies SubscriptionStatusChangedData, ctx);
+    await this.write(
+      tx,
+      SubscriptionStatusChangedEvent,
+      'subscription.status_changed',
+      data.subscription_id,
+      statusChanged satisfies SubscriptionStatusChangedData,
+      ctx,
+    );
     if (data.new_status === 'active') await this.publishSubscriptionActivated(tx, statusChanged, ctx);
     if (data.new_status === 'canceled') await this.publishSubscriptionCanceled(tx, data, ctx);
     if (data.new_status === 'expired' || data.new_status === 'incomplete_expired') await this.publishSubscriptionExpired(tx, data, ctx);
   }
 
   publishSubscriptionActivated(tx: Tx, data: SubscriptionStatusChangedData, ctx: CallContext): Promise<string> {
-    return this.write(tx, 'subscription.activated', data.subscription_id, data, ctx);
+    return this.write(tx, SubscriptionActivatedEvent, 'subscription.activated', data.subscription_id, data, ctx);
   }
 
   publishSubscriptionCanceled(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<string> {
     return this.write(
       tx,
+      SubscriptionCanceledEvent,
       'subscription.canceled',
       data.subscription_id,
       { ...data, cancellation_reason: data.cancellation_reason ?? data.reason },
@@ -69,34 +114,41 @@ export class EventPublisher {
   }
 
   publishSubscriptionExpired(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<string> {
-    return this.write(tx, 'subscription.expired', data.subscription_id, { ...data, expiration_date: data.expiration_date ?? null }, ctx);
+    return this.write(
+      tx,
+      SubscriptionExpiredEvent,
+      'subscription.expired',
+      data.subscription_id,
+      { ...data, expiration_date: data.expiration_date ?? null },
+      ctx,
+    );
   }
 
   publishSubscriptionRenewed(tx: Tx, data: SubscriptionRenewedData, ctx: CallContext): Promise<string> {
-    return this.write(tx, 'subscription.renewed', data.subscription_id, data, ctx);
+    return this.write(tx, SubscriptionRenewedEvent, 'subscription.renewed', data.subscription_id, data, ctx);
   }
 
   publishSubscriptionPlanChanged(tx: Tx, data: SubscriptionPlanChangedData, ctx: CallContext): Promise<string> {
-    return this.write(tx, 'subscription.plan_changed', data.subscription_id, data, ctx);
+    return this.write(tx, SubscriptionPlanChangedEvent, 'subscription.plan_changed', data.subscription_id, data, ctx);
   }
 
   publishProductUsageRecorded(tx: Tx, data: ProductUsageRecordedData, ctx: CallContext): Promise<string> {
-    return this.write(tx, 'product.usage.recorded', data.usage_record_id, data, ctx);
+    return this.write(tx, ProductUsageRecordedEvent, 'product.usage.recorded', data.usage_record_id, data, ctx);
   }
 
   /** Several usage events in one multi-row insert (batch endpoint). */
   async publishProductUsageRecordedMany(tx: Tx, data: ProductUsageRecordedData[], ctx: CallContext): Promise<void> {
     if (data.length === 0) return;
-    const rows = data.map((d) => this.row('product.usage.recorded', d.usage_record_id, d, ctx));
+    const rows = data.map((d) => this.row(ProductUsageRecordedEvent, 'product.usage.recorded', d.usage_record_id, d, ctx));
     for (let i = 0; i < rows.length; i += 500) await this.insert(tx, rows.slice(i, i + 500));
   }
 
   publishCatalogChanged(tx: Tx, data: CatalogChangedData, ctx: CallContext): Promise<string> {
-    return this.write(tx, 'product.catalog.changed', `${data.entity}:${data.id}`, data, ctx);
+    return this.write(tx, CatalogChangedEvent, 'product.catalog.changed', `${data.entity}:${data.id}`, data, ctx);
   }
 
-  private async write(tx: Tx, type: string, aggregateId: string, data: object, ctx: CallContext): Promise<string> {
-    const row = this.row(type, aggregateId, data, ctx);
+  private async write(tx: Tx, cls: PayloadClass, type: string, aggregateId: string, data: object, ctx: CallContext): Promise<string> {
+    const row = this.row(cls, type, aggregateId, data, ctx);
     await this.insert(tx, [row]);
     return row.id;
   }
@@ -113,9 +165,14 @@ export class EventPublisher {
       `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at) VALUES ${values.join(', ')}`,
       params,
     );
+    if (this.signal) {
+      const signal = this.signal;
+      tx.afterCommit(() => signal.raise());
+    }
   }
 
-  private row(type: string, aggregateId: string, data: object, ctx: CallContext): OutboxRow {
+  private row(cls: PayloadClass, type: string, aggregateId: string, data: object, ctx: CallContext): OutboxRow {
+    const payload = contractPayload(cls, type, data);
     const now = this.clock.now();
     const envelope: EventEnvelope = {
       id: randomUUID(),
@@ -123,13 +180,13 @@ export class EventPublisher {
       source: this.source,
       subject: null,
       timestamp: now.toISOString(),
-      data: data as Record<string, unknown>,
+      data: payload,
       metadata: {
         ...(ctx.requestId ? { request_id: ctx.requestId } : {}),
         ...(ctx.correlationId ? { correlation_id: ctx.correlationId } : {}),
       },
       version: '1.0.0',
     };
-    return { id: envelope.id, type, subject: publishedSubject(this.source, type), aggregateId, envelope, createdAt: now };
+    return { id: envelope.id, type, subject: publishedSubject(this.prefix, this.source, type), aggregateId, envelope, createdAt: now };
   }
 }

@@ -1,0 +1,60 @@
+import { decodeInbound } from './envelope.js';
+
+const at = new Date('2026-11-27T10:00:00.000Z');
+const subject = 'events.payment_service.payment.completed';
+const envelope = {
+  id: 'evt-1',
+  type: 'payment.completed',
+  source: 'payment_service',
+  subject: null,
+  timestamp: '2026-11-27T09:59:00',
+  data: { payment_id: 'p' },
+  metadata: { request_id: 'req-1' },
+  version: '1.0.0',
+};
+
+describe('decodeInbound', () => {
+  it('should accept a valid envelope (timestamps without offset are UTC, as Python writes them)', () => {
+    const result = decodeInbound(JSON.stringify(envelope), subject, 7, at);
+    expect(result).toEqual({
+      ok: true,
+      event: {
+        id: 'evt-1',
+        type: 'payment.completed',
+        source: 'payment_service',
+        timestamp: '2026-11-27T09:59:00',
+        data: { payment_id: 'p' },
+        metadata: { request_id: 'req-1' },
+        raw: false,
+        natsSubject: subject,
+        streamSequence: 7,
+      },
+    });
+  });
+
+  it('should wrap bare data with the stream sequence as id and type and source from the subject', () => {
+    const result = decodeInbound(JSON.stringify({ payment_id: 'p', metadata: { subscription_id: 's' } }), subject, 42, at);
+    expect(result.ok && result.event).toMatchObject({
+      id: '42',
+      type: 'payment.completed',
+      source: 'payment_service',
+      raw: true,
+      timestamp: at.toISOString(),
+    });
+  });
+
+  it.each([
+    ['not JSON', 'nope {', /JSON/],
+    ['a JSON array', '[1,2]', /object/],
+    ['JSON null', 'null', /object/],
+    ['invalid UTF-8', new Uint8Array([0xff, 0xfe, 0x7b]), /UTF-8/],
+    ['an envelope without timestamp', JSON.stringify({ ...envelope, timestamp: undefined }), /timestamp/],
+    ['an envelope without data', JSON.stringify({ ...envelope, data: undefined }), /data/],
+    ['an envelope whose data is not an object', JSON.stringify({ ...envelope, data: 'x' }), /data/],
+    ['an envelope with a control character in its id', JSON.stringify({ ...envelope, id: 'a\u0000b' }), /id/],
+  ])('should refuse %s', (_name, payload, error) => {
+    const result = decodeInbound(payload, subject, 1, at);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toMatch(error);
+  });
+});

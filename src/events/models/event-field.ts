@@ -1,0 +1,181 @@
+import 'reflect-metadata';
+import { Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateBy,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { isDecimalString } from '../../common/money/decimal.js';
+import { isIdentifier } from '../../common/validation/validators.js';
+
+/**
+ * One decorator per field of an event payload: it applies the class-validator rules AND records a
+ * JSON Schema fragment, so the validated class is the single source of both the runtime check and
+ * the AsyncAPI document (no schema written twice by hand).
+ */
+export type JsonSchema = Record<string, unknown>;
+
+interface FieldOptions {
+  description?: string;
+  example?: unknown;
+  /** the value may be JSON null */
+  nullable?: boolean;
+  /** the property may be absent (inbound events from other services) */
+  optional?: boolean;
+}
+
+interface FieldSpec extends FieldOptions {
+  schema: JsonSchema | (() => JsonSchema);
+}
+
+const FIELDS = Symbol('event:fields');
+const CLASS_INFO = Symbol('event:class');
+
+function fieldsOf(target: object): Map<string, FieldSpec> {
+  const own = Reflect.getOwnMetadata(FIELDS, target) as Map<string, FieldSpec> | undefined;
+  if (own) return own;
+  const inherited = Reflect.getMetadata(FIELDS, target) as Map<string, FieldSpec> | undefined;
+  const map = new Map(inherited ?? []);
+  Reflect.defineMetadata(FIELDS, map, target);
+  return map;
+}
+
+function field(spec: FieldSpec, ...validators: PropertyDecorator[]): PropertyDecorator {
+  return (target, key) => {
+    fieldsOf(target).set(String(key), spec);
+    if (spec.optional && spec.nullable) IsOptional()(target, key);
+    else if (spec.optional) ValidateIf((_o, v) => v !== undefined)(target, key);
+    else if (spec.nullable) ValidateIf((_o, v) => v !== null)(target, key);
+    for (const v of validators) v(target, key);
+  };
+}
+
+const IsIdentifierRule = ValidateBy({
+  name: 'isIdentifier',
+  validator: {
+    validate: (value: unknown) => isIdentifier(value),
+    defaultMessage: (args) => `${args?.property} must be a string of 1-255 characters without control characters`,
+  },
+});
+
+const IsDecimalRule = ValidateBy({
+  name: 'isDecimalString',
+  validator: {
+    validate: (value: unknown) => isDecimalString(value),
+    defaultMessage: (args) => `${args?.property} must be a non-negative decimal written as a string`,
+  },
+});
+
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?$/;
+const IsTimestampRule = ValidateBy({
+  name: 'isTimestamp',
+  validator: {
+    validate: (value: unknown) => typeof value === 'string' && ISO_TIMESTAMP.test(value) && !Number.isNaN(Date.parse(value)),
+    defaultMessage: (args) => `${args?.property} must be an ISO 8601 timestamp`,
+  },
+});
+
+/** A decimal (money, quantity) as an exact string, or (inbound only) a JSON number. */
+const IsDecimalOrNumberRule = ValidateBy({
+  name: 'isDecimalOrNumber',
+  validator: {
+    validate: (value: unknown) =>
+      (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)),
+    defaultMessage: (args) => `${args?.property} must be a decimal string or a number`,
+  },
+});
+
+export const EventField = {
+  /** a SPEC identifier: 1-255 characters, no control characters */
+  id: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'string', minLength: 1, maxLength: 255 } }, IsIdentifierRule),
+  string: (o: FieldOptions & { maxLength?: number } = {}) =>
+    field(
+      { ...o, schema: { type: 'string', ...(o.maxLength ? { maxLength: o.maxLength } : {}) } },
+      IsString(),
+      ...(o.maxLength ? [MaxLength(o.maxLength)] : []),
+    ),
+  /** non-empty string */
+  text: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'string', minLength: 1 } }, IsString(), MinLength(1)),
+  /** exact non-negative decimal written as a string ("0.024696061952") */
+  decimal: (o: FieldOptions = {}) =>
+    field({ ...o, schema: { type: 'string', pattern: '^\\d+(\\.\\d+)?$', format: 'decimal' } }, IsDecimalRule),
+  /** inbound amounts: a decimal string or a JSON number (other services are not all careful) */
+  amount: (o: FieldOptions = {}) => field({ ...o, schema: { type: ['string', 'number'] } }, IsDecimalOrNumberRule),
+  timestamp: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'string', format: 'date-time' } }, IsTimestampRule),
+  int: (o: FieldOptions & { min?: number } = {}) =>
+    field(
+      { ...o, schema: { type: 'integer', ...(o.min !== undefined ? { minimum: o.min } : {}) } },
+      IsInt(),
+      ...(o.min !== undefined ? [Min(o.min)] : []),
+    ),
+  number: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'number' } }, IsNumber({ allowNaN: false, allowInfinity: false })),
+  boolean: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'boolean' } }, IsBoolean()),
+  enum: (values: readonly string[], o: FieldOptions = {}) =>
+    field({ ...o, schema: { type: 'string', enum: [...values] } }, IsIn(values as string[])),
+  /** free-form JSON object */
+  object: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'object', additionalProperties: true } }, IsObject()),
+  /** a nested payload class */
+  nested: (cls: () => new () => object, o: FieldOptions = {}) =>
+    field({ ...o, schema: () => jsonSchemaOf(cls()) }, IsObject(), ValidateNested(), Type(cls)),
+};
+
+export interface EventClassInfo {
+  title: string;
+  description: string;
+  /** extra properties allowed (inbound events from other services carry more than we read) */
+  open?: boolean;
+}
+
+/** Names and describes a payload class for the AsyncAPI document. */
+export function EventSchema(info: EventClassInfo): ClassDecorator {
+  return (target) => Reflect.defineMetadata(CLASS_INFO, info, target);
+}
+
+export function eventClassInfo(cls: object): EventClassInfo | undefined {
+  return Reflect.getOwnMetadata(CLASS_INFO, cls) as EventClassInfo | undefined;
+}
+
+/** The JSON Schema (draft-07 subset, valid AsyncAPI schema) of a decorated payload class. */
+export function jsonSchemaOf(cls: abstract new (...args: never[]) => object): JsonSchema {
+  const info = eventClassInfo(cls);
+  const fields =
+    (Reflect.getMetadata(FIELDS, cls.prototype as object) as Map<string, FieldSpec> | undefined) ?? new Map<string, FieldSpec>();
+  const properties: Record<string, JsonSchema> = {};
+  const required: string[] = [];
+  for (const [name, spec] of fields) {
+    let schema: JsonSchema = { ...(typeof spec.schema === 'function' ? spec.schema() : spec.schema) };
+    if (spec.nullable) {
+      const t = schema.type;
+      if (typeof t === 'string') schema.type = [t, 'null'];
+      else if (Array.isArray(t)) schema.type = [...(t as string[]), 'null'];
+      else schema = { oneOf: [schema, { type: 'null' }] };
+      if (Array.isArray(schema.enum)) schema.enum = [...(schema.enum as unknown[]), null];
+    }
+    if (spec.description) schema.description = spec.description;
+    if (spec.example !== undefined) schema.examples = [spec.example];
+    properties[name] = schema;
+    if (!spec.optional) required.push(name);
+  }
+  return {
+    type: 'object',
+    ...(info ? { title: info.title, description: info.description } : {}),
+    properties,
+    required,
+    additionalProperties: info?.open ?? false,
+  };
+}
+
+/** Field names of a decorated class (what the publisher keeps; anything else is a programming error). */
+export function fieldNamesOf(cls: abstract new (...args: never[]) => object): string[] {
+  return [...((Reflect.getMetadata(FIELDS, cls.prototype as object) as Map<string, FieldSpec> | undefined)?.keys() ?? [])];
+}

@@ -1,0 +1,83 @@
+import { PaymentCompletedEvent, paymentSubscriptionId, UserDeletedEvent } from './consumed-events.js';
+import { SubscriptionCanceledEvent, SubscriptionCreatedEvent } from './event-data.js';
+import { jsonSchemaOf } from './event-field.js';
+import { EventValidationError, parsePayload, payloadProblems } from './validate-payload.js';
+
+const created = {
+  subscription_id: 'sub_1',
+  user_id: 'user_1',
+  organization_id: null,
+  plan_id: 'pro',
+  plan_tier: 'pro',
+  billing_cycle: 'monthly',
+  status: 'active',
+  seats: 1,
+  price: '29.00',
+  currency: 'USD',
+  current_period_start: '2026-11-27T10:00:00.000Z',
+  current_period_end: '2026-12-27T10:00:00.000Z',
+  trial_end: null,
+  metadata: {},
+};
+
+describe('event payload classes', () => {
+  it('should accept a valid published payload', () => {
+    expect(payloadProblems(SubscriptionCreatedEvent, created)).toEqual([]);
+  });
+
+  it('should name every field that breaks the contract, including unknown ones', () => {
+    const problems = payloadProblems(SubscriptionCreatedEvent, {
+      ...created,
+      price: 29,
+      seats: 0,
+      status: 'weird',
+      extra: 1,
+      trial_end: 'soon',
+    });
+    expect(problems.join('\n')).toMatch(/price/);
+    expect(problems.join('\n')).toMatch(/seats/);
+    expect(problems.join('\n')).toMatch(/status/);
+    expect(problems.join('\n')).toMatch(/trial_end/);
+    expect(problems.join('\n')).toMatch(/extra is not a field/);
+  });
+
+  it('should inherit the status_changed fields in the lifecycle events', () => {
+    const schema = jsonSchemaOf(SubscriptionCanceledEvent);
+    expect(Object.keys(schema.properties as object)).toEqual([
+      'subscription_id',
+      'user_id',
+      'organization_id',
+      'plan_id',
+      'old_status',
+      'new_status',
+      'reason',
+      'metadata',
+      'cancellation_reason',
+    ]);
+    expect(schema.additionalProperties).toBe(false);
+  });
+
+  it("should read the payment service's shape, with the subscription id at the top or in metadata", () => {
+    const payment = {
+      payment_intent_id: 'pi',
+      payment_id: 'p',
+      user_id: 'u',
+      amount: 29.5,
+      currency: 'USD',
+      payment_method: 'card',
+      metadata: { subscription_id: 'sub_m', order: 7 },
+    };
+    expect(paymentSubscriptionId(parsePayload(PaymentCompletedEvent, payment, 'payment.completed'))).toBe('sub_m');
+    expect(
+      paymentSubscriptionId(parsePayload(PaymentCompletedEvent, { subscription_id: 'sub_t', metadata: null }, 'payment.completed')),
+    ).toBe('sub_t');
+    expect(paymentSubscriptionId(parsePayload(PaymentCompletedEvent, { amount: '1.00' }, 'payment.completed'))).toBeUndefined();
+  });
+
+  it('should refuse consumed data of the wrong shape', () => {
+    expect(() => parsePayload(UserDeletedEvent, { user_id: 42 }, 'user.deleted')).toThrow(EventValidationError);
+    expect(() => parsePayload(UserDeletedEvent, {}, 'user.deleted')).toThrow(/user_id/);
+    expect(() => parsePayload(PaymentCompletedEvent, { metadata: { subscription_id: 5 } }, 'payment.completed')).toThrow(/subscription_id/);
+    expect(() => parsePayload(PaymentCompletedEvent, [], 'payment.completed')).toThrow(/object/);
+  });
+});

@@ -1,0 +1,118 @@
+import type { ConfigService } from '@nestjs/config';
+import { ManualClock } from '../../common/clock/clock.js';
+import { Decimal } from '../../common/money/decimal.js';
+import type { AppConfig } from '../../config/app-config.js';
+import type { Tx } from '../../database/unit-of-work.js';
+import { OutboxSignal } from '../outbox/outbox.signal.js';
+import { EventPublisher } from './event.publisher.js';
+
+function setup() {
+  const queries: { sql: string; params: unknown[] }[] = [];
+  const hooks: (() => void)[] = [];
+  const tx = {
+    manager: { query: (sql: string, params: unknown[]) => Promise.resolve(queries.push({ sql, params }) && []) },
+    afterCommit: (hook: () => void) => hooks.push(hook),
+  } as unknown as Tx;
+  const config = {
+    get: (key: string) => ({ serviceName: 'product_service', nats: { subjectPrefix: 'events' } })[key],
+  } as unknown as ConfigService<AppConfig, true>;
+  const signal = new OutboxSignal();
+  let raised = 0;
+  signal.listen(() => raised++);
+  const publisher = new EventPublisher(new ManualClock('2026-11-27T10:00:00.000Z'), config, signal);
+  const envelopes = () => queries.map((q) => ({ subject: q.params[2], envelope: JSON.parse(q.params[4] as string) }));
+  return { tx, hooks, publisher, envelopes, raised: () => raised };
+}
+
+describe('EventPublisher', () => {
+  it('should write the envelope with the causing request and event, on events.<service>.<type>, and signal the relay after commit', async () => {
+    const { tx, hooks, publisher, envelopes, raised } = setup();
+    const id = await publisher.publishSubscriptionPlanChanged(
+      tx,
+      { subscription_id: 's', user_id: 'u', old_plan_id: 'a', new_plan_id: 'b' },
+      { requestId: 'req-1', correlationId: 'evt-9', principal: { kind: 'internal' } },
+    );
+    const [{ subject, envelope }] = envelopes();
+    expect(subject).toBe('events.product_service.subscription.plan_changed');
+    expect(envelope).toEqual({
+      id,
+      type: 'subscription.plan_changed',
+      source: 'product_service',
+      subject: null,
+      timestamp: '2026-11-27T10:00:00.000Z',
+      data: { subscription_id: 's', user_id: 'u', old_plan_id: 'a', new_plan_id: 'b' },
+      metadata: { request_id: 'req-1', correlation_id: 'evt-9' },
+      version: '1.0.0',
+    });
+    expect(raised()).toBe(0);
+    hooks.forEach((h) => h());
+    expect(raised()).toBe(1);
+  });
+
+  it('should write Dates and Decimals as the wire has them and keep only contract fields', async () => {
+    const { tx, publisher, envelopes } = setup();
+    await publisher.publishSubscriptionRenewed(
+      tx,
+      {
+        subscription_id: 's',
+        user_id: 'u',
+        plan_id: 'p',
+        price: new Decimal('29.50') as unknown as string,
+        currency: 'USD',
+        current_period_start: new Date('2026-11-27T10:00:00Z') as unknown as string,
+        current_period_end: '2026-12-27T10:00:00.000Z',
+        internal: 'x',
+      } as never,
+      { requestId: '', principal: { kind: 'internal' } },
+    );
+    const [{ envelope }] = envelopes();
+    expect(envelope.data).toEqual({
+      subscription_id: 's',
+      user_id: 'u',
+      plan_id: 'p',
+      price: '29.5',
+      currency: 'USD',
+      current_period_start: '2026-11-27T10:00:00.000Z',
+      current_period_end: '2026-12-27T10:00:00.000Z',
+    });
+    expect(envelope.metadata).toEqual({});
+  });
+
+  it('should write status_changed plus the lifecycle event the new status calls for', async () => {
+    const { tx, publisher, envelopes } = setup();
+    const base = {
+      subscription_id: 's',
+      user_id: 'u',
+      organization_id: null,
+      plan_id: 'p',
+      old_status: 'active',
+      reason: 'r',
+      metadata: {},
+    };
+    const ctx = { requestId: 'r', principal: { kind: 'internal' as const } };
+    await publisher.publishSubscriptionStatusChanged(tx, { ...base, new_status: 'past_due' }, ctx);
+    await publisher.publishSubscriptionStatusChanged(tx, { ...base, new_status: 'incomplete_expired' }, ctx);
+    await publisher.publishSubscriptionStatusChanged(tx, { ...base, new_status: 'canceled' }, ctx);
+    expect(envelopes().map((e) => e.envelope.type)).toEqual([
+      'subscription.status_changed',
+      'subscription.status_changed',
+      'subscription.expired',
+      'subscription.status_changed',
+      'subscription.canceled',
+    ]);
+    expect(envelopes()[4].envelope.data.cancellation_reason).toBe('r');
+    expect(envelopes()[2].envelope.data.expiration_date).toBeNull();
+  });
+
+  it('should refuse data that breaks the contract before writing anything', async () => {
+    const { tx, publisher, envelopes } = setup();
+    await expect(
+      publisher.publishCatalogChanged(
+        tx,
+        { entity: 'shelf' as 'product', id: 'x', change: 'updated' },
+        { requestId: 'r', principal: { kind: 'internal' } },
+      ),
+    ).rejects.toThrow(/entity/);
+    expect(envelopes()).toHaveLength(0);
+  });
+});

@@ -1,0 +1,196 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { AppConfig } from '../../config/app-config.js';
+import { ensureStream } from './stream.js';
+
+export type EventBusState = 'disabled' | 'connecting' | 'connected' | 'disconnected' | 'closed';
+
+/**
+ * The one NATS connection of the service, shared by the outbox relay, the JetStream consumers and
+ * the health indicator. Start-up never waits for it: `start()` connects in the background and the
+ * client reconnects forever. Every (re)connection ensures the stream, logs "Event bus connected"
+ * and tells the listeners (relay: catch up; consumers: re-check their durables).
+ */
+@Injectable()
+export class EventBusConnection {
+  private readonly logger = new Logger('EventBus');
+  private readonly nats: AppConfig['nats'];
+  private nc?: NatsConnection;
+  private js?: JetStreamClient;
+  private jsm?: JetStreamManager;
+  private stateValue: EventBusState;
+  private readonly listeners = new Set<() => void>();
+  private readonly waiters = new Set<() => void>();
+  private starting?: Promise<void>;
+  private lastError?: string;
+  private wakeConnectLoop?: () => void;
+
+  constructor(config: ConfigService<AppConfig, true>) {
+    this.nats = config.get('nats', { infer: true });
+    this.stateValue = this.nats.url ? 'connecting' : 'disabled';
+  }
+
+  get enabled(): boolean {
+    return this.nats.url !== undefined;
+  }
+
+  get state(): EventBusState {
+    return this.stateValue;
+  }
+
+  get isConnected(): boolean {
+    return this.stateValue === 'connected' && !!this.nc && !this.nc.isClosed();
+  }
+
+  /** For health reports: state, server and last error, never credentials. */
+  describe(): { state: EventBusState; server?: string; stream: string; error?: string } {
+    return {
+      state: this.stateValue,
+      ...(this.nc && this.isConnected ? { server: this.nc.getServer() } : {}),
+      stream: this.nats.stream,
+      ...(this.lastError && !this.isConnected ? { error: this.lastError } : {}),
+    };
+  }
+
+  /** Called on every (re)connection, after the stream is ensured. */
+  onConnected(listener: () => void): () => void {
+    this.listeners.add(listener);
+    if (this.isConnected) listener();
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves once connected (immediately if connected now). Never rejects; never resolves when disabled. */
+  whenConnected(): Promise<void> {
+    if (this.isConnected) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.add(resolve));
+  }
+
+  jetstream(): JetStreamClient {
+    if (!this.js) throw new Error('event bus not connected');
+    return this.js;
+  }
+
+  manager(): JetStreamManager {
+    if (!this.jsm) throw new Error('event bus not connected');
+    return this.jsm;
+  }
+
+  /** Starts connecting in the background (idempotent). Never throws, never waits for NATS. */
+  start(): void {
+    if (!this.nats.url || this.starting || this.stateValue === 'closed') return;
+    this.starting = this.connectLoop();
+  }
+
+  private async connectLoop(): Promise<void> {
+    const url = this.nats.url!;
+    this.logger.log({ nats_url: redact(url), stream: this.nats.stream }, 'Event bus connecting (in the background)');
+    for (let attempt = 1; this.stateValue !== 'closed'; attempt++) {
+      let nc: NatsConnection;
+      try {
+        nc = await connect({
+          servers: url,
+          name: 'product-service',
+          timeout: 2000,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 1000,
+          reconnectJitter: 500,
+          pingInterval: 10_000,
+          maxPingOut: 3,
+        });
+      } catch (err) {
+        this.lastError = err instanceof Error ? err.message : String(err);
+        const level = attempt === 1 || attempt % 60 === 0 ? 'warn' : 'debug';
+        this.logger[level]({ err: this.lastError, attempt }, 'Event bus unreachable; retrying (events stay in the outbox)');
+        await new Promise<void>((resolve) => {
+          this.wakeConnectLoop = resolve;
+          setTimeout(resolve, Math.min(1000 * attempt, 5000)).unref();
+        });
+        continue;
+      }
+      if ((this.stateValue as EventBusState) === 'closed') {
+        await nc.close().catch(() => undefined);
+        return;
+      }
+      this.nc = nc;
+      this.js = jetstream(nc);
+      this.jsm = await jetstreamManager(nc, { checkAPI: false });
+      void this.watchStatus(nc);
+      await this.connected('Event bus connected');
+      return;
+    }
+  }
+
+  private async connected(message: string): Promise<void> {
+    try {
+      const created = await ensureStream(this.manager(), this.nats.stream, this.nats.subjectPrefix);
+      this.stateValue = 'connected';
+      this.lastError = undefined;
+      this.logger.log({ nats_server: this.nc?.getServer(), stream: this.nats.stream, stream_created: created }, message);
+    } catch (err) {
+      // connected but JetStream not usable (disabled, not ready): stay "disconnected" and retry
+      this.lastError = `stream ${this.nats.stream}: ${err instanceof Error ? err.message : String(err)}`;
+      this.stateValue = 'disconnected';
+      this.logger.error({ err: this.lastError }, 'Event bus connected but the stream is not available; retrying in 5 s');
+      setTimeout(() => {
+        if (this.stateValue === 'disconnected' && this.nc && !this.nc.isClosed()) void this.connected(message);
+      }, 5000).unref();
+      return;
+    }
+    for (const resolve of this.waiters) resolve();
+    this.waiters.clear();
+    for (const listener of this.listeners) {
+      try {
+        listener();
+      } catch (err) {
+        this.logger.error({ err }, 'event bus listener failed');
+      }
+    }
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') {
+        if (this.stateValue !== 'closed') this.stateValue = 'disconnected';
+        this.lastError = 'disconnected';
+        this.logger.warn({ nats_server: status.server }, 'Event bus disconnected; reconnecting');
+      } else if (status.type === 'reconnect') {
+        await this.connected('Event bus connected (reconnected)');
+      } else if (status.type === 'error') {
+        this.lastError = String(status.error);
+        this.logger.error({ err: this.lastError }, 'Event bus error');
+      }
+    }
+  }
+
+  /** Drains the connection (flushes pending publishes and acks) and closes it. */
+  async close(): Promise<void> {
+    this.stateValue = 'closed';
+    this.wakeConnectLoop?.();
+    await this.starting;
+    const nc = this.nc;
+    this.nc = undefined;
+    this.js = undefined;
+    this.jsm = undefined;
+    if (nc && !nc.isClosed()) {
+      try {
+        await nc.drain();
+      } catch {
+        await nc.close().catch(() => undefined);
+      }
+      this.logger.log('Event bus connection drained and closed');
+    }
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    if (u.username) u.username = '***';
+    return u.toString();
+  } catch {
+    return '[invalid url]';
+  }
+}
