@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SnakeNamingStrategy } from './snake-naming.strategy.js';
+import { TypeOrmLogger } from './typeorm-logger.js';
 
 /** True when the configuration selects embedded PGlite rather than a PostgreSQL server. */
 export const usesPglite = (database: AppConfig['database']): boolean => database.url === undefined;
@@ -23,7 +24,8 @@ export function buildDataSourceOptions(config: Pick<AppConfig, 'database' | 'ser
     migrationsRun: false, // run explicitly by DatabaseModule so start-up logs say so
     synchronize: false,
     namingStrategy: new SnakeNamingStrategy(),
-    logging: ['error' as const],
+    logger: new TypeOrmLogger(),
+    maxQueryExecutionTime: 1000,
   };
   if (usesPglite(config.database)) {
     const dataDir = config.database.pgliteDataDir;
