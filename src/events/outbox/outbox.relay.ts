@@ -205,15 +205,23 @@ export class OutboxRelay implements OnApplicationBootstrap {
         [this.nats.outboxBatchSize],
       );
       if (rows.length === 0) return 'idle';
+      // Pipelined: every publish of the batch is written in seq order on the one connection (JetStream
+      // stores them in that order), then the acks are awaited together. Only the acknowledged prefix is
+      // marked published; anything after the first failure is published again on the next pass with
+      // the same msgID, which JetStream deduplicates.
+      const acks = await Promise.allSettled(
+        rows.map((row) =>
+          js.publish(row.subject, JSON.stringify(canonicalEnvelope(row.envelope)), { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS }),
+        ),
+      );
       let failure: { row: OutboxRow; error: string } | undefined;
-      for (const row of rows) {
-        try {
-          await js.publish(row.subject, JSON.stringify(canonicalEnvelope(row.envelope)), { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS });
-          sent.push(row);
-        } catch (err) {
-          failure = { row, error: err instanceof Error ? err.message : String(err) };
+      for (const [i, ack] of acks.entries()) {
+        if (ack.status === 'rejected') {
+          const err: unknown = ack.reason;
+          failure = { row: rows[i], error: err instanceof Error ? err.message : String(err) };
           break;
         }
+        sent.push(rows[i]);
       }
       const now = this.clock.now();
       if (sent.length > 0) {
