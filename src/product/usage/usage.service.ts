@@ -11,7 +11,8 @@ import { DEFAULT_LIMIT, decodeCursor, type Page, pageOf } from '../../common/pag
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import type { ProductUsageRecordedData } from '../../events/models/event-data.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
-import { ProductEntity } from '../catalog/entities/product.entity.js';
+import type { ProductEntity } from '../catalog/entities/product.entity.js';
+import { findProductsWithTiers } from '../catalog/services/product-rows.js';
 import { type PriceSchedule, priceRecord, toSchedule } from '../pricing/pricing-engine.js';
 import { calendarMonth, type Period } from '../subscriptions/billing-period.js';
 import { SubscriptionEntity } from '../subscriptions/subscription.entity.js';
@@ -168,10 +169,7 @@ export class UsageService {
 
   private async store(tx: Tx, accepted: Accepted[], now: Date, ctx: CallContext, batch: boolean): Promise<RecordOutcome[]> {
     // ---- business rules (inside the transaction, so they hold for what is written)
-    const products = await tx.manager.find(ProductEntity, {
-      where: { productId: In([...new Set(accepted.map((a) => a.productId))]) },
-      relations: { tiers: true },
-    });
+    const products = await findProductsWithTiers(tx.manager, [...new Set(accepted.map((a) => a.productId))]);
     const productById = new Map(products.map((p) => [p.productId, p]));
     const subIds = [...new Set(accepted.map((a) => a.subscriptionId).filter((s): s is string => s !== null))];
     const subs = subIds.length > 0 ? await tx.manager.findBy(SubscriptionEntity, { subscriptionId: In(subIds) }) : [];

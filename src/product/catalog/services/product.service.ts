@@ -9,89 +9,12 @@ import { EventPublisher } from '../../../events/publishers/event.publisher.js';
 import { validateTiers } from '../../pricing/pricing-engine.js';
 import type { CreateProductDto, ListProductsQueryDto, PricingDto, UpdateProductDto } from '../dto/product.dto.js';
 import { CategoryEntity } from '../entities/category.entity.js';
-import { PriceTierEntity } from '../entities/price-tier.entity.js';
+import type { PriceTierEntity } from '../entities/price-tier.entity.js';
 import { ProductEntity } from '../entities/product.entity.js';
 import { type ProductResponse, toProductResponse } from '../mappers/catalog.mappers.js';
 import { escapeLike, invalidTiers, pgCode, UNIQUE_VIOLATION } from './catalog-errors.js';
 import { CatalogRepository, type ProductInput } from './catalog.repository.js';
-
-/** The product's columns and, per tier (LEFT JOIN: null when it has none), the tier's own columns. */
-const FIND_PRODUCT_SQL = `SELECT p.product_id, p.name, p.product_code, p.description, p.category_id, p.product_type, p.provider,
-  p.features, p.quota_limits, p.metadata, p.requires_subscription, p.is_active, p.pricing_type, p.unit_type, p.currency,
-  p.free_tier_limit, p.free_tier_period, p.created_at, p.updated_at,
-  t.tier_index, t.tier_name, t.min_units, t.max_units, t.unit_price
-FROM products p LEFT JOIN product_price_tiers t ON t.product_id = p.product_id
-WHERE p.product_id = $1
-ORDER BY t.tier_index ASC`;
-
-interface ProductWithTierRow {
-  product_id: string;
-  name: string;
-  product_code: string | null;
-  description: string | null;
-  category_id: string;
-  product_type: string;
-  provider: string | null;
-  features: unknown[];
-  quota_limits: Record<string, unknown>;
-  metadata: Record<string, unknown>;
-  requires_subscription: boolean;
-  is_active: boolean;
-  pricing_type: string;
-  unit_type: string;
-  currency: string;
-  free_tier_limit: string;
-  free_tier_period: string;
-  created_at: Date;
-  updated_at: Date;
-  tier_index: number | null;
-  tier_name: string | null;
-  min_units: string | null;
-  max_units: string | null;
-  unit_price: string | null;
-}
-
-/** Entities from FIND_PRODUCT_SQL's rows (one per tier, or one with null tier columns). */
-function productFromRows(rows: ProductWithTierRow[]): ProductWithTiers {
-  const r = rows[0];
-  const product = Object.assign(new ProductEntity(), {
-    productId: r.product_id,
-    name: r.name,
-    productCode: r.product_code,
-    description: r.description,
-    categoryId: r.category_id,
-    productType: r.product_type,
-    provider: r.provider,
-    features: r.features,
-    quotaLimits: r.quota_limits,
-    metadata: r.metadata,
-    requiresSubscription: r.requires_subscription,
-    isActive: r.is_active,
-    pricingType: r.pricing_type,
-    unitType: r.unit_type,
-    currency: r.currency,
-    freeTierLimit: r.free_tier_limit,
-    freeTierPeriod: r.free_tier_period,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-  });
-  const tiers: PriceTierEntity[] = [];
-  for (const t of rows) {
-    if (t.tier_index === null) continue;
-    tiers.push(
-      Object.assign(new PriceTierEntity(), {
-        productId: r.product_id,
-        tierIndex: t.tier_index,
-        tierName: t.tier_name as string,
-        minUnits: t.min_units as string,
-        maxUnits: t.max_units,
-        unitPrice: t.unit_price as string,
-      }),
-    );
-  }
-  product.tiers = tiers;
-  return { product, tiers };
-}
+import { findProductsWithTiers } from './product-rows.js';
 
 export interface ProductWithTiers {
   product: ProductEntity;
@@ -153,8 +76,8 @@ export class ProductService {
     if (!lock) {
       // one statement, one snapshot (see list); fixed SQL instead of the query builder (the hottest read:
       // building the query and hydrating through TypeORM cost more CPU than the database round trip)
-      const rows = await manager.query<ProductWithTierRow[]>(FIND_PRODUCT_SQL, [productId]);
-      return rows.length === 0 ? undefined : productFromRows(rows);
+      const [product] = await findProductsWithTiers(manager, [productId]);
+      return product ? { product, tiers: product.tiers ?? [] } : undefined;
     }
     // Writers lock the product row before touching its tiers, so under the lock two reads agree.
     const product = await manager
