@@ -14,8 +14,8 @@ const pathOf = (url: string): string => {
  *   is served inside nestjs-pino's logging context, so every Nest `Logger` line written while serving
  *   it carries `request_id` too;
  * - `onResponse`: one JSON line per request (`request completed`, or `request errored` at error level
- *   for 5xx) with `req {id, method, url}`, `res {status_code}` and `responseTime` in ms; successful
- *   probes and scrapes are not logged. At a level above info nothing is built.
+ *   for 5xx) with `req {id, method, url}`, `res {status_code}` and `responseTime` in ms; probes
+ *   and scrapes are never logged (as with pino-http before). At a level above info nothing is built.
  */
 export function installRequestLogging(fastify: FastifyInstance, pino: PinoLogger): void {
   fastify.addHook('onRequest', (req: FastifyRequest, _reply: FastifyReply, done: () => void) => {
@@ -31,7 +31,7 @@ export function installRequestLogging(fastify: FastifyInstance, pino: PinoLogger
     const failed = reply.statusCode >= 500;
     const level = failed ? 'error' : 'info';
     const log = req.log as unknown as Pino;
-    if (log.isLevelEnabled(level) && (failed || !QUIET_PATHS.has(pathOf(req.url)))) {
+    if (log.isLevelEnabled(level) && !QUIET_PATHS.has(pathOf(req.url))) {
       log[level](
         {
           req: req.raw, // serialized to { id, method, url }, see loggerOptions
