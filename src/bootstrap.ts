@@ -3,9 +3,10 @@ import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Logger } from 'nestjs-pino';
+import { Logger, PARAMS_PROVIDER_TOKEN, type Params, PinoLogger } from 'nestjs-pino';
 import { DomainError, ErrorCode } from './common/errors/domain-error.js';
 import { requestIdFor } from './common/http/request-id.js';
+import { installRequestLogging } from './common/logging/request-logging.js';
 import { JetStreamServer } from './events/transport/jetstream.server.js';
 import { setupOpenApi } from './openapi.js';
 
@@ -51,6 +52,7 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
     ],
   });
   const fastify = app.getHttpAdapter().getInstance();
+  installRequestLogging(fastify, new PinoLogger(app.get<Params>(PARAMS_PROVIDER_TOKEN)));
   fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     void reply.header('X-Request-Id', req.id);
     // Bodies are JSON only (SPEC: 415 otherwise), also for the types Fastify and Nest parse by default

@@ -4,6 +4,7 @@ import { CreateSubscriptions1764260000000 } from './1764260000000-CreateSubscrip
 import { CreateUsage1764261000000 } from './1764261000000-CreateUsage.js';
 import { CreateIdempotencyKeys1764262000000 } from './1764262000000-CreateIdempotencyKeys.js';
 import { CreateInbox1764270000000 } from './1764270000000-CreateInbox.js';
+import { DropOutboxNotifyTrigger1764280000000 } from './1764280000000-DropOutboxNotifyTrigger.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CreateUsage1764261000000,
   CreateIdempotencyKeys1764262000000,
   CreateInbox1764270000000,
+  DropOutboxNotifyTrigger1764280000000,
 ];

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import pg from 'pg';
@@ -75,6 +76,10 @@ export class OutboxRelay implements OnApplicationBootstrap {
   private listener?: pg.Client;
   private listenerRetry?: NodeJS.Timeout;
   private lastPrune = 0;
+  /** Events committed by this replica since the last pass (set by OutboxSignal). */
+  private localCommits = false;
+  /** Payload of this replica's NOTIFYs, so its own listener ignores them. */
+  private readonly instanceId = randomUUID();
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -86,7 +91,10 @@ export class OutboxRelay implements OnApplicationBootstrap {
   ) {
     this.nats = config.get('nats', { infer: true });
     this.database = config.get('database', { infer: true });
-    signal.listen(() => this.wake());
+    signal.listen(() => {
+      this.localCommits = true;
+      this.wake();
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -141,10 +149,14 @@ export class OutboxRelay implements OnApplicationBootstrap {
     let backoff = 0;
     while (!this.stopping) {
       this.wakeRequested = false;
+      const localCommits = this.localCommits;
+      this.localCommits = false;
       let result: BatchResult = 'idle';
       if (this.connection.isConnected) {
         try {
           result = (await this.relayBatch()).result;
+          // another replica holds the relay lock: wake it for the events this replica just committed
+          if (result === 'busy' && localCommits) await this.notifyOtherReplicas();
         } catch (err) {
           this.logger.error({ err }, 'outbox relay pass failed');
           result = 'failed';
@@ -193,15 +205,23 @@ export class OutboxRelay implements OnApplicationBootstrap {
         [this.nats.outboxBatchSize],
       );
       if (rows.length === 0) return 'idle';
+      // Pipelined: every publish of the batch is written in seq order on the one connection (JetStream
+      // stores them in that order), then the acks are awaited together. Only the acknowledged prefix is
+      // marked published; anything after the first failure is published again on the next pass with
+      // the same msgID, which JetStream deduplicates.
+      const acks = await Promise.allSettled(
+        rows.map((row) =>
+          js.publish(row.subject, JSON.stringify(canonicalEnvelope(row.envelope)), { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS }),
+        ),
+      );
       let failure: { row: OutboxRow; error: string } | undefined;
-      for (const row of rows) {
-        try {
-          await js.publish(row.subject, JSON.stringify(canonicalEnvelope(row.envelope)), { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS });
-          sent.push(row);
-        } catch (err) {
-          failure = { row, error: err instanceof Error ? err.message : String(err) };
+      for (const [i, ack] of acks.entries()) {
+        if (ack.status === 'rejected') {
+          const err: unknown = ack.reason;
+          failure = { row: rows[i], error: err instanceof Error ? err.message : String(err) };
           break;
         }
+        sent.push(rows[i]);
       }
       const now = this.clock.now();
       if (sent.length > 0) {
@@ -263,7 +283,20 @@ export class OutboxRelay implements OnApplicationBootstrap {
     return this.prune(true);
   }
 
-  /** LISTEN outbox_events on a dedicated connection; reconnects on error. */
+  /**
+   * One NOTIFY outside any business transaction (business transactions do not NOTIFY: PostgreSQL
+   * serialises the commits of notifying transactions). Failure only delays the other relay to its poll.
+   */
+  private async notifyOtherReplicas(): Promise<void> {
+    if (usesPglite(this.database)) return;
+    try {
+      await this.uow.read((tx) => tx.manager.query('SELECT pg_notify($1, $2)', ['outbox_events', this.instanceId]));
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox NOTIFY failed; the relay lock holder will poll');
+    }
+  }
+
+  /** LISTEN outbox_events on a dedicated connection (NOTIFYs of other replicas' relays); reconnects on error. */
   private async listen(): Promise<void> {
     if (this.stopping || !this.database.url) return;
     const client = new pg.Client({ connectionString: this.database.url, application_name: 'outbox-relay-listener' });
@@ -278,7 +311,9 @@ export class OutboxRelay implements OnApplicationBootstrap {
         this.logger.warn({ err: err.message }, 'outbox LISTEN connection lost; reconnecting');
         retry();
       });
-      client.on('notification', () => this.wake());
+      client.on('notification', (n) => {
+        if (n.payload !== this.instanceId) this.wake();
+      });
       await client.connect();
       await client.query('LISTEN outbox_events');
       if (this.stopping) {

@@ -82,6 +82,16 @@ export class EventPublisher {
     return this.write(tx, SubscriptionCreatedEvent, 'subscription.created', data.subscription_id, data, ctx);
   }
 
+  /**
+   * The outbox INSERT of subscription.created as SQL whose parameters are appended to `params`, for a
+   * caller that runs it in its own statement with the subscription (see productUsageRecordedInsert).
+   */
+  subscriptionCreatedInsert(tx: Tx, data: SubscriptionCreatedData, ctx: CallContext, params: unknown[]): string {
+    const row = this.row(SubscriptionCreatedEvent, 'subscription.created', data.subscription_id, data, ctx);
+    this.signalAfterCommit(tx);
+    return this.insertSql([row], params);
+  }
+
   /** Writes subscription.status_changed plus activated / canceled / expired when the new status calls for it. */
   async publishSubscriptionStatusChanged(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<void> {
     const { cancellation_reason: _c, expiration_date: _e, ...statusChanged } = data;
@@ -153,18 +163,34 @@ export class EventPublisher {
     return row.id;
   }
 
+  /**
+   * The outbox INSERT of usage events as SQL whose parameters are appended to `params`, for a caller
+   * that runs it in its own statement (one round trip with the records the events describe). The
+   * caller must execute it in `tx`; the relay is signalled after the commit as for every write.
+   */
+  productUsageRecordedInsert(tx: Tx, data: ProductUsageRecordedData[], ctx: CallContext, params: unknown[]): string {
+    const rows = data.map((d) => this.row(ProductUsageRecordedEvent, 'product.usage.recorded', d.usage_record_id, d, ctx));
+    this.signalAfterCommit(tx);
+    return this.insertSql(rows, params);
+  }
+
   /** One multi-row INSERT (the hot path of usage recording). */
   private async insert(tx: Tx, rows: OutboxRow[]): Promise<void> {
     const params: unknown[] = [];
+    await tx.manager.query(this.insertSql(rows, params), params);
+    this.signalAfterCommit(tx);
+  }
+
+  private insertSql(rows: OutboxRow[], params: unknown[]): string {
     const values = rows.map((r) => {
       params.push(r.id, r.type, r.subject, r.aggregateId, JSON.stringify(r.envelope), r.createdAt);
       const n = params.length;
       return `($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}::jsonb, $${n})`;
     });
-    await tx.manager.query(
-      `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at) VALUES ${values.join(', ')}`,
-      params,
-    );
+    return `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at) VALUES ${values.join(', ')}`;
+  }
+
+  private signalAfterCommit(tx: Tx): void {
     if (this.signal) {
       const signal = this.signal;
       tx.afterCommit(() => signal.raise());

@@ -154,9 +154,10 @@ export class SubscriptionService extends SubscriptionEffects {
           .values(sub as QueryDeepPartialEntity<SubscriptionEntity>)
           .orIgnore()
           .getQueryAndParameters();
-        const inserted: unknown[] = await tx.manager.query(`${insertSql} RETURNING subscription_id`, params);
-        if (inserted.length !== 1) throw this.exists();
-        await this.events.publishSubscriptionCreated(
+        // the subscription and its subscription.created event in one statement (one round trip); when the
+        // insert is skipped the event row goes with the rollback of this.exists()
+        const allParams: unknown[] = [...(params as unknown[])];
+        const eventSql = this.events.subscriptionCreatedInsert(
           tx,
           {
             subscription_id: sub.subscriptionId,
@@ -175,7 +176,14 @@ export class SubscriptionService extends SubscriptionEffects {
             metadata: sub.metadata,
           },
           ctx,
+          allParams,
         );
+        const [row] = await tx.manager.query<{ inserted: number }[]>(
+          `WITH inserted AS (${insertSql} RETURNING subscription_id), event AS (${eventSql})
+           SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
+          allParams,
+        );
+        if (row?.inserted !== 1) throw this.exists();
       });
     } catch (err) {
       if (isUniqueViolation(err, ONE_OPEN_INDEX)) throw this.exists();

@@ -11,7 +11,8 @@ import { DEFAULT_LIMIT, decodeCursor, type Page, pageOf } from '../../common/pag
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import type { ProductUsageRecordedData } from '../../events/models/event-data.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
-import { ProductEntity } from '../catalog/entities/product.entity.js';
+import type { ProductEntity } from '../catalog/entities/product.entity.js';
+import { findProductsWithTiers } from '../catalog/services/product-rows.js';
 import { type PriceSchedule, priceRecord, toSchedule } from '../pricing/pricing-engine.js';
 import { calendarMonth, type Period } from '../subscriptions/billing-period.js';
 import { SubscriptionEntity } from '../subscriptions/subscription.entity.js';
@@ -168,10 +169,7 @@ export class UsageService {
 
   private async store(tx: Tx, accepted: Accepted[], now: Date, ctx: CallContext, batch: boolean): Promise<RecordOutcome[]> {
     // ---- business rules (inside the transaction, so they hold for what is written)
-    const products = await tx.manager.find(ProductEntity, {
-      where: { productId: In([...new Set(accepted.map((a) => a.productId))]) },
-      relations: { tiers: true },
-    });
+    const products = await findProductsWithTiers(tx.manager, [...new Set(accepted.map((a) => a.productId))]);
     const productById = new Map(products.map((p) => [p.productId, p]));
     const subIds = [...new Set(accepted.map((a) => a.subscriptionId).filter((s): s is string => s !== null))];
     const subs = subIds.length > 0 ? await tx.manager.findBy(SubscriptionEntity, { subscriptionId: In(subIds) }) : [];
@@ -346,13 +344,9 @@ export class UsageService {
         } satisfies Partial<UsageRecordEntity>);
         outcomes.push({ index: a.index, duplicate: false, record, product });
       }
-      await this.insertRecords(
+      await this.insertRecordsAndEvents(
         tx,
         fresh.map((f) => f.record),
-      );
-      await this.events.publishProductUsageRecordedMany(
-        tx,
-        fresh.map((f) => usageEvent(f.record)),
         ctx,
       );
     }
@@ -372,8 +366,40 @@ export class UsageService {
     return outcomes.sort((x, y) => x.index - y.index);
   }
 
+  /**
+   * The records and their product.usage.recorded events (outbox). Up to INSERT_CHUNK records (every
+   * single record): one statement, both INSERTs in a data-modifying CTE, so one round trip; larger
+   * batches: chunked record inserts, then the events. A request_id stored meanwhile by a concurrent
+   * request makes the whole unit redo (the transaction, events included, is rolled back).
+   */
+  private async insertRecordsAndEvents(tx: Tx, records: UsageRecordEntity[], ctx: CallContext): Promise<void> {
+    if (records.length > INSERT_CHUNK) {
+      await this.insertRecords(tx, records);
+      await this.events.publishProductUsageRecordedMany(tx, records.map(usageEvent), ctx);
+      return;
+    }
+    const params: unknown[] = [];
+    const recordsSql = this.recordsInsertSql(records, params);
+    const eventsSql = this.events.productUsageRecordedInsert(tx, records.map(usageEvent), ctx, params);
+    const [row] = await tx.manager.query<{ inserted: number }[]>(
+      `WITH inserted AS (${recordsSql}), events AS (${eventsSql}) SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
+      params,
+    );
+    if (row?.inserted !== records.length) throw new DuplicateRace();
+  }
+
   /** Multi-row inserts; a request_id stored meanwhile by a concurrent request makes the whole unit redo. */
   private async insertRecords(tx: Tx, records: UsageRecordEntity[]): Promise<void> {
+    for (let i = 0; i < records.length; i += INSERT_CHUNK) {
+      const chunk = records.slice(i, i + INSERT_CHUNK);
+      const params: unknown[] = [];
+      const inserted: unknown[] = await tx.manager.query(this.recordsInsertSql(chunk, params), params);
+      if (inserted.length !== chunk.length) throw new DuplicateRace();
+    }
+  }
+
+  /** INSERT ... ON CONFLICT (request_id) DO NOTHING RETURNING usage_record_id, parameters appended to `params`. */
+  private recordsInsertSql(records: UsageRecordEntity[], params: unknown[]): string {
     const columns = [
       'usage_record_id',
       'user_id',
@@ -394,41 +420,33 @@ export class UsageService {
       'usage_timestamp',
       'created_at',
     ];
-    for (let i = 0; i < records.length; i += INSERT_CHUNK) {
-      const chunk = records.slice(i, i + INSERT_CHUNK);
-      const params: unknown[] = [];
-      const values = chunk.map((r) => {
-        params.push(
-          r.usageRecordId,
-          r.userId,
-          r.organizationId,
-          r.subscriptionId,
-          r.productId,
-          r.usageAmount,
-          r.unitsBefore,
-          r.unitPrice,
-          r.totalCost,
-          r.currency,
-          r.isFreeTier,
-          r.periodStart,
-          r.periodEnd,
-          r.sessionId,
-          r.requestId,
-          r.usageDetails === null ? null : JSON.stringify(r.usageDetails),
-          r.usageTimestamp,
-          r.createdAt,
-        );
-        const base = params.length - columns.length;
-        return `(${columns.map((c, j) => `$${base + j + 1}${c === 'usage_details' ? '::jsonb' : ''}`).join(', ')})`;
-      });
-      const inserted: unknown[] = await tx.manager.query(
-        `INSERT INTO usage_records (${columns.join(', ')}) VALUES ${values.join(', ')}
-         ON CONFLICT (user_id, product_id, request_id) WHERE request_id IS NOT NULL DO NOTHING
-         RETURNING usage_record_id`,
-        params,
+    const values = records.map((r) => {
+      params.push(
+        r.usageRecordId,
+        r.userId,
+        r.organizationId,
+        r.subscriptionId,
+        r.productId,
+        r.usageAmount,
+        r.unitsBefore,
+        r.unitPrice,
+        r.totalCost,
+        r.currency,
+        r.isFreeTier,
+        r.periodStart,
+        r.periodEnd,
+        r.sessionId,
+        r.requestId,
+        r.usageDetails === null ? null : JSON.stringify(r.usageDetails),
+        r.usageTimestamp,
+        r.createdAt,
       );
-      if (inserted.length !== chunk.length) throw new DuplicateRace();
-    }
+      const base = params.length - columns.length;
+      return `(${columns.map((c, j) => `$${base + j + 1}${c === 'usage_details' ? '::jsonb' : ''}`).join(', ')})`;
+    });
+    return `INSERT INTO usage_records (${columns.join(', ')}) VALUES ${values.join(', ')}
+      ON CONFLICT (user_id, product_id, request_id) WHERE request_id IS NOT NULL DO NOTHING
+      RETURNING usage_record_id`;
   }
 
   // ---------------------------------------------------------------- reads
