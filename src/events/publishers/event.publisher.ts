@@ -82,16 +82,6 @@ export class EventPublisher {
     return this.write(tx, SubscriptionCreatedEvent, 'subscription.created', data.subscription_id, data, ctx);
   }
 
-  /**
-   * The outbox INSERT of subscription.created as SQL whose parameters are appended to `params`, for a
-   * caller that runs it in its own statement with the subscription (see productUsageRecordedInsert).
-   */
-  subscriptionCreatedInsert(tx: Tx, data: SubscriptionCreatedData, ctx: CallContext, params: unknown[]): string {
-    const row = this.row(SubscriptionCreatedEvent, 'subscription.created', data.subscription_id, data, ctx);
-    this.signalAfterCommit(tx);
-    return this.insertSql([row], params);
-  }
-
   /** Writes subscription.status_changed plus activated / canceled / expired when the new status calls for it. */
   async publishSubscriptionStatusChanged(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<void> {
     const { cancellation_reason: _c, expiration_date: _e, ...statusChanged } = data;

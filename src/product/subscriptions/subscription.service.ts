@@ -154,10 +154,9 @@ export class SubscriptionService extends SubscriptionEffects {
           .values(sub as QueryDeepPartialEntity<SubscriptionEntity>)
           .orIgnore()
           .getQueryAndParameters();
-        // the subscription and its subscription.created event in one statement (one round trip); when the
-        // insert is skipped the event row goes with the rollback of this.exists()
-        const allParams: unknown[] = [...(params as unknown[])];
-        const eventSql = this.events.subscriptionCreatedInsert(
+        const inserted: unknown[] = await tx.manager.query(`${insertSql} RETURNING subscription_id`, params);
+        if (inserted.length !== 1) throw this.exists();
+        await this.events.publishSubscriptionCreated(
           tx,
           {
             subscription_id: sub.subscriptionId,
@@ -176,14 +175,7 @@ export class SubscriptionService extends SubscriptionEffects {
             metadata: sub.metadata,
           },
           ctx,
-          allParams,
         );
-        const [row] = await tx.manager.query<{ inserted: number }[]>(
-          `WITH inserted AS (${insertSql} RETURNING subscription_id), event AS (${eventSql})
-           SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
-          allParams,
-        );
-        if (row?.inserted !== 1) throw this.exists();
       });
     } catch (err) {
       if (isUniqueViolation(err, ONE_OPEN_INDEX)) throw this.exists();
