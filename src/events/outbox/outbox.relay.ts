@@ -26,7 +26,32 @@ interface OutboxRow {
   id: string;
   type: string;
   subject: string;
+  aggregate_id: string | null;
   envelope: EventEnvelope;
+}
+
+/**
+ * Splits rows (in seq order) into consecutive waves in which no aggregate (subscription, usage
+ * record, catalog entry) appears twice. A wave's publishes are pipelined; the next wave starts only
+ * once the whole wave is acknowledged, so an event can never overtake an earlier, failed event of
+ * the same aggregate: per-aggregate order stays commit order even when a publish fails mid-batch.
+ */
+export function publishWaves<T extends { id: string; aggregate_id: string | null }>(rows: readonly T[]): T[][] {
+  const waves: T[][] = [];
+  let current: T[] = [];
+  let seen = new Set<string>();
+  for (const row of rows) {
+    const key = row.aggregate_id ?? row.id;
+    if (seen.has(key)) {
+      waves.push(current);
+      current = [];
+      seen = new Set();
+    }
+    current.push(row);
+    seen.add(key);
+  }
+  if (current.length > 0) waves.push(current);
+  return waves;
 }
 
 /** The envelope in the SPEC's key order, data in its class's field order (jsonb does not keep key order). */
@@ -201,27 +226,30 @@ export class OutboxRelay implements OnApplicationBootstrap {
         if (!lock?.locked) return 'busy';
       }
       const rows = await tx.manager.query<OutboxRow[]>(
-        `SELECT id, type, subject, envelope FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        `SELECT id, type, subject, aggregate_id, envelope FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [this.nats.outboxBatchSize],
       );
       if (rows.length === 0) return 'idle';
-      // Pipelined: every publish of the batch is written in seq order on the one connection (JetStream
-      // stores them in that order), then the acks are awaited together. Only the acknowledged prefix is
-      // marked published; anything after the first failure is published again on the next pass with
-      // the same msgID, which JetStream deduplicates.
-      const acks = await Promise.allSettled(
-        rows.map((row) =>
-          js.publish(row.subject, JSON.stringify(canonicalEnvelope(row.envelope)), { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS }),
-        ),
-      );
+      // Pipelined per wave (see publishWaves): the publishes of a wave are written in seq order on the one
+      // connection (JetStream stores them in that order), then their acks are awaited together. Only the
+      // acknowledged prefix is marked published; anything after the first failure is published again on
+      // the next pass with the same msgID, which JetStream deduplicates.
       let failure: { row: OutboxRow; error: string } | undefined;
-      for (const [i, ack] of acks.entries()) {
-        if (ack.status === 'rejected') {
-          const err: unknown = ack.reason;
-          failure = { row: rows[i], error: err instanceof Error ? err.message : String(err) };
-          break;
+      for (const wave of publishWaves(rows)) {
+        const acks = await Promise.allSettled(
+          wave.map((row) =>
+            js.publish(row.subject, JSON.stringify(canonicalEnvelope(row.envelope)), { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS }),
+          ),
+        );
+        for (const [i, ack] of acks.entries()) {
+          if (ack.status === 'rejected') {
+            const err: unknown = ack.reason;
+            failure = { row: wave[i], error: err instanceof Error ? err.message : String(err) };
+            break;
+          }
+          sent.push(wave[i]);
         }
-        sent.push(rows[i]);
+        if (failure) break;
       }
       const now = this.clock.now();
       if (sent.length > 0) {
