@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../errors/domain-error.js';
 import { toHttpError } from './error-response.js';
 
 /** The one HTTP exception filter: every error leaves as the SPEC error body. */
@@ -13,7 +14,10 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const req = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { status, body, headers } = toHttpError(exception, String(req.id));
-    if (status >= 500) {
+    if (status >= 500 && exception instanceof DomainError) {
+      // an expected answer (a dependency is down): say what, without a stack trace
+      this.logger.warn({ code: body.error.code, request_id: req.id }, exception.message);
+    } else if (status >= 500) {
       this.logger.error({ err: exception, request_id: req.id }, 'Unhandled error while serving request');
     }
     if (headers) void reply.headers(headers);
