@@ -58,18 +58,27 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot(env), ...(options.imports ?? [])] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
   for (const { provide, useValue } of options.overrides ?? []) builder = builder.overrideProvider(provide).useValue(useValue);
-  const moduleRef = await builder.compile();
-  const app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(), APP_OPTIONS);
-  configureApp(app, { swaggerUi: false });
-  await app.listen(0, '127.0.0.1');
-  await app.startAllMicroservices();
-  const address = app.getHttpServer().address() as { port: number };
+  let app: NestFastifyApplication | undefined;
+  try {
+    const moduleRef = await builder.compile();
+    app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(), APP_OPTIONS);
+    configureApp(app, { swaggerUi: false });
+    await app.listen(0, '127.0.0.1');
+    await app.startAllMicroservices();
+  } catch (err) {
+    // a failed start must not leave its database behind
+    await app?.close().catch(() => undefined);
+    await db?.drop();
+    throw err;
+  }
+  const started = app;
+  const address = started.getHttpServer().address() as { port: number };
   return {
-    app,
+    app: started,
     baseUrl: `http://127.0.0.1:${address.port}`,
     databaseUrl: options.pglite ? undefined : databaseUrl,
     close: async () => {
-      await app.close();
+      await started.close();
       await db?.drop();
     },
   };
