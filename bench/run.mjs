@@ -70,6 +70,19 @@ function assertLoopback(name, url) {
 
 // ---------------------------------------------------------------- resources to release
 
+/** Deletes a JetStream stream this run created (the service creates it at start). */
+async function deleteStream(natsUrl, name) {
+  const { connect } = await import('@nats-io/transport-node');
+  const { jetstreamManager } = await import('@nats-io/jetstream');
+  const nc = await connect({ servers: natsUrl, timeout: 2000 });
+  try {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(name).catch(() => undefined);
+  } finally {
+    await nc.close();
+  }
+}
+
 const cleanups = [];
 let currentLoad;
 let stopping = false;
@@ -451,7 +464,10 @@ async function main() {
     logDir: workDir,
     env: { ...baseEnv, DATABASE_URL: referenceDb, PORT: String(refPort), NODE_ENV: 'production' },
   });
-  log(`service on 127.0.0.1:${svcPort} (NATS ${CONFIG.natsUrl})`);
+  // A stream and subjects of this run's own, deleted at the end: the machine's EVENTS stream is left alone.
+  const benchStream = `BENCH_${process.pid}`;
+  if (CONFIG.natsUrl !== 'off') cleanups.push(() => deleteStream(CONFIG.natsUrl, benchStream));
+  log(`service on 127.0.0.1:${svcPort} (NATS ${CONFIG.natsUrl}, stream ${benchStream})`);
   const service = startProcess('service', process.execPath, [entry], {
     cwd: ROOT,
     logDir: workDir,
@@ -463,6 +479,8 @@ async function main() {
       DATABASE_URL: serviceDb,
       DB_POOL_SIZE: '10',
       NATS_URL: CONFIG.natsUrl,
+      EVENTS_STREAM: benchStream,
+      EVENTS_SUBJECT_PREFIX: `bench_${process.pid}`,
       LOG_LEVEL: 'warn',
       INTERNAL_SERVICE_SECRET: INTERNAL_SECRET,
       ACCOUNT_SERVICE_URL: accountUrl,
