@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { pgCode } from './pg-errors.js';
 
 /** A running transaction: its EntityManager plus hooks that fire only once it has committed. */
 export interface Tx {
@@ -69,7 +70,7 @@ export class UnitOfWork {
         }
         return result;
       } catch (err) {
-        const code = (err as { code?: string; driverError?: { code?: string } }).driverError?.code ?? (err as { code?: string }).code;
+        const code = pgCode(err);
         if (attempt < MAX_ATTEMPTS && code !== undefined && RETRYABLE.has(code)) continue;
         throw err;
       }

@@ -1,4 +1,5 @@
 import { HttpException } from '@nestjs/common';
+import { pgCode } from '../../database/pg-errors.js';
 import { DomainError, ErrorCode, type ErrorDetail } from '../errors/domain-error.js';
 
 /** The SPEC error body: `{error: {code, message, details?, request_id}, detail}`. */
@@ -94,9 +95,8 @@ const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03', '0800
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
 
 function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown; driverError?: { code?: unknown } } | undefined;
-  const code = e?.driverError?.code ?? e?.code;
-  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
-  const message = typeof e?.message === 'string' ? e.message : '';
+  const code = pgCode(err);
+  if (code !== undefined && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
+  const message = err instanceof Error ? err.message : '';
   return /timeout exceeded when trying to connect|Connection terminated|connection is insecure|too many clients/i.test(message);
 }

@@ -5,7 +5,7 @@ import type { AppConfig } from '../../config/app-config.js';
 import { CATALOG_SEED } from '../../database/seed/catalog-data.js';
 import type { CatalogSeed } from '../../database/seed/catalog-seed.types.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
-import { pgCode } from './services/catalog-errors.js';
+import { pgCode } from '../../database/pg-errors.js';
 import { CatalogRepository } from './services/catalog.repository.js';
 
 const UNDEFINED_TABLE = '42P01';

@@ -1,15 +1,5 @@
 import { DomainError, ErrorCode, type ErrorDetail } from '../../../common/errors/domain-error.js';
 
-/** The PostgreSQL SQLSTATE of a driver error, if any. */
-export function pgCode(err: unknown): string | undefined {
-  const e = err as { code?: unknown; driverError?: { code?: unknown } };
-  const code = e?.driverError?.code ?? e?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-export const UNIQUE_VIOLATION = '23505';
-export const FOREIGN_KEY_VIOLATION = '23503';
-
 /** 400 INVALID_TIERS naming each bad tier field. */
 export const invalidTiers = (details: ErrorDetail[]): DomainError =>
   new DomainError(ErrorCode.INVALID_TIERS, 'The tier table is invalid: tiers must be contiguous from 0 and ordered', 400, details);

@@ -12,7 +12,8 @@ import { CategoryEntity } from '../entities/category.entity.js';
 import type { PriceTierEntity } from '../entities/price-tier.entity.js';
 import { ProductEntity } from '../entities/product.entity.js';
 import { type ProductResponse, toProductResponse } from '../mappers/catalog.mappers.js';
-import { escapeLike, invalidTiers, pgCode, UNIQUE_VIOLATION } from './catalog-errors.js';
+import { isUniqueViolation } from '../../../database/pg-errors.js';
+import { escapeLike, invalidTiers } from './catalog-errors.js';
 import { CatalogRepository, type ProductInput } from './catalog.repository.js';
 import { findProductsWithTiers } from './product-rows.js';
 
@@ -134,7 +135,7 @@ export class ProductService {
       try {
         await tx.manager.update(ProductEntity, { productId }, patch);
       } catch (err) {
-        if (pgCode(err) === UNIQUE_VIOLATION) throw conflict(ErrorCode.PRODUCT_EXISTS, `product_code ${dto.product_code} is already used`);
+        if (isUniqueViolation(err)) throw conflict(ErrorCode.PRODUCT_EXISTS, `product_code ${dto.product_code} is already used`);
         throw err;
       }
       const retired = product.isActive && dto.is_active === false;
