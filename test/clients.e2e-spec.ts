@@ -2,7 +2,7 @@ import request from 'supertest';
 import { AccountClient } from '../src/clients/account.client.js';
 import { DependencyUnavailableError } from '../src/clients/client.types.js';
 import { OrganizationClient } from '../src/clients/organization.client.js';
-import { EventBusHealth } from '../src/health/ports/event-bus-health.js';
+import { EventBusHealth } from '../src/events/health/event-bus-health.js';
 import { type FakeAccountService, type FakeOrganizationService, startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL_SECRET, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -27,7 +27,7 @@ async function failure(promise: Promise<unknown>): Promise<DependencyUnavailable
 
 const profilePath = (id: string): string => `/api/v1/accounts/profile/${encodeURIComponent(id)}`;
 
-const connectedBus: EventBusHealth = { status: () => ({ connected: true, detail: 'test bus' }) };
+const connectedBus: Pick<EventBusHealth, 'status'> = { status: () => ({ connected: true, detail: 'test bus' }) };
 
 describe('clients and health (real HTTP fakes of the account and organization services)', () => {
   let platform: Awaited<ReturnType<typeof startFakePlatform>>;

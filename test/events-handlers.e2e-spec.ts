@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { managerOf } from '../src/database/transaction.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
 import { EventPublisher } from '../src/events/publishers/event.publisher.js';
 import { runDlqCommand } from '../src/events/cli/dlq.js';
@@ -35,7 +36,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     (
       await t.app
         .get(UnitOfWork)
-        .run((tx) => tx.manager.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM inbox_events WHERE event_id = $1`, [id]))
+        .run((tx) => managerOf(tx).query<{ n: number }[]>(`SELECT count(*)::int AS n FROM inbox_events WHERE event_id = $1`, [id]))
     )[0].n;
 
   beforeAll(async () => {

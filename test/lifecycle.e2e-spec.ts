@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { ManualClock } from '../src/common/clock/clock.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
-import { LifecycleSweeper } from '../src/product/lifecycle/lifecycle.sweeper.js';
+import { LifecycleSweeper } from '../src/product/subscriptions/lifecycle.sweeper.js';
 import { SubscriptionEffects } from '../src/product/subscriptions/subscription-effects.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { type Params, PinoLogger } from 'nestjs-pino';
 import { loadConfig } from '../src/config/app-config.js';
-import { loggerOptions } from '../src/config/logger.options.js';
+import { loggerOptions } from '../src/common/logging/logger.options.js';
 import { installRequestLogging } from '../src/common/logging/request-logging.js';
 
 /** The per-request log line and request-scoped loggers, on a real Fastify server (see request-logging.ts). */

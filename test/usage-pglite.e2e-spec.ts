@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Decimal } from '../src/common/money/decimal.js';
-import { LifecycleSweeper } from '../src/product/lifecycle/lifecycle.sweeper.js';
+import { LifecycleSweeper } from '../src/product/subscriptions/lifecycle.sweeper.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';

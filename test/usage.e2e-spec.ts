@@ -2,7 +2,7 @@ import request from 'supertest';
 import { ManualClock } from '../src/common/clock/clock.js';
 import { Decimal } from '../src/common/money/decimal.js';
 import { CATALOG_SEED } from '../src/database/seed/catalog-data.js';
-import { costOfUnits, toSchedule } from '../src/product/pricing/pricing-engine.js';
+import { costOfUnits, toSchedule } from '../src/product/catalog/pricing-engine.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import type { DataSourceOptions } from 'typeorm';
 import { PGliteDriver } from 'typeorm-pglite';
 import type { AppConfig } from '../config/app-config.js';
-import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SnakeNamingStrategy } from './snake-naming.strategy.js';
 import { TypeOrmLogger } from './typeorm-logger.js';
@@ -13,11 +12,16 @@ export const usesPglite = (database: AppConfig['database']): boolean => database
 /**
  * The one data-source definition, shared by Nest (DatabaseModule) and the TypeORM CLI (ormconfig.ts).
  * PostgreSQL when DATABASE_URL is set; embedded PGlite otherwise. Schema only from migrations.
+ * Entities: in the application each feature module registers its own (`TypeOrmModule.forFeature`,
+ * collected by `autoLoadEntities`); the CLI passes its list.
  */
-export function buildDataSourceOptions(config: Pick<AppConfig, 'database' | 'serviceName'>): DataSourceOptions {
+export function buildDataSourceOptions(
+  config: Pick<AppConfig, 'database' | 'serviceName'>,
+  entities: DataSourceOptions['entities'] = [],
+): DataSourceOptions {
   const common = {
     type: 'postgres' as const,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each' as const,

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PinoLogger } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
-import { QUIET_PATHS } from '../../config/logger.options.js';
+import { QUIET_PATHS } from './logger.options.js';
 
 const pathOf = (url: string): string => {
   const query = url.indexOf('?');

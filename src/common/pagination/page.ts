@@ -42,3 +42,20 @@ export function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, posit
   const next = more ? encodeCursor(positionOf(kept[kept.length - 1])) : null;
   return new Page(kept.map(map), next);
 }
+
+/**
+ * Newest-first lists keyed by an identity column (`seq`, a bigint): the cursor holds the last seq
+ * seen as a decimal string. Returns it validated, or undefined on the first page; 400 otherwise.
+ */
+export function decodeSeqCursor(cursor: string | undefined): string | undefined {
+  const position = decodeCursor(cursor, ['string']);
+  if (!position) return undefined;
+  const seq = String(position[0]);
+  if (!/^\d{1,19}$/.test(seq)) throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]);
+  return seq;
+}
+
+/** A page of a newest-first seq-keyed list from `limit + 1` rows. */
+export function seqPageOf<R extends { seq: string }, T>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
+  return pageOf(rows, limit, map, (r) => [String(r.seq)]);
+}

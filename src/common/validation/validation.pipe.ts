@@ -1,22 +1,42 @@
 import { type ArgumentMetadata, Injectable, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import { badRequest, type ErrorDetail } from '../errors/domain-error.js';
 import { checkJsonBody } from './json-guard.js';
 
-function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
+/**
+ * class-validator's errors as SPEC details, one per failed constraint, fields named like JSON paths
+ * (`tiers[1].unit_price`, `records[3].usage_amount`); `parent` prefixes every field.
+ */
+export function validationDetails(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((error) => {
-    // Array items are named like JSON paths elsewhere in the API: tiers[1].unit_price
     const field = !parent ? error.property : /^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`;
     const own = Object.values(error.constraints ?? {}).map((message) => ({
       field,
+      // whitelist's "property x should not exist" says it from class-validator's side; ours names the field
       message: message.includes('should not exist') ? `${field} is not an allowed field` : message,
     }));
-    return [...own, ...flatten(error.children ?? [], field)];
+    return [...own, ...validationDetails(error.children ?? [], field)];
   });
 }
 
 /** A 400 VALIDATION_ERROR naming each bad field. */
 export function validationException(errors: ValidationError[]): Error {
-  return badRequest('Request validation failed', flatten(errors));
+  return badRequest('Request validation failed', validationDetails(errors));
+}
+
+/**
+ * Validates a plain object as a DTO the way the global pipe validates bodies (unknown fields
+ * refused); for bodies the pipe cannot see whole (optional bodies, batch items).
+ */
+export async function validateBody<T extends object>(
+  cls: new () => T,
+  plain: object,
+  parent = '',
+): Promise<{ dto: T; details: ErrorDetail[] }> {
+  const dto = plainToInstance(cls, plain);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+  return { dto, details: validationDetails(errors, parent) };
 }
 
 /**

@@ -2,6 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min, ValidateBy, type ValidationOptions } from 'class-validator';
 import { isDecimalString } from '../money/decimal.js';
+import { MAX_LIMIT } from '../pagination/page.js';
 
 /** SPEC identifiers: strings of 1-255 characters with no control characters. */
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
@@ -43,9 +44,9 @@ export function IsLimit(): PropertyDecorator {
   return applyDecorators(
     IsOptional(),
     Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value)),
-    IsInt({ message: 'limit must be an integer between 1 and 200' }),
-    Min(1, { message: 'limit must be an integer between 1 and 200' }),
-    Max(200, { message: 'limit must be an integer between 1 and 200' }),
+    IsInt({ message: `limit must be an integer between 1 and ${MAX_LIMIT}` }),
+    Min(1, { message: `limit must be an integer between 1 and ${MAX_LIMIT}` }),
+    Max(MAX_LIMIT, { message: `limit must be an integer between 1 and ${MAX_LIMIT}` }),
   );
 }
 

@@ -6,12 +6,9 @@ import { CATALOG_SEED } from '../../database/seed/catalog-data.js';
 import type { CatalogSeed } from '../../database/seed/catalog-seed.types.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import { pgCode } from '../../database/pg-errors.js';
-import { CatalogRepository } from './services/catalog.repository.js';
+import { CatalogRepository } from './catalog.repository.js';
 
 const UNDEFINED_TABLE = '42P01';
-
-/** Arbitrary constant: the transaction-scoped advisory lock replicas take while one of them seeds. */
-const SEED_LOCK = 815_216;
 
 /**
  * Seeds the reference catalog on start (after migrations ran in DatabaseModule.onModuleInit) when
@@ -54,13 +51,13 @@ export class CatalogSeeder implements OnApplicationBootstrap {
 
   /** Inserts `seed` when the catalog is empty; returns whether it did. */
   async seed(seed: CatalogSeed): Promise<boolean> {
-    return this.uow.run(async ({ manager }) => {
-      await manager.query('SELECT pg_advisory_xact_lock($1)', [SEED_LOCK]);
-      if (!(await this.repo.isEmpty(manager))) return false;
+    return this.uow.run(async (tx) => {
+      await this.repo.lockForSeeding(tx);
+      if (!(await this.repo.isEmpty(tx))) return false;
       const now = this.clock.now();
-      for (const category of seed.categories) await this.repo.insertCategory(manager, category, now);
-      for (const product of seed.products) await this.repo.insertProduct(manager, product, now);
-      for (const plan of seed.plans) await this.repo.insertPlan(manager, plan, now);
+      for (const category of seed.categories) await this.repo.insertCategory(tx, category, now);
+      for (const product of seed.products) await this.repo.insertProduct(tx, product, now);
+      for (const plan of seed.plans) await this.repo.insertPlan(tx, plan, now);
       return true;
     });
   }

@@ -1,12 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
 import { Ctx, InternalOnly } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
-import { badRequest } from '../../common/errors/domain-error.js';
+import { badRequest, invalidField } from '../../common/errors/domain-error.js';
 import type { Page } from '../../common/pagination/page.js';
-import { validationException } from '../../common/validation/validation.pipe.js';
+import { validateBody } from '../../common/validation/validation.pipe.js';
 import { isIdentifier } from '../../common/validation/validators.js';
 import {
   CancelSubscriptionDto,
@@ -17,7 +15,8 @@ import {
   UpdateStatusDto,
 } from './dto/subscription.dto.js';
 import { SUBSCRIPTION_EXAMPLE, type SubscriptionView } from './subscription.mapper.js';
-import { SubscriptionService } from './subscription.service.js';
+import { SubscriptionCommands } from './subscription-commands.service.js';
+import { SubscriptionQueries } from './subscription-queries.service.js';
 
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
@@ -30,7 +29,7 @@ const ERROR_EXAMPLE = (code: string) => ({
 });
 
 const id = (value: string, field: string): string => {
-  if (!isIdentifier(value)) throw badRequest('Request validation failed', [{ field, message: `${field} is not a valid identifier` }]);
+  if (!isIdentifier(value)) throw invalidField(field, `${field} is not a valid identifier`);
   return value;
 };
 
@@ -38,16 +37,18 @@ const id = (value: string, field: string): string => {
 async function optionalBody<T extends object>(cls: new () => T, body: unknown): Promise<T> {
   if (body === undefined || body === null || body === '') return new cls();
   if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
-  const dto = plainToInstance(cls, body);
-  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length > 0) throw validationException(errors);
+  const { dto, details } = await validateBody(cls, body);
+  if (details.length > 0) throw badRequest('Request validation failed', details);
   return dto;
 }
 
 @ApiTags('subscriptions')
 @Controller('subscriptions')
 export class SubscriptionsController {
-  constructor(private readonly subscriptions: SubscriptionService) {}
+  constructor(
+    private readonly commands: SubscriptionCommands,
+    private readonly queries: SubscriptionQueries,
+  ) {}
 
   @Post()
   @HttpCode(200)
@@ -61,7 +62,7 @@ export class SubscriptionsController {
   @ApiResponse({ status: 422, description: 'USER_NOT_FOUND, USER_INACTIVE, ORGANIZATION_NOT_FOUND' })
   @ApiResponse({ status: 503, description: 'DEPENDENCY_UNAVAILABLE (account or organization service down, fail_closed)' })
   create(@Body() dto: CreateSubscriptionDto, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
-    return this.subscriptions.create(dto, ctx);
+    return this.commands.create(dto, ctx);
   }
 
   @Get()
@@ -69,7 +70,7 @@ export class SubscriptionsController {
   @ApiOperation({ summary: 'List subscriptions (internal), newest first, paged' })
   @ApiOkResponse({ schema: { example: [SUBSCRIPTION_EXAMPLE] } })
   list(@Query() query: ListSubscriptionsQuery): Promise<Page<SubscriptionView>> {
-    return this.subscriptions.listAll(query);
+    return this.queries.listAll(query);
   }
 
   @Get('user/:user_id')
@@ -81,7 +82,7 @@ export class SubscriptionsController {
     @Query() query: ListUserSubscriptionsQuery,
     @Ctx() ctx: CallContext,
   ): Promise<Page<SubscriptionView>> {
-    return this.subscriptions.listForUser(id(userId, 'user_id'), query, ctx);
+    return this.queries.listForUser(id(userId, 'user_id'), query, ctx);
   }
 
   @Get(':subscription_id')
@@ -90,7 +91,7 @@ export class SubscriptionsController {
   @ApiOkResponse({ schema: { example: SUBSCRIPTION_EXAMPLE } })
   @ApiResponse({ status: 404, description: 'SUBSCRIPTION_NOT_FOUND', ...ERROR_EXAMPLE('SUBSCRIPTION_NOT_FOUND') })
   get(@Param('subscription_id') subscriptionId: string, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
-    return this.subscriptions.get(id(subscriptionId, 'subscription_id'), ctx);
+    return this.queries.get(id(subscriptionId, 'subscription_id'), ctx);
   }
 
   @Put(':subscription_id/status')
@@ -104,7 +105,7 @@ export class SubscriptionsController {
     @Body() dto: UpdateStatusDto,
     @Ctx() ctx: CallContext,
   ): Promise<SubscriptionView> {
-    return this.subscriptions.setStatus(id(subscriptionId, 'subscription_id'), dto.status, dto.reason ?? null, ctx);
+    return this.commands.setStatus(id(subscriptionId, 'subscription_id'), dto.status, dto.reason ?? null, ctx);
   }
 
   @Post(':subscription_id/cancel')
@@ -121,7 +122,7 @@ export class SubscriptionsController {
     @Ctx() ctx: CallContext,
   ): Promise<SubscriptionView> {
     const dto = await optionalBody(CancelSubscriptionDto, body);
-    return this.subscriptions.cancel(id(subscriptionId, 'subscription_id'), dto, ctx);
+    return this.commands.cancel(id(subscriptionId, 'subscription_id'), dto, ctx);
   }
 
   @Post(':subscription_id/resume')
@@ -132,7 +133,7 @@ export class SubscriptionsController {
   @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, status: 'active' } } })
   @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION (nothing to resume)' })
   resume(@Param('subscription_id') subscriptionId: string, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
-    return this.subscriptions.resume(id(subscriptionId, 'subscription_id'), ctx);
+    return this.commands.resume(id(subscriptionId, 'subscription_id'), ctx);
   }
 
   @Post(':subscription_id/change-plan')
@@ -146,6 +147,6 @@ export class SubscriptionsController {
     @Body() dto: ChangePlanDto,
     @Ctx() ctx: CallContext,
   ): Promise<SubscriptionView> {
-    return this.subscriptions.changePlan(id(subscriptionId, 'subscription_id'), dto, ctx);
+    return this.commands.changePlan(id(subscriptionId, 'subscription_id'), dto, ctx);
   }
 }

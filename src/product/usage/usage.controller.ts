@@ -1,11 +1,13 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Ctx } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
 import type { Page } from '../../common/pagination/page.js';
 import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery } from './dto/usage.dto.js';
+import { UsageBatchPipe } from './usage-batch.pipe.js';
 import { USAGE_RECORD_EXAMPLE, type UsageRecordView } from './usage.mapper.js';
-import { type RecordOutcome, UsageService } from './usage.service.js';
+import { UsageQueries } from './usage-queries.service.js';
+import { type RecordOutcome, UsageRecorder } from './usage-recorder.service.js';
 
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
@@ -50,7 +52,10 @@ const toResponse = (o: RecordOutcome): RecordUsageResponse => ({
 @ApiTags('usage')
 @Controller()
 export class UsageController {
-  constructor(private readonly usage: UsageService) {}
+  constructor(
+    private readonly recorder: UsageRecorder,
+    private readonly queries: UsageQueries,
+  ) {}
 
   @Post('usage/record')
   @HttpCode(200)
@@ -89,7 +94,7 @@ export class UsageController {
   @ApiResponse({ status: 400, description: 'usage_amount not finite / ≤ 0 / > 1e12; usage_timestamp outside [-35 d, +5 min]' })
   @ApiResponse({ status: 422, description: 'PRODUCT_NOT_FOUND, PRODUCT_INACTIVE, SUBSCRIPTION_NOT_ACTIVE, SUBSCRIPTION_REQUIRED' })
   async record(@Body() dto: RecordUsageDto, @Ctx() ctx: CallContext): Promise<RecordUsageResponse> {
-    return toResponse(await this.usage.recordOne(dto, ctx));
+    return toResponse(await this.recorder.recordOne(dto, ctx));
   }
 
   @Post('usage/records/batch')
@@ -108,15 +113,16 @@ export class UsageController {
       },
     },
   })
+  @ApiBody({ type: RecordUsageBatchDto })
   async recordBatch(
-    @Body() dto: RecordUsageBatchDto,
+    @Body(UsageBatchPipe) records: RecordUsageDto[],
     @Ctx() ctx: CallContext,
   ): Promise<{
     accepted: number;
     duplicates: number;
     results: { index: number; usage_record_id: string; duplicate: boolean; total_cost: string }[];
   }> {
-    const outcomes = await this.usage.recordBatch(dto.records, ctx);
+    const outcomes = await this.recorder.recordBatch(records, ctx);
     const duplicates = outcomes.filter((o) => o.duplicate).length;
     return {
       accepted: outcomes.length - duplicates,
@@ -134,7 +140,7 @@ export class UsageController {
   @ApiOperation({ summary: 'Usage records, newest first, paged (users see their own)' })
   @ApiOkResponse({ schema: { example: [USAGE_RECORD_EXAMPLE] } })
   list(@Query() query: ListUsageQuery, @Ctx() ctx: CallContext): Promise<Page<UsageRecordView>> {
-    return this.usage.list(query, ctx);
+    return this.queries.list(query, ctx);
   }
 
   @Get('statistics/usage')
@@ -152,25 +158,6 @@ export class UsageController {
     },
   })
   statistics(@Query() query: UsageFiltersQuery, @Ctx() ctx: CallContext): Promise<Record<string, unknown>> {
-    return this.usage.statistics(query, ctx);
-  }
-
-  @Get('statistics/service')
-  @ApiOperation({ summary: 'Service-wide counts: products, subscriptions by status, usage records in the last 24 h / 7 d / 30 d' })
-  @ApiOkResponse({
-    schema: {
-      example: {
-        total_products: 9,
-        active_subscriptions: 3,
-        total_subscriptions: 5,
-        subscriptions_by_status: { active: 3, trialing: 1, canceled: 1 },
-        usage_records_24h: 10,
-        usage_records_7d: 50,
-        usage_records_30d: 200,
-      },
-    },
-  })
-  serviceStatistics(): Promise<Record<string, unknown>> {
-    return this.usage.serviceStatistics();
+    return this.queries.statistics(query, ctx);
   }
 }

@@ -1,0 +1,144 @@
+import { Injectable } from '@nestjs/common';
+import { In, type QueryDeepPartialEntity } from 'typeorm';
+import { isUniqueViolation } from '../../database/pg-errors.js';
+import { managerOf, type Tx } from '../../database/transaction.js';
+import { SubscriptionEntity } from './subscription.entity.js';
+import { ENTITLING_STATUSES, NON_TERMINAL_STATUSES, SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-state-machine.js';
+
+/** The partial unique index that allows one non-terminal subscription per (user, organization or none). */
+const ONE_OPEN_INDEX = 'subscriptions_one_open_per_owner';
+
+export interface SubscriptionFilters {
+  userId?: string;
+  organizationId?: string;
+  planId?: string;
+  status?: SubscriptionStatus;
+}
+
+/** What is due for the time-driven lifecycle at one instant. */
+export interface DueThresholds {
+  now: Date;
+  /** incomplete subscriptions created before this expire */
+  incompleteBefore: Date;
+  /** past_due subscriptions since before this become unpaid */
+  pastDueBefore: Date;
+}
+
+/** The subscriptions table: every read, lock and write of a subscription. */
+@Injectable()
+export class SubscriptionRepository {
+  /**
+   * Inserts a new subscription; false when the owner already has an open one (the partial unique
+   * index refuses it: ON CONFLICT DO NOTHING skips the row, and a race that surfaces as a unique
+   * violation is the same answer).
+   */
+  async insert(tx: Tx, sub: SubscriptionEntity): Promise<boolean> {
+    const manager = managerOf(tx);
+    const [sql, params] = manager
+      .createQueryBuilder()
+      .insert()
+      .into(SubscriptionEntity)
+      .values(sub as QueryDeepPartialEntity<SubscriptionEntity>)
+      .orIgnore()
+      .getQueryAndParameters();
+    try {
+      const inserted: unknown[] = await manager.query(`${sql} RETURNING subscription_id`, params);
+      return inserted.length === 1;
+    } catch (err) {
+      if (isUniqueViolation(err, ONE_OPEN_INDEX)) return false;
+      throw err;
+    }
+  }
+
+  /** Does the user already hold a non-terminal subscription for this organization (or none)? */
+  hasOpen(tx: Tx, userId: string, organizationId: string | null): Promise<boolean> {
+    return managerOf(tx)
+      .createQueryBuilder(SubscriptionEntity, 's')
+      .where(`s.user_id = :u AND coalesce(s.organization_id, '') = :o AND s.status IN (:...st)`, {
+        u: userId,
+        o: organizationId ?? '',
+        st: NON_TERMINAL_STATUSES,
+      })
+      .getExists();
+  }
+
+  findById(tx: Tx, subscriptionId: string): Promise<SubscriptionEntity | null> {
+    return managerOf(tx).findOneBy(SubscriptionEntity, { subscriptionId });
+  }
+
+  findByIds(tx: Tx, subscriptionIds: readonly string[]): Promise<SubscriptionEntity[]> {
+    if (subscriptionIds.length === 0) return Promise.resolve([]);
+    return managerOf(tx).findBy(SubscriptionEntity, { subscriptionId: In([...subscriptionIds]) });
+  }
+
+  /** The entitling (active / trialing) subscriptions of these users. */
+  entitlingOf(tx: Tx, userIds: readonly string[]): Promise<SubscriptionEntity[]> {
+    if (userIds.length === 0) return Promise.resolve([]);
+    return managerOf(tx).findBy(SubscriptionEntity, { userId: In([...userIds]), status: In([...ENTITLING_STATUSES]) });
+  }
+
+  /** The row locked FOR UPDATE, or null. */
+  lock(tx: Tx, subscriptionId: string): Promise<SubscriptionEntity | null> {
+    return managerOf(tx).findOne(SubscriptionEntity, { where: { subscriptionId }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** The user's subscriptions in these statuses, oldest first, locked FOR UPDATE. */
+  lockForUser(tx: Tx, userId: string, statuses: readonly SubscriptionStatus[]): Promise<SubscriptionEntity[]> {
+    return managerOf(tx).find(SubscriptionEntity, {
+      where: { userId, status: In([...statuses]) },
+      order: { seq: 'ASC' },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  async update(tx: Tx, subscriptionId: string, patch: Partial<SubscriptionEntity>): Promise<void> {
+    await managerOf(tx).update(SubscriptionEntity, { subscriptionId }, patch as QueryDeepPartialEntity<SubscriptionEntity>);
+  }
+
+  /** Newest first (by seq), before `beforeSeq` when given. */
+  list(tx: Tx, f: SubscriptionFilters, limit: number, beforeSeq?: string): Promise<SubscriptionEntity[]> {
+    const qb = managerOf(tx).createQueryBuilder(SubscriptionEntity, 's');
+    if (f.userId !== undefined) qb.andWhere('s.user_id = :userId', { userId: f.userId });
+    if (f.organizationId !== undefined) qb.andWhere('s.organization_id = :orgId', { orgId: f.organizationId });
+    if (f.planId !== undefined) qb.andWhere('s.plan_id = :planId', { planId: f.planId });
+    if (f.status !== undefined) qb.andWhere('s.status = :status', { status: f.status });
+    if (beforeSeq !== undefined) qb.andWhere('s.seq < :seq', { seq: beforeSeq });
+    return qb.orderBy('s.seq', 'DESC').limit(limit).getMany();
+  }
+
+  /**
+   * Rows with something due (trial over, incomplete too old, past_due too long, period over, cancel
+   * pending at period end), in seq order after `afterSeq`, locked `FOR UPDATE SKIP LOCKED` so
+   * replicas sweeping at once take disjoint rows.
+   */
+  lockDue(tx: Tx, due: DueThresholds, afterSeq: string, limit: number): Promise<SubscriptionEntity[]> {
+    return managerOf(tx)
+      .createQueryBuilder(SubscriptionEntity, 's')
+      .where('s.seq > :afterSeq', { afterSeq })
+      .andWhere(
+        `(
+          (s.status = 'trialing' AND s.trial_end <= :now)
+          OR (s.status = 'incomplete' AND s.created_at <= :incompleteBefore)
+          OR (s.status = 'past_due' AND s.past_due_since <= :pastDueBefore)
+          OR (s.status = 'active' AND s.current_period_end <= :now)
+          OR (s.cancel_at_period_end AND s.current_period_end <= :now AND s.status NOT IN ('canceled', 'incomplete_expired', 'expired'))
+        )`,
+        { now: due.now, incompleteBefore: due.incompleteBefore, pastDueBefore: due.pastDueBefore },
+      )
+      .orderBy('s.seq', 'ASC')
+      .limit(limit)
+      .setLock('pessimistic_write')
+      .setOnLocked('skip_locked')
+      .getMany();
+  }
+
+  /** How many subscriptions are in each status (every status present, 0 when none). */
+  async countByStatus(tx: Tx): Promise<Record<SubscriptionStatus, number>> {
+    const rows = await managerOf(tx).query<{ status: SubscriptionStatus; n: number }[]>(
+      `SELECT status, count(*)::int AS n FROM subscriptions GROUP BY status`,
+    );
+    const counts = Object.fromEntries(SUBSCRIPTION_STATUSES.map((s) => [s, 0])) as Record<SubscriptionStatus, number>;
+    for (const r of rows) counts[r.status] = Number(r.n);
+    return counts;
+  }
+}

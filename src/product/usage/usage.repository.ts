@@ -1,0 +1,247 @@
+import { Injectable } from '@nestjs/common';
+import type { SelectQueryBuilder } from 'typeorm';
+import { Decimal } from '../../common/money/decimal.js';
+import { managerOf, type Tx } from '../../database/transaction.js';
+import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
+import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
+import { UsageRecordEntity } from './usage-record.entity.js';
+
+/** Records per multi-row INSERT. */
+export const INSERT_CHUNK = 500;
+
+const RECORD_COLUMNS = [
+  'usage_record_id',
+  'user_id',
+  'organization_id',
+  'subscription_id',
+  'product_id',
+  'usage_amount',
+  'units_before',
+  'unit_price',
+  'total_cost',
+  'currency',
+  'is_free_tier',
+  'period_start',
+  'period_end',
+  'session_id',
+  'request_id',
+  'usage_details',
+  'usage_timestamp',
+  'created_at',
+] as const;
+
+export interface UsageFilters {
+  userId?: string;
+  organizationId?: string;
+  subscriptionId?: string;
+  productId?: string;
+  /** usage_timestamp ≥ start */
+  start?: Date;
+  /** usage_timestamp < end */
+  end?: Date;
+}
+
+/** One running total to raise: (user, product, subscription or '', period) by `sum` units. */
+export interface TotalIncrement {
+  userId: string;
+  productId: string;
+  /** the subscription id, or '' for usage without a subscription */
+  subscriptionKey: string;
+  periodStart: Date;
+  periodEnd: Date;
+  sum: Decimal;
+}
+
+export interface UsageAggregate {
+  usage: string;
+  cost: string;
+  records: number;
+}
+
+export interface UsageStatisticsRows {
+  totals: UsageAggregate;
+  byProduct: (UsageAggregate & { product_id: string })[];
+  byDate: (UsageAggregate & { day: string })[];
+}
+
+/**
+ * usage_records and usage_period_totals: the dedup lookup by request_id, the atomic running-total
+ * upsert, the record inserts (with their outbox events in the same statement), and the reads.
+ */
+@Injectable()
+export class UsageRepository {
+  constructor(private readonly outbox: OutboxRepository) {}
+
+  /** Stored records with these (user, product, request_id) keys. */
+  findByRequestIds(tx: Tx, keys: readonly { userId: string; productId: string; requestId: string }[]): Promise<UsageRecordEntity[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return managerOf(tx)
+      .createQueryBuilder(UsageRecordEntity, 'r')
+      .where(`(r.user_id, r.product_id, r.request_id) IN (SELECT * FROM unnest(:users::text[], :products::text[], :requests::text[]))`, {
+        users: keys.map((k) => k.userId),
+        products: keys.map((k) => k.productId),
+        requests: keys.map((k) => k.requestId),
+      })
+      .getMany();
+  }
+
+  /**
+   * Raises the running totals atomically (one upsert for all of them; pass them in a stable key
+   * order so concurrent requests lock rows in the same order) and returns each total after.
+   */
+  async addToTotals(
+    tx: Tx,
+    increments: readonly TotalIncrement[],
+    now: Date,
+  ): Promise<{ userId: string; productId: string; subscriptionKey: string; periodStart: Date; units: Decimal }[]> {
+    const rows = await managerOf(tx).query<
+      { user_id: string; product_id: string; subscription_key: string; period_start: Date; units: string }[]
+    >(
+      `INSERT INTO usage_period_totals (user_id, product_id, subscription_key, period_start, period_end, units, updated_at)
+       SELECT u, p, s, ps, pe, n, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::numeric[])
+         AS t(u, p, s, ps, pe, n)
+       ON CONFLICT (user_id, product_id, subscription_key, period_start)
+         DO UPDATE SET units = usage_period_totals.units + EXCLUDED.units, updated_at = EXCLUDED.updated_at
+       RETURNING user_id, product_id, subscription_key, period_start, units::text AS units`,
+      [
+        increments.map((g) => g.userId),
+        increments.map((g) => g.productId),
+        increments.map((g) => g.subscriptionKey),
+        increments.map((g) => g.periodStart.toISOString()),
+        increments.map((g) => g.periodEnd.toISOString()),
+        increments.map((g) => g.sum.toFixed()),
+        now,
+      ],
+    );
+    return rows.map((r) => ({
+      userId: r.user_id,
+      productId: r.product_id,
+      subscriptionKey: r.subscription_key,
+      periodStart: new Date(r.period_start),
+      units: new Decimal(r.units),
+    }));
+  }
+
+  /**
+   * The records and their outbox events in ONE statement (a data-modifying CTE: one round trip).
+   * Records whose request_id a concurrent request stored meanwhile are skipped; returns how many
+   * records were inserted (the caller compares and redoes the unit of work on a race).
+   */
+  async insertRecordsWithEvents(tx: Tx, records: readonly UsageRecordEntity[], messages: readonly OutboxMessage[]): Promise<number> {
+    const params: unknown[] = [];
+    const recordsSql = this.recordsInsertSql(records, params);
+    const eventsSql = this.outbox.insertStatement(messages, params);
+    const [row] = await managerOf(tx).query<{ inserted: number }[]>(
+      `WITH inserted AS (${recordsSql}), events AS (${eventsSql}) SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
+      params,
+    );
+    return row?.inserted ?? 0;
+  }
+
+  /** Multi-row inserts in chunks; returns how many records were inserted (as above). */
+  async insertRecords(tx: Tx, records: readonly UsageRecordEntity[]): Promise<number> {
+    let inserted = 0;
+    for (let i = 0; i < records.length; i += INSERT_CHUNK) {
+      const params: unknown[] = [];
+      const rows: unknown[] = await managerOf(tx).query(this.recordsInsertSql(records.slice(i, i + INSERT_CHUNK), params), params);
+      inserted += rows.length;
+    }
+    return inserted;
+  }
+
+  /** Newest first (by seq), before `beforeSeq` when given. */
+  list(tx: Tx, filters: UsageFilters, limit: number, beforeSeq?: string): Promise<UsageRecordEntity[]> {
+    const qb = this.filtered(tx, filters);
+    if (beforeSeq !== undefined) qb.andWhere('r.seq < :seq', { seq: beforeSeq });
+    return qb.orderBy('r.seq', 'DESC').limit(limit).getMany();
+  }
+
+  /** Totals, per product and per UTC day, of the records matching `filters`. */
+  async statistics(tx: Tx, filters: UsageFilters): Promise<UsageStatisticsRows> {
+    const totals = await this.filtered(tx, filters)
+      .select('coalesce(sum(r.usage_amount), 0)::text', 'usage')
+      .addSelect('coalesce(sum(r.total_cost), 0)::text', 'cost')
+      .addSelect('count(*)::int', 'records')
+      .getRawOne<UsageAggregate>();
+    const byProduct = await this.filtered(tx, filters)
+      .select('r.product_id', 'product_id')
+      .addSelect('sum(r.usage_amount)::text', 'usage')
+      .addSelect('sum(r.total_cost)::text', 'cost')
+      .addSelect('count(*)::int', 'records')
+      .groupBy('r.product_id')
+      .orderBy('r.product_id')
+      .getRawMany<UsageAggregate & { product_id: string }>();
+    const byDate = await this.filtered(tx, filters)
+      .select(`to_char(r.usage_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, 'day')
+      .addSelect('sum(r.usage_amount)::text', 'usage')
+      .addSelect('sum(r.total_cost)::text', 'cost')
+      .addSelect('count(*)::int', 'records')
+      .groupBy('day')
+      .orderBy('day')
+      .getRawMany<UsageAggregate & { day: string }>();
+    return { totals: totals ?? { usage: '0', cost: '0', records: 0 }, byProduct, byDate };
+  }
+
+  /** Records created since each of the three instants (ascending ages: `d1` ≥ `d7` ≥ `d30`). */
+  async countCreatedSince(tx: Tx, d1: Date, d7: Date, d30: Date): Promise<{ d1: number; d7: number; d30: number }> {
+    const [row] = await managerOf(tx).query<{ d1: number; d7: number; d30: number }[]>(
+      `SELECT count(*) FILTER (WHERE created_at >= $1)::int AS d1, count(*) FILTER (WHERE created_at >= $2)::int AS d7,
+              count(*)::int AS d30
+       FROM usage_records WHERE created_at >= $3`,
+      [d1, d7, d30],
+    );
+    return { d1: Number(row?.d1 ?? 0), d7: Number(row?.d7 ?? 0), d30: Number(row?.d30 ?? 0) };
+  }
+
+  /** The running total of one (user, product, subscription or '', period), 0 when none. */
+  async periodTotal(tx: Tx, userId: string, productId: string, subscriptionKey: string, periodStart: Date): Promise<Decimal> {
+    const [row] = await managerOf(tx).query<{ units: string }[]>(
+      `SELECT units::text AS units FROM usage_period_totals
+       WHERE user_id = $1 AND product_id = $2 AND subscription_key = $3 AND period_start = $4`,
+      [userId, productId, subscriptionKey, periodStart],
+    );
+    return new Decimal(row?.units ?? '0');
+  }
+
+  private filtered(tx: Tx, f: UsageFilters): SelectQueryBuilder<UsageRecordEntity> {
+    const qb = managerOf(tx).createQueryBuilder(UsageRecordEntity, 'r');
+    if (f.userId !== undefined) qb.andWhere('r.user_id = :userId', { userId: f.userId });
+    if (f.organizationId !== undefined) qb.andWhere('r.organization_id = :org', { org: f.organizationId });
+    if (f.subscriptionId !== undefined) qb.andWhere('r.subscription_id = :sub', { sub: f.subscriptionId });
+    if (f.productId !== undefined) qb.andWhere('r.product_id = :product', { product: f.productId });
+    if (f.start !== undefined) qb.andWhere('r.usage_timestamp >= :start', { start: f.start });
+    if (f.end !== undefined) qb.andWhere('r.usage_timestamp < :end', { end: f.end });
+    return qb;
+  }
+
+  /** INSERT ... ON CONFLICT (request_id) DO NOTHING RETURNING usage_record_id, parameters appended to `params`. */
+  private recordsInsertSql(records: readonly UsageRecordEntity[], params: unknown[]): string {
+    const values = records.map((r) => {
+      params.push(
+        r.usageRecordId,
+        r.userId,
+        r.organizationId,
+        r.subscriptionId,
+        r.productId,
+        r.usageAmount,
+        r.unitsBefore,
+        r.unitPrice,
+        r.totalCost,
+        r.currency,
+        r.isFreeTier,
+        r.periodStart,
+        r.periodEnd,
+        r.sessionId,
+        r.requestId,
+        r.usageDetails === null ? null : JSON.stringify(r.usageDetails),
+        r.usageTimestamp,
+        r.createdAt,
+      );
+      const base = params.length - RECORD_COLUMNS.length;
+      return `(${RECORD_COLUMNS.map((c, j) => `$${base + j + 1}${c === 'usage_details' ? '::jsonb' : ''}`).join(', ')})`;
+    });
+    return `INSERT INTO usage_records (${RECORD_COLUMNS.join(', ')}) VALUES ${values.join(', ')}
+      ON CONFLICT (user_id, product_id, request_id) WHERE request_id IS NOT NULL DO NOTHING
+      RETURNING usage_record_id`;
+  }
+}
