@@ -69,6 +69,9 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
     await request(t.baseUrl).get('/health/ready').expect(200);
     const deps = await request(t.baseUrl).get('/health/dependencies');
     expect(deps.body.details.outbox).toMatchObject({ status: 'up', backlog: 2 });
+    // a configured bus that is down is an outage (unlike NATS_URL=off, which is reported disabled)
+    expect(deps.status).toBe(503);
+    expect(deps.body.error.nats).toMatchObject({ status: 'down' });
   }, 30_000);
 
   it('should deliver what was committed during the outage exactly once when NATS comes up', async () => {

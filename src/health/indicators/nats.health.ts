@@ -16,7 +16,7 @@ export class NatsHealthIndicator {
   isHealthy(key = 'nats'): HealthIndicatorResult {
     const check = this.indicator.check(key);
     const { connected, disabled, detail } = this.bus.status();
-    void disabled;
+    if (disabled) return check.up({ state: 'disabled', ...(detail ? { message: detail } : {}) });
     return connected ? check.up(detail ? { detail } : {}) : check.down({ message: detail ?? 'not connected' });
   }
 }
