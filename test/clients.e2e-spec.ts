@@ -2,7 +2,7 @@ import request from 'supertest';
 import { AccountClient } from '../src/clients/account.client.js';
 import { DependencyUnavailableError } from '../src/clients/client.types.js';
 import { OrganizationClient } from '../src/clients/organization.client.js';
-import { EventBusHealth } from '../src/events/health/event-bus-health.js';
+import { EventBusHealth } from '../src/events/transport/event-bus-health.js';
 import { type FakeAccountService, type FakeOrganizationService, startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL_SECRET, startTestApp, type TestApp } from './support/test-app.js';
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { EventBusHealth } from '../../events/health/event-bus-health.js';
+import { EventBusHealth } from '../../events/transport/event-bus-health.js';
 
 /**
  * The event bus connection, as the events module reports it (no I/O here). A bus turned off on

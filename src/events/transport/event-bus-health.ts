@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { EventBusConnection } from '../transport/event-bus.connection.js';
+import { EventBusConnection } from './event-bus.connection.js';
 
 /** The event bus as the health endpoints report it. */
 export interface EventBusStatus {
