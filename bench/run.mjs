@@ -973,30 +973,45 @@ async function main() {
   log(`all servers ready (service: ${Math.round(service.readyMs)} ms to ready on an empty database)`);
 
   const want = (name) => SELECTED.includes(name);
-  const skipped = (name, why) =>
-    results.push({ name, title: name.replace(/_/g, ' '), kind: EVENT_SCENARIOS.has(name) ? 'events' : 'http', note: why });
-  const noBus = 'skipped: BENCH_NATS_URL=off';
+  const entry = (name, note, extra = {}) => ({
+    name,
+    title: name.replace(/_/g, ' '),
+    kind: EVENT_SCENARIOS.has(name) ? 'events' : 'http',
+    note,
+    ...extra,
+  });
+  /** Runs one scenario; a failure is recorded (with the service's last log lines) and the run goes on. */
+  const run = async (names, fn, { needsBus = false } = {}) => {
+    const list = [names].flat().filter(want);
+    if (list.length === 0) return;
+    if (needsBus && !ctx.bus) {
+      results.push(...list.map((n) => entry(n, 'skipped: BENCH_NATS_URL=off')));
+      return;
+    }
+    try {
+      const out = await fn(list);
+      if (out) results.push(...[out].flat());
+    } catch (err) {
+      if (err instanceof StoppedError || isStopping()) throw err;
+      log(`${list.join(', ')} failed: ${err.message}`);
+      results.push(
+        ...list.map((n) => entry(n, `failed: ${err.message.split('\n')[0]}`, { error_log_tail: tail(service.child.logFile, 20) })),
+      );
+    }
+  };
 
-  if (want('startup')) ctx.process.time_to_ready = await measureStartup();
-  if (want('hello')) results.push(await scenarioHello());
-  const reads = Object.keys(READS).filter(want);
-  if (reads.length) results.push(...(await scenarioReads(reads)));
-  if (want('usage_record')) results.push(await scenarioUsageRecord());
-  if (want('subscription_create')) results.push(await scenarioSubscriptionCreate());
-  for (const [name, fn] of [
-    ['usage_batch', () => scenarioUsageBatch(results)],
-    ['events_inbound', scenarioEventsInbound],
-    ['relay_latency', scenarioRelayLatency],
-  ]) {
-    if (!want(name)) continue;
-    if (!ctx.bus && name !== 'usage_batch') skipped(name, noBus);
-    else results.push(await fn());
-  }
-  if (want('two_processes')) results.push(await scenarioTwoProcesses());
-  if (want('backlog_drain')) {
-    if (!ctx.bus) skipped('backlog_drain', noBus);
-    else results.push(await scenarioBacklogDrain());
-  }
+  await run('startup', async () => {
+    ctx.process.time_to_ready = await measureStartup();
+  });
+  await run('hello', scenarioHello);
+  await run(Object.keys(READS), scenarioReads);
+  await run('usage_record', scenarioUsageRecord);
+  await run('subscription_create', scenarioSubscriptionCreate);
+  await run('usage_batch', () => scenarioUsageBatch(results));
+  await run('events_inbound', scenarioEventsInbound, { needsBus: true });
+  await run('relay_latency', scenarioRelayLatency, { needsBus: true });
+  await run('two_processes', scenarioTwoProcesses);
+  await run('backlog_drain', scenarioBacklogDrain, { needsBus: true });
 
   // after the whole benchmark, before anything is stopped
   ctx.process.service = memoryOf(service.child.pid);
