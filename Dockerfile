@@ -5,8 +5,8 @@
 # Migrations: the same image runs them as a one-off (deploy/k8s/migrate-job.yaml):
 #   node node_modules/typeorm/cli.js migration:run -d dist/ormconfig.js
 # scripts/check-docker-steps.sh replays these steps without a Docker engine.
-# Node 22 LTS: several production dependencies (nestjs-pino, cockatiel, @nats-io/nuid) declare engines >= 22.
-ARG NODE_IMAGE=node:22-bookworm-slim
+# Node 24 LTS, the same release CI runs (scripts/use-node-24.sh pins NODE24_VERSION; keep the two in step).
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- deps: every dependency, dev ones included (TypeScript compiles the service).
 FROM ${NODE_IMAGE} AS deps
