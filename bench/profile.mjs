@@ -30,7 +30,12 @@ const SECRET = 'profile-internal-secret';
 
 let n = 0;
 const bodies = {
-  '/api/v1/product/usage/record': () => ({ user_id: `prof-${n % 500}`, product_id: 'gpt-4o', usage_amount: 100, request_id: `prof-${runId}-${n++}` }),
+  '/api/v1/product/usage/record': () => ({
+    user_id: `prof-${n % 500}`,
+    product_id: 'gpt-4o',
+    usage_amount: 100,
+    request_id: `prof-${runId}-${n++}`,
+  }),
   '/api/v1/product/subscriptions': () => ({ user_id: `prof-sub-${runId}-${n++}`, plan_id: 'tier_pro_001' }),
 };
 
@@ -46,7 +51,15 @@ function summarize(profile) {
     const frame = nodes.get(id).callFrame;
     const url = frame.url.replace(/^file:\/\//, '');
     const pkg = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
-    const owner = pkg ? `npm:${pkg}` : url.startsWith(ROOT) ? url.slice(ROOT.length + 1) : url === '' ? `(${frame.functionName || 'native'})` : url.startsWith('node:') ? 'node core' : url;
+    const owner = pkg
+      ? `npm:${pkg}`
+      : url.startsWith(ROOT)
+        ? url.slice(ROOT.length + 1)
+        : url === ''
+          ? `(${frame.functionName || 'native'})`
+          : url.startsWith('node:')
+            ? 'node core'
+            : url;
     const fn = `${frame.functionName || '(anonymous)'} ${owner}:${frame.lineNumber + 1}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
     byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);

@@ -153,7 +153,13 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
       (c) => c.length > 0,
     );
     expect(callsFor('user_retry')).toHaveLength(1);
-    expect(await inboxCount(id)).toBe(1);
+    // the call is recorded inside the handler's transaction: its inbox row is there once it commits
+    expect(
+      await eventually(
+        () => inboxCount(id),
+        (n) => n === 1,
+      ),
+    ).toBe(1);
     const metrics = await request(t.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toContain('product_events_failed_total{type="user.deleted"} 2');
     expect(metrics.text).toMatch(/product_events_handled_total\{type="user.deleted"\} [1-9]/);

@@ -65,6 +65,12 @@ export interface AppConfig {
     /** true when no user-auth method is configured (development only) */
     userAuthDisabled: boolean;
   };
+  catalog: {
+    /** the safety-net reload of the in-memory catalog (CATALOG_REFRESH_MS) */
+    refreshMs: number;
+    /** `Cache-Control: max-age` of catalog answers, in seconds (CATALOG_CACHE_MAX_AGE) */
+    cacheMaxAgeSeconds: number;
+  };
   rateLimitPerMin: number;
   lifecycle: { incompleteExpiryMs: number; pastDueGraceMs: number; sweepIntervalMs: number };
   logLevel: string;
@@ -217,6 +223,10 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       audience: raw('AUTH_AUDIENCE'),
       trustUserHeader,
       userAuthDisabled,
+    },
+    catalog: {
+      refreshMs: duration('CATALOG_REFRESH_MS', '30s', 100),
+      cacheMaxAgeSeconds: Math.floor(duration('CATALOG_CACHE_MAX_AGE', '30s', 0) / 1000),
     },
     rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 60_000, 1, 100_000_000),
     lifecycle: {

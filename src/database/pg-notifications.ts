@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import pg from 'pg';
 import type { AppConfig } from '../config/app-config.js';
 import { UnitOfWork } from './unit-of-work.js';
-import { managerOf } from './transaction.js';
+import { managerOf, type Tx } from './transaction.js';
 
 type Handler = () => void;
 
@@ -47,6 +47,15 @@ export class PgNotifications implements OnApplicationShutdown {
     this.handlers.set(channel, set);
     if (this.client) void this.client.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
     else this.connecting ??= this.connect();
+  }
+
+  /**
+   * A NOTIFY inside `tx`: delivered when it commits, never when it rolls back. For rare writes only
+   * (PostgreSQL serialises the commits of notifying transactions), such as catalog changes.
+   */
+  async notifyInTransaction(tx: Tx, channel: string): Promise<void> {
+    if (!this.available) return;
+    await managerOf(tx).query('SELECT pg_notify($1, $2)', [channel, this.instanceId]);
   }
 
   /** One NOTIFY outside any business transaction. Failure only delays the listeners to their poll. */

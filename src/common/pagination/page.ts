@@ -1,8 +1,8 @@
 import { badRequest } from '../errors/domain-error.js';
 
 /**
- * A page of a keyset-paged list. Controllers return it; the pagination interceptor turns it into
- * a JSON array plus `Link` and `X-Next-Cursor` headers.
+ * A page of a keyset-paged list. The SPEC list shape is a JSON array plus, when more rows exist,
+ * `Link: <...&cursor=X>; rel="next"` and `X-Next-Cursor: X` (`pageHeaders`, `sendPage`).
  */
 export class Page<T> {
   constructor(
@@ -58,4 +58,12 @@ export function decodeSeqCursor(cursor: string | undefined): string | undefined 
 /** A page of a newest-first seq-keyed list from `limit + 1` rows. */
 export function seqPageOf<R extends { seq: string }, T>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
   return pageOf(rows, limit, map, (r) => [String(r.seq)]);
+}
+
+/** The `Link` and `X-Next-Cursor` headers of a page, for the request URL it answers (none on the last page). */
+export function pageHeaders(requestUrl: string, nextCursor: string | null): Record<string, string> {
+  if (nextCursor === null) return {};
+  const url = new URL(requestUrl, 'http://local');
+  url.searchParams.set('cursor', nextCursor);
+  return { Link: `<${url.pathname}${url.search}>; rel="next"`, 'X-Next-Cursor': nextCursor };
 }

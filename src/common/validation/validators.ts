@@ -8,8 +8,9 @@ import { MAX_LIMIT } from '../pagination/page.js';
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const IDENTIFIER = /^[^\u0000-\u001f\u007f]{1,255}$/u;
 
+/** (the `u` regex counts code points: at most 255 of them, i.e. at most 510 UTF-16 units) */
 export function isIdentifier(value: unknown): value is string {
-  return typeof value === 'string' && IDENTIFIER.test(value) && [...value].length <= 255;
+  return typeof value === 'string' && value.length <= 510 && IDENTIFIER.test(value);
 }
 
 export function IsIdentifier(options?: ValidationOptions): PropertyDecorator {

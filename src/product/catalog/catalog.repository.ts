@@ -16,21 +16,8 @@ export type ProductInput = SeedProduct & { is_active?: boolean };
 /** Input of a plan insert: the catalog.json shape plus the optional active flag. */
 export type PlanInput = SeedPlan & { is_active?: boolean };
 
-export interface ProductFilter {
-  isActive: boolean;
-  categoryId?: string;
-  productType?: string;
-  /** case-insensitive substring of the name */
-  q?: string;
-}
-
 /** Arbitrary constant: the transaction-scoped advisory lock replicas take while one of them seeds. */
 const SEED_LOCK = 815_217;
-
-/** Escapes LIKE wildcards so user text matches literally (used with ESCAPE '\\'). */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 /** A product's columns and, per tier (LEFT JOIN: null when it has none), the tier's own columns. */
 interface ProductWithTierRow {
@@ -141,13 +128,6 @@ export class CatalogRepository {
     return rows.length === 1;
   }
 
-  /** Active categories by (display_order, id), after the given position. */
-  listActiveCategories(tx: Tx, limit: number, after?: [number, string]): Promise<CategoryEntity[]> {
-    const qb = managerOf(tx).createQueryBuilder(CategoryEntity, 'c').where('c.is_active = true');
-    if (after) qb.andWhere('(c.display_order, c.category_id) > (:order, :id)', { order: after[0], id: after[1] });
-    return qb.orderBy('c.display_order', 'ASC').addOrderBy('c.category_id', 'ASC').limit(limit).getMany();
-  }
-
   findCategory(tx: Tx, categoryId: string): Promise<CategoryEntity | null> {
     return managerOf(tx).findOneBy(CategoryEntity, { categoryId });
   }
@@ -201,24 +181,6 @@ export class CatalogRepository {
        WHERE p.product_id = ANY($1::text[])
        ORDER BY p.product_id ASC, t.tier_index ASC`,
       [productIds],
-    );
-    return productsFromRows(rows);
-  }
-
-  /** One page of products (by id, after `afterId`) with their tiers, in one statement. */
-  async listProducts(tx: Tx, filter: ProductFilter, limit: number, afterId?: string): Promise<ProductEntity[]> {
-    const params: unknown[] = [filter.isActive];
-    const where = ['f.is_active = $1'];
-    if (filter.categoryId !== undefined) where.push(`f.category_id = $${params.push(filter.categoryId)}`);
-    if (filter.productType !== undefined) where.push(`f.product_type = $${params.push(filter.productType)}`);
-    if (filter.q !== undefined) where.push(`f.name ILIKE $${params.push(`%${escapeLike(filter.q)}%`)} ESCAPE '\\'`);
-    if (afterId !== undefined) where.push(`f.product_id > $${params.push(afterId)}`);
-    const rows = await managerOf(tx).query<ProductWithTierRow[]>(
-      `SELECT ${PRODUCT_COLUMNS}
-       FROM products p LEFT JOIN product_price_tiers t ON t.product_id = p.product_id
-       WHERE p.product_id IN (SELECT f.product_id FROM products f WHERE ${where.join(' AND ')} ORDER BY f.product_id ASC LIMIT $${params.push(limit)})
-       ORDER BY p.product_id ASC, t.tier_index ASC`,
-      params,
     );
     return productsFromRows(rows);
   }
@@ -279,11 +241,6 @@ export class CatalogRepository {
     return rows.map((r) => r.product_id);
   }
 
-  async countActiveProducts(tx: Tx): Promise<number> {
-    const [row] = await managerOf(tx).query<{ n: number }[]>(`SELECT count(*)::int AS n FROM products WHERE is_active`);
-    return Number(row?.n ?? 0);
-  }
-
   private async insertTiers(tx: Tx, productId: string, tiers: SeedPricing['tiers']): Promise<void> {
     if (tiers.length === 0) return;
     await managerOf(tx).insert(
@@ -338,14 +295,6 @@ export class CatalogRepository {
     return rows.length === 1;
   }
 
-  /** Active plans by (display_order, id) after the given position; public ones only unless `withNonPublic`. */
-  listActivePlans(tx: Tx, withNonPublic: boolean, limit: number, after?: [number, string]): Promise<PlanEntity[]> {
-    const qb = managerOf(tx).createQueryBuilder(PlanEntity, 'p').where('p.is_active = true');
-    if (!withNonPublic) qb.andWhere('p.is_public = true');
-    if (after) qb.andWhere('(p.display_order, p.plan_id) > (:order, :id)', { order: after[0], id: after[1] });
-    return qb.orderBy('p.display_order', 'ASC').addOrderBy('p.plan_id', 'ASC').limit(limit).getMany();
-  }
-
   findPlan(tx: Tx, planId: string): Promise<PlanEntity | null> {
     return managerOf(tx).findOneBy(PlanEntity, { planId });
   }
@@ -356,6 +305,21 @@ export class CatalogRepository {
 
   async updatePlan(tx: Tx, planId: string, patch: Partial<PlanEntity>): Promise<void> {
     await managerOf(tx).update(PlanEntity, { planId }, patch as QueryDeepPartialEntity<PlanEntity>);
+  }
+
+  // ------------------------------------------------------------------ the whole catalog
+
+  /** Every category, product (with tiers) and plan, active or not: what the in-memory catalog holds. */
+  async loadAll(tx: Tx): Promise<{ categories: CategoryEntity[]; products: ProductEntity[]; plans: PlanEntity[] }> {
+    const manager = managerOf(tx);
+    const categories = await manager.find(CategoryEntity);
+    const rows = await manager.query<ProductWithTierRow[]>(
+      `SELECT ${PRODUCT_COLUMNS}
+       FROM products p LEFT JOIN product_price_tiers t ON t.product_id = p.product_id
+       ORDER BY p.product_id ASC, t.tier_index ASC`,
+    );
+    const plans = await manager.find(PlanEntity);
+    return { categories, products: productsFromRows(rows), plans };
   }
 
   // ------------------------------------------------------------------ seeding

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -10,14 +10,18 @@ import { CatalogRepository } from './catalog.repository.js';
 
 const UNDEFINED_TABLE = '42P01';
 
+/** The catalog's tables do not exist (the migrations have not run yet). */
+export class CatalogTablesMissing extends Error {}
+
 /**
- * Seeds the reference catalog on start (after migrations ran in DatabaseModule.onModuleInit) when
+ * Seeds the reference catalog at start (after migrations ran in DatabaseModule.onModuleInit, before the
+ * CatalogStore first loads) when
  * SEED_CATALOG is true and the catalog is empty. One transaction under an advisory lock, inserts with
  * ON CONFLICT DO NOTHING via the same repository as the write API: idempotent and safe with several
  * replicas starting together. Seeding publishes no events (nothing changed for other services).
  */
 @Injectable()
-export class CatalogSeeder implements OnApplicationBootstrap {
+export class CatalogSeeder {
   private readonly logger = new Logger('CatalogSeeder');
 
   constructor(
@@ -27,14 +31,15 @@ export class CatalogSeeder implements OnApplicationBootstrap {
     private readonly config: ConfigService<AppConfig, true>,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  /** Seeds the reference catalog when SEED_CATALOG is true and the catalog is empty (CatalogStore calls it before loading). */
+  async seedIfEnabled(): Promise<void> {
     if (!this.config.get('database', { infer: true }).seedCatalog) return;
     let seeded: boolean;
     try {
       seeded = await this.seed(CATALOG_SEED);
     } catch (err) {
       if (pgCode(err) === UNDEFINED_TABLE) {
-        throw new Error(
+        throw new CatalogTablesMissing(
           'Cannot seed the catalog: its tables do not exist. Run the migrations (npm run migration:run) or start with MIGRATIONS_RUN=true',
           { cause: err },
         );

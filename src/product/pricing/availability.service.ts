@@ -33,7 +33,7 @@ export class AvailabilityService {
   ) {}
 
   async availability(productId: string, query: AvailabilityQuery, _ctx: CallContext): Promise<AvailabilityResponse> {
-    const found = await this.products.find(productId);
+    const found = this.products.find(productId);
     if (!found) return { available: false, reason: CatalogErrorCode.PRODUCT_NOT_FOUND };
     const product = toProductResponse(found.product, found.tiers);
     if (!found.product.isActive) return { available: false, reason: CatalogErrorCode.PRODUCT_INACTIVE, product };

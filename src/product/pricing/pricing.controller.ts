@@ -1,10 +1,13 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Ctx, Public } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
 import { errorExample, PRICING_EXAMPLE, PRODUCT_EXAMPLE } from '../catalog/controllers/examples.js';
 import { ApiProductNotFound } from '../catalog/controllers/openapi.decorators.js';
-import { ProductIdParams } from '../catalog/dto/product.dto.js';
+import { sendView } from '../../common/http/send-view.js';
+import { IdentifierPipe } from '../../common/validation/identifier.pipe.js';
+import { CatalogCache } from '../catalog/catalog-cache.js';
 import { type AvailabilityResponse, AvailabilityService } from './availability.service.js';
 import { AvailabilityQueryDto, PricingQueryDto } from './pricing.dto.js';
 import { type PricingResponse, PricingService } from './pricing.service.js';
@@ -16,6 +19,7 @@ export class PricingController {
   constructor(
     private readonly pricingService: PricingService,
     private readonly availabilityService: AvailabilityService,
+    private readonly cache: CatalogCache,
   ) {}
 
   @Get(':product_id/pricing')
@@ -28,8 +32,18 @@ export class PricingController {
   @ApiOkResponse({ schema: { example: PRICING_EXAMPLE } })
   @ApiForbiddenResponse({ schema: { example: errorExample('FORBIDDEN', 'Users may only read their own effective pricing') } })
   @ApiProductNotFound()
-  pricing(@Param() params: ProductIdParams, @Query() query: PricingQueryDto, @Ctx() ctx: CallContext): Promise<PricingResponse> {
-    return this.pricingService.pricing(params.product_id, query, ctx);
+  @ApiParam({ name: 'product_id', example: 'gpt-4o-mini' })
+  async pricing(
+    @Param('product_id', IdentifierPipe) productId: string,
+    @Query() query: PricingQueryDto,
+    @Ctx() ctx: CallContext,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<PricingResponse | string | undefined> {
+    if (query.user_id === undefined) return sendView(req, reply, this.pricingService.listPricingView(productId), this.cache.publicControl);
+    // one user's figures, changing with each record: never stored by a cache
+    void reply.header('Cache-Control', 'no-store');
+    return this.pricingService.effectivePricing(productId, query.user_id, query.subscription_id, ctx);
   }
 
   @Get(':product_id/availability')
@@ -39,11 +53,14 @@ export class PricingController {
     description: 'unknown product: `{"available": false, "reason": "PRODUCT_NOT_FOUND"}`; retired: reason `PRODUCT_INACTIVE`',
     schema: { example: { available: true, product: PRODUCT_EXAMPLE } },
   })
+  @ApiParam({ name: 'product_id', example: 'gpt-4o-mini' })
   availability(
-    @Param() params: ProductIdParams,
+    @Param('product_id', IdentifierPipe) productId: string,
     @Query() query: AvailabilityQueryDto,
     @Ctx() ctx: CallContext,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<AvailabilityResponse> {
-    return this.availabilityService.availability(params.product_id, { userId: query.user_id, organizationId: query.organization_id }, ctx);
+    if (query.user_id !== undefined) void reply.header('Cache-Control', 'no-store');
+    return this.availabilityService.availability(productId, { userId: query.user_id, organizationId: query.organization_id }, ctx);
   }
 }

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { canActFor, type CallContext } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
 import { forbidden, unauthorized } from '../../common/errors/domain-error.js';
+import { type JsonView, jsonView } from '../../common/http/json-view.js';
 import { Decimal, formatDecimal, ZERO } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import type { PriceTierEntity } from '../catalog/entities/price-tier.entity.js';
@@ -13,7 +14,6 @@ import { ProductService } from '../catalog/services/product.service.js';
 import { calendarMonth } from '../subscriptions/billing-period.js';
 import type { PeriodUsage } from '../usage/period-usage.js';
 import { UsageQueries } from '../usage/usage-queries.service.js';
-import type { PricingQueryDto } from './pricing.dto.js';
 
 /** SPEC "Pricing response". */
 export interface PricingResponse {
@@ -63,20 +63,28 @@ export class PricingService {
     this.userAuthDisabled = config.get('auth', { infer: true }).userAuthDisabled;
   }
 
-  async pricing(productId: string, query: PricingQueryDto, ctx: CallContext): Promise<PricingResponse> {
-    if (query.user_id !== undefined) {
-      // The route is public; a user's effective figures are that user's data.
-      if (ctx.principal.kind === 'anonymous' && !this.userAuthDisabled) throw unauthorized('Credentials required for effective pricing');
-      if (!canActFor(ctx.principal, query.user_id)) throw forbidden('Users may only read their own effective pricing');
-    }
-    const { product, tiers } = await this.products.get(productId);
-    const now = this.clock.now();
-    const month = calendarMonth(now);
-    const usage: PeriodUsage =
-      query.user_id === undefined
-        ? { periodStart: month.start, periodEnd: month.end, units: ZERO }
-        : await this.usage.periodUsage(productId, query.user_id, query.subscription_id, now);
-    return buildPricingResponse(product, tiers, usage, query.user_id !== undefined);
+  /** List pricing (no user): from the catalog alone, serialized once per catalog version and month. */
+  listPricingView(productId: string): JsonView {
+    const { product, tiers } = this.products.get(productId);
+    const month = calendarMonth(this.clock.now());
+    return this.products.catalogView(`pricing ${productId} ${month.start.toISOString()}`, () =>
+      jsonView(buildPricingResponse(product, tiers, { periodStart: month.start, periodEnd: month.end, units: ZERO }, false)),
+    );
+  }
+
+  /** Effective pricing: that user's usage so far this period (the subscription's, or the calendar month). */
+  async effectivePricing(
+    productId: string,
+    userId: string,
+    subscriptionId: string | undefined,
+    ctx: CallContext,
+  ): Promise<PricingResponse> {
+    // The route is public; a user's effective figures are that user's data.
+    if (ctx.principal.kind === 'anonymous' && !this.userAuthDisabled) throw unauthorized('Credentials required for effective pricing');
+    if (!canActFor(ctx.principal, userId)) throw forbidden('Users may only read their own effective pricing');
+    const { product, tiers } = this.products.get(productId);
+    const usage = await this.usage.periodUsage(productId, userId, subscriptionId, this.clock.now());
+    return buildPricingResponse(product, tiers, usage, true);
   }
 }
 

@@ -16,11 +16,8 @@ export class ServiceStatistics {
 
   async counts(): Promise<Record<string, unknown>> {
     const now = this.clock.now();
-    const [totalProducts, byStatus, recent] = await Promise.all([
-      this.products.countActive(),
-      this.subscriptions.countByStatus(),
-      this.usage.recentCounts(now),
-    ]);
+    const totalProducts = this.products.countActive();
+    const [byStatus, recent] = await Promise.all([this.subscriptions.countByStatus(), this.usage.recentCounts(now)]);
     return {
       total_products: totalProducts,
       active_subscriptions: byStatus.active,

@@ -77,8 +77,8 @@ describe('SubscriptionCommands (repository, directory and plans swapped by overr
       .useValue({
         requireSubscribable: (planId: string) => {
           const found = plans.get(planId);
-          if (!found) return Promise.reject(new DomainError('PLAN_NOT_FOUND', 'not_found', 'no plan'));
-          return Promise.resolve(found);
+          if (!found) throw new DomainError('PLAN_NOT_FOUND', 'not_found', 'no plan');
+          return found;
         },
       })
       .overrideProvider(PlatformDirectory)

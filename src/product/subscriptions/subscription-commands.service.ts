@@ -41,12 +41,9 @@ export class SubscriptionCommands {
     const seats = dto.seats ?? 1;
     const organizationId = dto.organization_id ?? null;
 
-    // (reads go through UnitOfWork.read: on embedded PGlite there is one session for everything)
-    const { plan, open } = await this.uow.read(async (tx) => ({
-      plan: await this.plans.requireSubscribable(dto.plan_id, ctx.principal, tx),
-      // A cheap early answer; the partial unique index is what really enforces it (see insert).
-      open: await this.repo.hasOpen(tx, dto.user_id, organizationId),
-    }));
+    const plan = this.plans.requireSubscribable(dto.plan_id, ctx.principal);
+    // A cheap early answer; the partial unique index is what really enforces it (see insert).
+    const open = await this.uow.read((tx) => this.repo.hasOpen(tx, dto.user_id, organizationId));
     checkSeats(plan, seats);
     if (open) throw SubscriptionErrors.exists();
     await this.verifyUser(dto.user_id, ctx);
@@ -127,7 +124,7 @@ export class SubscriptionCommands {
     return this.uow.run(async (tx) => {
       const sub = await this.lockOwned(tx, subscriptionId, ctx);
       if (isTerminal(sub.status)) throw SubscriptionErrors.illegalTransition(`Cannot change the plan of a ${sub.status} subscription`);
-      const plan = await this.plans.requireSubscribable(dto.plan_id, ctx.principal, tx);
+      const plan = this.plans.requireSubscribable(dto.plan_id, ctx.principal);
       const cycle = dto.billing_cycle ?? sub.billingCycle;
       const seats = dto.seats ?? sub.seats;
       checkSeats(plan, seats);

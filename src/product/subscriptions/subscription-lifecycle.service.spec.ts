@@ -84,7 +84,7 @@ describe('SubscriptionLifecycle and SubscriptionEffects (repository swapped by o
         EventPublisher,
         OutboxRepository,
         OutboxSignal,
-        { provide: PlanService, useValue: { find: (id: string) => Promise.resolve(id === 'basic' ? basic : undefined) } },
+        { provide: PlanService, useValue: { find: (id: string) => (id === 'basic' ? basic : undefined) } },
         { provide: Clock, useValue: clock },
         { provide: ConfigService, useValue: testConfig({ PAST_DUE_GRACE: '7d', INCOMPLETE_EXPIRY: '23h' }) },
       ],

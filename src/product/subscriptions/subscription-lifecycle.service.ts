@@ -79,7 +79,7 @@ export class SubscriptionLifecycle {
           continue;
         }
         if (sub.pendingPlanId !== null) {
-          const plan = await this.plans.find(sub.pendingPlanId, tx);
+          const plan = this.plans.find(sub.pendingPlanId);
           if (!plan) throw new Error(`pending plan ${sub.pendingPlanId} of ${sub.subscriptionId} does not exist`);
           const cycle = sub.pendingBillingCycle ?? sub.billingCycle;
           await t.switchPlan(tx, sub, plan, cycle, sub.pendingSeats ?? sub.seats, sub.currentPeriodEnd, ctx, true);

@@ -1,9 +1,11 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Ctx, InternalOnly } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
+import { Idempotent } from '../../idempotency/idempotent.decorator.js';
 import { badRequest, invalidField } from '../../common/errors/domain-error.js';
-import type { Page } from '../../common/pagination/page.js';
+import { sendPage } from '../../common/pagination/send-page.js';
 import { validateBody } from '../../common/validation/validation.pipe.js';
 import { isIdentifier } from '../../common/validation/validators.js';
 import {
@@ -17,12 +19,6 @@ import {
 import { SUBSCRIPTION_EXAMPLE, type SubscriptionView } from './subscription.mapper.js';
 import { SubscriptionCommands } from './subscription-commands.service.js';
 import { SubscriptionQueries } from './subscription-queries.service.js';
-
-const IDEMPOTENCY_HEADER = {
-  name: 'Idempotency-Key',
-  required: false,
-  description: '1-255 characters; the same key with the same body within 24 h replays the first response',
-};
 
 const ERROR_EXAMPLE = (code: string) => ({
   schema: { example: { error: { code, message: '...', request_id: 'req-1' }, detail: '...' } },
@@ -53,7 +49,7 @@ export class SubscriptionsController {
   @Post()
   @HttpCode(200)
   @ApiOperation({ summary: 'Create a subscription (200 with the subscription)' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiOkResponse({ schema: { example: SUBSCRIPTION_EXAMPLE } })
   @ApiResponse({ status: 400, description: 'validation failed (seats outside the plan range, bad billing_cycle)' })
   @ApiResponse({ status: 403, description: 'FORBIDDEN, PLAN_NOT_AVAILABLE, NOT_ORGANIZATION_MEMBER' })
@@ -69,20 +65,26 @@ export class SubscriptionsController {
   @InternalOnly()
   @ApiOperation({ summary: 'List subscriptions (internal), newest first, paged' })
   @ApiOkResponse({ schema: { example: [SUBSCRIPTION_EXAMPLE] } })
-  list(@Query() query: ListSubscriptionsQuery): Promise<Page<SubscriptionView>> {
-    return this.queries.listAll(query);
+  async list(
+    @Query() query: ListSubscriptionsQuery,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SubscriptionView[]> {
+    return sendPage(req, reply, await this.queries.listAll(query));
   }
 
   @Get('user/:user_id')
   @ApiOperation({ summary: "A user's subscriptions, newest first, paged (filter status)" })
   @ApiParam({ name: 'user_id' })
   @ApiOkResponse({ schema: { example: [SUBSCRIPTION_EXAMPLE] } })
-  listForUser(
+  async listForUser(
     @Param('user_id') userId: string,
     @Query() query: ListUserSubscriptionsQuery,
     @Ctx() ctx: CallContext,
-  ): Promise<Page<SubscriptionView>> {
-    return this.queries.listForUser(id(userId, 'user_id'), query, ctx);
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SubscriptionView[]> {
+    return sendPage(req, reply, await this.queries.listForUser(id(userId, 'user_id'), query, ctx));
   }
 
   @Get(':subscription_id')
@@ -111,7 +113,7 @@ export class SubscriptionsController {
   @Post(':subscription_id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel at period end (default) or immediately' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiParam({ name: 'subscription_id' })
   @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, cancel_at_period_end: true, next_billing_date: null } } })
   @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION (already terminal)' })
@@ -128,7 +130,7 @@ export class SubscriptionsController {
   @Post(':subscription_id/resume')
   @HttpCode(200)
   @ApiOperation({ summary: 'Undo a pending cancellation, or resume a paused subscription' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiParam({ name: 'subscription_id' })
   @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, status: 'active' } } })
   @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION (nothing to resume)' })
@@ -139,7 +141,7 @@ export class SubscriptionsController {
   @Post(':subscription_id/change-plan')
   @HttpCode(200)
   @ApiOperation({ summary: 'Change plan: an upgrade (higher monthly-equivalent price) now, a downgrade at period end' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiParam({ name: 'subscription_id' })
   @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, plan_id: 'tier_max_001', plan_tier: 'max', price: '50' } } })
   changePlan(

@@ -119,7 +119,7 @@ describe('UsageRecorder (repository, catalog and subscriptions swapped by overri
           provide: ProductService,
           useValue: {
             findMany: (ids: string[]) =>
-              Promise.resolve(ids.filter((id) => products[id]).map((id) => ({ product: products[id], tiers: products[id].tiers }))),
+              ids.filter((id) => products[id]).map((id) => ({ product: products[id], tiers: products[id].tiers })),
           },
         },
         { provide: SubscriptionQueries, useValue: { findByIds: () => Promise.resolve([]), entitlingOf: () => Promise.resolve([]) } },

@@ -148,7 +148,7 @@ export class UsageRecorder {
   private async store(tx: Tx, accepted: Accepted[], now: Date, ctx: CallContext, batch: boolean): Promise<RecordOutcome[]> {
     // ---- business rules (inside the transaction, so they hold for what is written)
     const productById = new Map(
-      (await this.products.findMany([...new Set(accepted.map((a) => a.productId))], tx)).map((p) => [p.product.productId, p.product]),
+      this.products.findMany([...new Set(accepted.map((a) => a.productId))]).map((p) => [p.product.productId, p.product]),
     );
     const subIds = [...new Set(accepted.map((a) => a.subscriptionId).filter((s): s is string => s !== null))];
     const subById = new Map((await this.subscriptions.findByIds(tx, subIds)).map((s) => [s.subscriptionId, s]));

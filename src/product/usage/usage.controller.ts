@@ -1,19 +1,15 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Ctx } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
-import type { Page } from '../../common/pagination/page.js';
+import { Idempotent } from '../../idempotency/idempotent.decorator.js';
+import { sendPage } from '../../common/pagination/send-page.js';
 import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery } from './dto/usage.dto.js';
 import { UsageBatchPipe } from './usage-batch.pipe.js';
 import { USAGE_RECORD_EXAMPLE, type UsageRecordView } from './usage.mapper.js';
 import { UsageQueries } from './usage-queries.service.js';
 import { type RecordOutcome, UsageRecorder } from './usage-recorder.service.js';
-
-const IDEMPOTENCY_HEADER = {
-  name: 'Idempotency-Key',
-  required: false,
-  description: '1-255 characters; the same key with the same body within 24 h replays the first response',
-};
 
 export interface RecordUsageResponse {
   success: true;
@@ -67,7 +63,7 @@ export class UsageController {
       'billable unit of the record (0 when all of it was free). A repeated `request_id` for the same user and product returns ' +
       'the first record (`duplicate: true`), not charged or published again.',
   })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiOkResponse({
     schema: {
       example: {
@@ -103,7 +99,7 @@ export class UsageController {
     summary: 'Record up to 1000 usage records in one transaction',
     description: 'All or nothing: any invalid record makes the whole batch 400, with one detail per bad index.',
   })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiOkResponse({
     schema: {
       example: {
@@ -139,8 +135,13 @@ export class UsageController {
   @Get('usage/records')
   @ApiOperation({ summary: 'Usage records, newest first, paged (users see their own)' })
   @ApiOkResponse({ schema: { example: [USAGE_RECORD_EXAMPLE] } })
-  list(@Query() query: ListUsageQuery, @Ctx() ctx: CallContext): Promise<Page<UsageRecordView>> {
-    return this.queries.list(query, ctx);
+  async list(
+    @Query() query: ListUsageQuery,
+    @Ctx() ctx: CallContext,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<UsageRecordView[]> {
+    return sendPage(req, reply, await this.queries.list(query, ctx));
   }
 
   @Get('statistics/usage')

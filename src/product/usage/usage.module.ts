@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OutboxModule } from '../../events/outbox/outbox.module.js';
+import { IdempotencyModule } from '../../idempotency/idempotency.module.js';
 import { CatalogModule } from '../catalog/catalog.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { UsageQueries } from './usage-queries.service.js';
@@ -15,7 +16,13 @@ import { UsageRepository } from './usage.repository.js';
  * by request_id, with its event in the same transaction), the records, usage statistics.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([UsageRecordEntity, UsagePeriodTotalEntity]), CatalogModule, SubscriptionsModule, OutboxModule],
+  imports: [
+    TypeOrmModule.forFeature([UsageRecordEntity, UsagePeriodTotalEntity]),
+    CatalogModule,
+    SubscriptionsModule,
+    OutboxModule,
+    IdempotencyModule,
+  ],
   controllers: [UsageController],
   providers: [UsageRepository, UsageRecorder, UsageQueries],
   exports: [UsageQueries],

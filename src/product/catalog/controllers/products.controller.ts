@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   ApiBadRequestResponse,
   ApiBody,
@@ -6,13 +7,17 @@ import {
   ApiCreatedResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiSecurity,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { Ctx, InternalOnly, Public } from '../../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../../common/auth/principal.js';
-import type { Page } from '../../../common/pagination/page.js';
+import { Idempotent } from '../../../idempotency/idempotent.decorator.js';
+import { sendView } from '../../../common/http/send-view.js';
+import { IdentifierPipe } from '../../../common/validation/identifier.pipe.js';
+import { CatalogCache } from '../catalog-cache.js';
 import { CreateProductDto, ListProductsQueryDto, PricingDto, ProductIdParams, UpdateProductDto } from '../dto/product.dto.js';
 import type { ProductResponse } from '../mappers/catalog.mappers.js';
 import { ProductService } from '../services/product.service.js';
@@ -25,7 +30,10 @@ const { created_at: _c, updated_at: _u, is_active: _a, ...PRODUCT_BODY } = PRODU
 @ApiTags('catalog')
 @Controller('products')
 export class ProductsController {
-  constructor(private readonly products: ProductService) {}
+  constructor(
+    private readonly products: ProductService,
+    private readonly cache: CatalogCache,
+  ) {}
 
   @Get()
   @Public()
@@ -36,8 +44,12 @@ export class ProductsController {
       example: errorExample('VALIDATION_ERROR', 'Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]),
     },
   })
-  list(@Query() query: ListProductsQueryDto): Promise<Page<ProductResponse>> {
-    return this.products.list(query);
+  list(
+    @Query() query: ListProductsQueryDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): string | undefined {
+    return sendView(req, reply, this.products.listView(query, req.url), this.cache.publicControl);
   }
 
   @Get(':product_id')
@@ -45,12 +57,18 @@ export class ProductsController {
   @ApiOperation({ summary: 'One product with its pricing' })
   @ApiOkResponse({ schema: { example: PRODUCT_EXAMPLE } })
   @ApiProductNotFound()
-  get(@Param() params: ProductIdParams): Promise<ProductResponse> {
-    return this.products.getResponse(params.product_id);
+  @ApiParam({ name: 'product_id', example: 'gpt-4o-mini' })
+  get(
+    @Param('product_id', IdentifierPipe) productId: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): string | undefined {
+    return sendView(req, reply, this.products.view(productId), this.cache.publicControl);
   }
 
   @Post()
   @HttpCode(201)
+  @Idempotent()
   @InternalOnly()
   @ApiSecurity('internal')
   @ApiOperation({ summary: 'Create a product with its pricing (internal services only)' })

@@ -1,33 +1,42 @@
 import { Injectable } from '@nestjs/common';
 import type { CallContext } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
-import { DEFAULT_LIMIT, decodeCursor, type Page, pageOf } from '../../../common/pagination/page.js';
-import { UnitOfWork } from '../../../database/unit-of-work.js';
+import { type JsonView, jsonView } from '../../../common/http/json-view.js';
+import { DEFAULT_LIMIT, decodeCursor, pageHeaders, pageOf } from '../../../common/pagination/page.js';
 import { EventPublisher } from '../../../events/publishers/event.publisher.js';
 import { CatalogErrors } from '../catalog.errors.js';
 import { CatalogRepository } from '../catalog.repository.js';
+import { CatalogStore } from '../catalog-store.js';
 import type { CreateCategoryDto, ListPageQueryDto } from '../dto/category.dto.js';
 import { type CategoryResponse, toCategoryResponse } from '../mappers/catalog.mappers.js';
+import { CatalogWrites } from './catalog-writes.js';
 
 @Injectable()
 export class CategoryService {
   constructor(
-    private readonly uow: UnitOfWork,
+    private readonly writes: CatalogWrites,
     private readonly repo: CatalogRepository,
+    private readonly store: CatalogStore,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
-  /** Active categories by display_order (then id), keyset-paged. */
-  async list(query: ListPageQueryDto): Promise<Page<CategoryResponse>> {
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    const after = decodeCursor(query.cursor, ['number', 'string']) as [number, string] | undefined;
-    const rows = await this.uow.read((tx) => this.repo.listActiveCategories(tx, limit + 1, after));
-    return pageOf(rows, limit, toCategoryResponse, (c) => [c.displayOrder, c.categoryId]);
+  /** Active categories by display_order (then id), keyset-paged, from the in-memory catalog. */
+  listView(query: ListPageQueryDto, requestUrl: string): JsonView {
+    const snapshot = this.store.current;
+    return snapshot.view(`categories ${requestUrl}`, () => {
+      const limit = query.limit ?? DEFAULT_LIMIT;
+      const after = decodeCursor(query.cursor, ['number', 'string']) as [number, string] | undefined;
+      const rows = snapshot.categories
+        .filter((c) => c.isActive && (!after || c.displayOrder > after[0] || (c.displayOrder === after[0] && c.categoryId > after[1])))
+        .slice(0, limit + 1);
+      const page = pageOf(rows, limit, toCategoryResponse, (c) => [c.displayOrder, c.categoryId]);
+      return jsonView(page.items, pageHeaders(requestUrl, page.nextCursor));
+    });
   }
 
-  async create(dto: CreateCategoryDto, ctx: CallContext): Promise<CategoryResponse> {
-    return this.uow.run(async (tx) => {
+  create(dto: CreateCategoryDto, ctx: CallContext): Promise<CategoryResponse> {
+    return this.writes.run(async (tx) => {
       const inserted = await this.repo.insertCategory(
         tx,
         {

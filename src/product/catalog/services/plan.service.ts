@@ -1,57 +1,76 @@
 import { Injectable } from '@nestjs/common';
 import { type CallContext, isInternal, type Principal } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
+import { type JsonView, jsonView } from '../../../common/http/json-view.js';
 import { formatDecimal } from '../../../common/money/decimal.js';
-import { DEFAULT_LIMIT, decodeCursor, type Page, pageOf } from '../../../common/pagination/page.js';
-import { type Tx, UnitOfWork } from '../../../database/unit-of-work.js';
+import { DEFAULT_LIMIT, decodeCursor, pageHeaders, pageOf } from '../../../common/pagination/page.js';
+import type { Tx } from '../../../database/unit-of-work.js';
 import { EventPublisher } from '../../../events/publishers/event.publisher.js';
 import { CatalogErrors } from '../catalog.errors.js';
 import { CatalogRepository, type PlanInput } from '../catalog.repository.js';
+import { CatalogStore } from '../catalog-store.js';
 import type { ListPageQueryDto } from '../dto/category.dto.js';
 import type { CreatePlanDto, IncludedProductDto, UpdatePlanDto } from '../dto/plan.dto.js';
 import type { PlanEntity } from '../entities/plan.entity.js';
 import { type PlanResponse, toPlanResponse } from '../mappers/catalog.mappers.js';
+import { CatalogWrites } from './catalog-writes.js';
 import { definedEntries, snakeToCamel } from './patch.js';
 import { ProductService } from './product.service.js';
 
-/** Service plans: public reads (internal callers also see non-public plans) and internal writes. */
+/**
+ * Service plans: public reads from the in-memory catalog (internal callers also see non-public
+ * plans) and internal writes.
+ */
 @Injectable()
 export class PlanService {
   constructor(
-    private readonly uow: UnitOfWork,
+    private readonly writes: CatalogWrites,
     private readonly repo: CatalogRepository,
+    private readonly store: CatalogStore,
     private readonly products: ProductService,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
   /** Active plans by display_order (then id); non-internal callers see public ones only. */
-  async list(query: ListPageQueryDto, ctx: CallContext): Promise<Page<PlanResponse>> {
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    const after = decodeCursor(query.cursor, ['number', 'string']) as [number, string] | undefined;
-    const rows = await this.uow.read((tx) => this.repo.listActivePlans(tx, isInternal(ctx.principal), limit + 1, after));
-    return pageOf(rows, limit, toPlanResponse, (p) => [p.displayOrder, p.planId]);
+  listView(query: ListPageQueryDto, principal: Principal, requestUrl: string): JsonView {
+    const snapshot = this.store.current;
+    const internal = isInternal(principal);
+    return snapshot.view(`plans ${internal ? 'all' : 'public'} ${requestUrl}`, () => {
+      const limit = query.limit ?? DEFAULT_LIMIT;
+      const after = decodeCursor(query.cursor, ['number', 'string']) as [number, string] | undefined;
+      const rows = snapshot.plans
+        .filter(
+          (p) =>
+            p.isActive &&
+            (internal || p.isPublic) &&
+            (!after || p.displayOrder > after[0] || (p.displayOrder === after[0] && p.planId > after[1])),
+        )
+        .slice(0, limit + 1);
+      const page = pageOf(rows, limit, toPlanResponse, (p) => [p.displayOrder, p.planId]);
+      return jsonView(page.items, pageHeaders(requestUrl, page.nextCursor));
+    });
   }
 
   /** One plan; a non-public plan is 404 PLAN_NOT_FOUND to non-internal callers. */
-  async get(planId: string, ctx: CallContext): Promise<PlanResponse> {
-    const plan = await this.find(planId);
-    if (!plan || (!plan.isPublic && !isInternal(ctx.principal))) throw CatalogErrors.planNotFound(planId);
-    return toPlanResponse(plan);
+  view(planId: string, principal: Principal): JsonView {
+    const snapshot = this.store.current;
+    const plan = snapshot.plan(planId);
+    if (!plan || (!plan.isPublic && !isInternal(principal))) throw CatalogErrors.planNotFound(planId);
+    return snapshot.view(`plan ${planId}`, () => jsonView(toPlanResponse(plan)));
   }
 
   /** The plan (active or not), or undefined. */
-  async find(planId: string, tx?: Tx): Promise<PlanEntity | undefined> {
-    const plan = tx ? await this.repo.findPlan(tx, planId) : await this.uow.read((t) => this.repo.findPlan(t, planId));
-    return plan ?? undefined;
+  find(planId: string): PlanEntity | undefined {
+    return this.store.current.plan(planId);
   }
 
   /**
    * A plan this caller may subscribe to: it exists and is active (else 404 PLAN_NOT_FOUND), and it
    * is public unless the caller is an internal service (else 403 PLAN_NOT_AVAILABLE).
    */
-  async requireSubscribable(planId: string, principal: Principal, tx?: Tx): Promise<PlanEntity> {
-    const plan = await this.find(planId, tx);
+  requireSubscribable(planId: string, principal: Principal): PlanEntity {
+    const plan = this.find(planId);
     if (!plan || !plan.isActive) throw CatalogErrors.planNotFound(planId);
     if (!plan.isPublic && !isInternal(principal)) throw CatalogErrors.planNotAvailable(planId);
     return plan;
@@ -59,7 +78,7 @@ export class PlanService {
 
   async create(dto: CreatePlanDto, ctx: CallContext): Promise<PlanResponse> {
     checkSeats(dto.min_seats ?? 1, dto.max_seats ?? null);
-    return this.uow.run(async (tx) => {
+    return this.writes.run(async (tx) => {
       await this.requireProducts(tx, dto.included_products ?? []);
       const inserted = await this.repo.insertPlan(tx, toPlanInput(dto), this.clock.now());
       if (!inserted) throw CatalogErrors.planExists(dto.plan_id);
@@ -70,7 +89,7 @@ export class PlanService {
 
   async update(planId: string, dto: UpdatePlanDto, ctx: CallContext): Promise<PlanResponse> {
     const changes = definedEntries(dto);
-    return this.uow.run(async (tx) => {
+    return this.writes.run(async (tx) => {
       const plan = await this.repo.lockPlan(tx, planId);
       if (!plan) throw CatalogErrors.planNotFound(planId);
       if (changes.length === 0) return toPlanResponse(plan);

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { CallContext } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
-import { DEFAULT_LIMIT, decodeCursor, type Page, pageOf } from '../../../common/pagination/page.js';
-import { type Tx, UnitOfWork } from '../../../database/unit-of-work.js';
+import { type JsonView, jsonView } from '../../../common/http/json-view.js';
+import { DEFAULT_LIMIT, decodeCursor, pageHeaders, pageOf } from '../../../common/pagination/page.js';
+import type { Tx } from '../../../database/unit-of-work.js';
 import { EventPublisher } from '../../../events/publishers/event.publisher.js';
 import { CatalogErrors } from '../catalog.errors.js';
 import { CatalogRepository, type ProductInput } from '../catalog.repository.js';
@@ -10,7 +11,9 @@ import type { CreateProductDto, ListProductsQueryDto, PricingDto, UpdateProductD
 import type { PriceTierEntity } from '../entities/price-tier.entity.js';
 import type { ProductEntity } from '../entities/product.entity.js';
 import { type ProductResponse, toProductResponse } from '../mappers/catalog.mappers.js';
+import { CatalogStore } from '../catalog-store.js';
 import { validateTiers } from '../pricing-engine.js';
+import { CatalogWrites } from './catalog-writes.js';
 import { definedEntries, snakeToCamel } from './patch.js';
 
 export interface ProductWithTiers {
@@ -18,57 +21,90 @@ export interface ProductWithTiers {
   tiers: PriceTierEntity[];
 }
 
-/** Products and their pricing: reads, creation, partial updates, retirement, pricing replacement. */
+/**
+ * Products and their pricing. Reads come from the in-memory catalog (CatalogStore): entities for
+ * the other features, serialized views (JsonView, with their ETags) for the API. Writes are units
+ * of work that also NOTIFY the other replicas, and answer once this replica's catalog has them.
+ */
 @Injectable()
 export class ProductService {
   constructor(
-    private readonly uow: UnitOfWork,
+    private readonly writes: CatalogWrites,
     private readonly repo: CatalogRepository,
+    private readonly store: CatalogStore,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
-  async list(query: ListProductsQueryDto): Promise<Page<ProductResponse>> {
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    const after = decodeCursor(query.cursor, ['string']);
-    const filter = { isActive: query.is_active ?? true, categoryId: query.category_id, productType: query.product_type, q: query.q };
-    const rows = await this.uow.read((tx) => this.repo.listProducts(tx, filter, limit + 1, after?.[0] as string | undefined));
-    return pageOf(
-      rows,
-      limit,
-      (p) => toProductResponse(p, p.tiers ?? []),
-      (p) => [p.productId],
-    );
+  /** GET /products: filters and keyset paging by product_id over the in-memory catalog, memoised per request URL. */
+  listView(query: ListProductsQueryDto, requestUrl: string): JsonView {
+    const snapshot = this.store.current;
+    return snapshot.view(`products ${requestUrl}`, () => {
+      const limit = query.limit ?? DEFAULT_LIMIT;
+      const after = decodeCursor(query.cursor, ['string'])?.[0] as string | undefined;
+      const isActive = query.is_active ?? true;
+      const q = query.q?.toLowerCase();
+      const rows: ProductEntity[] = [];
+      for (const p of snapshot.products) {
+        if (p.isActive !== isActive || (after !== undefined && p.productId <= after)) continue;
+        if (query.category_id !== undefined && p.categoryId !== query.category_id) continue;
+        if (query.product_type !== undefined && p.productType !== query.product_type) continue;
+        if (q !== undefined && !p.name.toLowerCase().includes(q)) continue;
+        rows.push(p);
+        if (rows.length > limit) break;
+      }
+      const page = pageOf(
+        rows,
+        limit,
+        (p) => toProductResponse(p, p.tiers ?? []),
+        (p) => [p.productId],
+      );
+      return jsonView(page.items, pageHeaders(requestUrl, page.nextCursor));
+    });
+  }
+
+  /** GET /products/{id}; 404 PRODUCT_NOT_FOUND when unknown. */
+  view(productId: string): JsonView {
+    const snapshot = this.store.current;
+    const product = snapshot.product(productId);
+    if (!product) throw CatalogErrors.productNotFound(productId);
+    return snapshot.view(`product ${productId}`, () => jsonView(toProductResponse(product, product.tiers ?? [])));
+  }
+
+  /**
+   * A view derived from the catalog alone (e.g. a product's list pricing), memoised in the current
+   * snapshot under `key`: built once per catalog version.
+   */
+  catalogView(key: string, build: () => JsonView): JsonView {
+    return this.store.current.view(key, build);
   }
 
   /** A product with its tiers, or undefined. */
-  async find(productId: string): Promise<ProductWithTiers | undefined> {
-    const [product] = await this.findMany([productId]);
-    return product;
+  find(productId: string): ProductWithTiers | undefined {
+    const product = this.store.current.product(productId);
+    return product ? { product, tiers: product.tiers ?? [] } : undefined;
   }
 
-  /** Products with their tiers (unknown ids absent), read in `tx` when given. */
-  async findMany(productIds: readonly string[], tx?: Tx): Promise<ProductWithTiers[]> {
-    const products = tx
-      ? await this.repo.findProductsWithTiers(tx, productIds)
-      : await this.uow.read((t) => this.repo.findProductsWithTiers(t, productIds));
-    return products.map((product) => ({ product, tiers: product.tiers ?? [] }));
+  /** Products with their tiers (unknown ids absent). */
+  findMany(productIds: readonly string[]): ProductWithTiers[] {
+    const snapshot = this.store.current;
+    const found: ProductWithTiers[] = [];
+    for (const id of productIds) {
+      const product = snapshot.product(id);
+      if (product) found.push({ product, tiers: product.tiers ?? [] });
+    }
+    return found;
   }
 
   /** A product with its tiers; 404 PRODUCT_NOT_FOUND when unknown. */
-  async get(productId: string): Promise<ProductWithTiers> {
-    const found = await this.find(productId);
+  get(productId: string): ProductWithTiers {
+    const found = this.find(productId);
     if (!found) throw CatalogErrors.productNotFound(productId);
     return found;
   }
 
-  async getResponse(productId: string): Promise<ProductResponse> {
-    const { product, tiers } = await this.get(productId);
-    return toProductResponse(product, tiers);
-  }
-
-  async countActive(): Promise<number> {
-    return this.uow.read((tx) => this.repo.countActiveProducts(tx));
+  countActive(): number {
+    return this.store.current.products.filter((p) => p.isActive).length;
   }
 
   /** The ids of `productIds` that do not exist (422 checks of plans). */
@@ -80,7 +116,7 @@ export class ProductService {
   async create(dto: CreateProductDto, ctx: CallContext): Promise<ProductResponse> {
     const problems = validateTiers(dto.pricing.tiers, 'pricing.tiers');
     if (problems.length > 0) throw CatalogErrors.invalidTiers(problems);
-    return this.uow.run(async (tx) => {
+    return this.writes.run(async (tx) => {
       await this.requireCategory(tx, dto.category_id);
       const inserted = await this.repo.insertProduct(tx, toProductInput(dto), this.clock.now());
       if (!inserted) throw CatalogErrors.productExists(dto.product_id, dto.product_code);
@@ -91,7 +127,7 @@ export class ProductService {
 
   async update(productId: string, dto: UpdateProductDto, ctx: CallContext): Promise<ProductResponse> {
     const changes = definedEntries(dto);
-    return this.uow.run(async (tx) => {
+    return this.writes.run(async (tx) => {
       const product = await this.lockOrThrow(tx, productId);
       if (changes.length === 0) return this.responseIn(tx, productId);
       if (dto.category_id !== undefined && dto.category_id !== null) await this.requireCategory(tx, dto.category_id);
@@ -110,7 +146,7 @@ export class ProductService {
   async replacePricing(productId: string, dto: PricingDto, ctx: CallContext): Promise<ProductResponse> {
     const problems = validateTiers(dto.tiers, 'tiers');
     if (problems.length > 0) throw CatalogErrors.invalidTiers(problems);
-    return this.uow.run(async (tx) => {
+    return this.writes.run(async (tx) => {
       await this.lockOrThrow(tx, productId);
       await this.repo.replacePricing(tx, productId, toPricingInput(dto), this.clock.now());
       await this.events.publishCatalogChanged(tx, { entity: 'pricing', id: productId, change: 'updated' }, ctx);
