@@ -31,4 +31,4 @@ export const CLI_ENTITIES = [
   InboxEventEntity,
 ];
 
-export default new DataSource(buildDataSourceOptions(loadConfig(process.env), CLI_ENTITIES));
+export default new DataSource(await buildDataSourceOptions(loadConfig(process.env), CLI_ENTITIES));

@@ -65,7 +65,7 @@
 //   BENCH_OUTPUT_DIR                     bench/results
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -264,7 +264,7 @@ function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STRE
 /** Spawns dist/src/main.js and waits for /health/ready; resolves to { child, url, readyMs }. */
 async function startService(name, options) {
   const port = await freePort();
-  const child = startProcess(name, process.execPath, [ctx.entry], {
+  const child = startProcess(name, process.execPath, [...ctx.nodeFlags, ctx.entry], {
     cwd: ROOT,
     logDir: ctx.workDir,
     env: serviceEnv({ port, ...options }),
@@ -791,7 +791,7 @@ async function scenarioBacklogDrain() {
   if (http.non_2xx || http.errors) notes.push(`recording non-2xx by status ${JSON.stringify(http.status_codes)}, errors ${http.errors}`);
   log(`backlog_drain: ${rows} records stored (${pending ?? 'n/a'} outbox rows unpublished); starting the service with NATS on`);
   const port = await freePort();
-  const online = startProcess('service-backlog-on', process.execPath, [ctx.entry], {
+  const online = startProcess('service-backlog-on', process.execPath, [...ctx.nodeFlags, ctx.entry], {
     cwd: ROOT,
     logDir: ctx.workDir,
     env: serviceEnv({ port, databaseUrl: db.url, stream, prefix }),
@@ -926,6 +926,12 @@ async function main() {
   assertLoopback('BENCH_ADMIN_DATABASE_URL', CONFIG.adminUrl);
   if (CONFIG.natsUrl !== 'off') assertLoopback('BENCH_NATS_URL', CONFIG.natsUrl);
   ctx.entry = join(ROOT, 'dist', 'src', 'main.js');
+  // the service runs with the Node flags of `npm start` (and the image's CMD), e.g. --max-semi-space-size
+  ctx.nodeFlags = (
+    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start.match(/^node\s+(.*?)\s*dist\/src\/main\.js/)?.[1] ?? ''
+  )
+    .split(/\s+/)
+    .filter(Boolean);
   if (!existsSync(ctx.entry)) throw new Error('dist/src/main.js is missing: run `npm run build` first (the benchmark builds nothing)');
   log(`scenarios: ${SELECTED.join(', ')}`);
 

@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import type { DataSourceOptions } from 'typeorm';
-import { PGliteDriver } from 'typeorm-pglite';
 import type { AppConfig } from '../config/app-config.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SnakeNamingStrategy } from './snake-naming.strategy.js';
@@ -11,14 +10,15 @@ export const usesPglite = (database: AppConfig['database']): boolean => database
 
 /**
  * The one data-source definition, shared by Nest (DatabaseModule) and the TypeORM CLI (ormconfig.ts).
- * PostgreSQL when DATABASE_URL is set; embedded PGlite otherwise. Schema only from migrations.
+ * PostgreSQL when DATABASE_URL is set; embedded PGlite otherwise (loaded only then: its WebAssembly
+ * Postgres is a large module a PostgreSQL deployment never needs). Schema only from migrations.
  * Entities: in the application each feature module registers its own (`TypeOrmModule.forFeature`,
  * collected by `autoLoadEntities`); the CLI passes its list.
  */
-export function buildDataSourceOptions(
+export async function buildDataSourceOptions(
   config: Pick<AppConfig, 'database' | 'serviceName'>,
   entities: DataSourceOptions['entities'] = [],
-): DataSourceOptions {
+): Promise<DataSourceOptions> {
   const common = {
     type: 'postgres' as const,
     entities,
@@ -34,6 +34,7 @@ export function buildDataSourceOptions(
   if (usesPglite(config.database)) {
     const dataDir = config.database.pgliteDataDir;
     if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+    const { PGliteDriver } = await import('typeorm-pglite');
     return { ...common, driver: new PGliteDriver({ dataDir }).driver };
   }
   return {

@@ -21,11 +21,11 @@ const MIGRATION_LOCK = 815_215;
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) => ({
-        ...buildDataSourceOptions({
+      useFactory: async (config: ConfigService<AppConfig, true>) => ({
+        ...(await buildDataSourceOptions({
           database: config.get('database', { infer: true }),
           serviceName: config.get('serviceName', { infer: true }),
-        }),
+        })),
         autoLoadEntities: true,
       }),
     }),

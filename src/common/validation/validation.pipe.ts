@@ -45,6 +45,9 @@ export async function validateBody<T extends object>(
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
+  /** Query DTOs whose empty instance is valid: an empty query string skips class-validator (most GETs). */
+  private readonly emptyQueryValid = new WeakMap<object, boolean>();
+
   private readonly queryPipe = new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: false,
@@ -75,7 +78,20 @@ export class AppValidationPipe extends ValidationPipe {
       const problems = checkJsonBody(value);
       if (problems.length > 0) throw badRequest('Request validation failed', problems);
     }
-    if (metadata.type === 'query') return this.queryPipe.transform(value, metadata);
+    if (metadata.type === 'query') return this.transformQuery(value, metadata);
     return super.transform(value, metadata);
+  }
+
+  private async transformQuery(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const metatype = metadata.metatype;
+    const empty = value !== null && typeof value === 'object' && Object.keys(value).length === 0;
+    if (!empty || !metatype || metatype === Object) return this.queryPipe.transform(value, metadata);
+    let valid = this.emptyQueryValid.get(metatype);
+    if (valid === undefined) {
+      valid = (await validate(plainToInstance(metatype as new () => object, {}), { whitelist: true })).length === 0;
+      this.emptyQueryValid.set(metatype, valid);
+    }
+    if (!valid) return this.queryPipe.transform(value, metadata);
+    return new (metatype as new () => object)();
   }
 }
