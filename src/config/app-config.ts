@@ -65,6 +65,14 @@ export interface AppConfig {
     /** true when no user-auth method is configured (development only) */
     userAuthDisabled: boolean;
   };
+  usage: {
+    /** records per group commit at most (USAGE_GROUP_MAX_RECORDS) */
+    groupMaxRecords: number;
+    /** how long an idle writer waits for more records before committing a group (USAGE_GROUP_MAX_WAIT_MS; 0 = the current event-loop turn) */
+    groupMaxWaitMs: number;
+    /** groups committing at once (USAGE_GROUP_CONCURRENCY) */
+    groupConcurrency: number;
+  };
   catalog: {
     /** the safety-net reload of the in-memory catalog (CATALOG_REFRESH_MS) */
     refreshMs: number;
@@ -223,6 +231,11 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       audience: raw('AUTH_AUDIENCE'),
       trustUserHeader,
       userAuthDisabled,
+    },
+    usage: {
+      groupMaxRecords: int('USAGE_GROUP_MAX_RECORDS', 1000, 1, 10_000),
+      groupMaxWaitMs: duration('USAGE_GROUP_MAX_WAIT_MS', '0', 0),
+      groupConcurrency: int('USAGE_GROUP_CONCURRENCY', 2, 1, 64),
     },
     catalog: {
       refreshMs: duration('CATALOG_REFRESH_MS', '30s', 100),

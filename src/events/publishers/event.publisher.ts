@@ -137,13 +137,6 @@ export class EventPublisher {
     return data.map((d) => this.row(ProductUsageRecordedEvent, 'product.usage.recorded', d.usage_record_id, d, ctx));
   }
 
-  /** Several usage events, in multi-row inserts of at most 500 (batches). */
-  async publishProductUsageRecordedMany(tx: Tx, data: readonly ProductUsageRecordedData[], ctx: CallContext): Promise<void> {
-    const messages = this.productUsageRecordedMessages(data, ctx);
-    for (let i = 0; i < messages.length; i += 500) await this.outbox.insert(tx, messages.slice(i, i + 500));
-    this.written(tx);
-  }
-
   publishCatalogChanged(tx: Tx, data: CatalogChangedData, ctx: CallContext): Promise<string> {
     return this.write(tx, CatalogChangedEvent, 'product.catalog.changed', `${data.entity}:${data.id}`, data, ctx);
   }

@@ -138,17 +138,6 @@ export class UsageRepository {
     return row?.inserted ?? 0;
   }
 
-  /** Multi-row inserts in chunks; returns how many records were inserted (as above). */
-  async insertRecords(tx: Tx, records: readonly UsageRecordEntity[]): Promise<number> {
-    let inserted = 0;
-    for (let i = 0; i < records.length; i += INSERT_CHUNK) {
-      const params: unknown[] = [];
-      const rows: unknown[] = await managerOf(tx).query(this.recordsInsertSql(records.slice(i, i + INSERT_CHUNK), params), params);
-      inserted += rows.length;
-    }
-    return inserted;
-  }
-
   /** Newest first (by seq), before `beforeSeq` when given. */
   list(tx: Tx, filters: UsageFilters, limit: number, beforeSeq?: string): Promise<UsageRecordEntity[]> {
     const qb = this.filtered(tx, filters);
