@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /**
  * Group commit (DESIGN "Performance patterns"): concurrent writes are gathered and committed
  * together, each caller awaiting its own outcome. Everything submitted while the previous group is
@@ -32,6 +34,11 @@ interface Pending<I, R> {
 }
 
 export class GroupCommitQueue<I, R> {
+  /**
+   * Groups run in the queue's own async context, not in that of the request that happened to
+   * trigger the flush (logs written while committing a group belong to no single request).
+   */
+  private readonly scope = new AsyncResource('GroupCommit');
   private queue: Pending<I, R>[] = [];
   private queuedSize = 0;
   private inFlight = 0;
@@ -58,14 +65,15 @@ export class GroupCommitQueue<I, R> {
   private schedule(): void {
     if (this.inFlight >= this.options.concurrency) return; // the next group forms when one finishes
     if (this.queuedSize >= this.options.maxSize) {
-      this.flush();
+      this.scope.runInAsyncScope(() => this.flush());
       return;
     }
     if (this.scheduled) return;
     this.scheduled = true;
     // everything arriving in this turn of the event loop (or within maxWaitMs) joins the group
-    if (this.options.maxWaitMs > 0) this.timer = setTimeout(() => this.flush(), this.options.maxWaitMs);
-    else setImmediate(() => this.flush());
+    const flush = () => this.scope.runInAsyncScope(() => this.flush());
+    if (this.options.maxWaitMs > 0) this.timer = setTimeout(flush, this.options.maxWaitMs);
+    else setImmediate(flush);
   }
 
   private flush(): void {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { type CallContext, canActFor } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
@@ -105,6 +105,7 @@ const totalKey = (userId: string, productId: string, subscriptionKey: string, pe
  */
 @Injectable()
 export class UsageRecorder {
+  private readonly logger = new Logger('UsageRecorder');
   private readonly queue: GroupCommitQueue<Submission, RecordOutcome[]>;
 
   constructor(
@@ -195,7 +196,13 @@ export class UsageRecorder {
   private async commitGroup(submissions: readonly Submission[]): Promise<Outcome<RecordOutcome[]>[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.uow.run((tx) => this.storeGroup(tx, submissions));
+        const started = performance.now();
+        const outcomes = await this.uow.run((tx) => this.storeGroup(tx, submissions));
+        this.logger.debug(
+          { requests: submissions.length, attempt, ms: Math.round((performance.now() - started) * 10) / 10, waiting: this.queue.waiting },
+          'usage group committed',
+        );
+        return outcomes;
       } catch (err) {
         if (err instanceof DuplicateRace && attempt < MAX_RACE_RETRIES) continue;
         throw err;

@@ -30,6 +30,58 @@ const RECORD_COLUMNS = [
   'created_at',
 ] as const;
 
+/** A usage_records row as selected by RECORD_SELECT. */
+interface UsageRecordRow {
+  usage_record_id: string;
+  seq: string;
+  user_id: string;
+  organization_id: string | null;
+  subscription_id: string | null;
+  product_id: string;
+  usage_amount: string;
+  units_before: string;
+  unit_price: string;
+  total_cost: string;
+  currency: string;
+  is_free_tier: boolean;
+  period_start: Date;
+  period_end: Date;
+  session_id: string | null;
+  request_id: string | null;
+  usage_details: Record<string, unknown> | null;
+  usage_timestamp: Date;
+  created_at: Date;
+}
+
+const RECORD_SELECT = `r.usage_record_id, r.seq::text AS seq, r.user_id, r.organization_id, r.subscription_id, r.product_id,
+  r.usage_amount::text AS usage_amount, r.units_before::text AS units_before, r.unit_price::text AS unit_price,
+  r.total_cost::text AS total_cost, r.currency, r.is_free_tier, r.period_start, r.period_end, r.session_id, r.request_id,
+  r.usage_details, r.usage_timestamp, r.created_at`;
+
+function recordFromRow(r: UsageRecordRow): UsageRecordEntity {
+  return Object.assign(new UsageRecordEntity(), {
+    usageRecordId: r.usage_record_id,
+    seq: r.seq,
+    userId: r.user_id,
+    organizationId: r.organization_id,
+    subscriptionId: r.subscription_id,
+    productId: r.product_id,
+    usageAmount: r.usage_amount,
+    unitsBefore: r.units_before,
+    unitPrice: r.unit_price,
+    totalCost: r.total_cost,
+    currency: r.currency,
+    isFreeTier: r.is_free_tier,
+    periodStart: r.period_start,
+    periodEnd: r.period_end,
+    sessionId: r.session_id,
+    requestId: r.request_id,
+    usageDetails: r.usage_details,
+    usageTimestamp: r.usage_timestamp,
+    createdAt: r.created_at,
+  });
+}
+
 export interface UsageFilters {
   userId?: string;
   organizationId?: string;
@@ -72,17 +124,15 @@ export interface UsageStatisticsRows {
 export class UsageRepository {
   constructor(private readonly outbox: OutboxRepository) {}
 
-  /** Stored records with these (user, product, request_id) keys. */
-  findByRequestIds(tx: Tx, keys: readonly { userId: string; productId: string; requestId: string }[]): Promise<UsageRecordEntity[]> {
-    if (keys.length === 0) return Promise.resolve([]);
-    return managerOf(tx)
-      .createQueryBuilder(UsageRecordEntity, 'r')
-      .where(`(r.user_id, r.product_id, r.request_id) IN (SELECT * FROM unnest(:users::text[], :products::text[], :requests::text[]))`, {
-        users: keys.map((k) => k.userId),
-        products: keys.map((k) => k.productId),
-        requests: keys.map((k) => k.requestId),
-      })
-      .getMany();
+  /** Stored records with these (user, product, request_id) keys (one indexed lookup). */
+  async findByRequestIds(tx: Tx, keys: readonly { userId: string; productId: string; requestId: string }[]): Promise<UsageRecordEntity[]> {
+    if (keys.length === 0) return [];
+    const rows = await managerOf(tx).query<UsageRecordRow[]>(
+      `SELECT ${RECORD_SELECT} FROM usage_records r
+       WHERE (r.user_id, r.product_id, r.request_id) IN (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
+      [keys.map((k) => k.userId), keys.map((k) => k.productId), keys.map((k) => k.requestId)],
+    );
+    return rows.map(recordFromRow);
   }
 
   /**
