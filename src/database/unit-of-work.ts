@@ -56,6 +56,32 @@ export class UnitOfWork {
     return this.enqueue(job);
   }
 
+  /**
+   * One statement that is atomic on its own (a data-modifying CTE writing a row and its event):
+   * no BEGIN / COMMIT round trips. `work` must issue exactly one statement through the Tx; the
+   * after-commit hooks run once it has succeeded (it committed when it returned).
+   */
+  async statement<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const hooks: (() => void)[] = [];
+    const job = async (): Promise<T> => {
+      try {
+        const result = await work(new ManagedTx(this.dataSource.manager, hooks));
+        for (const hook of hooks) {
+          try {
+            hook();
+          } catch (err) {
+            this.logger.error({ err }, 'after-commit hook failed');
+          }
+        }
+        return result;
+      } catch (err) {
+        throw translateDatabaseError(err);
+      }
+    };
+    if (!this.serialize) return job();
+    return this.enqueue(job);
+  }
+
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
     const result = this.queue.then(job);
     this.queue = result.catch(() => undefined);

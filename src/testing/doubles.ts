@@ -29,6 +29,14 @@ export class FakeUnitOfWork {
     }
   }
 
+  /** One statement, atomic on its own: after-commit hooks run when it resolves. */
+  async statement<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const hooks: (() => void)[] = [];
+    const result = await work({ afterCommit: (hook) => hooks.push(hook) });
+    hooks.forEach((hook) => hook());
+    return result;
+  }
+
   read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return work({
       afterCommit: () => {

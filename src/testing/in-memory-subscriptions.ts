@@ -1,3 +1,4 @@
+import type { OutboxMessage } from '../events/outbox/outbox-message.js';
 import type { SubscriptionEntity } from '../product/subscriptions/subscription.entity.js';
 
 /**
@@ -7,13 +8,19 @@ import type { SubscriptionEntity } from '../product/subscriptions/subscription.e
 export class InMemorySubscriptions {
   readonly rows = new Map<string, SubscriptionEntity>();
 
+  /** where insertWithEvents puts the events it writes with a new subscription */
+  constructor(private readonly outbox?: { messages: OutboxMessage[] }) {}
+
+  async insertWithEvents(tx: unknown, sub: SubscriptionEntity, messages: readonly OutboxMessage[]): Promise<boolean> {
+    const inserted = await this.insert(tx, sub);
+    if (inserted) this.outbox?.messages.push(...messages);
+    return inserted;
+  }
+
   insert(_tx: unknown, sub: SubscriptionEntity): Promise<boolean> {
     if (this.openOf(sub.userId, sub.organizationId)) return Promise.resolve(false);
     this.rows.set(sub.subscriptionId, { ...sub, seq: String(this.rows.size + 1) });
     return Promise.resolve(true);
-  }
-  hasOpen(_tx: unknown, userId: string, organizationId: string | null): Promise<boolean> {
-    return Promise.resolve(this.openOf(userId, organizationId) !== undefined);
   }
   findById(_tx: unknown, id: string): Promise<SubscriptionEntity | null> {
     return this.lock(_tx, id);

@@ -32,6 +32,21 @@ export class OutboxRepository {
   }
 
   /**
+   * The same INSERT, written only when the CTE `cte` (earlier in the caller's statement) returned a
+   * row: a row and its event in one statement that writes both or neither.
+   */
+  insertStatementIfAny(messages: readonly OutboxMessage[], params: unknown[], cte: string): string {
+    const values = messages.map((m) => {
+      params.push(m.id, m.type, m.subject, m.aggregateId, JSON.stringify(m.envelope), m.createdAt);
+      const n = params.length;
+      return `($${n - 5}::uuid, $${n - 4}::text, $${n - 3}::text, $${n - 2}::text, $${n - 1}::jsonb, $${n}::timestamptz)`;
+    });
+    return `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at)
+      SELECT * FROM (VALUES ${values.join(', ')}) AS v(id, type, subject, aggregate_id, envelope, created_at)
+      WHERE EXISTS (SELECT 1 FROM ${cte})`;
+  }
+
+  /**
    * Takes the relay lock for this transaction (false: another replica holds it). Not on embedded
    * PGlite, which is one process.
    */

@@ -78,6 +78,11 @@ export class EventPublisher {
     return this.write(tx, SubscriptionCreatedEvent, 'subscription.created', data.subscription_id, data, ctx);
   }
 
+  /** The `subscription.created` message for a subscription written by the caller's own statement (see `written`). */
+  subscriptionCreatedMessage(data: SubscriptionCreatedData, ctx: CallContext): OutboxMessage {
+    return this.row(SubscriptionCreatedEvent, 'subscription.created', data.subscription_id, data, ctx);
+  }
+
   /** Writes subscription.status_changed plus activated / canceled / expired when the new status calls for it. */
   async publishSubscriptionStatusChanged(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<void> {
     const { cancellation_reason: _c, expiration_date: _e, ...statusChanged } = data;

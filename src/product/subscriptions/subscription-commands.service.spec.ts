@@ -43,8 +43,8 @@ describe('SubscriptionCommands (repository, directory and plans swapped by overr
   const plans = new Map<string, PlanEntity>();
 
   beforeEach(async () => {
-    subscriptions = new InMemorySubscriptions();
     outbox = new RecordingOutbox();
+    subscriptions = new InMemorySubscriptions(outbox);
     uow = new FakeUnitOfWork();
     user = 'active';
     membership = 'member';
@@ -100,17 +100,16 @@ describe('SubscriptionCommands (repository, directory and plans swapped by overr
     expect((await commands.create({ user_id: 'u2', plan_id: 'basic' }, internalCall)).status).toBe('incomplete');
   });
 
-  it('should refuse a second open subscription with 409 SUBSCRIPTION_EXISTS, also when only the index sees it', async () => {
+  it('should refuse a second open subscription with 409 SUBSCRIPTION_EXISTS (the unique index refuses the insert), writing no event', async () => {
     await commands.create({ user_id: 'u1', plan_id: 'pro' }, internalCall);
     await expect(commands.create({ user_id: 'u1', plan_id: 'basic' }, internalCall)).rejects.toMatchObject({
       code: 'SUBSCRIPTION_EXISTS',
       kind: 'conflict',
     });
-    // the early check passes (another request inserted meanwhile) but the insert is refused
-    subscriptions.hasOpen = () => Promise.resolve(false);
-    await expect(commands.create({ user_id: 'u1', plan_id: 'basic' }, internalCall)).rejects.toMatchObject({ code: 'SUBSCRIPTION_EXISTS' });
-    expect(outbox.types()).toEqual(['subscription.created']);
-    expect(uow.rollbacks).toBe(1);
+    // another organization (or none vs one) is another owner
+    await commands.create({ user_id: 'u1', plan_id: 'basic', organization_id: 'o1' }, internalCall);
+    expect(outbox.types()).toEqual(['subscription.created', 'subscription.created']);
+    expect(subscriptions.rows.size).toBe(2);
   });
 
   it('should apply the directory: unknown or inactive users are 422, non-members 403, unverified (fail_open) accepted', async () => {

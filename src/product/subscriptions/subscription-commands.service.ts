@@ -42,18 +42,15 @@ export class SubscriptionCommands {
     const organizationId = dto.organization_id ?? null;
 
     const plan = this.plans.requireSubscribable(dto.plan_id, ctx.principal);
-    // A cheap early answer; the partial unique index is what really enforces it (see insert).
-    const open = await this.uow.read((tx) => this.repo.hasOpen(tx, dto.user_id, organizationId));
     checkSeats(plan, seats);
-    if (open) throw SubscriptionErrors.exists();
     await this.verifyUser(dto.user_id, ctx);
     if (organizationId !== null) await this.verifyMembership(organizationId, dto.user_id, ctx);
 
     const sub = newSubscription(dto, plan, cycle, seats, this.clock.now());
-    await this.uow.run(async (tx) => {
-      if (!(await this.repo.insert(tx, sub))) throw SubscriptionErrors.exists();
-      await this.events.publishSubscriptionCreated(
-        tx,
+    // One statement writes the subscription and its event, or neither: one open subscription per
+    // (user, organization) is the partial unique index's rule, a conflict answers 409.
+    const inserted = await this.uow.statement(async (tx) => {
+      const message = this.events.subscriptionCreatedMessage(
         {
           subscription_id: sub.subscriptionId,
           user_id: sub.userId,
@@ -72,7 +69,11 @@ export class SubscriptionCommands {
         },
         ctx,
       );
+      const created = await this.repo.insertWithEvents(tx, sub, [message]);
+      if (created) this.events.written(tx);
+      return created;
     });
+    if (!inserted) throw SubscriptionErrors.exists();
     return toSubscriptionView(sub);
   }
 

@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { In, type QueryDeepPartialEntity } from 'typeorm';
 import { isUniqueViolation } from '../../database/pg-errors.js';
 import { managerOf, type Tx } from '../../database/transaction.js';
+import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
+import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
 import { SubscriptionEntity } from './subscription.entity.js';
-import { ENTITLING_STATUSES, NON_TERMINAL_STATUSES, SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-state-machine.js';
+import { ENTITLING_STATUSES, SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-state-machine.js';
 
 /** The partial unique index that allows one non-terminal subscription per (user, organization or none). */
 const ONE_OPEN_INDEX = 'subscriptions_one_open_per_owner';
@@ -27,39 +29,35 @@ export interface DueThresholds {
 /** The subscriptions table: every read, lock and write of a subscription. */
 @Injectable()
 export class SubscriptionRepository {
+  constructor(private readonly outbox: OutboxRepository) {}
+
   /**
-   * Inserts a new subscription; false when the owner already has an open one (the partial unique
-   * index refuses it: ON CONFLICT DO NOTHING skips the row, and a race that surfaces as a unique
-   * violation is the same answer).
+   * Inserts a new subscription and its events in ONE statement (atomic on its own, so it needs no
+   * transaction): both are written, or neither when the owner already has an open subscription
+   * (the partial unique index skips the row: ON CONFLICT DO NOTHING). Returns whether it was new.
    */
-  async insert(tx: Tx, sub: SubscriptionEntity): Promise<boolean> {
+  async insertWithEvents(tx: Tx, sub: SubscriptionEntity, messages: readonly OutboxMessage[]): Promise<boolean> {
     const manager = managerOf(tx);
-    const [sql, params] = manager
+    const [insertSql, insertParams] = manager
       .createQueryBuilder()
       .insert()
       .into(SubscriptionEntity)
       .values(sub as QueryDeepPartialEntity<SubscriptionEntity>)
       .orIgnore()
       .getQueryAndParameters();
+    const params: unknown[] = [...(insertParams as unknown[])];
+    const eventsSql = this.outbox.insertStatementIfAny(messages, params, 'inserted');
     try {
-      const inserted: unknown[] = await manager.query(`${sql} RETURNING subscription_id`, params);
-      return inserted.length === 1;
+      const [row] = await manager.query<{ inserted: number }[]>(
+        `WITH inserted AS (${insertSql} RETURNING subscription_id), events AS (${eventsSql})
+         SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
+        params,
+      );
+      return row?.inserted === 1;
     } catch (err) {
       if (isUniqueViolation(err, ONE_OPEN_INDEX)) return false;
       throw err;
     }
-  }
-
-  /** Does the user already hold a non-terminal subscription for this organization (or none)? */
-  hasOpen(tx: Tx, userId: string, organizationId: string | null): Promise<boolean> {
-    return managerOf(tx)
-      .createQueryBuilder(SubscriptionEntity, 's')
-      .where(`s.user_id = :u AND coalesce(s.organization_id, '') = :o AND s.status IN (:...st)`, {
-        u: userId,
-        o: organizationId ?? '',
-        st: NON_TERMINAL_STATUSES,
-      })
-      .getExists();
   }
 
   findById(tx: Tx, subscriptionId: string): Promise<SubscriptionEntity | null> {
