@@ -1,11 +1,11 @@
 // What the service and the reference need around them: the reference's dependencies, scratch
 // PostgreSQL databases (dropped at the end) and a fake account / organization service.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { log, onCleanup } from './harness.mjs';
 
@@ -84,33 +84,30 @@ export const postgresVersion = (adminUrl) =>
 
 // ---------------------------------------------------------------- fake account / organization service
 
-/** Answers every user as existing and active, every organization as existing with everyone a member. */
+/**
+ * The fake account / organization service (bench/fake-platform.mjs) in a process of its own, so its
+ * answers never wait behind the load generator in this process. Resolves to its base URL.
+ */
 export async function startFakePlatform() {
-  const server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
-    let body;
-    let m;
-    if (path === '/health') body = { status: 'healthy' };
-    else if ((m = path.match(/^\/api\/v1\/accounts\/profile\/([^/]+)$/))) {
-      const userId = decodeURIComponent(m[1]);
-      body = { user_id: userId, email: `${userId}@bench.local`, name: userId, is_active: true };
-    } else if ((m = path.match(/^\/api\/v1\/organizations\/([^/]+)\/members$/))) {
-      body = { members: [], total: 0, limit: 100, offset: 0 };
-    } else if ((m = path.match(/^\/api\/v1\/organizations\/([^/]+)$/))) {
-      body = { organization_id: decodeURIComponent(m[1]), name: 'Bench org', status: 'active' };
-    }
-    const payload = JSON.stringify(body ?? { detail: 'not found' });
-    res.writeHead(body ? 200 : 404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
-    res.end(payload);
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), '..', 'fake-platform.mjs')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
   onCleanup(
     () =>
       new Promise((r) => {
-        server.closeAllConnections();
-        server.close(() => r());
+        if (child.exitCode !== null) return r();
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
       }),
   );
-  return `http://127.0.0.1:${server.address().port}`;
+  const port = await new Promise((resolvePort, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const m = out.match(/listening (\d+)/);
+      if (m) resolvePort(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`fake platform exited (${code})`)));
+  });
+  return `http://127.0.0.1:${port}`;
 }
