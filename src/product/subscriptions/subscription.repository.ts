@@ -17,6 +17,45 @@ export interface SubscriptionFilters {
   status?: SubscriptionStatus;
 }
 
+const json = (value: unknown): string => JSON.stringify(value);
+
+/** The columns of a new subscription and how each is written (a fixed statement: no query building per request). */
+const INSERT_COLUMNS: readonly [string, (s: SubscriptionEntity) => unknown][] = [
+  ['subscription_id', (s) => s.subscriptionId],
+  ['user_id', (s) => s.userId],
+  ['organization_id', (s) => s.organizationId],
+  ['plan_id', (s) => s.planId],
+  ['plan_tier', (s) => s.planTier],
+  ['status', (s) => s.status],
+  ['billing_cycle', (s) => s.billingCycle],
+  ['seats', (s) => s.seats],
+  ['price', (s) => s.price],
+  ['currency', (s) => s.currency],
+  ['billing_anchor', (s) => s.billingAnchor],
+  ['period_index', (s) => s.periodIndex],
+  ['current_period_start', (s) => s.currentPeriodStart],
+  ['current_period_end', (s) => s.currentPeriodEnd],
+  ['trial_start', (s) => s.trialStart],
+  ['trial_end', (s) => s.trialEnd],
+  ['cancel_at_period_end', (s) => s.cancelAtPeriodEnd],
+  ['canceled_at', (s) => s.canceledAt],
+  ['cancellation_reason', (s) => s.cancellationReason],
+  ['pending_plan_id', (s) => s.pendingPlanId],
+  ['pending_billing_cycle', (s) => s.pendingBillingCycle],
+  ['pending_seats', (s) => s.pendingSeats],
+  ['past_due_since', (s) => s.pastDueSince],
+  ['payment_method_id', (s) => s.paymentMethodId],
+  ['included_products', (s) => json(s.includedProducts)],
+  ['quota_limits', (s) => json(s.quotaLimits)],
+  ['metadata', (s) => json(s.metadata)],
+  ['created_at', (s) => s.createdAt],
+  ['updated_at', (s) => s.updatedAt],
+];
+const JSONB = new Set(['included_products', 'quota_limits', 'metadata']);
+const INSERT_SQL = `INSERT INTO subscriptions (${INSERT_COLUMNS.map(([c]) => c).join(', ')})
+  VALUES (${INSERT_COLUMNS.map(([c], i) => `$${i + 1}${JSONB.has(c) ? '::jsonb' : ''}`).join(', ')})
+  ON CONFLICT DO NOTHING RETURNING subscription_id`;
+
 /** What is due for the time-driven lifecycle at one instant. */
 export interface DueThresholds {
   now: Date;
@@ -37,19 +76,11 @@ export class SubscriptionRepository {
    * (the partial unique index skips the row: ON CONFLICT DO NOTHING). Returns whether it was new.
    */
   async insertWithEvents(tx: Tx, sub: SubscriptionEntity, messages: readonly OutboxMessage[]): Promise<boolean> {
-    const manager = managerOf(tx);
-    const [insertSql, insertParams] = manager
-      .createQueryBuilder()
-      .insert()
-      .into(SubscriptionEntity)
-      .values(sub as QueryDeepPartialEntity<SubscriptionEntity>)
-      .orIgnore()
-      .getQueryAndParameters();
-    const params: unknown[] = [...(insertParams as unknown[])];
+    const params: unknown[] = INSERT_COLUMNS.map(([, value]) => value(sub));
     const eventsSql = this.outbox.insertStatementIfAny(messages, params, 'inserted');
     try {
-      const [row] = await manager.query<{ inserted: number }[]>(
-        `WITH inserted AS (${insertSql} RETURNING subscription_id), events AS (${eventsSql})
+      const [row] = await managerOf(tx).query<{ inserted: number }[]>(
+        `WITH inserted AS (${INSERT_SQL}), events AS (${eventsSql})
          SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
         params,
       );
