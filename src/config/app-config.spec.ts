@@ -44,7 +44,7 @@ describe('loadConfig', () => {
       subjectPrefix: 'events',
       maxDeliver: 5,
       retryBackoffMs: 1000,
-      outboxBatchSize: 100,
+      outboxBatchSize: 1000,
     });
     const custom = loadConfig({ EVENTS_SUBJECT_PREFIX: 'evt_1', EVENTS_RETRY_BACKOFF: '250ms', OUTBOX_BATCH_SIZE: '10' }).nats;
     expect(custom).toMatchObject({ subjectPrefix: 'evt_1', retryBackoffMs: 250, outboxBatchSize: 10 });

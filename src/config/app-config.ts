@@ -209,7 +209,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       outboxPollMs: duration('OUTBOX_POLL_MS', '1000'),
       subjectPrefix,
       retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),
-      outboxBatchSize: int('OUTBOX_BATCH_SIZE', 100, 1, 10_000),
+      outboxBatchSize: int('OUTBOX_BATCH_SIZE', 1000, 1, 10_000),
     },
     clients: {
       accountServiceUrl: url('ACCOUNT_SERVICE_URL', 'http://localhost:8200', ['http:', 'https:']) as string,

@@ -11,13 +11,13 @@ export interface OutboxMessage {
   createdAt: Date;
 }
 
-/** An unsent outbox row as the relay reads it. */
+/** An unsent outbox row as the relay reads it: the envelope as the JSON text to publish. */
 export interface PendingOutboxRow {
   id: string;
   type: string;
   subject: string;
   aggregate_id: string | null;
-  envelope: EventEnvelope;
+  payload: string;
 }
 
 export interface OutboxBacklog {

@@ -6,9 +6,6 @@ import { DatabaseRuntime } from '../../database/database-runtime.js';
 import { PgNotifications } from '../../database/pg-notifications.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import { EventsMetrics } from '../events.metrics.js';
-import type { EventEnvelope } from '../models/envelope.js';
-import { payloadClassOf } from '../models/event-catalog.js';
-import { fieldNamesOf } from '../models/event-field.js';
 import { EventBusConnection } from '../transport/event-bus.connection.js';
 import type { PendingOutboxRow } from './outbox-message.js';
 import { OutboxRepository } from './outbox.repository.js';
@@ -45,27 +42,6 @@ export function publishWaves<T extends { id: string; aggregate_id: string | null
   }
   if (current.length > 0) waves.push(current);
   return waves;
-}
-
-/** The envelope in the SPEC's key order, data in its class's field order (jsonb does not keep key order). */
-export function canonicalEnvelope(envelope: EventEnvelope): EventEnvelope {
-  const cls = payloadClassOf(envelope.type);
-  const data: Record<string, unknown> = {};
-  if (cls) for (const key of fieldNamesOf(cls)) if (key in envelope.data) data[key] = envelope.data[key];
-  Object.assign(data, envelope.data);
-  const metadata: EventEnvelope['metadata'] = {};
-  if (envelope.metadata?.request_id !== undefined) metadata.request_id = envelope.metadata.request_id;
-  if (envelope.metadata?.correlation_id !== undefined) metadata.correlation_id = envelope.metadata.correlation_id;
-  return {
-    id: envelope.id,
-    type: envelope.type,
-    source: envelope.source,
-    subject: envelope.subject ?? null,
-    timestamp: envelope.timestamp,
-    data,
-    metadata: { ...metadata, ...envelope.metadata },
-    version: envelope.version,
-  };
 }
 
 /**
@@ -218,9 +194,7 @@ export class OutboxRelay implements OnApplicationBootstrap {
       let failure: { row: PendingOutboxRow; error: string } | undefined;
       for (const wave of publishWaves(rows)) {
         const acks = await Promise.allSettled(
-          wave.map((row) =>
-            js.publish(row.subject, JSON.stringify(canonicalEnvelope(row.envelope)), { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS }),
-          ),
+          wave.map((row) => js.publish(row.subject, row.payload, { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS })),
         );
         for (const [i, ack] of acks.entries()) {
           if (ack.status === 'rejected') {

@@ -26,7 +26,7 @@ export class OutboxRepository {
     const values = messages.map((m) => {
       params.push(m.id, m.type, m.subject, m.aggregateId, JSON.stringify(m.envelope), m.createdAt);
       const n = params.length;
-      return `($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}::jsonb, $${n})`;
+      return `($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}::json, $${n})`;
     });
     return `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at) VALUES ${values.join(', ')}`;
   }
@@ -39,7 +39,7 @@ export class OutboxRepository {
     const values = messages.map((m) => {
       params.push(m.id, m.type, m.subject, m.aggregateId, JSON.stringify(m.envelope), m.createdAt);
       const n = params.length;
-      return `($${n - 5}::uuid, $${n - 4}::text, $${n - 3}::text, $${n - 2}::text, $${n - 1}::jsonb, $${n}::timestamptz)`;
+      return `($${n - 5}::uuid, $${n - 4}::text, $${n - 3}::text, $${n - 2}::text, $${n - 1}::json, $${n}::timestamptz)`;
     });
     return `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at)
       SELECT * FROM (VALUES ${values.join(', ')}) AS v(id, type, subject, aggregate_id, envelope, created_at)
@@ -55,10 +55,11 @@ export class OutboxRepository {
     return row?.locked === true;
   }
 
-  /** The oldest unsent rows, in commit order, locked for this transaction. */
+  /** The oldest unsent rows, in commit order, locked for this transaction; each with its envelope as the wire text. */
   lockUnsent(tx: Tx, limit: number): Promise<PendingOutboxRow[]> {
     return managerOf(tx).query<PendingOutboxRow[]>(
-      `SELECT id, type, subject, aggregate_id, envelope FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      `SELECT id, type, subject, aggregate_id, envelope::text AS payload FROM outbox_events
+       WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
       [limit],
     );
   }
