@@ -23,6 +23,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [method = 'GET', path = '/health/live'] = process.argv.slice(2);
 const seconds = Number(process.env.PROFILE_SECONDS ?? 10);
 const connections = Number(process.env.PROFILE_CONNECTIONS ?? 32);
+// PROFILE_CONNECTIONS=4 for the batch endpoint (4 callers, as in the benchmark)
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const natsUrl = process.env.PROFILE_NATS_URL ?? 'nats://127.0.0.1:4222';
 const runId = randomBytes(4).toString('hex');
@@ -35,6 +36,14 @@ const bodies = {
     product_id: 'gpt-4o',
     usage_amount: 100,
     request_id: `prof-${runId}-${n++}`,
+  }),
+  '/api/v1/product/usage/records/batch': () => ({
+    records: Array.from({ length: 1000 }, () => ({
+      user_id: `prof-${n % 500}`,
+      product_id: 'gpt-4o',
+      usage_amount: 100,
+      request_id: `prof-${runId}-${n++}`,
+    })),
   }),
   '/api/v1/product/subscriptions': () => ({ user_id: `prof-sub-${runId}-${n++}`, plan_id: 'tier_pro_001' }),
 };

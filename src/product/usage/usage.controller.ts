@@ -6,10 +6,13 @@ import type { CallContext } from '../../common/auth/principal.js';
 import { Idempotent } from '../../idempotency/idempotent.decorator.js';
 import { sendPage } from '../../common/pagination/send-page.js';
 import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery } from './dto/usage.dto.js';
-import { UsageBatchPipe } from './usage-batch.pipe.js';
+import { RecordUsagePipe, UsageBatchPipe } from './usage-batch.pipe.js';
 import { USAGE_RECORD_EXAMPLE, type UsageRecordView } from './usage.mapper.js';
 import { UsageQueries } from './usage-queries.service.js';
 import { type RecordOutcome, UsageRecorder } from './usage-recorder.service.js';
+
+/** The validated body: not the class (a mapped type is emitted as Object, so the global pipe leaves it to RecordUsagePipe / UsageBatchPipe). */
+type RecordUsageBody = Pick<RecordUsageDto, keyof RecordUsageDto>;
 
 export interface RecordUsageResponse {
   success: true;
@@ -89,7 +92,8 @@ export class UsageController {
   })
   @ApiResponse({ status: 400, description: 'usage_amount not finite / ≤ 0 / > 1e12; usage_timestamp outside [-35 d, +5 min]' })
   @ApiResponse({ status: 422, description: 'PRODUCT_NOT_FOUND, PRODUCT_INACTIVE, SUBSCRIPTION_NOT_ACTIVE, SUBSCRIPTION_REQUIRED' })
-  async record(@Body() dto: RecordUsageDto, @Ctx() ctx: CallContext): Promise<RecordUsageResponse> {
+  @ApiBody({ type: RecordUsageDto })
+  async record(@Body(RecordUsagePipe) dto: RecordUsageBody, @Ctx() ctx: CallContext): Promise<RecordUsageResponse> {
     return toResponse(await this.recorder.recordOne(dto, ctx));
   }
 
@@ -111,7 +115,7 @@ export class UsageController {
   })
   @ApiBody({ type: RecordUsageBatchDto })
   async recordBatch(
-    @Body(UsageBatchPipe) records: RecordUsageDto[],
+    @Body(UsageBatchPipe) records: RecordUsageBody[],
     @Ctx() ctx: CallContext,
   ): Promise<{
     accepted: number;
