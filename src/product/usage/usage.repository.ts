@@ -6,8 +6,36 @@ import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
 import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 
-/** Records per multi-row INSERT. */
-export const INSERT_CHUNK = 500;
+/** Records per INSERT statement (with their events). */
+export const INSERT_CHUNK = 1000;
+
+/** Each column's SQL type, for json_to_recordset. */
+const RECORD_TYPES = `usage_record_id uuid, user_id text, organization_id text, subscription_id text, product_id text,
+  usage_amount numeric, units_before numeric, unit_price numeric, total_cost numeric, currency text, is_free_tier boolean,
+  period_start timestamptz, period_end timestamptz, session_id text, request_id text, usage_details jsonb,
+  usage_timestamp timestamptz, created_at timestamptz`;
+
+/** A record as the JSON object json_to_recordset reads (decimals stay strings: exact). */
+const recordJson = (r: UsageRecordEntity) => ({
+  usage_record_id: r.usageRecordId,
+  user_id: r.userId,
+  organization_id: r.organizationId,
+  subscription_id: r.subscriptionId,
+  product_id: r.productId,
+  usage_amount: r.usageAmount,
+  units_before: r.unitsBefore,
+  unit_price: r.unitPrice,
+  total_cost: r.totalCost,
+  currency: r.currency,
+  is_free_tier: r.isFreeTier,
+  period_start: r.periodStart,
+  period_end: r.periodEnd,
+  session_id: r.sessionId,
+  request_id: r.requestId,
+  usage_details: r.usageDetails,
+  usage_timestamp: r.usageTimestamp,
+  created_at: r.createdAt,
+});
 
 const RECORD_COLUMNS = [
   'usage_record_id',
@@ -173,16 +201,22 @@ export class UsageRepository {
   }
 
   /**
-   * The records and their outbox events in ONE statement (a data-modifying CTE: one round trip).
-   * Records whose request_id a concurrent request stored meanwhile are skipped; returns how many
-   * records were inserted (the caller compares and redoes the unit of work on a race).
+   * The records and their outbox events in ONE statement (a data-modifying CTE: one round trip),
+   * each side from one JSON parameter (json_to_recordset: binding two texts instead of 24 parameters
+   * per record). Records whose request_id a concurrent request stored meanwhile are skipped; returns
+   * how many records were inserted (the caller compares and redoes the unit of work on a race).
    */
   async insertRecordsWithEvents(tx: Tx, records: readonly UsageRecordEntity[], messages: readonly OutboxMessage[]): Promise<number> {
-    const params: unknown[] = [];
-    const recordsSql = this.recordsInsertSql(records, params);
-    const eventsSql = this.outbox.insertStatement(messages, params);
+    const params: unknown[] = [JSON.stringify(records.map(recordJson))];
+    const eventsSql = this.outbox.insertManyStatement(messages, params);
     const [row] = await managerOf(tx).query<{ inserted: number }[]>(
-      `WITH inserted AS (${recordsSql}), events AS (${eventsSql}) SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
+      `WITH inserted AS (
+         INSERT INTO usage_records (${RECORD_COLUMNS.join(', ')})
+         SELECT ${RECORD_COLUMNS.join(', ')} FROM json_to_recordset($1::json) AS r(${RECORD_TYPES})
+         ON CONFLICT (user_id, product_id, request_id) WHERE request_id IS NOT NULL DO NOTHING
+         RETURNING usage_record_id
+       ), events AS (${eventsSql})
+       SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
       params,
     );
     return row?.inserted ?? 0;
@@ -251,36 +285,5 @@ export class UsageRepository {
     if (f.start !== undefined) qb.andWhere('r.usage_timestamp >= :start', { start: f.start });
     if (f.end !== undefined) qb.andWhere('r.usage_timestamp < :end', { end: f.end });
     return qb;
-  }
-
-  /** INSERT ... ON CONFLICT (request_id) DO NOTHING RETURNING usage_record_id, parameters appended to `params`. */
-  private recordsInsertSql(records: readonly UsageRecordEntity[], params: unknown[]): string {
-    const values = records.map((r) => {
-      params.push(
-        r.usageRecordId,
-        r.userId,
-        r.organizationId,
-        r.subscriptionId,
-        r.productId,
-        r.usageAmount,
-        r.unitsBefore,
-        r.unitPrice,
-        r.totalCost,
-        r.currency,
-        r.isFreeTier,
-        r.periodStart,
-        r.periodEnd,
-        r.sessionId,
-        r.requestId,
-        r.usageDetails === null ? null : JSON.stringify(r.usageDetails),
-        r.usageTimestamp,
-        r.createdAt,
-      );
-      const base = params.length - RECORD_COLUMNS.length;
-      return `(${RECORD_COLUMNS.map((c, j) => `$${base + j + 1}${c === 'usage_details' ? '::jsonb' : ''}`).join(', ')})`;
-    });
-    return `INSERT INTO usage_records (${RECORD_COLUMNS.join(', ')}) VALUES ${values.join(', ')}
-      ON CONFLICT (user_id, product_id, request_id) WHERE request_id IS NOT NULL DO NOTHING
-      RETURNING usage_record_id`;
   }
 }
