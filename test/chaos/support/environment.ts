@@ -7,7 +7,7 @@ import { PgCluster } from './pg-cluster.js';
 import { startPlatform } from './platform.js';
 import { freePorts, waitFor } from './proc.js';
 import { ChaosRun, say } from './run.js';
-import { ensureBuilt, INTERNAL_SECRET, natsUrlListRefusal, ServiceProcess } from './service.js';
+import { ensureBuilt, INTERNAL_SECRET, ServiceProcess } from './service.js';
 
 export const STREAM = 'EVENTS';
 export const PREFIX = 'events';
@@ -61,12 +61,7 @@ export class ChaosEnvironment {
       const env = new ChaosEnvironment(run, config, pgCluster, nats, db, bus);
       env.databaseUrl = databaseUrl;
       const platform = await startPlatform(run);
-      const refusal = await natsUrlListRefusal(nats.urls);
-      if (refusal) {
-        env.findings.push(`the service refuses NATS_URL as a comma-separated server list (${refusal}); it was given ${nats.urls[0]} only`);
-        say(scenario, `FINDING: NATS_URL list refused; using ${nats.urls[0]} (the client learns the other nodes from the cluster)`);
-        env.natsUrl = nats.urls[0];
-      } else env.natsUrl = nats.urls.join(',');
+      env.natsUrl = nats.urls.join(',');
       const ports = await freePorts(options.replicas ?? 1);
       for (const [i, port] of ports.entries()) {
         env.services.push(
@@ -89,7 +84,24 @@ export class ChaosEnvironment {
         );
       }
       // the first one migrates and seeds; the others start on the migrated database
-      await env.services[0].start();
+      try {
+        await env.services[0].start();
+      } catch (err) {
+        // a client of a cluster is given every node; a service that refuses the list gets the first node only
+        const refusal = env.services[0]
+          .logTail(5)
+          .split('\n')
+          .find((l) => l.includes('NATS_URL'));
+        if (!refusal) throw err;
+        env.findings.push(
+          `the service refuses NATS_URL as a comma-separated server list (${refusal.slice(0, 200)}); it was given ${nats.urls[0]} only`,
+        );
+        say(scenario, `FINDING: NATS_URL list refused; using ${nats.urls[0]} (the client learns the other nodes from the cluster)`);
+        env.natsUrl = nats.urls[0];
+        for (const s of env.services) s.setEnv('NATS_URL', env.natsUrl);
+        env.services[0].starts = 0; // the refused start does not count as a start of the service
+        await env.services[0].start();
+      }
       await Promise.all(env.services.slice(1).map((s) => s.start()));
       say(
         scenario,

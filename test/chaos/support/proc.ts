@@ -6,6 +6,9 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 /** A sleep that does not keep the process alive (the losing side of a Promise.race). */
 export const idle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
+/** Thrown by a waitFor check to stop waiting at once (the thing waited for can no longer happen). */
+export class StopWaiting extends Error {}
+
 /** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
@@ -20,6 +23,7 @@ export async function waitFor<T>(
       const value = await check();
       if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (err instanceof StopWaiting) throw err;
       lastError = err;
     }
     if (Date.now() > deadline) {

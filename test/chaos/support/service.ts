@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { probe } from './http.js';
-import { exec, idle, isAlive, processSample, waitFor } from './proc.js';
+import { exec, isAlive, processSample, StopWaiting, waitFor } from './proc.js';
 import { REPO_ROOT, say, type ChaosRun } from './run.js';
 
 export const INTERNAL_SECRET = 'chaos-internal-secret';
@@ -48,6 +48,11 @@ export class ServiceProcess {
     });
   }
 
+  /** Changes one variable of the environment for the next start. */
+  setEnv(name: string, value: string): void {
+    this.env[name] = value;
+  }
+
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -77,7 +82,7 @@ export class ServiceProcess {
       `${this.name} /health/ready`,
       async () => {
         if (child.exitCode !== null || child.signalCode !== null) {
-          throw new Error(`${this.name} exited (${child.exitCode ?? child.signalCode}) during start:\n${this.logTail()}`);
+          throw new StopWaiting(`${this.name} exited (${child.exitCode ?? child.signalCode}) during start:\n${this.logTail()}`);
         }
         return (await probe(`${this.baseUrl}/health/ready`))?.status === 200;
       },
@@ -139,35 +144,4 @@ export class ServiceProcess {
       return [];
     }
   }
-}
-
-/**
- * Does the service accept NATS_URL as a comma-separated list of servers (what a client of a
- * cluster needs to connect while one node is down)? Started once with the list and no database;
- * a configuration error naming NATS_URL means no. Returns the error line when refused.
- */
-export async function natsUrlListRefusal(urls: string[]): Promise<string | undefined> {
-  const child = spawn(process.execPath, [ENTRY], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      NATS_URL: urls.join(','),
-      DATABASE_URL: 'postgres://127.0.0.1:9/none',
-      PORT: '0',
-      LOG_LEVEL: 'fatal',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  const code = await Promise.race([exited, idle(3000).then(() => 'running' as const)]);
-  if (code === 'running') {
-    child.kill('SIGKILL');
-    await exited;
-    return undefined;
-  }
-  const line = output.split('\n').find((l) => l.includes('NATS_URL'));
-  return line ? line.trim() : undefined;
 }

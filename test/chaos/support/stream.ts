@@ -10,6 +10,8 @@ export interface StreamMessage {
   /** envelope id, type and the data fields the checks read */
   id?: string;
   type?: string;
+  /** metadata.correlation_id: the consumed event that caused this one */
+  correlationId?: string;
   data: Record<string, unknown>;
 }
 
@@ -57,6 +59,12 @@ export async function readStream(nc: NatsConnection, stream: string, filter: str
           msgId: m.headers?.get('Nats-Msg-Id') || undefined,
           id: typeof body.id === 'string' ? body.id : undefined,
           type: typeof body.type === 'string' ? body.type : undefined,
+          correlationId:
+            body.metadata &&
+            typeof body.metadata === 'object' &&
+            typeof (body.metadata as Record<string, unknown>).correlation_id === 'string'
+              ? ((body.metadata as Record<string, unknown>).correlation_id as string)
+              : undefined,
           data,
         });
       }
