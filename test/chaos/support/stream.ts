@@ -13,6 +13,8 @@ export interface StreamMessage {
   /** metadata.correlation_id: the consumed event that caused this one */
   correlationId?: string;
   data: Record<string, unknown>;
+  /** of a dead letter: the stream sequence of the original message, and why */
+  dlq?: { original_stream_seq?: number; reason?: string };
 }
 
 const KEPT_FIELDS = ['usage_record_id', 'request_id', 'subscription_id', 'user_id', 'old_status', 'new_status', 'status', 'reason'];
@@ -66,6 +68,10 @@ export async function readStream(nc: NatsConnection, stream: string, filter: str
               ? ((body.metadata as Record<string, unknown>).correlation_id as string)
               : undefined,
           data,
+          dlq:
+            'original_stream_seq' in body
+              ? { original_stream_seq: Number(body.original_stream_seq), reason: typeof body.reason === 'string' ? body.reason : undefined }
+              : undefined,
         });
       }
       empty = got === 0 ? empty + 1 : 0;
