@@ -121,6 +121,7 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
       );
       if (unresolved.size > 0) await sleep(500);
     }
+    const effectsBeforeLate = await effectCounts(env, `idem_${env.run.id}_%`);
     const late = !['0', 'false', 'off'].includes((process.env.CHAOS_IDEM_LATE ?? 'on').toLowerCase());
     let aged = 0;
     if (late) {
@@ -143,22 +144,8 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
     }
     const v = await stopAndVerify(env, gen);
     // effects per key, straight from the tables
-    const usageEffects = new Map(
-      (
-        await env.db.query<{ k: string; n: number }>(
-          `SELECT usage_details->>'chaos_key' AS k, count(*)::int AS n FROM usage_records WHERE usage_details ? 'chaos_key' GROUP BY 1`,
-        )
-      ).map((r) => [r.k, r.n]),
-    );
-    const subEffects = new Map(
-      (
-        await env.db.query<{ k: string; n: number }>(
-          `SELECT metadata->>'chaos_key' AS k, count(*)::int AS n FROM subscriptions WHERE metadata ? 'chaos_key' AND user_id LIKE $1 GROUP BY 1`,
-          [`idem_${env.run.id}_%`],
-        )
-      ).map((r) => [r.k, r.n]),
-    );
-    const effects = (r: KeyedRequest) => (r.kind === 'usage' ? usageEffects : subEffects).get(r.key) ?? 0;
+    const effectsNow = await effectCounts(env, `idem_${env.run.id}_%`);
+    const effects = (r: KeyedRequest, at = effectsNow) => at.get(r.key) ?? 0;
     const beforeLate = (r: KeyedRequest) => r.answers.filter((a) => a.phase !== 'late');
     const classes = new Tally();
     for (const r of requests) {
@@ -178,8 +165,8 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
         }`,
       );
     }
-    const twice = requests.filter((r) => effects(r) > 1);
-    const answeredNoEffect = requests.filter((r) => beforeLate(r).some((a) => a.outcome === '200') && effects(r) === 0);
+    const twice = requests.filter((r) => effects(r, effectsBeforeLate) > 1);
+    const answeredNoEffect = requests.filter((r) => beforeLate(r).some((a) => a.outcome === '200') && effects(r, effectsBeforeLate) === 0);
     const twoIds = requests.filter(
       (r) =>
         new Set(
@@ -229,7 +216,7 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
         `${aged} claims were still in_progress; after the late retry ${lateTwice.filter((r) => r.kind === 'usage').length} usage keys and ${lateTwice.filter((r) => r.kind === 'subscription').length} subscription keys have two effects; late answers ${JSON.stringify(lateClasses.counts)}`,
       );
     }
-    const effectsTotal = [...usageEffects.values(), ...subEffects.values()].reduce((a, b) => a + b, 0);
+    const effectsTotal = [...effectsNow.values()].reduce((a, b) => a + b, 0);
     const headline = {
       load: `${config.rate}/s background + ${count} keyed POSTs`,
       fault: 'kill -9 during the keyed burst',
@@ -258,4 +245,15 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
     http.close();
     await env.close();
   }
+}
+
+/** Effects per Idempotency-Key: usage records and subscriptions carrying it (usage_details / metadata chaos_key). */
+async function effectCounts(env: ChaosEnvironment, like: string): Promise<Map<string, number>> {
+  const rows = await env.db.query<{ k: string; n: number }>(
+    `SELECT usage_details->>'chaos_key' AS k, count(*)::int AS n FROM usage_records WHERE usage_details->>'chaos_key' LIKE $1 GROUP BY 1
+     UNION ALL
+     SELECT metadata->>'chaos_key' AS k, count(*)::int AS n FROM subscriptions WHERE metadata->>'chaos_key' LIKE $1 GROUP BY 1`,
+    [like],
+  );
+  return new Map(rows.map((r) => [r.k, r.n]));
 }
