@@ -40,8 +40,10 @@ const num = (name: string, fallback: number, min = 0): number => {
 };
 
 export function loadChaosConfig(overrides: Partial<ChaosConfig> = {}): ChaosConfig {
+  const rate = overrides.rate ?? num('CHAOS_RATE', 5000, 1);
+  const share = overrides.subscriptionShare ?? num('CHAOS_SUB_SHARE', 0.05, 0);
   return {
-    rate: num('CHAOS_RATE', 5000, 1),
+    rate,
     timeScale: num('CHAOS_TIME_SCALE', 1, 0.05),
     timeoutMs: num('CHAOS_TIMEOUT_MS', 15_000, 100),
     maxInflight: num('CHAOS_MAX_INFLIGHT', 1024, 1),
