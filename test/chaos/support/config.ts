@@ -49,12 +49,8 @@ export function loadChaosConfig(overrides: Partial<ChaosConfig> = {}): ChaosConf
     maxInflight: num('CHAOS_MAX_INFLIGHT', 1024, 1),
     usageUsers: num('CHAOS_USERS', 500, 1),
     // enough actors that each changes its subscription every second or two, at most 100
-    subscriptionUsers: num(
-      'CHAOS_SUB_USERS',
-      Math.max(5, Math.min(100, Math.round(num('CHAOS_RATE', 5000, 1) * num('CHAOS_SUB_SHARE', 0.05, 0) * 1.5))),
-      0,
-    ),
-    subscriptionShare: num('CHAOS_SUB_SHARE', 0.05, 0),
+    subscriptionUsers: num('CHAOS_SUB_USERS', Math.max(5, Math.min(100, Math.round(rate * share * 1.5))), 0),
+    subscriptionShare: share,
     logLevel: process.env.CHAOS_LOG_LEVEL ?? 'warn',
     pgFsync: ['1', 'true', 'on'].includes((process.env.CHAOS_PG_FSYNC ?? 'off').toLowerCase()),
     fuzzCases: num('CHAOS_FUZZ_CASES', 20_000, 1),
