@@ -50,15 +50,25 @@ export async function inboxRetention(config: ChaosConfig = loadChaosConfig()): P
       http.request(service.baseUrl, method, path, { body, headers: INTERNAL_HEADERS, timeoutMs: config.timeoutMs });
     // 1. subscriptions: half incomplete (to be paid), half active (to run out of funds)
     const subs: { user: string; id: string; path: 'payment' | 'wallet'; event?: string }[] = [];
-    for (let i = 0; i < n; i++) {
-      const user = `inbox_${env.run.id}_${i}`;
-      const path = i % 2 === 0 ? 'payment' : 'wallet';
-      const r = await api('POST', SUBSCRIPTIONS_PATH, {
-        user_id: user,
-        ...(path === 'payment' ? { plan_id: 'tier_pro_001', trial: false } : { plan_id: 'tier_free_001' }),
-      });
-      if (r.status === 200) subs.push({ user, id: r.body.subscription_id, path });
-    }
+    await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const user = `inbox_${env.run.id}_${i}`;
+        const path = i % 2 === 0 ? 'payment' : 'wallet';
+        // a 503 under the background load is retried (no key needed: a second create would be 409 SUBSCRIPTION_EXISTS)
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const r = await api('POST', SUBSCRIPTIONS_PATH, {
+            user_id: user,
+            ...(path === 'payment' ? { plan_id: 'tier_pro_001', trial: false } : { plan_id: 'tier_free_001' }),
+          });
+          if (r.status === 200) {
+            subs.push({ user, id: r.body.subscription_id, path });
+            return;
+          }
+          if (r.status !== 503 && r.outcome === 'http') return;
+          await sleep(500);
+        }
+      }),
+    );
     // 2. the consumed events take effect
     for (const s of subs) {
       const type = s.path === 'payment' ? 'payment.completed' : 'wallet.insufficient_funds';
@@ -82,11 +92,18 @@ export async function inboxRetention(config: ChaosConfig = loadChaosConfig()): P
       subs.map((s) => s.id),
     );
     // 3. REST moves each one on: paid ones fall past_due, the past_due ones are paid again
-    for (const s of subs)
-      await api('PUT', `${SUBSCRIPTIONS_PATH}/${s.id}/status`, {
-        status: s.path === 'payment' ? 'past_due' : 'active',
-        reason: 'moved on',
-      });
+    await Promise.all(
+      subs.map(async (s) => {
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const r = await api('PUT', `${SUBSCRIPTIONS_PATH}/${s.id}/status`, {
+            status: s.path === 'payment' ? 'past_due' : 'active',
+            reason: 'moved on',
+          });
+          if (r.status !== 503 && r.outcome === 'http') return;
+          await sleep(500);
+        }
+      }),
+    );
     const before = await statuses(
       env,
       subs.map((s) => s.id),

@@ -1,6 +1,7 @@
 import { loadChaosConfig, type ChaosConfig } from '../support/config.js';
 import { ChaosEnvironment } from '../support/environment.js';
 import { sleep } from '../support/proc.js';
+import { KEY_RETRY_MS } from '../support/load.js';
 import { say } from '../support/run.js';
 import { headlineOf, hold, report, scaled, startLoad, stopAndVerify } from '../support/scenario.js';
 import type { ScenarioResult } from '../support/report.js';
@@ -72,7 +73,7 @@ export async function serviceKill(
     v.checks.expect(
       'kill: a POST retried with its Idempotency-Key after the restart gets an answer',
       (actors.key_stuck_in_progress ?? 0) === 0,
-      `${actors.key_stuck_in_progress ?? 0} keys still IDEMPOTENCY_KEY_IN_PROGRESS after 60 s of retries (${inProgress} such 409 answers)`,
+      `${actors.key_stuck_in_progress ?? 0} keys still IDEMPOTENCY_KEY_IN_PROGRESS after ${KEY_RETRY_MS / 1000} s of retries (${inProgress} such 409 answers)`,
     );
     for (const s of env.services) {
       const errors = s.errorLines().length;

@@ -93,6 +93,9 @@ export interface LoadOptions {
 
 type SubOp = 'create' | 'put' | 'cancel' | 'cancel_now' | 'resume';
 
+/** How long an actor retries one POST with its Idempotency-Key (connection errors, 503, IDEMPOTENCY_KEY_IN_PROGRESS). */
+export const KEY_RETRY_MS = Number(process.env.CHAOS_KEY_RETRY_S ?? 30) * 1000;
+
 /**
  * The open-loop load generator: a schedule of `rate` writes per second (usage records with unique
  * `request_id`s, and a share of subscription changes by one actor per subscription user), sent
@@ -417,7 +420,7 @@ export class SubscriptionActor {
 
   /** POST with an Idempotency-Key; a connection failure or a 503 is retried with the same key. */
   private async post(path: string, body: unknown, op: SubOp, key = this.key()): Promise<HttpResult | undefined> {
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + KEY_RETRY_MS;
     for (let attempt = 0; ; attempt++) {
       const r = await this.gen.send('sub', 'POST', path, { body, headers: { 'idempotency-key': key } });
       if (attempt > 0) this.notes.add(`retry_${op}_${outcomeKey(r)}`);
