@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { jetstream } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { loadChaosConfig, type ChaosConfig } from '../support/config.js';
 import { Checks, waitOutboxDrained } from '../support/checks.js';
 import { ChaosEnvironment, PREFIX, STREAM } from '../support/environment.js';
@@ -581,19 +581,15 @@ export async function badInput(config: ChaosConfig = loadChaosConfig()): Promise
     const handled = async () =>
       (await env.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM inbox_events WHERE event_id = ANY($1)`, [valid])).n;
     await waitFor('valid events handled', async () => (await handled()) === valid.length, 120_000, 500).catch(() => undefined);
-    let dead = await readStream(env.bus, STREAM, `${PREFIX}.dlq.>`);
-    await waitFor(
-      'dead letters',
-      async () => {
-        dead = await readStream(env.bus, STREAM, `${PREFIX}.dlq.>`);
-        return (
-          dead.filter((d) => d.dlq?.original_stream_seq !== undefined && malformedSeqs.has(d.dlq.original_stream_seq)).length >=
-          malformedSeqs.size
-        );
-      },
-      120_000,
-      1000,
-    ).catch(() => undefined);
+    // wait on the DLQ's message count (cheap), then read it once
+    const jsm = await jetstreamManager(env.bus);
+    const dlqCount = async () => {
+      const info = await jsm.streams.info(STREAM, { subjects_filter: `${PREFIX}.dlq.>` });
+      return Object.values(info.state.subjects ?? {}).reduce((a, b) => a + b, 0);
+    };
+    const dlqBefore = 0;
+    await waitFor('dead letters', async () => (await dlqCount()) - dlqBefore >= malformedSeqs.size, 120_000, 1000).catch(() => undefined);
+    const dead = await readStream(env.bus, STREAM, `${PREFIX}.dlq.>`);
     const perSeq = new Map<number, number>();
     for (const d of dead) {
       const seq = d.dlq?.original_stream_seq;
