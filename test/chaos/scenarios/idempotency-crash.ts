@@ -105,7 +105,7 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
     await service.kill9();
     await burst;
     await sleep(scaled(config, 1000));
-    await service.start();
+    await service.start(60_000, { underLoad: true });
     gen.phase = 'after_restart';
     // retry every key until a final answer (not a connection error, 503 or IN_PROGRESS) or the deadline
     const deadline = Date.now() + scaled(config, 30_000);
@@ -143,6 +143,11 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
       );
     }
     const v = await stopAndVerify(env, gen);
+    v.checks.expect(
+      'idempotency: the restarted process is ready (200) within 60 s under load',
+      service.notReadyStarts.length === 0,
+      service.notReadyStarts.map((n) => JSON.stringify(n.readiness)).join('; ') || 'ready',
+    );
     // effects per key, straight from the tables
     const effectsNow = await effectCounts(env, `idem_${env.run.id}_%`);
     const effects = (r: KeyedRequest, at = effectsNow) => at.get(r.key) ?? 0;

@@ -124,7 +124,7 @@ export async function inboxRetention(config: ChaosConfig = loadChaosConfig()): P
     );
     gen.phase = 'restart';
     await service.stop();
-    await service.start();
+    await service.start(60_000, { underLoad: true });
     await env.waitForConsumers();
     gen.phase = 'redelivery';
     await hold(env, gen, scaled(config, Number(process.env.CHAOS_INBOX_WAIT_S ?? 5) * 1000), 'restarted service running');

@@ -31,7 +31,7 @@ export async function serviceKill(
       const killedAt = Date.now();
       await victim.kill9();
       await sleep(scaled(config, 2000));
-      await victim.start();
+      await victim.start(60_000, { underLoad: true });
       const restartMs = Date.now() - killedAt;
       kills.push({ service: victim.name, downMs: scaled(config, 2000), restartMs });
       say(env.run.scenario, `${victim.name} back (pid ${victim.pid}) ${restartMs} ms after the kill`);
@@ -74,6 +74,12 @@ export async function serviceKill(
       'kill: a POST retried with its Idempotency-Key after the restart gets an answer',
       (actors.key_stuck_in_progress ?? 0) === 0,
       `${actors.key_stuck_in_progress ?? 0} keys still IDEMPOTENCY_KEY_IN_PROGRESS after ${KEY_RETRY_MS / 1000} s of retries (${inProgress} such 409 answers)`,
+    );
+    const notReady = env.services.flatMap((s) => s.notReadyStarts.map((n) => `${s.name}: ${JSON.stringify(n.readiness)}`));
+    v.checks.expect(
+      'kill: a restarted process is ready (200) within 60 s under load',
+      notReady.length === 0,
+      notReady.join('; ') || 'every restart ready',
     );
     for (const s of env.services) {
       const errors = s.errorLines().length;
