@@ -45,7 +45,7 @@ export async function postgresOutage(config: ChaosConfig = loadChaosConfig()): P
       const readyAgain = await waitFor(
         'readiness back to 200',
         () => (ready.firstAfter(upAt, 200) !== undefined ? true : undefined),
-        60_000,
+        30_000,
       ).then(
         () => ready.firstAfter(upAt, 200),
         () => undefined,

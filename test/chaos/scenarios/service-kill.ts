@@ -38,7 +38,7 @@ export async function serviceKill(
       gen.phase = `after_kill${i + 1}`;
       await hold(env, gen, scaled(config, 6000), `after kill ${i + 1}`);
     }
-    const v = await stopAndVerify(env, gen);
+    const v = await stopAndVerify(env, gen, undefined, { retry: 'all' });
     // every write that did not succeed failed cleanly: a connection error (the process was gone) or a 503
     const writes = [gen.total('usage'), gen.total('usage_retry'), gen.total('sub')];
     const unclean: Record<string, number> = {};

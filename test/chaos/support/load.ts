@@ -282,9 +282,12 @@ export class LoadGenerator {
    * client would after the fault, until it is answered 200, a 4xx says it never will be, or
    * `maxAttempts` is reached.
    */
-  async retryUnanswered(options: { maxAttempts: number; delayMs: number; concurrency?: number }): Promise<Tally> {
+  async retryUnanswered(options: { maxAttempts: number; delayMs: number; concurrency?: number; limit?: number }): Promise<Tally> {
     const result = new Tally();
-    const pending = [...this.usage.values()].filter((a) => a.recordId === undefined);
+    const all = [...this.usage.values()].filter((a) => a.recordId === undefined);
+    // a sample is spread over the whole run (every k-th), so each phase is represented
+    const step = Math.max(1, Math.ceil(all.length / (options.limit ?? Infinity)));
+    const pending = all.filter((_, i) => i % step === 0);
     let index = 0;
     const worker = async () => {
       while (index < pending.length) {
