@@ -282,12 +282,22 @@ export class LoadGenerator {
    * client would after the fault, until it is answered 200, a 4xx says it never will be, or
    * `maxAttempts` is reached.
    */
-  async retryUnanswered(options: { maxAttempts: number; delayMs: number; concurrency?: number; limit?: number }): Promise<Tally> {
+  async retryUnanswered(options: {
+    maxAttempts: number;
+    delayMs: number;
+    concurrency?: number;
+    limit?: number;
+    unknownAll?: boolean;
+  }): Promise<Tally> {
     const result = new Tally();
     const all = [...this.usage.values()].filter((a) => a.recordId === undefined);
-    // a sample is spread over the whole run (every k-th), so each phase is represented
-    const step = Math.max(1, Math.ceil(all.length / (options.limit ?? Infinity)));
-    const pending = all.filter((_, i) => i % step === 0);
+    // every request whose fate is unknown (reset, timeout, 5xx: it may have been stored) is retried when
+    // `unknownAll`; the rest (refused: it never reached a server) and, without `unknownAll`, everything,
+    // as a sample spread over the whole run (every k-th), so each phase is represented
+    const unknown = options.unknownAll ? all.filter((a) => a.outcomes[0] !== 'refused') : [];
+    const rest = options.unknownAll ? all.filter((a) => a.outcomes[0] === 'refused') : all;
+    const step = Math.max(1, Math.ceil(rest.length / (options.limit ?? Infinity)));
+    const pending = [...unknown, ...rest.filter((_, i) => i % step === 0)];
     let index = 0;
     const worker = async () => {
       while (index < pending.length) {

@@ -40,6 +40,8 @@ export class ChaosRun {
   }
 
   static async start(scenario: string): Promise<ChaosRun> {
+    // in a Jest worker: when the runner that owns the worker goes away, so does the worker (and then the watchdog cleans)
+    if (process.send && process.listenerCount('disconnect') === 0) process.once('disconnect', () => process.exit(130));
     const run = new ChaosRun(scenario);
     await run.startReaper();
     run.trackDir(run.scratch);

@@ -72,7 +72,7 @@ export async function stopAndVerify(
   env: ChaosEnvironment,
   gen: LoadGenerator,
   checks = new Checks(),
-  /** retry: every unanswered usage record (scenario 1's property), a sample of CHAOS_RETRY_SAMPLE (default), or none */
+  /** retry: 'all' = every unanswered record of unknown fate (reset, timeout, 5xx) plus a sample of the refused; 'sample' = a sample of CHAOS_RETRY_SAMPLE; 'none' */
   options: { retry?: 'all' | 'sample' | 'none' } = {},
 ): Promise<Verified> {
   const scenario = env.run.scenario;
@@ -80,10 +80,14 @@ export async function stopAndVerify(
   let retries: Record<string, number> = {};
   const mode = options.retry ?? 'sample';
   if (mode !== 'none') {
-    const unanswered = [...gen.usage.values()].filter((a) => a.recordId === undefined).length;
-    const limit = mode === 'all' ? Infinity : Number(process.env.CHAOS_RETRY_SAMPLE ?? 1000);
-    say(scenario, `load stopped; retrying ${Math.min(unanswered, limit)} of ${unanswered} unanswered usage records with their request_id`);
-    retries = (await gen.retryUnanswered({ maxAttempts: 20, delayMs: 500, limit })).counts;
+    const unanswered = [...gen.usage.values()].filter((a) => a.recordId === undefined);
+    const limit = Number(process.env.CHAOS_RETRY_SAMPLE ?? 1000);
+    const unknown = unanswered.filter((a) => a.outcomes[0] !== 'refused').length;
+    say(
+      scenario,
+      `load stopped; ${unanswered.length} usage records unanswered (${unknown} of unknown fate); retrying ${mode === 'all' ? `all ${unknown} of unknown fate and` : ''} a sample of ${limit} with their request_id`,
+    );
+    retries = (await gen.retryUnanswered({ maxAttempts: 20, delayMs: 500, limit, unknownAll: mode === 'all' })).counts;
   }
   const drained = await waitOutboxDrained(env.db, 120_000);
   say(scenario, `outbox drained in ${drained.waitedMs} ms (${drained.unpublished} left); reading the stream`);
