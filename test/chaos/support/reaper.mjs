@@ -10,11 +10,13 @@
 // a normal end), the reaper kills what is still registered, stops the clusters, removes the
 // directories, and exits. It never touches anything that is not in the registry.
 //
-//   node reaper.mjs <runner-pid> <registry-file>
+//   node reaper.mjs <runner-pid> <registry-file> [<runner's-parent-pid>]
+// With a parent pid (the runner is a Jest worker): when that parent is gone, the runner is an orphan
+// that no one will stop; it is killed first (only if it is still the same process), then the rest.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 
-const [runnerPid, registryFile] = [Number(process.argv[2]), process.argv[3]];
+const [runnerPid, registryFile, parentPid] = [Number(process.argv[2]), process.argv[3], Number(process.argv[4] ?? NaN)];
 if (!Number.isInteger(runnerPid) || !registryFile) {
   console.error('usage: reaper.mjs <runner-pid> <registry-file>');
   process.exit(2);
@@ -117,11 +119,23 @@ process.on('SIGHUP', () => finish('SIGHUP'));
 process.stdin.on('end', () => finish('runner closed the pipe'));
 process.stdin.on('error', () => finish('runner pipe error'));
 process.stdin.resume();
+const runnerStart = startTime(runnerPid);
 setInterval(() => {
   try {
     process.kill(runnerPid, 0);
   } catch {
     finish(`runner ${runnerPid} is gone`);
+  }
+  if (Number.isInteger(parentPid) && parentPid > 1) {
+    try {
+      process.kill(parentPid, 0);
+    } catch {
+      if (startTime(runnerPid) === runnerStart) {
+        log(`runner's parent ${parentPid} is gone: kill -9 the orphaned runner ${runnerPid}`);
+        kill(runnerPid, 'SIGKILL');
+      }
+      finish(`runner's parent ${parentPid} is gone`);
+    }
   }
 }, 500);
 process.stdout.write('ready\n');

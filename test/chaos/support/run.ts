@@ -40,8 +40,6 @@ export class ChaosRun {
   }
 
   static async start(scenario: string): Promise<ChaosRun> {
-    // in a Jest worker: when the runner that owns the worker goes away, so does the worker (and then the watchdog cleans)
-    if (process.send && process.listenerCount('disconnect') === 0) process.once('disconnect', () => process.exit(130));
     const run = new ChaosRun(scenario);
     await run.startReaper();
     run.trackDir(run.scratch);
@@ -49,10 +47,15 @@ export class ChaosRun {
   }
 
   private async startReaper(): Promise<void> {
-    const child = spawn(process.execPath, [join(CHAOS_DIR, 'support', 'reaper.mjs'), String(process.pid), this.registry], {
-      detached: true,
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
+    // with the parent's pid: in a Jest worker, the runner that owns the worker going away ends the worker too
+    const child = spawn(
+      process.execPath,
+      [join(CHAOS_DIR, 'support', 'reaper.mjs'), String(process.pid), this.registry, String(process.ppid)],
+      {
+        detached: true,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      },
+    );
     this.reaper = child;
     await new Promise<void>((resolveReady, reject) => {
       const timer = setTimeout(() => reject(new Error('reaper did not start')), 10_000);
