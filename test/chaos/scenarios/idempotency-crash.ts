@@ -134,7 +134,7 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
       say(env.run.scenario, `late retry: ${aged} claims still in_progress, aged 6 minutes; every key sent once more`);
       await Promise.all(
         requests.map(async (r) => {
-          for (let i = 0; i < 20; i++) {
+          for (let i = 0; i < 10; i++) {
             const res = await send(r, 'late');
             if (res.outcome === 'http' && res.status !== 503) return;
             await sleep(500);
