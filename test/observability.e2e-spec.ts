@@ -31,13 +31,12 @@ import {
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
 
 /**
- * Series that the dashboard and the alert rules name but the service does not export yet, because
- * the code that exports them is not wired into the app (docs/observability.md, "Not wired yet"):
- * - product_events_consumer_pending: src/events/consumer-lag.metrics.ts, to be constructed in the events module;
- * - product_ready: the proposed readiness gauge (1 ready / 0 not), to be set by the readiness check.
- * The test asserts that exactly these are missing: once one is wired, it fails until the name is removed here.
+ * Series that the dashboard and the alert rules name but the service does not export yet
+ * (docs/observability.md). Empty today: product_events_consumer_pending (ConsumerLagMetrics, in the
+ * events module) and product_ready (the readiness probe's gauge) are wired. The test asserts that
+ * exactly these are missing, so a name the dashboard adds before the code fails until listed here.
  */
-const NOT_WIRED_YET = ['product_events_consumer_pending', 'product_ready'];
+const NOT_WIRED_YET: string[] = [];
 
 /** Series from other exporters, never in the service's /metrics. */
 const EXTERNAL_SERIES: Record<string, string> = {
@@ -213,7 +212,16 @@ describe('dashboard and alert rules against the real /metrics (PostgreSQL + NATS
     expect(dashboard.templating.list.map((v: { name: string }) => v.name)).toEqual(['datasource', 'job', 'instance']);
   });
 
-  describe(`${CONSUMER_PENDING_METRIC} (ConsumerLagMetrics, not wired into the app yet) on the real NATS`, () => {
+  it("should export the readiness probe's last answer (product_ready) and the lag of each of the app's consumers", async () => {
+    // the probe in beforeAll passed
+    expect(await scrape()).toMatch(/^product_ready 1$/m);
+    const durables = CONSUMED_EVENTS.map((e) => durableName('product_service', e.type)).sort();
+    const text = await scrape();
+    const lag = [...text.matchAll(new RegExp(`^${CONSUMER_PENDING_METRIC}\\{consumer="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => m[1]).sort();
+    expect(lag).toEqual(durables);
+  });
+
+  describe(`${CONSUMER_PENDING_METRIC} (ConsumerLagMetrics) on the real NATS`, () => {
     const readGauge = async (registry: Registry): Promise<Record<string, number>> => {
       const text = await registry.metrics();
       const out: Record<string, number> = {};

@@ -23,7 +23,7 @@ export interface AppConfig {
     seedCatalog: boolean;
   };
   nats: {
-    /** undefined when NATS_URL=off: events stay in the outbox */
+    /** undefined when NATS_URL=off: events stay in the outbox; several servers are comma-separated */
     url: string | undefined;
     stream: string;
     maxDeliver: number;
@@ -164,8 +164,25 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     dbUrl = url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']);
   }
 
+  // NATS_URL: one server or a comma-separated list (the nodes of a cluster: the client connects to
+  // any and fails over to the others); "off" disables the bus
   const natsRaw = raw('NATS_URL');
-  const natsUrl = natsRaw?.toLowerCase() === 'off' ? undefined : url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']);
+  let natsUrl: string | undefined;
+  if (natsRaw?.toLowerCase() !== 'off') {
+    const servers = (natsRaw ?? 'nats://127.0.0.1:4222').split(',').map((server) => server.trim());
+    const bad = servers.filter((server) => {
+      try {
+        return !['nats:', 'tls:', 'ws:', 'wss:'].includes(new URL(server).protocol);
+      } catch {
+        return true;
+      }
+    });
+    if (bad.length > 0 || servers.some((server) => server === '')) {
+      problems.push(`NATS_URL must be "off" or one or more comma-separated nats:, tls:, ws: or wss: URLs (got "${natsRaw}")`);
+    } else {
+      natsUrl = servers.map((server) => server.replace(/\/+$/, '')).join(',');
+    }
+  }
 
   const jwksUrl = url('AUTH_JWKS_URL', undefined, ['http:', 'https:']);
   const jwtSecret = raw('AUTH_JWT_SECRET');

@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { Registry } from 'prom-client';
+import type { AppConfig } from '../config/app-config.js';
 import { ShutdownModule } from '../common/shutdown/shutdown.module.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { ProductModule } from '../product/product.ports.js';
 import { AsyncApiController } from './asyncapi/asyncapi.controller.js';
+import { ConsumerLagMetrics } from './consumer-lag.metrics.js';
 import { EventsLifecycle } from './events.lifecycle.js';
 import { EventsMetrics } from './events.metrics.js';
 import { SubscriptionEventsController } from './handlers/subscription-events.controller.js';
@@ -25,7 +29,27 @@ import { JetStreamServer } from './transport/jetstream.server.js';
 @Module({
   imports: [TypeOrmModule.forFeature([InboxEventEntity]), OutboxModule, ProductModule, MetricsModule, ShutdownModule],
   controllers: [SubscriptionEventsController, AsyncApiController],
-  providers: [EventsMetrics, EventBusConnection, OutboxRelay, InboxRepository, JetStreamServer, EventsLifecycle, EventBusHealth],
+  providers: [
+    EventsMetrics,
+    EventBusConnection,
+    OutboxRelay,
+    InboxRepository,
+    JetStreamServer,
+    EventsLifecycle,
+    EventBusHealth,
+    {
+      // product_events_consumer_pending{consumer}, read from JetStream when Prometheus scrapes
+      provide: ConsumerLagMetrics,
+      inject: [Registry, EventBusConnection, JetStreamServer, ConfigService],
+      useFactory: (registry: Registry, connection: EventBusConnection, server: JetStreamServer, config: ConfigService<AppConfig, true>) =>
+        new ConsumerLagMetrics(
+          registry,
+          () => connection.manager(),
+          config.get('nats', { infer: true }).stream,
+          () => server.durables(),
+        ),
+    },
+  ],
   exports: [OutboxModule, EventBusConnection, JetStreamServer, OutboxRelay, EventBusHealth],
 })
 export class EventsModule {}

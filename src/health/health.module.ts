@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ClientsModule } from '../clients/clients.module.js';
 import { ShutdownModule } from '../common/shutdown/shutdown.module.js';
 import { EventsModule } from '../events/events.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { HealthController } from './health.controller.js';
 import { HealthService } from './health.service.js';
 import { AccountServiceHealthIndicator } from './indicators/account-service.health.js';
@@ -11,6 +12,7 @@ import { LifecycleHealthIndicator } from './indicators/lifecycle.health.js';
 import { NatsHealthIndicator } from './indicators/nats.health.js';
 import { OrganizationServiceHealthIndicator } from './indicators/organization-service.health.js';
 import { OutboxHealthIndicator } from './indicators/outbox.health.js';
+import { ReadinessMetrics } from './readiness.metrics.js';
 
 /**
  * /health, /health/live, /health/ready, /health/dependencies (Terminus): one indicator per
@@ -18,7 +20,7 @@ import { OutboxHealthIndicator } from './indicators/outbox.health.js';
  * shutdown state. It sits on top: it asks the other modules, nobody asks it.
  */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false }), ClientsModule, EventsModule, ShutdownModule],
+  imports: [TerminusModule.forRoot({ logger: false }), ClientsModule, EventsModule, MetricsModule, ShutdownModule],
   controllers: [HealthController],
   providers: [
     HealthService,
@@ -28,6 +30,7 @@ import { OutboxHealthIndicator } from './indicators/outbox.health.js';
     OrganizationServiceHealthIndicator,
     LifecycleHealthIndicator,
     OutboxHealthIndicator,
+    ReadinessMetrics,
   ],
 })
 export class HealthModule {}

@@ -10,6 +10,7 @@ import { validateBody } from '../../common/validation/validation.pipe.js';
 import { isIdentifier } from '../../common/validation/validators.js';
 import {
   CancelSubscriptionDto,
+  ResumeSubscriptionDto,
   ChangePlanDto,
   CreateSubscriptionDto,
   ListSubscriptionsQuery,
@@ -31,11 +32,24 @@ const id = (value: string, field: string): string => {
 
 /** A body that may be absent altogether (POST .../cancel from a client that sends none): absent = {}. */
 async function optionalBody<T extends object>(cls: new () => T, body: unknown): Promise<T> {
-  if (body === undefined || body === null || body === '') return new cls();
-  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
+  // no body at all (or an empty one) is the empty object; a JSON null, array or scalar is not an object
+  if (body === undefined || body === '') return new cls();
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
   const { dto, details } = await validateBody(cls, body);
   if (details.length > 0) throw badRequest('Request validation failed', details);
   return dto;
+}
+
+/** A body for an operation without fields: none, or `{}` (class-validator refuses a class without rules). */
+function requireNoFields(body: unknown): void {
+  if (body === undefined || body === '') return;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
+  const fields = Object.keys(body);
+  if (fields.length > 0)
+    throw badRequest(
+      'Request validation failed',
+      fields.map((field) => ({ field, message: `${field} is not an allowed field` })),
+    );
 }
 
 @ApiTags('subscriptions')
@@ -134,7 +148,9 @@ export class SubscriptionsController {
   @ApiParam({ name: 'subscription_id' })
   @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, status: 'active' } } })
   @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION (nothing to resume)' })
-  resume(@Param('subscription_id') subscriptionId: string, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
+  @ApiBody({ type: ResumeSubscriptionDto, required: false })
+  resume(@Param('subscription_id') subscriptionId: string, @Body() body: unknown, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
+    requireNoFields(body);
     return this.commands.resume(id(subscriptionId, 'subscription_id'), ctx);
   }
 

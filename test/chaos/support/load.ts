@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { HttpClient, type HttpResult, isConnectionFailure } from './http.js';
 import { INTERNAL_HEADERS } from './service.js';
 import { sleep } from './proc.js';
@@ -127,7 +127,7 @@ export class LoadGenerator {
   private timer?: NodeJS.Timeout;
   private subCredit = 0;
   /** the generator's own event-loop delay: if it is high, the schedule was kept late (reported, not hidden) */
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loopDelay: ReturnType<typeof monitorEventLoopDelay> = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(readonly options: LoadOptions) {
     this.http = new HttpClient(options.maxInflight + 64);

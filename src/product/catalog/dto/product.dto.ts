@@ -5,6 +5,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
+  IsDefined,
   IsIn,
   IsObject,
   IsOptional,
@@ -159,6 +160,8 @@ export class CreateProductDto extends ProductFieldsDto {
   product_type!: string;
 
   @ApiProperty({ type: PricingDto })
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => PricingDto)
   pricing!: PricingDto;
