@@ -5,8 +5,8 @@
 # Migrations: the same image runs them as a one-off (deploy/k8s/migrate-job.yaml):
 #   node node_modules/typeorm/cli.js migration:run -d dist/ormconfig.js
 # scripts/check-docker-steps.sh replays these steps without a Docker engine.
-# Node 22 LTS: several production dependencies (nestjs-pino, cockatiel, @nats-io/nuid) declare engines >= 22.
-ARG NODE_IMAGE=node:22-bookworm-slim
+# Node 24 LTS, the same release CI runs (scripts/use-node-24.sh pins NODE24_VERSION; keep the two in step).
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- deps: every dependency, dev ones included (TypeScript compiles the service).
 FROM ${NODE_IMAGE} AS deps
@@ -41,4 +41,6 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8215)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node as PID 1 gets SIGTERM directly (no npm wrapper): graceful shutdown per SHUTDOWN_GRACE_MS.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/src/main.js"]
+# The young generation capped at 4 MiB a semi-space (default 16): a service of short requests keeps
+# its resident memory near 150 MiB for a few percent more scavenges (docs/operations.md, benchmarks).
+CMD ["node", "--max-semi-space-size=4", "dist/src/main.js"]

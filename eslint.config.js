@@ -2,8 +2,95 @@ import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
+/**
+ * The layering (docs/architecture.md), enforced: each zone lists the folders its files must not
+ * import from. Arrows point down: config ← common ← database ← idempotency, clients, metrics,
+ * events/outbox ← product (catalog ← subscriptions ← usage ← pricing) ← events ← health ← app.
+ */
+const UP = {
+  app: ['**/app.module.js', '**/bootstrap.js', '**/main.js', '**/openapi.js'],
+  database: ['**/database/**'],
+  features: ['**/idempotency/**', '**/clients/**', '**/metrics/**'],
+  health: ['**/health/**'],
+  // the features may use the writing half of the events module (publishers, outbox, event models), nothing else
+  eventsBeyondPublishing: [
+    '**/events/transport/**',
+    '**/events/handlers/**',
+    '**/events/inbox/**',
+    '**/events/asyncapi/**',
+    '**/events/cli/**',
+    '**/events/events.*',
+    '**/events/outbox/outbox.relay*',
+  ],
+  events: ['**/events/**'],
+  // the events module reaches the business side only through ProductModule's exported port (product.ports.ts)
+  productBeyondPorts: [
+    '**/product/catalog/**',
+    '**/product/subscriptions/**',
+    '**/product/usage/**',
+    '**/product/pricing/**',
+    '**/product/statistics/**',
+    '**/product/product.module*',
+    '**/product/info*',
+  ],
+  product: ['**/product/**'],
+};
+
+const zone = (files, groups, message) => ({
+  files,
+  rules: { 'no-restricted-imports': ['error', { patterns: [{ group: groups.flat(), message }] }] },
+});
+
+const layering = [
+  zone(['src/config/**/*.ts'], [['../*', '../**']], 'config is the bottom layer: it imports nothing of the service'),
+  zone(
+    ['src/common/**/*.ts'],
+    [UP.app, UP.database, UP.features, UP.events, UP.product, UP.health],
+    'common holds cross-cutting pieces only: it must not import features, events, health or the database',
+  ),
+  zone(['src/database/**/*.ts'], [UP.app, UP.features, UP.events, UP.product, UP.health], 'database must not import features'),
+  zone(
+    ['src/idempotency/**/*.ts', 'src/clients/**/*.ts', 'src/metrics/**/*.ts'],
+    [UP.app, UP.events, UP.product, UP.health],
+    'idempotency, clients and metrics sit below the business logic and the event bus',
+  ),
+  zone(
+    ['src/events/**/*.ts'],
+    [UP.app, UP.health, UP.productBeyondPorts],
+    'the events module reaches product only through src/product/product.ports.ts',
+  ),
+  zone(
+    ['src/product/catalog/**/*.ts'],
+    [UP.app, UP.health, UP.eventsBeyondPublishing, ['**/subscriptions/**', '**/usage/**', '**/pricing/**', '**/statistics/**']],
+    'catalog is the lowest feature: it imports no other feature',
+  ),
+  zone(
+    ['src/product/subscriptions/**/*.ts'],
+    [UP.app, UP.health, UP.eventsBeyondPublishing, ['**/usage/**', '**/pricing/**', '**/statistics/**']],
+    'subscriptions may use the catalog, not usage or pricing',
+  ),
+  zone(
+    ['src/product/usage/**/*.ts'],
+    [UP.app, UP.health, UP.eventsBeyondPublishing, ['**/product/pricing/**', '**/statistics/**']],
+    'usage may use the catalog and subscriptions, not pricing',
+  ),
+  zone(
+    ['src/product/pricing/**/*.ts', 'src/product/statistics/**/*.ts', 'src/product/*.ts'],
+    [UP.app, UP.health, UP.eventsBeyondPublishing],
+    'product must not import health or the event bus beyond its publishers',
+  ),
+  zone(['src/health/**/*.ts'], [UP.app, UP.product], 'health reports on the infrastructure: it has no business with product'),
+];
+
+/** SQL stays in repositories: only they (and the database layer) reach the EntityManager behind a Tx. */
+const MANAGER_OF = {
+  group: ['**/database/transaction.js'],
+  allowTypeImports: true,
+  message: 'only repositories (*.repository.ts) may use managerOf: services pass the Tx on',
+};
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', '**/*.js', '**/*.mjs'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.data/**', '.tools/**', '**/*.js', '**/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -15,6 +102,29 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-extraneous-class': 'off',
       '@typescript-eslint/explicit-module-boundary-types': 'off',
+    },
+  },
+  ...layering,
+  {
+    files: ['src/**/*.ts'],
+    ignores: ['src/**/*.repository.ts', 'src/database/**', 'src/**/*.spec.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [MANAGER_OF] }] },
+  },
+  {
+    // services hold rules only: no TypeORM values (entities as types are fine), no SQL
+    files: ['src/**/*.service.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'typeorm', message: 'services never use TypeORM: ask a repository' },
+            { name: '@nestjs/typeorm', message: 'services never use TypeORM: ask a repository' },
+            { name: 'pg', message: 'services never talk to the database: ask a repository' },
+          ],
+          patterns: [MANAGER_OF],
+        },
+      ],
     },
   },
   {

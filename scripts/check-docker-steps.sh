@@ -10,6 +10,9 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# the image runs Node 24 (Dockerfile NODE_IMAGE): replay the steps under the same release
+# shellcheck source=use-node-24.sh
+source "$ROOT/scripts/use-node-24.sh"
 WORK="$(mktemp -d -t product-docker-steps.XXXXXX)"
 SERVER_PID=""
 

@@ -1,27 +1,30 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { LoggerModule } from 'nestjs-pino';
-import { ClientsModule } from './clients/clients.module.js';
 import { AuthGuard } from './common/auth/auth.guard.js';
 import { CommonModule } from './common/common.module.js';
-import { IdempotencyInterceptor } from './common/idempotency/idempotency.interceptor.js';
-import { IdempotencyModule } from './common/idempotency/idempotency.module.js';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter.js';
-import { PaginationInterceptor } from './common/pagination/pagination.interceptor.js';
+import { loggerOptions } from './common/logging/logger.options.js';
 import { RateLimitGuard } from './common/rate-limit/rate-limit.guard.js';
 import { AppValidationPipe } from './common/validation/validation.pipe.js';
 import { type AppConfig, loadConfig } from './config/app-config.js';
-import { loggerOptions } from './config/logger.options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ProductModule } from './product/product.module.js';
 
 /**
- * The composition root. Global behaviour is registered here as APP_* providers, so a test that
- * compiles `AppModule.forRoot(env)` behaves exactly like production.
+ * The composition root. Global: configuration, the logger, the clock (CommonModule) and the
+ * database. Then the design card's modules, each importing what it uses: ProductModule (business
+ * logic), EventsModule (outbox relay, JetStream transport, handlers; it imports ProductModule's
+ * port), HealthModule (Terminus), MetricsModule. Global behaviour is registered here as APP_*
+ * providers, so a test that compiles `AppModule.forRoot(env)` behaves exactly like production.
+ * There is no global interceptor: `Idempotency-Key` is applied where it is accepted (`@Idempotent()`
+ * on the POST routes), and lists set their paging headers themselves (`sendPage`), so a route pays
+ * only for what it uses.
  */
 @Module({})
 export class AppModule {
@@ -32,12 +35,11 @@ export class AppModule {
         ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, ignoreEnvVars: true, load: [() => config] }),
         LoggerModule.forRoot(loggerOptions(config)),
         CommonModule,
-        MetricsModule,
         DatabaseModule,
+        MetricsModule,
         IdempotencyModule,
-        ClientsModule,
-        EventsModule,
         ProductModule,
+        EventsModule,
         HealthModule,
       ],
       providers: [
@@ -46,8 +48,6 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         // after AuthGuard: limits per resolved caller (req.principal)
         { provide: APP_GUARD, useClass: RateLimitGuard },
-        { provide: APP_INTERCEPTOR, useClass: PaginationInterceptor },
-        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
       ],
     };
   }

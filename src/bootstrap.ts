@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Logger, PARAMS_PROVIDER_TOKEN, type Params, PinoLogger } from 'nestjs-pino';
-import { DomainError, ErrorCode } from './common/errors/domain-error.js';
+import { CommonErrorCode, DomainError } from './common/errors/domain-error.js';
 import { requestIdFor } from './common/http/request-id.js';
 import { installRequestLogging } from './common/logging/request-logging.js';
 import { JetStreamServer } from './events/transport/jetstream.server.js';
@@ -58,7 +58,13 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
     // Bodies are JSON only (SPEC: 415 otherwise), also for the types Fastify and Nest parse by default
     // (text/plain, application/x-www-form-urlencoded).
     if (hasBody(req) && !JSON_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) {
-      done(new DomainError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 'Request body must be JSON (Content-Type: application/json)', 415));
+      done(
+        new DomainError(
+          CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
+          'unsupported_media',
+          'Request body must be JSON (Content-Type: application/json)',
+        ),
+      );
       return;
     }
     done();

@@ -2,7 +2,7 @@ import request from 'supertest';
 import { AccountClient } from '../src/clients/account.client.js';
 import { DependencyUnavailableError } from '../src/clients/client.types.js';
 import { OrganizationClient } from '../src/clients/organization.client.js';
-import { EventBusHealth } from '../src/health/ports/event-bus-health.js';
+import { EventBusHealth } from '../src/events/transport/event-bus-health.js';
 import { type FakeAccountService, type FakeOrganizationService, startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL_SECRET, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -27,7 +27,7 @@ async function failure(promise: Promise<unknown>): Promise<DependencyUnavailable
 
 const profilePath = (id: string): string => `/api/v1/accounts/profile/${encodeURIComponent(id)}`;
 
-const connectedBus: EventBusHealth = { status: () => ({ connected: true, detail: 'test bus' }) };
+const connectedBus: Pick<EventBusHealth, 'status'> = { status: () => ({ connected: true, detail: 'test bus' }) };
 
 describe('clients and health (real HTTP fakes of the account and organization services)', () => {
   let platform: Awaited<ReturnType<typeof startFakePlatform>>;
@@ -313,12 +313,19 @@ describe('health defaults and graceful shutdown', () => {
     if (!closed) await t?.close();
   });
 
-  it('should report the event bus honestly as down while NATS is off, and the service as degraded', async () => {
+  it('should report a bus turned off on purpose (NATS_URL=off) as disabled, failing neither /health nor /health/dependencies for it', async () => {
     const summary = await request(t.baseUrl).get('/health').expect(200);
+    // degraded only because the account and organization services are unreachable here
     expect(summary.body.status).toBe('degraded');
-    expect(summary.body.dependencies.nats).toEqual({ status: 'unhealthy', message: 'NATS_URL=off: events stay in the outbox' });
+    expect(summary.body.dependencies.nats).toEqual({
+      status: 'disabled',
+      state: 'disabled',
+      message: 'NATS_URL=off: events stay in the outbox',
+    });
     const deps = await request(t.baseUrl).get('/health/dependencies').expect(503);
-    expect(deps.body.error.nats).toEqual({ status: 'down', message: 'NATS_URL=off: events stay in the outbox' });
+    expect(deps.body.error.nats).toBeUndefined();
+    expect(deps.body.info.nats).toEqual({ status: 'up', state: 'disabled', message: 'NATS_URL=off: events stay in the outbox' });
+    expect(Object.keys(deps.body.error).sort()).toEqual(['account_service', 'organization_service']);
   });
 
   it('should fail readiness at once on SIGTERM while still serving requests during the grace period, then close', async () => {

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { managerOf } from '../src/database/transaction.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
 import { EventPublisher } from '../src/events/publishers/event.publisher.js';
 import { runDlqCommand } from '../src/events/cli/dlq.js';
@@ -35,7 +36,7 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     (
       await t.app
         .get(UnitOfWork)
-        .run((tx) => tx.manager.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM inbox_events WHERE event_id = $1`, [id]))
+        .run((tx) => managerOf(tx).query<{ n: number }[]>(`SELECT count(*)::int AS n FROM inbox_events WHERE event_id = $1`, [id]))
     )[0].n;
 
   beforeAll(async () => {
@@ -152,7 +153,13 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
       (c) => c.length > 0,
     );
     expect(callsFor('user_retry')).toHaveLength(1);
-    expect(await inboxCount(id)).toBe(1);
+    // the call is recorded inside the handler's transaction: its inbox row is there once it commits
+    expect(
+      await eventually(
+        () => inboxCount(id),
+        (n) => n === 1,
+      ),
+    ).toBe(1);
     const metrics = await request(t.baseUrl).get('/metrics').expect(200);
     expect(metrics.text).toContain('product_events_failed_total{type="user.deleted"} 2');
     expect(metrics.text).toMatch(/product_events_handled_total\{type="user.deleted"\} [1-9]/);

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { systemContext } from '../src/common/auth/principal.js';
+import { managerOf } from '../src/database/transaction.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
 import { EventPublisher } from '../src/events/publishers/event.publisher.js';
 import { EventBusConnection } from '../src/events/transport/event-bus.connection.js';
@@ -37,7 +38,7 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
     (
       await t.app
         .get(UnitOfWork)
-        .run((tx) => tx.manager.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`))
+        .run((tx) => managerOf(tx).query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`))
     )[0].n;
   const idsOnBus = async (bus: Bus) =>
     (await readAll(bus, env.EVENTS_STREAM, `${env.EVENTS_SUBJECT_PREFIX}.>`)).map((m) => m.json().id as string);
@@ -68,6 +69,9 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
     await request(t.baseUrl).get('/health/ready').expect(200);
     const deps = await request(t.baseUrl).get('/health/dependencies');
     expect(deps.body.details.outbox).toMatchObject({ status: 'up', backlog: 2 });
+    // a configured bus that is down is an outage (unlike NATS_URL=off, which is reported disabled)
+    expect(deps.status).toBe(503);
+    expect(deps.body.error.nats).toMatchObject({ status: 'down' });
   }, 30_000);
 
   it('should deliver what was committed during the outage exactly once when NATS comes up', async () => {
@@ -98,7 +102,7 @@ describe('events: NATS unreachable (PostgreSQL + own NATS server)', () => {
     // a relay that crashed after publishing but before marking: the row is unsent again
     await t.app
       .get(UnitOfWork)
-      .run((tx) => tx.manager.query(`UPDATE outbox_events SET published_at = NULL WHERE envelope->'data'->>'id' = 'p1'`));
+      .run((tx) => managerOf(tx).query(`UPDATE outbox_events SET published_at = NULL WHERE envelope->'data'->>'id' = 'p1'`));
     await nats.start();
     const bus = await busClient(nats.url);
     try {

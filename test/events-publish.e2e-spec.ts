@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { systemContext } from '../src/common/auth/principal.js';
+import { managerOf } from '../src/database/transaction.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
 import { OutboxRelay } from '../src/events/outbox/outbox.relay.js';
 import { EventPublisher } from '../src/events/publishers/event.publisher.js';
@@ -151,7 +152,8 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
 
   it('should mark relayed rows as published and count them in the metrics', async () => {
     const rows = await eventually(
-      () => t.app.get(UnitOfWork).run((tx) => tx.manager.query(`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`)),
+      () =>
+        t.app.get(UnitOfWork).run((tx) => managerOf(tx).query(`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`)),
       (r: { n: number }[]) => r[0].n === 0,
     );
     expect(rows[0].n).toBe(0);
@@ -165,12 +167,12 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
   it('should keep published rows for OUTBOX_RETENTION and then prune them', async () => {
     const uow = t.app.get(UnitOfWork);
     const count = async () =>
-      (await uow.run((tx) => tx.manager.query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox_events`)))[0].n;
+      (await uow.run((tx) => managerOf(tx).query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox_events`)))[0].n;
     expect(await count()).toBe(11);
     expect(await t.app.get(OutboxRelay).pruneNow()).toBe(0);
     expect(await count()).toBe(11);
     await uow.run((tx) =>
-      tx.manager.query(`UPDATE outbox_events SET published_at = now() - interval '8 days' WHERE type = 'subscription.status_changed'`),
+      managerOf(tx).query(`UPDATE outbox_events SET published_at = now() - interval '8 days' WHERE type = 'subscription.status_changed'`),
     );
     expect(await t.app.get(OutboxRelay).pruneNow()).toBe(3);
     expect(await count()).toBe(8);

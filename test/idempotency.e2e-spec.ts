@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { ManualClock } from '../src/common/clock/clock.js';
+import { CatalogStore } from '../src/product/catalog/catalog-store.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -24,7 +25,7 @@ describe('Idempotency-Key (PostgreSQL)', () => {
   beforeAll(async () => {
     platform = await startFakePlatform();
     t = await startTestApp({ env: platform.env, clock });
-    db = await Db.connect(t.databaseUrl as string);
+    db = await Db.connect(t.databaseUrl as string, () => t.app.get(CatalogStore).refresh());
     await db.ensureCatalog();
   }, 60_000);
   afterAll(async () => {

@@ -1,8 +1,9 @@
 import request from 'supertest';
 import { ManualClock } from '../src/common/clock/clock.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
-import { LifecycleSweeper } from '../src/product/lifecycle/lifecycle.sweeper.js';
+import { LifecycleSweeper } from '../src/product/subscriptions/lifecycle.sweeper.js';
 import { SubscriptionEffects } from '../src/product/subscriptions/subscription-effects.js';
+import { CatalogStore } from '../src/product/catalog/catalog-store.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -35,7 +36,7 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
     const env = platform.env;
     t = await startTestApp({ env, clock });
     replica = await startTestApp({ env, clock, databaseUrl: t.databaseUrl });
-    db = await Db.connect(t.databaseUrl as string);
+    db = await Db.connect(t.databaseUrl as string, () => t.app.get(CatalogStore).refresh());
     await db.ensureCatalog();
   }, 60_000);
   afterAll(async () => {

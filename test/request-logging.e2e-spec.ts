@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { type Params, PinoLogger } from 'nestjs-pino';
 import { loadConfig } from '../src/config/app-config.js';
-import { loggerOptions } from '../src/config/logger.options.js';
+import { loggerOptions } from '../src/common/logging/logger.options.js';
 import { installRequestLogging } from '../src/common/logging/request-logging.js';
 
 /** The per-request log line and request-scoped loggers, on a real Fastify server (see request-logging.ts). */
@@ -22,6 +22,11 @@ describe('request logging (Fastify hooks)', () => {
     req.log.info('from the handler');
     await Promise.resolve();
     pino.warn('from a Nest logger');
+    return { ok: true };
+  });
+  app.post('/api/thing', async (req) => {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    pino.info({ got: req.body }, 'from a Nest logger after the body was read');
     return { ok: true };
   });
   app.get('/health/live', () => ({ status: 'ok' }));
@@ -57,6 +62,21 @@ describe('request logging (Fastify hooks)', () => {
     await get('/api/thing', { 'x-request-id': 'req-2' });
     expect(lines.find((l) => l.message === 'from the handler')).toMatchObject({ request_id: 'req-2' });
     expect(lines.find((l) => l.message === 'from a Nest logger')).toMatchObject({ request_id: 'req-2', level: 'warn' });
+  });
+
+  it('should keep request_id on lines written after a body was read and after awaiting a timer', async () => {
+    const res = await fetch(`${base}/api/thing`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-post' },
+      body: JSON.stringify({ big: 'x'.repeat(200_000) }),
+    });
+    await res.arrayBuffer();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.find((l) => l.message === 'from a Nest logger after the body was read')).toMatchObject({ request_id: 'req-post' });
+    // and nothing of one request leaks into another served meanwhile
+    await Promise.all([get('/api/thing', { 'x-request-id': 'req-a' }), get('/api/thing', { 'x-request-id': 'req-b' })]);
+    const nestLines = lines.filter((l) => l.message === 'from a Nest logger');
+    expect(nestLines.map((l) => l.request_id).sort()).toEqual(['req-a', 'req-b']);
   });
 
   it('should log 5xx at error level and never log probes', async () => {

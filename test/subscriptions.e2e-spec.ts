@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { TRANSITIONS, SUBSCRIPTION_STATUSES } from '../src/product/subscriptions/subscription-state-machine.js';
+import { CatalogStore } from '../src/product/catalog/catalog-store.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -24,7 +25,7 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
   beforeAll(async () => {
     platform = await startFakePlatform();
     t = await startTestApp({ env: platform.env });
-    db = await Db.connect(t.databaseUrl as string);
+    db = await Db.connect(t.databaseUrl as string, () => t.app.get(CatalogStore).refresh());
     await db.ensureCatalog();
     await db.copyPlan('tier_pro_001', { plan_id: 'retired_plan', is_active: false });
   }, 60_000);

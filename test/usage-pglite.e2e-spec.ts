@@ -1,7 +1,8 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Decimal } from '../src/common/money/decimal.js';
-import { LifecycleSweeper } from '../src/product/lifecycle/lifecycle.sweeper.js';
+import { LifecycleSweeper } from '../src/product/subscriptions/lifecycle.sweeper.js';
+import { CatalogStore } from '../src/product/catalog/catalog-store.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -17,7 +18,10 @@ describe('subscriptions and usage on embedded PGlite', () => {
     platform.accounts.addUser('pg_user');
     t = await startTestApp({ env: platform.env, pglite: true });
     const ds = t.app.get(DataSource);
-    db = Db.through((sql, params) => ds.query(sql, params));
+    db = Db.through(
+      (sql, params) => ds.query(sql, params),
+      () => t.app.get(CatalogStore).refresh(),
+    );
     await db.ensureCatalog();
   }, 60_000);
   afterAll(async () => {

@@ -2,7 +2,8 @@ import request from 'supertest';
 import { ManualClock } from '../src/common/clock/clock.js';
 import { Decimal } from '../src/common/money/decimal.js';
 import { CATALOG_SEED } from '../src/database/seed/catalog-data.js';
-import { costOfUnits, toSchedule } from '../src/product/pricing/pricing-engine.js';
+import { costOfUnits, toSchedule } from '../src/product/catalog/pricing-engine.js';
+import { CatalogStore } from '../src/product/catalog/catalog-store.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -30,7 +31,7 @@ describe('metered usage (PostgreSQL)', () => {
   beforeAll(async () => {
     platform = await startFakePlatform();
     t = await startTestApp({ env: platform.env, clock });
-    db = await Db.connect(t.databaseUrl as string);
+    db = await Db.connect(t.databaseUrl as string, () => t.app.get(CatalogStore).refresh());
     await db.ensureCatalog();
     await db.copyProduct('gpt-4', { product_id: 'retired_model', is_active: false });
   }, 60_000);

@@ -1,20 +1,22 @@
 import { HttpModule } from '@nestjs/axios';
-import { Global, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../config/app-config.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { AccountClient } from './account.client.js';
 import { ClientMetrics } from './client.metrics.js';
 import { OrganizationClient } from './organization.client.js';
+import { PlatformDirectory, ResilientPlatformDirectory } from './platform-directory.js';
 
 /**
  * Account and organization service clients (HttpService) with timeout, retries, a circuit breaker
- * per service and a positive cache (resilience.ts). Nothing here calls the services at start-up.
+ * per service and a positive cache (resilience.ts), and the PlatformDirectory port that applies
+ * DEPENDENCY_FAILURE_POLICY for the business side. Nothing here calls the services at start-up.
  */
-@Global()
 @Module({
-  imports: [HttpModule.register({ maxRedirects: 0, maxContentLength: 10 * 1024 * 1024 })],
-  providers: [ClientMetrics, AccountClient, OrganizationClient],
-  exports: [AccountClient, OrganizationClient],
+  imports: [HttpModule.register({ maxRedirects: 0, maxContentLength: 10 * 1024 * 1024 }), MetricsModule],
+  providers: [ClientMetrics, AccountClient, OrganizationClient, { provide: PlatformDirectory, useClass: ResilientPlatformDirectory }],
+  exports: [AccountClient, OrganizationClient, PlatformDirectory],
 })
 export class ClientsModule implements OnApplicationBootstrap {
   private readonly logger = new Logger('Clients');

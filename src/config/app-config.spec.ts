@@ -20,6 +20,15 @@ describe('loadConfig', () => {
     expect(config.clients.timeoutMs).toBe(1500);
   });
 
+  it('should read NATS_URL as one server or a comma-separated cluster list', () => {
+    expect(loadConfig({ NATS_URL: 'nats://a:4222/' }).nats.url).toBe('nats://a:4222');
+    expect(loadConfig({ NATS_URL: 'nats://a:4222, nats://b:4223 ,tls://c:4224' }).nats.url).toBe(
+      'nats://a:4222,nats://b:4223,tls://c:4224',
+    );
+    expect(() => loadConfig({ NATS_URL: 'nats://a:4222,http://b' })).toThrow(/NATS_URL/);
+    expect(() => loadConfig({ NATS_URL: 'nats://a:4222,' })).toThrow(/NATS_URL/);
+  });
+
   it('should name every bad variable', () => {
     let error: unknown;
     try {
@@ -44,7 +53,7 @@ describe('loadConfig', () => {
       subjectPrefix: 'events',
       maxDeliver: 5,
       retryBackoffMs: 1000,
-      outboxBatchSize: 100,
+      outboxBatchSize: 1000,
     });
     const custom = loadConfig({ EVENTS_SUBJECT_PREFIX: 'evt_1', EVENTS_RETRY_BACKOFF: '250ms', OUTBOX_BATCH_SIZE: '10' }).nats;
     expect(custom).toMatchObject({ subjectPrefix: 'evt_1', retryBackoffMs: 250, outboxBatchSize: 10 });

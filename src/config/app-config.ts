@@ -23,7 +23,7 @@ export interface AppConfig {
     seedCatalog: boolean;
   };
   nats: {
-    /** undefined when NATS_URL=off: events stay in the outbox */
+    /** undefined when NATS_URL=off: events stay in the outbox; several servers are comma-separated */
     url: string | undefined;
     stream: string;
     maxDeliver: number;
@@ -64,6 +64,20 @@ export interface AppConfig {
     trustUserHeader: boolean;
     /** true when no user-auth method is configured (development only) */
     userAuthDisabled: boolean;
+  };
+  usage: {
+    /** records per group commit at most (USAGE_GROUP_MAX_RECORDS) */
+    groupMaxRecords: number;
+    /** how long an idle writer waits for more records before committing a group (USAGE_GROUP_MAX_WAIT_MS; 0 = the current event-loop turn) */
+    groupMaxWaitMs: number;
+    /** groups committing at once (USAGE_GROUP_CONCURRENCY) */
+    groupConcurrency: number;
+  };
+  catalog: {
+    /** the safety-net reload of the in-memory catalog (CATALOG_REFRESH_MS) */
+    refreshMs: number;
+    /** `Cache-Control: max-age` of catalog answers, in seconds (CATALOG_CACHE_MAX_AGE) */
+    cacheMaxAgeSeconds: number;
   };
   rateLimitPerMin: number;
   lifecycle: { incompleteExpiryMs: number; pastDueGraceMs: number; sweepIntervalMs: number };
@@ -150,8 +164,25 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     dbUrl = url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']);
   }
 
+  // NATS_URL: one server or a comma-separated list (the nodes of a cluster: the client connects to
+  // any and fails over to the others); "off" disables the bus
   const natsRaw = raw('NATS_URL');
-  const natsUrl = natsRaw?.toLowerCase() === 'off' ? undefined : url('NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']);
+  let natsUrl: string | undefined;
+  if (natsRaw?.toLowerCase() !== 'off') {
+    const servers = (natsRaw ?? 'nats://127.0.0.1:4222').split(',').map((server) => server.trim());
+    const bad = servers.filter((server) => {
+      try {
+        return !['nats:', 'tls:', 'ws:', 'wss:'].includes(new URL(server).protocol);
+      } catch {
+        return true;
+      }
+    });
+    if (bad.length > 0 || servers.some((server) => server === '')) {
+      problems.push(`NATS_URL must be "off" or one or more comma-separated nats:, tls:, ws: or wss: URLs (got "${natsRaw}")`);
+    } else {
+      natsUrl = servers.map((server) => server.replace(/\/+$/, '')).join(',');
+    }
+  }
 
   const jwksUrl = url('AUTH_JWKS_URL', undefined, ['http:', 'https:']);
   const jwtSecret = raw('AUTH_JWT_SECRET');
@@ -195,7 +226,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       outboxPollMs: duration('OUTBOX_POLL_MS', '1000'),
       subjectPrefix,
       retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),
-      outboxBatchSize: int('OUTBOX_BATCH_SIZE', 100, 1, 10_000),
+      outboxBatchSize: int('OUTBOX_BATCH_SIZE', 1000, 1, 10_000),
     },
     clients: {
       accountServiceUrl: url('ACCOUNT_SERVICE_URL', 'http://localhost:8200', ['http:', 'https:']) as string,
@@ -217,6 +248,15 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       audience: raw('AUTH_AUDIENCE'),
       trustUserHeader,
       userAuthDisabled,
+    },
+    usage: {
+      groupMaxRecords: int('USAGE_GROUP_MAX_RECORDS', 1000, 1, 10_000),
+      groupMaxWaitMs: duration('USAGE_GROUP_MAX_WAIT_MS', '0', 0),
+      groupConcurrency: int('USAGE_GROUP_CONCURRENCY', 2, 1, 64),
+    },
+    catalog: {
+      refreshMs: duration('CATALOG_REFRESH_MS', '30s', 100),
+      cacheMaxAgeSeconds: Math.floor(duration('CATALOG_CACHE_MAX_AGE', '30s', 0) / 1000),
     },
     rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 60_000, 1, 100_000_000),
     lifecycle: {

@@ -1,8 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import type { DataSourceOptions } from 'typeorm';
-import { PGliteDriver } from 'typeorm-pglite';
 import type { AppConfig } from '../config/app-config.js';
-import { ENTITIES } from './entities.js';
 import { MIGRATIONS } from './migrations/index.js';
 import { SnakeNamingStrategy } from './snake-naming.strategy.js';
 import { TypeOrmLogger } from './typeorm-logger.js';
@@ -12,12 +10,18 @@ export const usesPglite = (database: AppConfig['database']): boolean => database
 
 /**
  * The one data-source definition, shared by Nest (DatabaseModule) and the TypeORM CLI (ormconfig.ts).
- * PostgreSQL when DATABASE_URL is set; embedded PGlite otherwise. Schema only from migrations.
+ * PostgreSQL when DATABASE_URL is set; embedded PGlite otherwise (loaded only then: its WebAssembly
+ * Postgres is a large module a PostgreSQL deployment never needs). Schema only from migrations.
+ * Entities: in the application each feature module registers its own (`TypeOrmModule.forFeature`,
+ * collected by `autoLoadEntities`); the CLI passes its list.
  */
-export function buildDataSourceOptions(config: Pick<AppConfig, 'database' | 'serviceName'>): DataSourceOptions {
+export async function buildDataSourceOptions(
+  config: Pick<AppConfig, 'database' | 'serviceName'>,
+  entities: DataSourceOptions['entities'] = [],
+): Promise<DataSourceOptions> {
   const common = {
     type: 'postgres' as const,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each' as const,
@@ -30,6 +34,7 @@ export function buildDataSourceOptions(config: Pick<AppConfig, 'database' | 'ser
   if (usesPglite(config.database)) {
     const dataDir = config.database.pgliteDataDir;
     if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+    const { PGliteDriver } = await import('typeorm-pglite');
     return { ...common, driver: new PGliteDriver({ dataDir }).driver };
   }
   return {

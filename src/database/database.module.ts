@@ -3,44 +3,53 @@ import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
-import { buildDataSourceOptions, usesPglite } from './data-source.options.js';
+import { buildDataSourceOptions } from './data-source.options.js';
+import { DatabaseRuntime } from './database-runtime.js';
+import { PgNotifications } from './pg-notifications.js';
 import { UnitOfWork } from './unit-of-work.js';
 
 /** Arbitrary constant: the advisory lock replicas take while one of them migrates. */
 const MIGRATION_LOCK = 815_215;
 
+/**
+ * The database, everywhere (global): the TypeORM data source (entities come from the feature
+ * modules' `TypeOrmModule.forFeature`), the unit of work, LISTEN/NOTIFY, and what health and
+ * metrics may ask about the database. Applies pending migrations at start.
+ */
 @Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService<AppConfig, true>) =>
-        buildDataSourceOptions({
+      useFactory: async (config: ConfigService<AppConfig, true>) => ({
+        ...(await buildDataSourceOptions({
           database: config.get('database', { infer: true }),
           serviceName: config.get('serviceName', { infer: true }),
-        }),
+        })),
+        autoLoadEntities: true,
+      }),
     }),
   ],
-  providers: [UnitOfWork],
-  exports: [UnitOfWork],
+  providers: [UnitOfWork, DatabaseRuntime, PgNotifications],
+  exports: [UnitOfWork, DatabaseRuntime, PgNotifications],
 })
 export class DatabaseModule implements OnModuleInit {
   private readonly logger = new Logger('Database');
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
+    private readonly runtime: DatabaseRuntime,
     private readonly config: ConfigService<AppConfig, true>,
   ) {}
 
   /** Applies pending migrations before any feature module starts (unless MIGRATIONS_RUN=false). */
   async onModuleInit(): Promise<void> {
-    const database = this.config.get('database', { infer: true });
-    const where = usesPglite(database) ? `embedded PGlite (${database.pgliteDataDir})` : 'PostgreSQL';
-    if (!database.migrationsRun) {
+    const where = this.runtime.description;
+    if (!this.config.get('database', { infer: true }).migrationsRun) {
       this.logger.log({ database: where }, 'Database connected; migrations not run at start (MIGRATIONS_RUN=false)');
       return;
     }
-    const lock = usesPglite(database) ? undefined : this.dataSource.createQueryRunner();
+    const lock = this.runtime.embedded ? undefined : this.dataSource.createQueryRunner();
     try {
       await lock?.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       const applied = await this.dataSource.runMigrations({ transaction: 'each' });

@@ -1,23 +1,24 @@
-import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { translateDatabaseError } from './database-errors.js';
+import { DatabaseRuntime } from './database-runtime.js';
 import { pgCode } from './pg-errors.js';
+import { ManagedTx, type Tx } from './transaction.js';
 
-/** A running transaction: its EntityManager plus hooks that fire only once it has committed. */
-export interface Tx {
-  readonly manager: EntityManager;
-  /** Runs `hook` after a successful commit (never on rollback). Errors in hooks are logged, not thrown. */
-  afterCommit(hook: () => void): void;
-}
+export type { Tx } from './transaction.js';
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
 const MAX_ATTEMPTS = 3;
 
 /**
  * The single unit-of-work helper: every write opens one transaction here, changes state and
- * writes its events (outbox) with the same EntityManager, so state and events commit together.
+ * writes its events (outbox) through repositories with the same `Tx`, so state and events commit
+ * together.
  *
- * Serialization failures and deadlocks are retried (the whole unit of work re-runs). On embedded
- * PGlite, which has one connection, transactions are serialized in-process.
+ * Serialization failures and deadlocks are retried (the whole unit of work re-runs). A database
+ * that cannot answer (connection refused or lost, shutting down, pool exhausted) surfaces as a
+ * DomainError of kind `unavailable` (HTTP 503, events: retry). On embedded PGlite, which has one
+ * connection, transactions and reads are serialized in-process.
  */
 @Injectable()
 export class UnitOfWork {
@@ -25,8 +26,11 @@ export class UnitOfWork {
   private readonly serialize: boolean;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly dataSource: DataSource) {
-    this.serialize = !!(dataSource.options as { driver?: unknown }).driver;
+  constructor(
+    @Inject(DataSource) private readonly dataSource: DataSource,
+    runtime: DatabaseRuntime,
+  ) {
+    this.serialize = runtime.embedded;
   }
 
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -40,14 +44,42 @@ export class UnitOfWork {
    * `afterCommit` is not available here.
    */
   async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const tx: Tx = {
-      manager: this.dataSource.manager,
-      afterCommit: () => {
-        throw new Error('afterCommit is not available in UnitOfWork.read');
-      },
+    const tx = new ManagedTx(this.dataSource.manager, undefined);
+    const job = async (): Promise<T> => {
+      try {
+        return await work(tx);
+      } catch (err) {
+        throw translateDatabaseError(err);
+      }
     };
-    if (!this.serialize) return work(tx);
-    return this.enqueue(() => work(tx));
+    if (!this.serialize) return job();
+    return this.enqueue(job);
+  }
+
+  /**
+   * One statement that is atomic on its own (a data-modifying CTE writing a row and its event):
+   * no BEGIN / COMMIT round trips. `work` must issue exactly one statement through the Tx; the
+   * after-commit hooks run once it has succeeded (it committed when it returned).
+   */
+  async statement<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const hooks: (() => void)[] = [];
+    const job = async (): Promise<T> => {
+      try {
+        const result = await work(new ManagedTx(this.dataSource.manager, hooks));
+        for (const hook of hooks) {
+          try {
+            hook();
+          } catch (err) {
+            this.logger.error({ err }, 'after-commit hook failed');
+          }
+        }
+        return result;
+      } catch (err) {
+        throw translateDatabaseError(err);
+      }
+    };
+    if (!this.serialize) return job();
+    return this.enqueue(job);
   }
 
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
@@ -60,7 +92,7 @@ export class UnitOfWork {
     for (let attempt = 1; ; attempt++) {
       const hooks: (() => void)[] = [];
       try {
-        const result = await this.dataSource.transaction((manager) => work({ manager, afterCommit: (hook) => hooks.push(hook) }));
+        const result = await this.dataSource.transaction((manager) => work(new ManagedTx(manager, hooks)));
         for (const hook of hooks) {
           try {
             hook();
@@ -72,7 +104,7 @@ export class UnitOfWork {
       } catch (err) {
         const code = pgCode(err);
         if (attempt < MAX_ATTEMPTS && code !== undefined && RETRYABLE.has(code)) continue;
-        throw err;
+        throw translateDatabaseError(err);
       }
     }
   }

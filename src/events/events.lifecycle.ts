@@ -1,8 +1,5 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
-import { ModuleRef } from '@nestjs/core';
-import type { AppConfig } from '../config/app-config.js';
-import { ShutdownState } from '../health/shutdown-state.js';
+import { ShutdownState } from '../common/shutdown/shutdown-state.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
 import { EventBusConnection } from './transport/event-bus.connection.js';
 import { JetStreamServer } from './transport/jetstream.server.js';
@@ -21,8 +18,7 @@ export class EventsLifecycle implements BeforeApplicationShutdown {
     private readonly server: JetStreamServer,
     private readonly relay: OutboxRelay,
     private readonly connection: EventBusConnection,
-    private readonly moduleRef: ModuleRef,
-    private readonly config: ConfigService<AppConfig, true>,
+    private readonly shutdown: ShutdownState,
   ) {}
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
@@ -32,19 +28,10 @@ export class EventsLifecycle implements BeforeApplicationShutdown {
     await this.connection.close();
   }
 
-  /** Waits for the HTTP grace period (ShutdownState), bounded so hook order can never deadlock. */
+  /** Waits for the HTTP grace period (ShutdownState) when a signal started the shutdown. */
   private async httpDrained(signal?: string): Promise<void> {
     if (!signal) return;
-    let state: ShutdownState;
-    try {
-      state = this.moduleRef.get(ShutdownState, { strict: false });
-    } catch {
-      return;
-    }
-    const bound = this.config.get('shutdownGraceMs', { infer: true }) + 1000;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([state.drained(), new Promise((resolve) => (timer = setTimeout(resolve, bound)))]);
-    clearTimeout(timer);
+    await this.shutdown.drain(signal);
     this.logger.log({ signal }, 'Stopping event consumers and flushing the outbox');
   }
 }

@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs
 import type { FastifyReply } from 'fastify';
 import { Public } from '../common/auth/auth.decorators.js';
 import { type Check, HealthService, type PlatformHealth } from './health.service.js';
+import { ReadinessMetrics } from './readiness.metrics.js';
 
 const SUMMARY_EXAMPLE = {
   status: 'degraded',
@@ -43,6 +44,7 @@ export class HealthController {
   constructor(
     private readonly terminus: HealthCheckService,
     private readonly health: HealthService,
+    private readonly readiness: ReadinessMetrics,
   ) {}
 
   @Get()
@@ -77,8 +79,10 @@ export class HealthController {
   })
   @ApiOkResponse({ schema: { example: READY_EXAMPLE } })
   @ApiServiceUnavailableResponse({ description: 'database down, migrations pending, or shutting down' })
-  ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
-    return this.run(this.health.readiness(), reply);
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    const result = await this.run(this.health.readiness(), reply);
+    this.readiness.record(result.status === 'ok');
+    return result;
   }
 
   @Get('dependencies')

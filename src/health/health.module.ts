@@ -1,5 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { ClientsModule } from '../clients/clients.module.js';
+import { ShutdownModule } from '../common/shutdown/shutdown.module.js';
+import { EventsModule } from '../events/events.module.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
 import { HealthController } from './health.controller.js';
 import { HealthService } from './health.service.js';
 import { AccountServiceHealthIndicator } from './indicators/account-service.health.js';
@@ -8,20 +12,17 @@ import { LifecycleHealthIndicator } from './indicators/lifecycle.health.js';
 import { NatsHealthIndicator } from './indicators/nats.health.js';
 import { OrganizationServiceHealthIndicator } from './indicators/organization-service.health.js';
 import { OutboxHealthIndicator } from './indicators/outbox.health.js';
-import { EventBusHealth } from './ports/event-bus-health.js';
-import { NatsEventBusHealth } from '../events/health/nats-event-bus.health.js';
-import { ShutdownState } from './shutdown-state.js';
+import { ReadinessMetrics } from './readiness.metrics.js';
 
 /**
- * /health, /health/live, /health/ready, /health/dependencies (Terminus) and the shutdown state.
- * EventBusHealth: rebind to the real NATS connection state (e.g. `{ provide: EventBusHealth,
- * useExisting: <the events module's connection> }` here, or overrideProvider in tests).
+ * /health, /health/live, /health/ready, /health/dependencies (Terminus): one indicator per
+ * dependency (database, NATS, the account and organization services, the outbox backlog) and the
+ * shutdown state. It sits on top: it asks the other modules, nobody asks it.
  */
 @Module({
-  imports: [TerminusModule.forRoot({ logger: false })],
+  imports: [TerminusModule.forRoot({ logger: false }), ClientsModule, EventsModule, MetricsModule, ShutdownModule],
   controllers: [HealthController],
   providers: [
-    ShutdownState,
     HealthService,
     DatabaseHealthIndicator,
     NatsHealthIndicator,
@@ -29,9 +30,7 @@ import { ShutdownState } from './shutdown-state.js';
     OrganizationServiceHealthIndicator,
     LifecycleHealthIndicator,
     OutboxHealthIndicator,
-    // the real NATS connection state (EventsModule is global and exports it)
-    { provide: EventBusHealth, useExisting: NatsEventBusHealth },
+    ReadinessMetrics,
   ],
-  exports: [ShutdownState],
 })
 export class HealthModule {}

@@ -15,7 +15,7 @@ const result = (key: string, up: boolean, details: Record<string, unknown> = {})
   [key]: { status: up ? 'up' : 'down', ...details },
 });
 
-function service(up: Up): HealthService {
+function service(up: Up, natsUpDetails: Record<string, unknown> = {}): HealthService {
   const config = { get: (key: string) => ({ serviceName: 'product_service', version: '1.0.0' })[key] } as unknown as ConfigService<
     AppConfig,
     true
@@ -25,7 +25,7 @@ function service(up: Up): HealthService {
       isHealthy: (key: string) => Promise.resolve(result(key, up.database, { migrations: 'applied' })),
     } as unknown as DatabaseHealthIndicator,
     {
-      isHealthy: (key: string) => result(key, up.nats, up.nats ? {} : { message: 'event bus not configured' }),
+      isHealthy: (key: string) => result(key, up.nats, up.nats ? natsUpDetails : { message: 'event bus not configured' }),
     } as unknown as NatsHealthIndicator,
     { isHealthy: (key: string) => Promise.resolve(result(key, up.account_service)) } as unknown as AccountServiceHealthIndicator,
     { isHealthy: (key: string) => Promise.resolve(result(key, up.organization_service)) } as unknown as OrganizationServiceHealthIndicator,
@@ -38,6 +38,12 @@ function service(up: Up): HealthService {
 const allUp: Up = { database: true, nats: true, account_service: true, organization_service: true };
 
 describe('HealthService.summary', () => {
+  it('should report a bus turned off on purpose as disabled without degrading the service', async () => {
+    const summary = await service(allUp, { state: 'disabled', message: 'NATS_URL=off' }).summary();
+    expect(summary.status).toBe('healthy');
+    expect(summary.dependencies.nats).toEqual({ status: 'disabled', state: 'disabled', message: 'NATS_URL=off' });
+  });
+
   it('should be healthy when every dependency is up', async () => {
     const summary = await service(allUp).summary();
     expect(summary).toMatchObject({

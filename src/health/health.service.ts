@@ -15,7 +15,8 @@ export type Check = () => Promise<HealthIndicatorResult> | HealthIndicatorResult
 export type DependencyName = 'database' | 'nats' | 'account_service' | 'organization_service';
 
 export interface DependencyHealth {
-  status: 'healthy' | 'unhealthy';
+  /** `disabled`: turned off on purpose (NATS_URL=off); neither healthy nor an outage */
+  status: 'healthy' | 'unhealthy' | 'disabled';
   [detail: string]: unknown;
 }
 
@@ -61,13 +62,14 @@ export class HealthService {
     return [...this.dependencies(), () => this.outbox.isHealthy('outbox')];
   }
 
-  /** unhealthy when the database is down; degraded when anything else is; healthy otherwise. */
+  /** unhealthy when the database is down; degraded when anything else is (a disabled bus is not down); healthy otherwise. */
   async summary(): Promise<PlatformHealth> {
     const results = await Promise.all(this.dependencies().map(async (check) => Promise.resolve(check())));
     const dependencies = {} as Record<DependencyName, DependencyHealth>;
     for (const result of results) {
       for (const [name, { status, ...details }] of Object.entries(result)) {
-        dependencies[name as DependencyName] = { status: status === 'up' ? 'healthy' : 'unhealthy', ...details };
+        const disabled = status === 'up' && details.state === 'disabled';
+        dependencies[name as DependencyName] = { status: disabled ? 'disabled' : status === 'up' ? 'healthy' : 'unhealthy', ...details };
       }
     }
     const down = Object.values(dependencies).some((d) => d.status === 'unhealthy');

@@ -1,18 +1,8 @@
 import { Gauge, type Registry } from 'prom-client';
-import type { DataSource } from 'typeorm';
-
-/** The counters a `pg` Pool exposes. */
-interface PgPoolCounters {
-  totalCount: number;
-  idleCount: number;
-  waitingCount: number;
-}
-
-const isPgPool = (pool: unknown): pool is PgPoolCounters =>
-  typeof pool === 'object' && pool !== null && typeof (pool as PgPoolCounters).totalCount === 'number';
+import type { DatabaseRuntime } from '../database/database-runtime.js';
 
 /**
- * Database pool gauges, read from the pg Pool behind TypeORM (`dataSource.driver.master`) when
+ * Database pool gauges, read from the pg Pool (DatabaseRuntime.pool) when
  * Prometheus scrapes; nothing runs on the request path.
  *
  * - `product_db_pool_max`: configured size (`DB_POOL_SIZE`);
@@ -23,16 +13,15 @@ const isPgPool = (pool: unknown): pool is PgPoolCounters =>
  * On embedded PGlite there is exactly one in-process connection and no pool: max and total are 1,
  * idle and waiting are not reported (PGlite has no such counters).
  */
-export function registerDbPoolMetrics(registry: Registry, dataSource: DataSource, poolSize: number): void {
-  const pool = (): unknown => (dataSource.isInitialized ? (dataSource.driver as { master?: unknown }).master : undefined);
-  const embedded = (): boolean => !!(dataSource.options as { driver?: unknown }).driver;
+export function registerDbPoolMetrics(registry: Registry, database: DatabaseRuntime): void {
+  const embedded = database.embedded;
 
   new Gauge({
     name: 'product_db_pool_max',
     help: 'Configured maximum number of database connections (DB_POOL_SIZE; 1 on embedded PGlite)',
     registers: [registry],
     collect() {
-      this.set(embedded() ? 1 : poolSize);
+      this.set(database.poolSize);
     },
   });
   new Gauge({
@@ -40,19 +29,19 @@ export function registerDbPoolMetrics(registry: Registry, dataSource: DataSource
     help: 'Database connections currently open, busy or idle (1 on embedded PGlite)',
     registers: [registry],
     collect() {
-      const p = pool();
-      if (isPgPool(p)) this.set(p.totalCount);
-      else if (embedded()) this.set(dataSource.isInitialized ? 1 : 0);
+      const p = database.pool();
+      if (p) this.set(p.total);
+      else if (embedded) this.set(database.isInitialized ? 1 : 0);
     },
   });
-  if (embedded()) return;
+  if (embedded) return;
   new Gauge({
     name: 'product_db_pool_idle',
     help: 'Database connections open and idle',
     registers: [registry],
     collect() {
-      const p = pool();
-      if (isPgPool(p)) this.set(p.idleCount);
+      const p = database.pool();
+      if (p) this.set(p.idle);
     },
   });
   new Gauge({
@@ -60,8 +49,8 @@ export function registerDbPoolMetrics(registry: Registry, dataSource: DataSource
     help: 'Queries waiting for a free database connection',
     registers: [registry],
     collect() {
-      const p = pool();
-      if (isPgPool(p)) this.set(p.waitingCount);
+      const p = database.pool();
+      if (p) this.set(p.waiting);
     },
   });
 }

@@ -1,10 +1,8 @@
-import { Global, Inject, Module, type OnModuleInit } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
-import type { AppConfig } from '../config/app-config.js';
+import { DatabaseRuntime } from '../database/database-runtime.js';
 import { registerDbPoolMetrics } from './db-pool.metrics.js';
 import { HttpMetrics } from './http-metrics.js';
 import { MetricsController } from './metrics.controller.js';
@@ -18,11 +16,10 @@ export function createRegistry(): Registry {
 
 /**
  * Prometheus metrics. One Registry per application instance (tests run several apps in one
- * process): every module injects `Registry` and declares its own metrics on it.
- * This module adds the default process metrics, the HTTP latency histogram (a Fastify hook)
- * and the database pool gauges (read on scrape).
+ * process): the modules that declare metrics (events, clients) import this module and inject
+ * `Registry`. This module adds the default process metrics, the HTTP latency histogram (a Fastify
+ * hook) and the database pool gauges (read on scrape), and serves GET /metrics.
  */
-@Global()
 @Module({
   controllers: [MetricsController],
   providers: [{ provide: Registry, useFactory: createRegistry }],
@@ -32,14 +29,13 @@ export class MetricsModule implements OnModuleInit {
   constructor(
     private readonly registry: Registry,
     private readonly adapterHost: HttpAdapterHost,
-    @Inject(DataSource) private readonly dataSource: DataSource,
-    private readonly config: ConfigService<AppConfig, true>,
+    private readonly database: DatabaseRuntime,
   ) {}
 
   onModuleInit(): void {
     // Routes are registered by now, but Fastify binds hooks to routes only when it becomes ready.
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (fastify && typeof fastify.addHook === 'function') new HttpMetrics(this.registry).install(fastify);
-    registerDbPoolMetrics(this.registry, this.dataSource, this.config.get('database', { infer: true }).poolSize);
+    registerDbPoolMetrics(this.registry, this.database);
   }
 }

@@ -1,28 +1,27 @@
 import { Module } from '@nestjs/common';
-import { CATALOG_CONTROLLERS, CATALOG_EXPORTS, CATALOG_PROVIDERS } from './catalog/catalog.providers.js';
-import { PeriodUsageReader } from './catalog/period-usage.reader.js';
-import { InfoController } from './info/info.controller.js';
-import { LifecycleSweeper } from './lifecycle/lifecycle.sweeper.js';
-import { EntitlementService } from './subscriptions/entitlement.service.js';
+import { CatalogModule } from './catalog/catalog.module.js';
+import { InfoController } from './info.controller.js';
+import { PricingModule } from './pricing/pricing.module.js';
+import { ServiceStatisticsController } from './statistics/service-statistics.controller.js';
+import { ServiceStatistics } from './statistics/service-statistics.service.js';
 import { SubscriptionEffects } from './subscriptions/subscription-effects.js';
-import { SubscriptionService } from './subscriptions/subscription.service.js';
-import { SubscriptionsController } from './subscriptions/subscriptions.controller.js';
-import { UsageController } from './usage/usage.controller.js';
-import { UsageService } from './usage/usage.service.js';
+import { SubscriptionEffectsService } from './subscriptions/subscription-effects.service.js';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module.js';
+import { UsageModule } from './usage/usage.module.js';
 
-/** Business logic: catalog, plans, subscriptions, usage, lifecycle sweeper. */
+/**
+ * The business logic (design card: ProductModule), as four features with explicit imports:
+ *
+ *   CatalogModule  ←  SubscriptionsModule  ←  UsageModule  ←  PricingModule
+ *
+ * plus what spans them (`/info`, `/statistics/service`). Its one export is the port the event
+ * handlers call: SubscriptionEffects (what payment.completed, wallet.insufficient_funds and
+ * user.deleted do to subscriptions).
+ */
 @Module({
-  controllers: [InfoController, ...CATALOG_CONTROLLERS, SubscriptionsController, UsageController],
-  providers: [
-    ...CATALOG_PROVIDERS,
-    // the real running totals replace the catalog's zero default (the later binding of a token wins)
-    { provide: PeriodUsageReader, useExisting: UsageService },
-    SubscriptionService,
-    { provide: SubscriptionEffects, useExisting: SubscriptionService },
-    UsageService,
-    EntitlementService,
-    LifecycleSweeper,
-  ],
-  exports: [...CATALOG_EXPORTS, SubscriptionEffects, SubscriptionService, UsageService, EntitlementService, LifecycleSweeper],
+  imports: [CatalogModule, SubscriptionsModule, UsageModule, PricingModule],
+  controllers: [InfoController, ServiceStatisticsController],
+  providers: [ServiceStatistics, { provide: SubscriptionEffects, useExisting: SubscriptionEffectsService }],
+  exports: [SubscriptionEffects],
 })
 export class ProductModule {}

@@ -3,26 +3,33 @@ import { CATALOG_SEED } from '../../src/database/seed/catalog-data.js';
 
 /**
  * Test data straight into the database: the reference catalog (when the table is still empty, so a
- * service that seeds on start-up wins) and extra products / plans a test needs.
+ * service that seeds on start-up wins) and extra products / plans a test needs. The service serves
+ * its catalog from memory: `catalogChanged` (e.g. the app's CatalogStore.refresh) runs after every
+ * catalog row written here, as the replicas' LISTEN or periodic reload would.
  */
 export class Db {
   private constructor(
     private readonly run: (sql: string, params: unknown[]) => Promise<unknown[]>,
     private readonly end: () => Promise<void>,
+    private readonly catalogChanged: () => Promise<void>,
   ) {}
 
-  static async connect(url: string): Promise<Db> {
+  static async connect(url: string, catalogChanged: () => Promise<void> = () => Promise.resolve()): Promise<Db> {
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     return new Db(
       (sql, params) => client.query(sql, params).then((r) => r.rows as unknown[]),
       () => client.end(),
+      catalogChanged,
     );
   }
 
   /** Through the app's own DataSource (embedded PGlite has no server to connect to). */
-  static through(query: (sql: string, params: unknown[]) => Promise<unknown[]>): Db {
-    return new Db(query, () => Promise.resolve());
+  static through(
+    query: (sql: string, params: unknown[]) => Promise<unknown[]>,
+    catalogChanged: () => Promise<void> = () => Promise.resolve(),
+  ): Db {
+    return new Db(query, () => Promise.resolve(), catalogChanged);
   }
 
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -37,17 +44,27 @@ export class Db {
   async ensureCatalog(): Promise<void> {
     const [{ n }] = await this.query<{ n: number }>(`SELECT count(*)::int AS n FROM products`);
     if (n > 0) return;
+    await this.insertReferenceCatalog();
+    await this.catalogChanged();
+  }
+
+  private async insertReferenceCatalog(): Promise<void> {
     for (const c of CATALOG_SEED.categories) {
       await this.query(
         `INSERT INTO categories (category_id, name, description, display_order) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
         [c.category_id, c.name, c.description, c.display_order],
       );
     }
-    for (const p of CATALOG_SEED.products) await this.addProduct(p);
-    for (const plan of CATALOG_SEED.plans) await this.addPlan(plan);
+    for (const p of CATALOG_SEED.products) await this.insertProduct(p);
+    for (const plan of CATALOG_SEED.plans) await this.insertPlan(plan);
   }
 
   async addProduct(p: (typeof CATALOG_SEED.products)[number] & { is_active?: boolean }): Promise<void> {
+    await this.insertProduct(p);
+    await this.catalogChanged();
+  }
+
+  private async insertProduct(p: (typeof CATALOG_SEED.products)[number] & { is_active?: boolean }): Promise<void> {
     await this.query(
       `INSERT INTO products (product_id, name, product_code, description, category_id, product_type, provider, features, quota_limits,
          metadata, requires_subscription, is_active, pricing_type, unit_type, currency, free_tier_limit, free_tier_period)
@@ -82,6 +99,11 @@ export class Db {
   }
 
   async addPlan(plan: (typeof CATALOG_SEED.plans)[number] & { is_active?: boolean }): Promise<void> {
+    await this.insertPlan(plan);
+    await this.catalogChanged();
+  }
+
+  private async insertPlan(plan: (typeof CATALOG_SEED.plans)[number] & { is_active?: boolean }): Promise<void> {
     await this.query(
       `INSERT INTO service_plans (plan_id, name, plan_tier, description, monthly_price, yearly_price, per_seat, currency, included_credits,
          credit_rollover, max_rollover_credits, target_audience, min_seats, max_seats, trial_days, features, usage_limits,

@@ -62,7 +62,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   try {
     const moduleRef = await builder.compile();
     app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(), APP_OPTIONS);
-    configureApp(app, { swaggerUi: false });
+    configureApp(app);
     await app.listen(0, '127.0.0.1');
     await app.startAllMicroservices();
   } catch (err) {

@@ -30,6 +30,7 @@ export class AuthGuard implements CanActivate, OnModuleInit {
   private readonly auth: AppConfig['auth'];
   private readonly jwks?: JWTVerifyGetKey;
   private readonly hmacKey?: Uint8Array;
+  private readonly accessByHandler = new WeakMap<object, Access>();
 
   constructor(
     private readonly reflector: Reflector,
@@ -51,8 +52,7 @@ export class AuthGuard implements CanActivate, OnModuleInit {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const access =
-      this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [context.getHandler(), context.getClass()]) ?? 'authenticated';
+    const access = this.accessOf(context);
     const req = context.switchToHttp().getRequest<AuthedRequest>();
     const principal = await this.resolve(req, access === 'public');
     req.principal = principal;
@@ -64,6 +64,17 @@ export class AuthGuard implements CanActivate, OnModuleInit {
       throw forbidden('This endpoint is for internal services only');
     }
     return true;
+  }
+
+  /** The route's access level (metadata read once per handler, then remembered). */
+  private accessOf(context: ExecutionContext): Access {
+    const handler = context.getHandler();
+    let access = this.accessByHandler.get(handler);
+    if (access === undefined) {
+      access = this.reflector.getAllAndOverride<Access | undefined>(ACCESS_KEY, [handler, context.getClass()]) ?? 'authenticated';
+      this.accessByHandler.set(handler, access);
+    }
+    return access;
   }
 
   private async resolve(req: AuthedRequest, lenient: boolean): Promise<Principal> {

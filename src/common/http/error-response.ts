@@ -1,6 +1,5 @@
 import { HttpException } from '@nestjs/common';
-import { pgCode } from '../../database/pg-errors.js';
-import { DomainError, ErrorCode, type ErrorDetail } from '../errors/domain-error.js';
+import { CommonErrorCode, DomainError, type ErrorDetail, type ErrorKind } from '../errors/domain-error.js';
 
 /** The SPEC error body: `{error: {code, message, details?, request_id}, detail}`. */
 export interface ErrorBody {
@@ -14,29 +13,47 @@ export interface HttpErrorResponse {
   headers?: Record<string, string>;
 }
 
-const CODE_BY_STATUS: Record<number, ErrorCode> = {
-  400: ErrorCode.VALIDATION_ERROR,
-  401: ErrorCode.UNAUTHORIZED,
-  403: ErrorCode.FORBIDDEN,
-  404: ErrorCode.NOT_FOUND,
-  405: ErrorCode.METHOD_NOT_ALLOWED,
-  413: ErrorCode.PAYLOAD_TOO_LARGE,
-  415: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-  429: ErrorCode.RATE_LIMITED,
-  503: ErrorCode.SERVICE_UNAVAILABLE,
+/** The HTTP side of "one filter per transport": a domain error's kind decides its status. */
+export const HTTP_STATUS_BY_KIND: Readonly<Record<ErrorKind, number>> = {
+  invalid: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unsupported_media: 415,
+  rejected: 422,
+  rate_limited: 429,
+  unavailable: 503,
+};
+
+const CODE_BY_STATUS: Record<number, string> = {
+  400: CommonErrorCode.VALIDATION_ERROR,
+  401: CommonErrorCode.UNAUTHORIZED,
+  403: CommonErrorCode.FORBIDDEN,
+  404: CommonErrorCode.NOT_FOUND,
+  405: CommonErrorCode.METHOD_NOT_ALLOWED,
+  413: CommonErrorCode.PAYLOAD_TOO_LARGE,
+  415: CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
+  429: CommonErrorCode.RATE_LIMITED,
+  503: CommonErrorCode.SERVICE_UNAVAILABLE,
 };
 
 /** Fastify's own errors (body parsing, limits) by their error code. */
-const FASTIFY_ERRORS: Record<string, { status: number; code: ErrorCode; message: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: ErrorCode.PAYLOAD_TOO_LARGE, message: 'Request body is larger than 1 MiB' },
+const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: CommonErrorCode.PAYLOAD_TOO_LARGE, message: 'Request body is larger than 1 MiB' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: {
     status: 415,
-    code: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+    code: CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
     message: 'Request body must be JSON (Content-Type: application/json)',
   },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: ErrorCode.INVALID_JSON, message: 'Invalid Content-Length' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: ErrorCode.INVALID_JSON, message: 'Request body is empty but Content-Type is JSON' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: ErrorCode.INVALID_JSON, message: 'Request body is not valid JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: CommonErrorCode.INVALID_JSON, message: 'Invalid Content-Length' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    status: 400,
+    code: CommonErrorCode.INVALID_JSON,
+    message: 'Request body is empty but Content-Type is JSON',
+  },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: CommonErrorCode.INVALID_JSON, message: 'Request body is not valid JSON' },
 };
 
 const body = (code: string, message: string, requestId: string, details?: ErrorDetail[]): ErrorBody => ({
@@ -45,12 +62,17 @@ const body = (code: string, message: string, requestId: string, details?: ErrorD
 });
 
 /**
- * Maps anything thrown while serving a request to a status and SPEC error body.
- * Unknown errors become a 500 without internals (the caller logs them).
+ * Maps anything thrown while serving a request to a status and SPEC error body. Domain errors by
+ * their kind (`Retry-After` from `retryAfterSeconds`); Nest's and Fastify's own errors by their
+ * status or code; anything else is a 500 without internals (the filter logs it).
  */
 export function toHttpError(err: unknown, requestId: string): HttpErrorResponse {
   if (err instanceof DomainError) {
-    return { status: err.status, body: body(err.code, err.message, requestId, err.details), headers: err.headers };
+    return {
+      status: HTTP_STATUS_BY_KIND[err.kind],
+      body: body(err.code, err.message, requestId, err.details),
+      headers: err.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(Math.max(0, Math.ceil(err.retryAfterSeconds))) },
+    };
   }
   if (err instanceof HttpException) {
     // Nest's router maps Fastify's own 4xx errors (body parsing, limits) to HttpException with the original as cause.
@@ -64,7 +86,7 @@ export function toHttpError(err: unknown, requestId: string): HttpErrorResponse 
         : typeof (response as { message?: unknown }).message === 'string'
           ? (response as { message: string }).message
           : err.message;
-    const code = CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.INTERNAL_ERROR : ErrorCode.VALIDATION_ERROR);
+    const code = CODE_BY_STATUS[status] ?? (status >= 500 ? CommonErrorCode.INTERNAL_ERROR : CommonErrorCode.VALIDATION_ERROR);
     return { status, body: body(code, status >= 500 ? 'Internal server error' : message, requestId) };
   }
   const e = err as { code?: unknown; statusCode?: unknown; name?: unknown; type?: unknown };
@@ -73,30 +95,12 @@ export function toHttpError(err: unknown, requestId: string): HttpErrorResponse 
     return { status: known.status, body: body(known.code, known.message, requestId) };
   }
   if (err instanceof SyntaxError || e?.type === 'entity.parse.failed') {
-    return { status: 400, body: body(ErrorCode.INVALID_JSON, 'Request body is not valid JSON', requestId) };
+    return { status: 400, body: body(CommonErrorCode.INVALID_JSON, 'Request body is not valid JSON', requestId) };
   }
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     const status = e.statusCode;
-    const code = CODE_BY_STATUS[status] ?? ErrorCode.VALIDATION_ERROR;
+    const code = CODE_BY_STATUS[status] ?? CommonErrorCode.VALIDATION_ERROR;
     return { status, body: body(code, 'The request could not be processed', requestId) };
   }
-  if (isDatabaseUnavailable(err)) {
-    return {
-      status: 503,
-      body: body(ErrorCode.SERVICE_UNAVAILABLE, 'The database is busy or unreachable; retry shortly', requestId),
-      headers: { 'Retry-After': '1' },
-    };
-  }
-  return { status: 500, body: body(ErrorCode.INTERNAL_ERROR, 'Internal server error', requestId) };
-}
-
-/** PostgreSQL SQLSTATEs (and pool / socket errors) meaning "cannot be served now", not "bug". */
-const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '55P03', '57014']);
-const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
-
-function isDatabaseUnavailable(err: unknown): boolean {
-  const code = pgCode(err);
-  if (code !== undefined && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code))) return true;
-  const message = err instanceof Error ? err.message : '';
-  return /timeout exceeded when trying to connect|Connection terminated|connection is insecure|too many clients/i.test(message);
+  return { status: 500, body: body(CommonErrorCode.INTERNAL_ERROR, 'Internal server error', requestId) };
 }

@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { PinoLogger } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
-import { QUIET_PATHS } from '../../config/logger.options.js';
+import { QUIET_PATHS } from './logger.options.js';
+import { requestContext } from './request-context.js';
 
 const pathOf = (url: string): string => {
   const query = url.indexOf('?');
@@ -9,24 +10,23 @@ const pathOf = (url: string): string => {
 };
 
 /**
- * Request logging on Fastify's own hooks (no Nest middleware):
- * - `onRequest`: a child of the root logger bound to `request_id` becomes `req.log`, and the request
- *   is served inside nestjs-pino's logging context, so every Nest `Logger` line written while serving
- *   it carries `request_id` too;
+ * Request logging on Fastify's own hooks (no Nest middleware, no per-request child logger):
+ * - `onRequest` enters the request context (`requestContext`, an AsyncLocalStorage holding the
+ *   request id) and makes the root logger `req.log`; the logger's mixin adds `request_id` to every
+ *   line written while serving the request, by `req.log` or any Nest `Logger` (also after a body was
+ *   read and across awaits: test/request-logging.e2e-spec.ts).
  * - `onResponse`: one JSON line per request (`request completed`, or `request errored` at error level
  *   for 5xx) with `req {id, method, url}`, `res {status_code}` and `responseTime` in ms; probes
- *   and scrapes are never logged (as with pino-http before). At a level above info nothing is built.
+ *   and scrapes are never logged. At a level above info nothing is built.
  */
 export function installRequestLogging(fastify: FastifyInstance, pino: PinoLogger): void {
+  const root = pino.logger;
   fastify.addHook('onRequest', (req: FastifyRequest, _reply: FastifyReply, done: () => void) => {
-    pino.runInContext(
-      () => {
-        req.log = pino.logger;
-        done();
-      },
-      { bindings: { request_id: req.id } },
-    );
+    requestContext.enterWith(req.id);
+    req.log = root;
+    done();
   });
+
   fastify.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const failed = reply.statusCode >= 500;
     const level = failed ? 'error' : 'info';
@@ -34,6 +34,7 @@ export function installRequestLogging(fastify: FastifyInstance, pino: PinoLogger
     if (log.isLevelEnabled(level) && !QUIET_PATHS.has(pathOf(req.url))) {
       log[level](
         {
+          request_id: req.id,
           req: req.raw, // serialized to { id, method, url }, see loggerOptions
           res: reply.raw, // serialized to { status_code }
           responseTime: Math.round(reply.elapsedTime),

@@ -1,8 +1,8 @@
 import { badRequest } from '../errors/domain-error.js';
 
 /**
- * A page of a keyset-paged list. Controllers return it; the pagination interceptor turns it into
- * a JSON array plus `Link` and `X-Next-Cursor` headers.
+ * A page of a keyset-paged list. The SPEC list shape is a JSON array plus, when more rows exist,
+ * `Link: <...&cursor=X>; rel="next"` and `X-Next-Cursor: X` (`pageHeaders`, `sendPage`).
  */
 export class Page<T> {
   constructor(
@@ -41,4 +41,29 @@ export function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, posit
   const kept = more ? rows.slice(0, limit) : rows;
   const next = more ? encodeCursor(positionOf(kept[kept.length - 1])) : null;
   return new Page(kept.map(map), next);
+}
+
+/**
+ * Newest-first lists keyed by an identity column (`seq`, a bigint): the cursor holds the last seq
+ * seen as a decimal string. Returns it validated, or undefined on the first page; 400 otherwise.
+ */
+export function decodeSeqCursor(cursor: string | undefined): string | undefined {
+  const position = decodeCursor(cursor, ['string']);
+  if (!position) return undefined;
+  const seq = String(position[0]);
+  if (!/^\d{1,19}$/.test(seq)) throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]);
+  return seq;
+}
+
+/** A page of a newest-first seq-keyed list from `limit + 1` rows. */
+export function seqPageOf<R extends { seq: string }, T>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
+  return pageOf(rows, limit, map, (r) => [String(r.seq)]);
+}
+
+/** The `Link` and `X-Next-Cursor` headers of a page, for the request URL it answers (none on the last page). */
+export function pageHeaders(requestUrl: string, nextCursor: string | null): Record<string, string> {
+  if (nextCursor === null) return {};
+  const url = new URL(requestUrl, 'http://local');
+  url.searchParams.set('cursor', nextCursor);
+  return { Link: `<${url.pathname}${url.search}>; rel="next"`, 'X-Next-Cursor': nextCursor };
 }

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import type { AppConfig } from '../../config/app-config.js';
 import type { AuthedRequest } from '../auth/auth.decorators.js';
 import { Clock } from '../clock/clock.js';
-import { DomainError, ErrorCode } from '../errors/domain-error.js';
+import { CommonErrorCode, DomainError } from '../errors/domain-error.js';
 import { FixedWindowLimiter } from './fixed-window.limiter.js';
 
 /** Route patterns that are never limited: probes and scrapes must answer under any load. */
@@ -56,11 +56,11 @@ export class RateLimitGuard implements CanActivate {
     });
     if (!decision.allowed) {
       throw new DomainError(
-        ErrorCode.RATE_LIMITED,
+        CommonErrorCode.RATE_LIMITED,
+        'rate_limited',
         `Rate limit of ${decision.limit} requests per minute exceeded; retry in ${decision.resetSeconds} s`,
-        429,
         undefined,
-        { 'Retry-After': String(decision.resetSeconds) },
+        decision.resetSeconds,
       );
     }
     return true;

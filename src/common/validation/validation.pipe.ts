@@ -1,22 +1,42 @@
 import { type ArgumentMetadata, Injectable, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import { badRequest, type ErrorDetail } from '../errors/domain-error.js';
 import { checkJsonBody } from './json-guard.js';
 
-function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
+/**
+ * class-validator's errors as SPEC details, one per failed constraint, fields named like JSON paths
+ * (`tiers[1].unit_price`, `records[3].usage_amount`); `parent` prefixes every field.
+ */
+export function validationDetails(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((error) => {
-    // Array items are named like JSON paths elsewhere in the API: tiers[1].unit_price
     const field = !parent ? error.property : /^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`;
     const own = Object.values(error.constraints ?? {}).map((message) => ({
       field,
+      // whitelist's "property x should not exist" says it from class-validator's side; ours names the field
       message: message.includes('should not exist') ? `${field} is not an allowed field` : message,
     }));
-    return [...own, ...flatten(error.children ?? [], field)];
+    return [...own, ...validationDetails(error.children ?? [], field)];
   });
 }
 
 /** A 400 VALIDATION_ERROR naming each bad field. */
 export function validationException(errors: ValidationError[]): Error {
-  return badRequest('Request validation failed', flatten(errors));
+  return badRequest('Request validation failed', validationDetails(errors));
+}
+
+/**
+ * Validates a plain object as a DTO the way the global pipe validates bodies (unknown fields
+ * refused); for bodies the pipe cannot see whole (optional bodies, batch items).
+ */
+export async function validateBody<T extends object>(
+  cls: new () => T,
+  plain: object,
+  parent = '',
+): Promise<{ dto: T; details: ErrorDetail[] }> {
+  const dto = plainToInstance(cls, plain);
+  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
+  return { dto, details: validationDetails(errors, parent) };
 }
 
 /**
@@ -25,6 +45,9 @@ export function validationException(errors: ValidationError[]): Error {
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
+  /** Query DTOs whose empty instance is valid: an empty query string skips class-validator (most GETs). */
+  private readonly emptyQueryValid = new WeakMap<object, boolean>();
+
   private readonly queryPipe = new ValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: false,
@@ -55,7 +78,20 @@ export class AppValidationPipe extends ValidationPipe {
       const problems = checkJsonBody(value);
       if (problems.length > 0) throw badRequest('Request validation failed', problems);
     }
-    if (metadata.type === 'query') return this.queryPipe.transform(value, metadata);
+    if (metadata.type === 'query') return this.transformQuery(value, metadata);
     return super.transform(value, metadata);
+  }
+
+  private async transformQuery(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const metatype = metadata.metatype;
+    const empty = value !== null && typeof value === 'object' && Object.keys(value).length === 0;
+    if (!empty || !metatype || metatype === Object) return this.queryPipe.transform(value, metadata);
+    let valid = this.emptyQueryValid.get(metatype);
+    if (valid === undefined) {
+      valid = (await validate(plainToInstance(metatype as new () => object, {}), { whitelist: true })).length === 0;
+      this.emptyQueryValid.set(metatype, valid);
+    }
+    if (!valid) return this.queryPipe.transform(value, metadata);
+    return new (metatype as new () => object)();
   }
 }

@@ -2,13 +2,15 @@ import { applyDecorators } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min, ValidateBy, type ValidationOptions } from 'class-validator';
 import { isDecimalString } from '../money/decimal.js';
+import { MAX_LIMIT } from '../pagination/page.js';
 
 /** SPEC identifiers: strings of 1-255 characters with no control characters. */
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const IDENTIFIER = /^[^\u0000-\u001f\u007f]{1,255}$/u;
 
+/** (the `u` regex counts code points: at most 255 of them, i.e. at most 510 UTF-16 units) */
 export function isIdentifier(value: unknown): value is string {
-  return typeof value === 'string' && IDENTIFIER.test(value) && [...value].length <= 255;
+  return typeof value === 'string' && value.length <= 510 && IDENTIFIER.test(value);
 }
 
 export function IsIdentifier(options?: ValidationOptions): PropertyDecorator {
@@ -43,9 +45,9 @@ export function IsLimit(): PropertyDecorator {
   return applyDecorators(
     IsOptional(),
     Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value)),
-    IsInt({ message: 'limit must be an integer between 1 and 200' }),
-    Min(1, { message: 'limit must be an integer between 1 and 200' }),
-    Max(200, { message: 'limit must be an integer between 1 and 200' }),
+    IsInt({ message: `limit must be an integer between 1 and ${MAX_LIMIT}` }),
+    Min(1, { message: `limit must be an integer between 1 and ${MAX_LIMIT}` }),
+    Max(MAX_LIMIT, { message: `limit must be an integer between 1 and ${MAX_LIMIT}` }),
   );
 }
 

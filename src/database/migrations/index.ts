@@ -5,6 +5,7 @@ import { CreateUsage1764261000000 } from './1764261000000-CreateUsage.js';
 import { CreateIdempotencyKeys1764262000000 } from './1764262000000-CreateIdempotencyKeys.js';
 import { CreateInbox1764270000000 } from './1764270000000-CreateInbox.js';
 import { DropOutboxNotifyTrigger1764280000000 } from './1764280000000-DropOutboxNotifyTrigger.js';
+import { OutboxEnvelopeAsJson1764290000000 } from './1764290000000-OutboxEnvelopeAsJson.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   CreateIdempotencyKeys1764262000000,
   CreateInbox1764270000000,
   DropOutboxNotifyTrigger1764280000000,
+  OutboxEnvelopeAsJson1764290000000,
 ];

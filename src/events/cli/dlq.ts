@@ -27,7 +27,7 @@ export async function runDlqCommand(argv: string[], env: Record<string, string |
     out(JSON.stringify({ error: 'NATS_URL=off: no event bus to inspect' }));
     return 1;
   }
-  const nc = await connect({ servers: config.nats.url, timeout: 5000, name: 'product-service-dlq' });
+  const nc = await connect({ servers: config.nats.url.split(','), timeout: 5000, name: 'product-service-dlq' });
   try {
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);

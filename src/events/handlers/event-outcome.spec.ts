@@ -1,12 +1,12 @@
-import { conflict, DomainError, ErrorCode, badRequest, notFound } from '../../common/errors/domain-error.js';
+import { badRequest, conflict, notFound, unavailable } from '../../common/errors/domain-error.js';
 import { EventValidationError } from '../models/validate-payload.js';
 import { retryDelayMs } from '../transport/jetstream.server.js';
 import { classifyEventError, EventOutcome } from './event-outcome.js';
 
 describe('classifyEventError', () => {
   it('should acknowledge business refusals a retry cannot change', () => {
-    expect(classifyEventError(notFound(ErrorCode.SUBSCRIPTION_NOT_FOUND, 'no such subscription')).action).toBe('ack');
-    expect(classifyEventError(conflict(ErrorCode.ILLEGAL_TRANSITION, 'canceled → active')).action).toBe('ack');
+    expect(classifyEventError(notFound('SUBSCRIPTION_NOT_FOUND', 'no such subscription')).action).toBe('ack');
+    expect(classifyEventError(conflict('ILLEGAL_TRANSITION', 'canceled → active')).action).toBe('ack');
   });
 
   it('should dead-letter bad messages at once', () => {
@@ -16,7 +16,7 @@ describe('classifyEventError', () => {
 
   it('should retry transient and unknown errors', () => {
     expect(classifyEventError(new Error('connection reset')).action).toBe('retry');
-    expect(classifyEventError(new DomainError(ErrorCode.DEPENDENCY_UNAVAILABLE, 'down', 503)).action).toBe('retry');
+    expect(classifyEventError(unavailable('DEPENDENCY_UNAVAILABLE', 'down', 5)).action).toBe('retry');
     expect(classifyEventError({ message: 'odd' })).toMatchObject({ action: 'retry', message: 'odd' });
     expect(classifyEventError('text').message).toBe('text');
     const given = new EventOutcome('ack', 'x');

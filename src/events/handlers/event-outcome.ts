@@ -1,4 +1,4 @@
-import { DomainError } from '../../common/errors/domain-error.js';
+import { DomainError, type ErrorKind } from '../../common/errors/domain-error.js';
 import { EventValidationError } from '../models/validate-payload.js';
 
 /**
@@ -21,15 +21,25 @@ export class EventOutcome extends Error {
   }
 }
 
-/** Maps any error a handler throws to its outcome (domain errors by status; unknown errors are transient). */
+/** The events side of "one filter per transport": a domain error's kind decides ack, retry or dead-letter. */
+export const EVENT_ACTION_BY_KIND: Readonly<Record<ErrorKind, EventAction>> = {
+  invalid: 'dead_letter',
+  too_large: 'dead_letter',
+  unsupported_media: 'dead_letter',
+  unauthenticated: 'ack',
+  forbidden: 'ack',
+  not_found: 'ack',
+  conflict: 'ack',
+  rejected: 'ack',
+  rate_limited: 'retry',
+  unavailable: 'retry',
+};
+
+/** Maps any error a handler throws to its outcome (domain errors by kind; unknown errors are transient). */
 export function classifyEventError(err: unknown): EventOutcome {
   if (err instanceof EventOutcome) return err;
   if (err instanceof EventValidationError) return new EventOutcome('dead_letter', err.message, 'INVALID_EVENT');
-  if (err instanceof DomainError) {
-    if (err.status === 400) return new EventOutcome('dead_letter', err.message, err.code);
-    if (err.status >= 400 && err.status < 500 && err.status !== 429) return new EventOutcome('ack', err.message, err.code);
-    return new EventOutcome('retry', err.message, err.code);
-  }
+  if (err instanceof DomainError) return new EventOutcome(EVENT_ACTION_BY_KIND[err.kind], err.message, err.code);
   if (err instanceof Error) return new EventOutcome('retry', err.message || err.name);
   if (err && typeof err === 'object' && 'message' in err) return new EventOutcome('retry', String(err.message));
   return new EventOutcome('retry', String(err));

@@ -1,9 +1,8 @@
-import { Controller, Logger, type OnApplicationBootstrap, UseFilters } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Controller, Logger, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { type CallContext, systemContext } from '../../common/auth/principal.js';
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
-import { SubscriptionEffects } from '../../product/subscriptions/subscription-effects.js';
+import { SubscriptionEffects } from '../../product/product.ports.js';
 import { InboxRepository } from '../inbox/inbox.repository.js';
 import { PaymentCompletedEvent, paymentSubscriptionId, UserDeletedEvent, WalletInsufficientFundsEvent } from '../models/consumed-events.js';
 import type { InboundEvent } from '../models/envelope.js';
@@ -21,24 +20,14 @@ import { EventsExceptionFilter } from './events-exception.filter.js';
  */
 @Controller()
 @UseFilters(EventsExceptionFilter)
-export class SubscriptionEventsController implements OnApplicationBootstrap {
+export class SubscriptionEventsController {
   private readonly logger = new Logger('EventHandlers');
-  private effects?: SubscriptionEffects;
 
   constructor(
     private readonly uow: UnitOfWork,
     private readonly inbox: InboxRepository,
-    private readonly moduleRef: ModuleRef,
+    private readonly effects: SubscriptionEffects,
   ) {}
-
-  /** The port is bound by the subscriptions module, wherever it lives in the module graph. */
-  onApplicationBootstrap(): void {
-    try {
-      this.effects = this.moduleRef.get(SubscriptionEffects, { strict: false });
-    } catch {
-      this.logger.warn('No SubscriptionEffects provider: consumed events will be retried until one is bound');
-    }
-  }
 
   @EventPattern('payment.completed')
   async onPaymentCompleted(@Payload() event: InboundEvent, @Ctx() ctx: unknown): Promise<void> {
@@ -86,7 +75,6 @@ export class SubscriptionEventsController implements OnApplicationBootstrap {
       ...(event.metadata.correlation_id ? { caused_by: event.metadata.correlation_id } : {}),
       ...(event.raw ? { raw: true } : {}),
     };
-    if (!effects) throw new Error('SubscriptionEffects is not bound yet');
     const call = systemContext(event.metadata.request_id ?? '', event.id);
     const outcome = await this.uow.run(async (tx) => {
       if (!(await this.inbox.claim(tx, event.id, event.type))) return undefined;

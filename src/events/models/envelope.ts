@@ -38,9 +38,6 @@ export class EventEnvelopeModel {
   @F.string({ optional: true, nullable: true, example: '1.0.0' }) version?: string | null;
 }
 
-/** JetStream subject of an event this service publishes. */
-export const publishedSubject = (source: string, type: string, prefix = 'events'): string => `${prefix}.${source}.${type}`;
-
 /** A consumed event, normalised: an envelope, or raw data wrapped with the stream sequence as its id. */
 export interface InboundEvent {
   id: string;

@@ -36,6 +36,12 @@ interface FieldOptions {
 
 interface FieldSpec extends FieldOptions {
   schema: JsonSchema | (() => JsonSchema);
+  /**
+   * The same rule as the field's class-validator decorators, as a plain predicate: what is wrong
+   * with a (present, non-null) value, or undefined. Checks the events this service publishes
+   * without class-validator's per-call cost (`fastPayloadProblems`).
+   */
+  check: (value: unknown) => string | undefined;
 }
 
 const FIELDS = Symbol('event:fields');
@@ -95,39 +101,143 @@ const IsDecimalOrNumberRule = ValidateBy({
   },
 });
 
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const unless = (ok: boolean, message: string): string | undefined => (ok ? undefined : message);
+
 export const EventField = {
   /** a SPEC identifier: 1-255 characters, no control characters */
-  id: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'string', minLength: 1, maxLength: 255 } }, IsIdentifierRule),
+  id: (o: FieldOptions = {}) =>
+    field(
+      { ...o, schema: { type: 'string', minLength: 1, maxLength: 255 }, check: (v) => unless(isIdentifier(v), 'must be an identifier') },
+      IsIdentifierRule,
+    ),
   string: (o: FieldOptions & { maxLength?: number } = {}) =>
     field(
-      { ...o, schema: { type: 'string', ...(o.maxLength ? { maxLength: o.maxLength } : {}) } },
+      {
+        ...o,
+        schema: { type: 'string', ...(o.maxLength ? { maxLength: o.maxLength } : {}) },
+        check: (v) => unless(typeof v === 'string' && (!o.maxLength || v.length <= o.maxLength), 'must be a string'),
+      },
       IsString(),
       ...(o.maxLength ? [MaxLength(o.maxLength)] : []),
     ),
   /** non-empty string */
-  text: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'string', minLength: 1 } }, IsString(), MinLength(1)),
+  text: (o: FieldOptions = {}) =>
+    field(
+      {
+        ...o,
+        schema: { type: 'string', minLength: 1 },
+        check: (v) => unless(typeof v === 'string' && v.length > 0, 'must be a non-empty string'),
+      },
+      IsString(),
+      MinLength(1),
+    ),
   /** exact non-negative decimal written as a string ("0.024696061952") */
   decimal: (o: FieldOptions = {}) =>
-    field({ ...o, schema: { type: 'string', pattern: '^\\d+(\\.\\d+)?$', format: 'decimal' } }, IsDecimalRule),
+    field(
+      {
+        ...o,
+        schema: { type: 'string', pattern: '^\\d+(\\.\\d+)?$', format: 'decimal' },
+        check: (v) => unless(isDecimalString(v), 'must be a decimal string'),
+      },
+      IsDecimalRule,
+    ),
   /** inbound amounts: a decimal string or a JSON number (other services are not all careful) */
-  amount: (o: FieldOptions = {}) => field({ ...o, schema: { type: ['string', 'number'] } }, IsDecimalOrNumberRule),
-  timestamp: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'string', format: 'date-time' } }, IsTimestampRule),
+  amount: (o: FieldOptions = {}) =>
+    field(
+      {
+        ...o,
+        schema: { type: ['string', 'number'] },
+        check: (v) =>
+          unless(
+            (typeof v === 'number' && Number.isFinite(v)) || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v)),
+            'must be a decimal',
+          ),
+      },
+      IsDecimalOrNumberRule,
+    ),
+  timestamp: (o: FieldOptions = {}) =>
+    field(
+      {
+        ...o,
+        schema: { type: 'string', format: 'date-time' },
+        check: (v) =>
+          unless(typeof v === 'string' && ISO_TIMESTAMP.test(v) && !Number.isNaN(Date.parse(v)), 'must be an ISO 8601 timestamp'),
+      },
+      IsTimestampRule,
+    ),
   int: (o: FieldOptions & { min?: number } = {}) =>
     field(
-      { ...o, schema: { type: 'integer', ...(o.min !== undefined ? { minimum: o.min } : {}) } },
+      {
+        ...o,
+        schema: { type: 'integer', ...(o.min !== undefined ? { minimum: o.min } : {}) },
+        check: (v) => unless(Number.isInteger(v) && (o.min === undefined || (v as number) >= o.min), 'must be an integer'),
+      },
       IsInt(),
       ...(o.min !== undefined ? [Min(o.min)] : []),
     ),
-  number: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'number' } }, IsNumber({ allowNaN: false, allowInfinity: false })),
-  boolean: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'boolean' } }, IsBoolean()),
+  number: (o: FieldOptions = {}) =>
+    field(
+      { ...o, schema: { type: 'number' }, check: (v) => unless(typeof v === 'number' && Number.isFinite(v), 'must be a number') },
+      IsNumber({ allowNaN: false, allowInfinity: false }),
+    ),
+  boolean: (o: FieldOptions = {}) =>
+    field({ ...o, schema: { type: 'boolean' }, check: (v) => unless(typeof v === 'boolean', 'must be a boolean') }, IsBoolean()),
   enum: (values: readonly string[], o: FieldOptions = {}) =>
-    field({ ...o, schema: { type: 'string', enum: [...values] } }, IsIn(values as string[])),
+    field(
+      {
+        ...o,
+        schema: { type: 'string', enum: [...values] },
+        check: (v) => unless(values.includes(v as string), `must be one of ${values.join(', ')}`),
+      },
+      IsIn(values as string[]),
+    ),
   /** free-form JSON object */
-  object: (o: FieldOptions = {}) => field({ ...o, schema: { type: 'object', additionalProperties: true } }, IsObject()),
+  object: (o: FieldOptions = {}) =>
+    field(
+      { ...o, schema: { type: 'object', additionalProperties: true }, check: (v) => unless(isPlainObject(v), 'must be an object') },
+      IsObject(),
+    ),
   /** a nested payload class */
   nested: (cls: () => new () => object, o: FieldOptions = {}) =>
-    field({ ...o, schema: () => jsonSchemaOf(cls()) }, IsObject(), ValidateNested(), Type(cls)),
+    field(
+      {
+        ...o,
+        schema: () => jsonSchemaOf(cls()),
+        check: (v) => (isPlainObject(v) ? fastPayloadProblems(cls(), v)[0] : 'must be an object'),
+      },
+      IsObject(),
+      ValidateNested(),
+      Type(cls),
+    ),
 };
+
+/**
+ * What is wrong with a payload of `cls`, by the fields' own predicates (see FieldSpec.check): the
+ * cheap check of the events this service publishes. Required fields must be present (and not null
+ * unless nullable); closed classes refuse properties they do not declare.
+ */
+export function fastPayloadProblems(cls: abstract new (...args: never[]) => object, payload: Record<string, unknown>): string[] {
+  const fields =
+    (Reflect.getMetadata(FIELDS, cls.prototype as object) as Map<string, FieldSpec> | undefined) ?? new Map<string, FieldSpec>();
+  const problems: string[] = [];
+  for (const [name, spec] of fields) {
+    const value = payload[name];
+    if (value === undefined) {
+      if (!spec.optional) problems.push(`${name} is required`);
+      continue;
+    }
+    if (value === null) {
+      if (!spec.nullable) problems.push(`${name} must not be null`);
+      continue;
+    }
+    const problem = spec.check(value);
+    if (problem) problems.push(`${name} ${problem}`);
+  }
+  if (!eventClassInfo(cls)?.open)
+    for (const key of Object.keys(payload)) if (!fields.has(key)) problems.push(`${key} is not a field of this event`);
+  return problems;
+}
 
 export interface EventClassInfo {
   title: string;

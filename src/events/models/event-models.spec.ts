@@ -1,6 +1,6 @@
 import { PaymentCompletedEvent, paymentSubscriptionId, UserDeletedEvent } from './consumed-events.js';
 import { SubscriptionCanceledEvent, SubscriptionCreatedEvent } from './event-data.js';
-import { jsonSchemaOf } from './event-field.js';
+import { fastPayloadProblems, jsonSchemaOf } from './event-field.js';
 import { EventValidationError, parsePayload, payloadProblems } from './validate-payload.js';
 
 const created = {
@@ -39,6 +39,30 @@ describe('event payload classes', () => {
     expect(problems.join('\n')).toMatch(/status/);
     expect(problems.join('\n')).toMatch(/trial_end/);
     expect(problems.join('\n')).toMatch(/extra is not a field/);
+  });
+
+  it('should find the same broken fields with the fast check the publisher uses as with class-validator', () => {
+    expect(fastPayloadProblems(SubscriptionCreatedEvent, created)).toEqual([]);
+    const broken = [
+      { price: 29 },
+      { seats: 0 },
+      { status: 'weird' },
+      { trial_end: 'soon' },
+      { user_id: '' },
+      { user_id: 'a\u0000b' },
+      { metadata: [] },
+      { current_period_start: null },
+      { extra: 1 },
+    ];
+    for (const change of broken) {
+      const payload = { ...created, ...change };
+      const field = Object.keys(change)[0];
+      expect(payloadProblems(SubscriptionCreatedEvent, payload).join('\n')).toContain(field);
+      expect(fastPayloadProblems(SubscriptionCreatedEvent, payload).join('\n')).toContain(field);
+    }
+    const { plan_id: _p, ...missing } = created;
+    expect(fastPayloadProblems(SubscriptionCreatedEvent, missing)).toEqual(['plan_id is required']);
+    expect(payloadProblems(SubscriptionCreatedEvent, missing).join('\n')).toContain('plan_id');
   });
 
   it('should inherit the status_changed fields in the lifecycle events', () => {

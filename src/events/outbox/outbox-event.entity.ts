@@ -19,7 +19,8 @@ export class OutboxEventEntity {
   @Column('text', { nullable: true })
   aggregateId!: string | null;
 
-  @Column('jsonb')
+  /** the envelope as the exact JSON text published (json keeps the text; see migration 1764290000000) */
+  @Column('json')
   envelope!: EventEnvelope;
 
   @Column('timestamptz')

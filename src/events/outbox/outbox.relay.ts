@@ -1,34 +1,24 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import pg from 'pg';
 import { Clock } from '../../common/clock/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
-import { usesPglite } from '../../database/data-source.options.js';
+import { DatabaseRuntime } from '../../database/database-runtime.js';
+import { PgNotifications } from '../../database/pg-notifications.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import { EventsMetrics } from '../events.metrics.js';
-import type { EventEnvelope } from '../models/envelope.js';
-import { payloadClassOf } from '../models/event-catalog.js';
-import { fieldNamesOf } from '../models/event-field.js';
 import { EventBusConnection } from '../transport/event-bus.connection.js';
+import type { PendingOutboxRow } from './outbox-message.js';
+import { OutboxRepository } from './outbox.repository.js';
 import { OutboxSignal } from './outbox.signal.js';
 
-/** Arbitrary constant: the transaction-scoped advisory lock that makes one replica the relay at a time. */
-const RELAY_LOCK = 815_216;
+/** LISTEN/NOTIFY channel on which a replica wakes the relay lock holder for its own commits. */
+const NOTIFY_CHANNEL = 'outbox_events';
 const PUBLISH_TIMEOUT_MS = 5000;
 const MAX_BACKOFF_MS = 30_000;
 const PRUNE_EVERY_MS = 60_000;
 const PRUNE_CHUNK = 5000;
 
 type BatchResult = 'more' | 'idle' | 'busy' | 'failed';
-
-interface OutboxRow {
-  id: string;
-  type: string;
-  subject: string;
-  aggregate_id: string | null;
-  envelope: EventEnvelope;
-}
 
 /**
  * Splits rows (in seq order) into consecutive waves in which no aggregate (subscription, usage
@@ -54,27 +44,6 @@ export function publishWaves<T extends { id: string; aggregate_id: string | null
   return waves;
 }
 
-/** The envelope in the SPEC's key order, data in its class's field order (jsonb does not keep key order). */
-export function canonicalEnvelope(envelope: EventEnvelope): EventEnvelope {
-  const cls = payloadClassOf(envelope.type);
-  const data: Record<string, unknown> = {};
-  if (cls) for (const key of fieldNamesOf(cls)) if (key in envelope.data) data[key] = envelope.data[key];
-  Object.assign(data, envelope.data);
-  const metadata: EventEnvelope['metadata'] = {};
-  if (envelope.metadata?.request_id !== undefined) metadata.request_id = envelope.metadata.request_id;
-  if (envelope.metadata?.correlation_id !== undefined) metadata.correlation_id = envelope.metadata.correlation_id;
-  return {
-    id: envelope.id,
-    type: envelope.type,
-    source: envelope.source,
-    subject: envelope.subject ?? null,
-    timestamp: envelope.timestamp,
-    data,
-    metadata: { ...metadata, ...envelope.metadata },
-    version: envelope.version,
-  };
-}
-
 /**
  * The outbox relay (SPEC section 3, "Delivery"). Publishes unsent outbox rows to JetStream in
  * commit (seq) order with `Nats-Msg-Id` = event id, in batches: one transaction takes a
@@ -92,30 +61,27 @@ export function canonicalEnvelope(envelope: EventEnvelope): EventEnvelope {
 export class OutboxRelay implements OnApplicationBootstrap {
   private readonly logger = new Logger('OutboxRelay');
   private readonly nats: AppConfig['nats'];
-  private readonly database: AppConfig['database'];
   private running?: Promise<void>;
   private stopping = false;
   private wakeRequested = false;
   private wakeUp?: () => void;
   private wakeFilter: 'any' | 'reconnect' = 'any';
-  private listener?: pg.Client;
-  private listenerRetry?: NodeJS.Timeout;
   private lastPrune = 0;
   /** Events committed by this replica since the last pass (set by OutboxSignal). */
   private localCommits = false;
-  /** Payload of this replica's NOTIFYs, so its own listener ignores them. */
-  private readonly instanceId = randomUUID();
 
   constructor(
     private readonly uow: UnitOfWork,
+    private readonly outbox: OutboxRepository,
     private readonly connection: EventBusConnection,
     private readonly clock: Clock,
     private readonly metrics: EventsMetrics,
+    private readonly database: DatabaseRuntime,
+    private readonly notifications: PgNotifications,
     signal: OutboxSignal,
     config: ConfigService<AppConfig, true>,
   ) {
     this.nats = config.get('nats', { infer: true });
-    this.database = config.get('database', { infer: true });
     signal.listen(() => {
       this.localCommits = true;
       this.wake();
@@ -129,7 +95,8 @@ export class OutboxRelay implements OnApplicationBootstrap {
     }
     this.connection.start();
     this.connection.onConnected(() => this.wake('reconnect'));
-    if (!usesPglite(this.database)) void this.listen();
+    // other replicas' relays wake this one when it holds the lock (and on every reconnection of the listener)
+    this.notifications.listen(NOTIFY_CHANNEL, () => this.wake());
     this.running = this.loop();
   }
 
@@ -145,10 +112,6 @@ export class OutboxRelay implements OnApplicationBootstrap {
     this.stopping = true;
     this.wake('stop');
     await this.running;
-    clearTimeout(this.listenerRetry);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
     if (!this.connection.enabled || !this.connection.isConnected) return;
     const deadline = Date.now() + timeoutMs;
     let flushed = 0;
@@ -181,7 +144,7 @@ export class OutboxRelay implements OnApplicationBootstrap {
         try {
           result = (await this.relayBatch()).result;
           // another replica holds the relay lock: wake it for the events this replica just committed
-          if (result === 'busy' && localCommits) await this.notifyOtherReplicas();
+          if (result === 'busy' && localCommits) await this.notifications.notify(NOTIFY_CHANNEL);
         } catch (err) {
           this.logger.error({ err }, 'outbox relay pass failed');
           result = 'failed';
@@ -218,28 +181,20 @@ export class OutboxRelay implements OnApplicationBootstrap {
   private async relayBatch(): Promise<{ result: BatchResult; published: number }> {
     if (!this.connection.isConnected) return { result: 'failed', published: 0 };
     const js = this.connection.jetstream();
-    const sent: OutboxRow[] = [];
+    const sent: PendingOutboxRow[] = [];
     const result = await this.uow.run(async (tx): Promise<BatchResult> => {
       sent.length = 0;
-      if (!usesPglite(this.database)) {
-        const [lock] = await tx.manager.query<{ locked: boolean }[]>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
-        if (!lock?.locked) return 'busy';
-      }
-      const rows = await tx.manager.query<OutboxRow[]>(
-        `SELECT id, type, subject, aggregate_id, envelope FROM outbox_events WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.nats.outboxBatchSize],
-      );
+      if (!this.database.embedded && !(await this.outbox.tryRelayLock(tx))) return 'busy';
+      const rows = await this.outbox.lockUnsent(tx, this.nats.outboxBatchSize);
       if (rows.length === 0) return 'idle';
       // Pipelined per wave (see publishWaves): the publishes of a wave are written in seq order on the one
       // connection (JetStream stores them in that order), then their acks are awaited together. Only the
       // acknowledged prefix is marked published; anything after the first failure is published again on
       // the next pass with the same msgID, which JetStream deduplicates.
-      let failure: { row: OutboxRow; error: string } | undefined;
+      let failure: { row: PendingOutboxRow; error: string } | undefined;
       for (const wave of publishWaves(rows)) {
         const acks = await Promise.allSettled(
-          wave.map((row) =>
-            js.publish(row.subject, JSON.stringify(canonicalEnvelope(row.envelope)), { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS }),
-          ),
+          wave.map((row) => js.publish(row.subject, row.payload, { msgID: row.id, timeout: PUBLISH_TIMEOUT_MS })),
         );
         for (const [i, ack] of acks.entries()) {
           if (ack.status === 'rejected') {
@@ -252,17 +207,13 @@ export class OutboxRelay implements OnApplicationBootstrap {
         if (failure) break;
       }
       const now = this.clock.now();
-      if (sent.length > 0) {
-        await tx.manager.query(
-          `UPDATE outbox_events SET published_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = ANY($2::uuid[])`,
-          [now, sent.map((r) => r.id)],
-        );
-      }
+      await this.outbox.markPublished(
+        tx,
+        sent.map((r) => r.id),
+        now,
+      );
       if (failure) {
-        await tx.manager.query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, [
-          failure.row.id,
-          failure.error,
-        ]);
+        await this.outbox.markFailed(tx, failure.row.id, failure.error);
         this.logger.warn(
           { event_id: failure.row.id, type: failure.row.type, err: failure.error, published: sent.length },
           'Outbox publish failed; backing off',
@@ -285,17 +236,7 @@ export class OutboxRelay implements OnApplicationBootstrap {
     let total = 0;
     try {
       for (;;) {
-        const deleted = await this.uow.run(async (tx) => {
-          const [row] = await tx.manager.query<{ n: number }[]>(
-            `WITH deleted AS (
-               DELETE FROM outbox_events WHERE id IN (
-                 SELECT id FROM outbox_events WHERE published_at IS NOT NULL AND published_at < $1 ORDER BY published_at LIMIT $2
-               ) RETURNING 1
-             ) SELECT count(*)::int AS n FROM deleted`,
-            [cutoff, PRUNE_CHUNK],
-          );
-          return row?.n ?? 0;
-        });
+        const deleted = await this.uow.run((tx) => this.outbox.prunePublished(tx, cutoff, PRUNE_CHUNK));
         total += deleted;
         if (deleted < PRUNE_CHUNK) break;
       }
@@ -309,50 +250,5 @@ export class OutboxRelay implements OnApplicationBootstrap {
   /** Prunes now (tests, operations). */
   pruneNow(): Promise<number> {
     return this.prune(true);
-  }
-
-  /**
-   * One NOTIFY outside any business transaction (business transactions do not NOTIFY: PostgreSQL
-   * serialises the commits of notifying transactions). Failure only delays the other relay to its poll.
-   */
-  private async notifyOtherReplicas(): Promise<void> {
-    if (usesPglite(this.database)) return;
-    try {
-      await this.uow.read((tx) => tx.manager.query('SELECT pg_notify($1, $2)', ['outbox_events', this.instanceId]));
-    } catch (err) {
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox NOTIFY failed; the relay lock holder will poll');
-    }
-  }
-
-  /** LISTEN outbox_events on a dedicated connection (NOTIFYs of other replicas' relays); reconnects on error. */
-  private async listen(): Promise<void> {
-    if (this.stopping || !this.database.url) return;
-    const client = new pg.Client({ connectionString: this.database.url, application_name: 'outbox-relay-listener' });
-    const retry = () => {
-      if (this.listener === client) this.listener = undefined;
-      client.removeAllListeners();
-      void client.end().catch(() => undefined);
-      if (!this.stopping) this.listenerRetry = setTimeout(() => void this.listen(), 2000).unref();
-    };
-    try {
-      client.on('error', (err) => {
-        this.logger.warn({ err: err.message }, 'outbox LISTEN connection lost; reconnecting');
-        retry();
-      });
-      client.on('notification', (n) => {
-        if (n.payload !== this.instanceId) this.wake();
-      });
-      await client.connect();
-      await client.query('LISTEN outbox_events');
-      if (this.stopping) {
-        await client.end();
-        return;
-      }
-      this.listener = client;
-      this.wake(); // anything committed while we were not listening
-    } catch (err) {
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'outbox LISTEN failed; polling meanwhile');
-      retry();
-    }
   }
 }

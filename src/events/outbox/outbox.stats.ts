@@ -1,21 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { Clock } from '../../common/clock/clock.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
+import type { OutboxBacklog } from './outbox-message.js';
+import { OutboxRepository } from './outbox.repository.js';
 
-export interface OutboxBacklog {
-  /** events written and not yet published */
-  backlog: number;
-  /** age of the oldest of them (0 when none) */
-  oldestAgeSeconds: number;
-}
+export type { OutboxBacklog } from './outbox-message.js';
 
-/** Reads the outbox backlog (one indexed query); shared by the metrics and the health indicator. */
+/** The outbox backlog, shared by the metrics and the health indicator. */
 @Injectable()
 export class OutboxStats {
   private pending?: Promise<OutboxBacklog>;
 
   constructor(
     private readonly uow: UnitOfWork,
+    private readonly outbox: OutboxRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -26,15 +24,10 @@ export class OutboxStats {
   }
 
   private async query(): Promise<OutboxBacklog> {
-    const [row] = await this.uow.read((tx) =>
-      tx.manager.query<{ backlog: number; oldest: Date | string | null }[]>(
-        `SELECT count(*)::int AS backlog, min(created_at) AS oldest FROM outbox_events WHERE published_at IS NULL`,
-      ),
-    );
-    const oldest = row?.oldest ? new Date(row.oldest).getTime() : undefined;
+    const { backlog, oldest } = await this.uow.read((tx) => this.outbox.backlog(tx));
     return {
-      backlog: Number(row?.backlog ?? 0),
-      oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, (this.clock.now().getTime() - oldest) / 1000),
+      backlog,
+      oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, (this.clock.now().getTime() - oldest.getTime()) / 1000),
     };
   }
 }

@@ -3,24 +3,27 @@ import { ManualClock } from '../../common/clock/clock.js';
 import { Decimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Tx } from '../../database/unit-of-work.js';
+import type { OutboxMessage } from '../outbox/outbox-message.js';
+import type { OutboxRepository } from '../outbox/outbox.repository.js';
 import { OutboxSignal } from '../outbox/outbox.signal.js';
 import { EventPublisher } from './event.publisher.js';
 
 function setup() {
-  const queries: { sql: string; params: unknown[] }[] = [];
+  const written: OutboxMessage[] = [];
   const hooks: (() => void)[] = [];
-  const tx = {
-    manager: { query: (sql: string, params: unknown[]) => Promise.resolve(queries.push({ sql, params }) && []) },
-    afterCommit: (hook: () => void) => hooks.push(hook),
-  } as unknown as Tx;
+  const tx: Tx = { afterCommit: (hook: () => void) => hooks.push(hook) };
+  const outbox = {
+    insert: (_tx: Tx, messages: OutboxMessage[]) => Promise.resolve(void written.push(...messages)),
+  } as unknown as OutboxRepository;
   const config = {
     get: (key: string) => ({ serviceName: 'product_service', nats: { subjectPrefix: 'events' } })[key],
   } as unknown as ConfigService<AppConfig, true>;
   const signal = new OutboxSignal();
   let raised = 0;
   signal.listen(() => raised++);
-  const publisher = new EventPublisher(new ManualClock('2026-11-27T10:00:00.000Z'), config, signal);
-  const envelopes = () => queries.map((q) => ({ subject: q.params[2], envelope: JSON.parse(q.params[4] as string) }));
+  const publisher = new EventPublisher(new ManualClock('2026-11-27T10:00:00.000Z'), outbox, signal, config);
+  // as stored: the envelope goes through JSON (jsonb)
+  const envelopes = () => written.map((m) => ({ subject: m.subject, envelope: JSON.parse(JSON.stringify(m.envelope)) }));
   return { tx, hooks, publisher, envelopes, raised: () => raised };
 }
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { CallContext } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
@@ -25,8 +25,10 @@ import {
   type SubscriptionStatusChangedData,
 } from '../models/event-data.js';
 import type { EventEnvelope } from '../models/envelope.js';
-import { fieldNamesOf } from '../models/event-field.js';
-import { EventValidationError, payloadProblems } from '../models/validate-payload.js';
+import { fastPayloadProblems, fieldNamesOf } from '../models/event-field.js';
+import { EventValidationError } from '../models/validate-payload.js';
+import type { OutboxMessage } from '../outbox/outbox-message.js';
+import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { OutboxSignal } from '../outbox/outbox.signal.js';
 import { publishedSubject } from '../transport/subjects.js';
 
@@ -40,29 +42,22 @@ function wireValue(value: unknown): unknown {
   return value;
 }
 
-/** The payload as the contract has it: only the class's fields, in their order, validated. */
+/** The payload as the contract has it: only the class's fields, in their order, checked by the fields' own predicates. */
 function contractPayload(cls: PayloadClass, type: string, data: object): Record<string, unknown> {
   const source = data as Record<string, unknown>;
   const payload: Record<string, unknown> = {};
   for (const name of fieldNamesOf(cls)) payload[name] = wireValue(source[name]);
-  const problems = payloadProblems(cls, payload);
+  const problems = fastPayloadProblems(cls, payload);
   if (problems.length > 0) throw new EventValidationError(type, problems);
   return payload;
 }
 
-interface OutboxRow {
-  id: string;
-  type: string;
-  subject: string;
-  aggregateId: string;
-  envelope: EventEnvelope;
-  createdAt: Date;
-}
-
 /**
  * Publishers: one method per event. Each writes the event to the outbox with the caller's
- * transaction, so it commits (or not) with the change it describes. Business code never talks
- * to NATS; the outbox relay does.
+ * transaction, so it commits (or not) with the change it describes; the relay is signalled after
+ * the commit. Business code never talks to NATS; the outbox relay does. For a repository that
+ * writes its rows and their events in one statement, `...Messages` builds the outbox messages and
+ * `written(tx)` signals the relay once that statement's transaction commits.
  */
 @Injectable()
 export class EventPublisher {
@@ -71,8 +66,9 @@ export class EventPublisher {
 
   constructor(
     private readonly clock: Clock,
+    private readonly outbox: OutboxRepository,
+    private readonly signal: OutboxSignal,
     config: ConfigService<AppConfig, true>,
-    @Optional() private readonly signal?: OutboxSignal,
   ) {
     this.source = config.get('serviceName', { infer: true });
     this.prefix = config.get('nats', { infer: true }).subjectPrefix;
@@ -80,6 +76,11 @@ export class EventPublisher {
 
   publishSubscriptionCreated(tx: Tx, data: SubscriptionCreatedData, ctx: CallContext): Promise<string> {
     return this.write(tx, SubscriptionCreatedEvent, 'subscription.created', data.subscription_id, data, ctx);
+  }
+
+  /** The `subscription.created` message for a subscription written by the caller's own statement (see `written`). */
+  subscriptionCreatedMessage(data: SubscriptionCreatedData, ctx: CallContext): OutboxMessage {
+    return this.row(SubscriptionCreatedEvent, 'subscription.created', data.subscription_id, data, ctx);
   }
 
   /** Writes subscription.status_changed plus activated / canceled / expired when the new status calls for it. */
@@ -136,58 +137,28 @@ export class EventPublisher {
     return this.write(tx, ProductUsageRecordedEvent, 'product.usage.recorded', data.usage_record_id, data, ctx);
   }
 
-  /** Several usage events in one multi-row insert (batch endpoint). */
-  async publishProductUsageRecordedMany(tx: Tx, data: ProductUsageRecordedData[], ctx: CallContext): Promise<void> {
-    if (data.length === 0) return;
-    const rows = data.map((d) => this.row(ProductUsageRecordedEvent, 'product.usage.recorded', d.usage_record_id, d, ctx));
-    for (let i = 0; i < rows.length; i += 500) await this.insert(tx, rows.slice(i, i + 500));
+  /** `product.usage.recorded` messages for records written by the caller's own statement (see `written`). */
+  productUsageRecordedMessages(data: readonly ProductUsageRecordedData[], ctx: CallContext): OutboxMessage[] {
+    return data.map((d) => this.row(ProductUsageRecordedEvent, 'product.usage.recorded', d.usage_record_id, d, ctx));
   }
 
   publishCatalogChanged(tx: Tx, data: CatalogChangedData, ctx: CallContext): Promise<string> {
     return this.write(tx, CatalogChangedEvent, 'product.catalog.changed', `${data.entity}:${data.id}`, data, ctx);
   }
 
+  /** Signals the relay once `tx` commits (for messages another repository wrote with its own rows). */
+  written(tx: Tx): void {
+    tx.afterCommit(() => this.signal.raise());
+  }
+
   private async write(tx: Tx, cls: PayloadClass, type: string, aggregateId: string, data: object, ctx: CallContext): Promise<string> {
-    const row = this.row(cls, type, aggregateId, data, ctx);
-    await this.insert(tx, [row]);
-    return row.id;
+    const message = this.row(cls, type, aggregateId, data, ctx);
+    await this.outbox.insert(tx, [message]);
+    this.written(tx);
+    return message.id;
   }
 
-  /**
-   * The outbox INSERT of usage events as SQL whose parameters are appended to `params`, for a caller
-   * that runs it in its own statement (one round trip with the records the events describe). The
-   * caller must execute it in `tx`; the relay is signalled after the commit as for every write.
-   */
-  productUsageRecordedInsert(tx: Tx, data: ProductUsageRecordedData[], ctx: CallContext, params: unknown[]): string {
-    const rows = data.map((d) => this.row(ProductUsageRecordedEvent, 'product.usage.recorded', d.usage_record_id, d, ctx));
-    this.signalAfterCommit(tx);
-    return this.insertSql(rows, params);
-  }
-
-  /** One multi-row INSERT (the hot path of usage recording). */
-  private async insert(tx: Tx, rows: OutboxRow[]): Promise<void> {
-    const params: unknown[] = [];
-    await tx.manager.query(this.insertSql(rows, params), params);
-    this.signalAfterCommit(tx);
-  }
-
-  private insertSql(rows: OutboxRow[], params: unknown[]): string {
-    const values = rows.map((r) => {
-      params.push(r.id, r.type, r.subject, r.aggregateId, JSON.stringify(r.envelope), r.createdAt);
-      const n = params.length;
-      return `($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}::jsonb, $${n})`;
-    });
-    return `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at) VALUES ${values.join(', ')}`;
-  }
-
-  private signalAfterCommit(tx: Tx): void {
-    if (this.signal) {
-      const signal = this.signal;
-      tx.afterCommit(() => signal.raise());
-    }
-  }
-
-  private row(cls: PayloadClass, type: string, aggregateId: string, data: object, ctx: CallContext): OutboxRow {
+  private row(cls: PayloadClass, type: string, aggregateId: string, data: object, ctx: CallContext): OutboxMessage {
     const payload = contractPayload(cls, type, data);
     const now = this.clock.now();
     const envelope: EventEnvelope = {

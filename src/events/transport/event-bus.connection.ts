@@ -84,13 +84,13 @@ export class EventBusConnection {
   }
 
   private async connectLoop(): Promise<void> {
-    const url = this.nats.url!;
-    this.logger.log({ nats_url: redact(url), stream: this.nats.stream }, 'Event bus connecting (in the background)');
+    const servers = this.nats.url!.split(',');
+    this.logger.log({ nats_url: servers.map(redact).join(','), stream: this.nats.stream }, 'Event bus connecting (in the background)');
     for (let attempt = 1; this.stateValue !== 'closed'; attempt++) {
       let nc: NatsConnection;
       try {
         nc = await connect({
-          servers: url,
+          servers,
           name: 'product-service',
           timeout: 2000,
           maxReconnectAttempts: -1,
@@ -98,6 +98,8 @@ export class EventBusConnection {
           reconnectJitter: 500,
           pingInterval: 10_000,
           maxPingOut: 3,
+          // no Error allocated per request for async stack traces (a few % of CPU per published event)
+          noAsyncTraces: true,
         });
       } catch (err) {
         this.lastError = err instanceof Error ? err.message : String(err);

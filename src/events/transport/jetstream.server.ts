@@ -76,6 +76,11 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     return [...this.messageHandlers.keys()].map((pattern) => consumedFilter(this.nats.subjectPrefix, pattern));
   }
 
+  /** The durable consumer names, once listening (empty before, and when NATS_URL=off). */
+  durables(): string[] {
+    return this.connection.enabled ? [...this.consumers.values()].map((c) => c.durable) : [];
+  }
+
   listen(callback: (...optionalParams: unknown[]) => void): void {
     for (const pattern of this.messageHandlers.keys()) {
       this.consumers.set(pattern, {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { DataSource } from 'typeorm';
+import { DatabaseRuntime } from '../../database/database-runtime.js';
 import { HEALTH_CHECK_TIMEOUT_MS, withTimeout } from '../utils/health-check-timeout.js';
 
 /** The database answers a ping within the timeout, and no migration is pending. */
@@ -10,7 +10,7 @@ export class DatabaseHealthIndicator {
   private migrationsApplied = false;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly database: DatabaseRuntime,
     private readonly indicator: HealthIndicatorService,
   ) {}
 
@@ -18,7 +18,7 @@ export class DatabaseHealthIndicator {
     const check = this.indicator.check(key);
     const started = performance.now();
     try {
-      await withTimeout(this.dataSource.query('SELECT 1'), timeoutMs);
+      await withTimeout(this.database.ping(), timeoutMs);
     } catch (err) {
       const timedOut = err instanceof Error && err.message.startsWith('timed out');
       return check.down({ message: timedOut ? `ping timed out after ${timeoutMs} ms` : 'unreachable' });
@@ -26,7 +26,7 @@ export class DatabaseHealthIndicator {
     const responseTimeMs = Math.round(performance.now() - started);
     if (!this.migrationsApplied) {
       try {
-        const pending = await withTimeout(this.dataSource.showMigrations(), timeoutMs);
+        const pending = await withTimeout(this.database.migrationsPending(), timeoutMs);
         if (pending) return check.down({ message: 'migrations pending', response_time_ms: responseTimeMs });
         this.migrationsApplied = true;
       } catch {

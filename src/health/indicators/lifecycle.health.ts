@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { ShutdownState } from '../shutdown-state.js';
+import { ShutdownState } from '../../common/shutdown/shutdown-state.js';
 
 /** Down as soon as a shutdown has begun, so readiness fails while requests drain. */
 @Injectable()

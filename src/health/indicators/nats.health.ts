@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { EventBusHealth } from '../ports/event-bus-health.js';
+import { EventBusHealth } from '../../events/transport/event-bus-health.js';
 
-/** The event bus connection, as reported by whatever EventBusHealth is bound (no I/O here). */
+/**
+ * The event bus connection, as the events module reports it (no I/O here). A bus turned off on
+ * purpose (NATS_URL=off) is up with `state: "disabled"`: a deliberate setting is not an outage.
+ */
 @Injectable()
 export class NatsHealthIndicator {
   constructor(
@@ -12,7 +15,8 @@ export class NatsHealthIndicator {
 
   isHealthy(key = 'nats'): HealthIndicatorResult {
     const check = this.indicator.check(key);
-    const { connected, detail } = this.bus.status();
+    const { connected, disabled, detail } = this.bus.status();
+    if (disabled) return check.up({ state: 'disabled', ...(detail ? { message: detail } : {}) });
     return connected ? check.up(detail ? { detail } : {}) : check.down({ message: detail ?? 'not connected' });
   }
 }

@@ -13,9 +13,6 @@ export type BillingCycle = (typeof BILLING_CYCLES)[number];
 /** Months one period of each cycle covers; `one_time` covers one month and does not renew. */
 export const CYCLE_MONTHS: Record<BillingCycle, number> = { monthly: 1, quarterly: 3, yearly: 12, one_time: 1 };
 
-export const isBillingCycle = (value: unknown): value is BillingCycle =>
-  typeof value === 'string' && (BILLING_CYCLES as readonly string[]).includes(value);
-
 const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
 
 /** `anchor` plus `months` calendar months (UTC), the day clamped to the target month's length. */

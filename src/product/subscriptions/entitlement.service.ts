@@ -1,25 +1,18 @@
 import { Injectable } from '@nestjs/common';
-import { UnitOfWork } from '../../database/unit-of-work.js';
-import { SubscriptionEntity } from './subscription.entity.js';
-import { ENTITLING_STATUSES } from './subscription-state-machine.js';
+import { entitles } from './entitlement.js';
+import { SubscriptionQueries } from './subscription-queries.service.js';
 
 /**
  * Entitlements: does a user hold an entitling (active / trialing) subscription whose plan includes
  * a product? A personal subscription counts everywhere; an organization's subscription counts when
- * the question is asked for that organization.
+ * the question is asked for that organization (the rule: `entitles`).
  */
 @Injectable()
 export class EntitlementService {
-  constructor(private readonly uow: UnitOfWork) {}
+  constructor(private readonly subscriptions: SubscriptionQueries) {}
 
   async isEntitled(userId: string, productId: string, organizationId?: string | null): Promise<boolean> {
-    const subs = await this.uow.read((tx) =>
-      tx.manager
-        .createQueryBuilder(SubscriptionEntity, 's')
-        .where('s.user_id = :userId AND s.status IN (:...st)', { userId, st: ENTITLING_STATUSES })
-        .andWhere('(s.organization_id IS NULL OR s.organization_id = :org)', { org: organizationId ?? null })
-        .getMany(),
-    );
-    return subs.some((s) => s.includedProducts.some((p) => p.product_id === productId));
+    const subs = await this.subscriptions.entitlingOf([userId]);
+    return subs.some((s) => entitles(s, productId, organizationId));
   }
 }

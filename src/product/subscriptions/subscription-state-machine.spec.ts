@@ -1,3 +1,4 @@
+import { HTTP_STATUS_BY_KIND } from '../../common/http/error-response.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import {
   assertTransition,
@@ -47,7 +48,7 @@ describe('subscription state machine', () => {
       throw new Error('expected a DomainError');
     } catch (err) {
       expect(err).toBeInstanceOf(DomainError);
-      expect((err as DomainError).status).toBe(409);
+      expect(HTTP_STATUS_BY_KIND[(err as DomainError).kind]).toBe(409);
       expect((err as DomainError).code).toBe('ILLEGAL_TRANSITION');
     }
   });

@@ -1,4 +1,4 @@
-import { conflict, ErrorCode } from '../../common/errors/domain-error.js';
+import { SubscriptionErrors } from './subscription.errors.js';
 
 /** Subscription statuses (SPEC "Statuses and the only legal transitions"). */
 export const SUBSCRIPTION_STATUSES = [
@@ -34,8 +34,6 @@ export const TERMINAL_STATUSES: readonly SubscriptionStatus[] = ['canceled', 'in
 /** Everything else: at most one of these per (user, organization). */
 export const NON_TERMINAL_STATUSES: readonly SubscriptionStatus[] = SUBSCRIPTION_STATUSES.filter((s) => !TERMINAL_STATUSES.includes(s));
 
-export const isSubscriptionStatus = (value: unknown): value is SubscriptionStatus =>
-  typeof value === 'string' && (SUBSCRIPTION_STATUSES as readonly string[]).includes(value);
 export const isTerminal = (status: SubscriptionStatus): boolean => TERMINAL_STATUSES.includes(status);
 export const isEntitling = (status: SubscriptionStatus): boolean => ENTITLING_STATUSES.includes(status);
 
@@ -45,7 +43,5 @@ export function canTransition(from: SubscriptionStatus, to: SubscriptionStatus):
 
 /** Throws 409 ILLEGAL_TRANSITION unless `from → to` is in the table. */
 export function assertTransition(from: SubscriptionStatus, to: SubscriptionStatus): void {
-  if (!canTransition(from, to)) {
-    throw conflict(ErrorCode.ILLEGAL_TRANSITION, `Illegal status transition: ${from} → ${to}`);
-  }
+  if (!canTransition(from, to)) throw SubscriptionErrors.illegalTransition(`Illegal status transition: ${from} → ${to}`);
 }

@@ -1,15 +1,16 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
-import { ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Ctx, InternalOnly } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
-import { badRequest } from '../../common/errors/domain-error.js';
-import type { Page } from '../../common/pagination/page.js';
-import { validationException } from '../../common/validation/validation.pipe.js';
+import { Idempotent } from '../../idempotency/idempotent.decorator.js';
+import { badRequest, invalidField } from '../../common/errors/domain-error.js';
+import { sendPage } from '../../common/pagination/send-page.js';
+import { validateBody } from '../../common/validation/validation.pipe.js';
 import { isIdentifier } from '../../common/validation/validators.js';
 import {
   CancelSubscriptionDto,
+  ResumeSubscriptionDto,
   ChangePlanDto,
   CreateSubscriptionDto,
   ListSubscriptionsQuery,
@@ -17,42 +18,52 @@ import {
   UpdateStatusDto,
 } from './dto/subscription.dto.js';
 import { SUBSCRIPTION_EXAMPLE, type SubscriptionView } from './subscription.mapper.js';
-import { SubscriptionService } from './subscription.service.js';
-
-const IDEMPOTENCY_HEADER = {
-  name: 'Idempotency-Key',
-  required: false,
-  description: '1-255 characters; the same key with the same body within 24 h replays the first response',
-};
+import { SubscriptionCommands } from './subscription-commands.service.js';
+import { SubscriptionQueries } from './subscription-queries.service.js';
 
 const ERROR_EXAMPLE = (code: string) => ({
   schema: { example: { error: { code, message: '...', request_id: 'req-1' }, detail: '...' } },
 });
 
 const id = (value: string, field: string): string => {
-  if (!isIdentifier(value)) throw badRequest('Request validation failed', [{ field, message: `${field} is not a valid identifier` }]);
+  if (!isIdentifier(value)) throw invalidField(field, `${field} is not a valid identifier`);
   return value;
 };
 
 /** A body that may be absent altogether (POST .../cancel from a client that sends none): absent = {}. */
 async function optionalBody<T extends object>(cls: new () => T, body: unknown): Promise<T> {
-  if (body === undefined || body === null || body === '') return new cls();
-  if (typeof body !== 'object' || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
-  const dto = plainToInstance(cls, body);
-  const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
-  if (errors.length > 0) throw validationException(errors);
+  // no body at all (or an empty one) is the empty object; a JSON null, array or scalar is not an object
+  if (body === undefined || body === '') return new cls();
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
+  const { dto, details } = await validateBody(cls, body);
+  if (details.length > 0) throw badRequest('Request validation failed', details);
   return dto;
+}
+
+/** A body for an operation without fields: none, or `{}` (class-validator refuses a class without rules). */
+function requireNoFields(body: unknown): void {
+  if (body === undefined || body === '') return;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
+  const fields = Object.keys(body);
+  if (fields.length > 0)
+    throw badRequest(
+      'Request validation failed',
+      fields.map((field) => ({ field, message: `${field} is not an allowed field` })),
+    );
 }
 
 @ApiTags('subscriptions')
 @Controller('subscriptions')
 export class SubscriptionsController {
-  constructor(private readonly subscriptions: SubscriptionService) {}
+  constructor(
+    private readonly commands: SubscriptionCommands,
+    private readonly queries: SubscriptionQueries,
+  ) {}
 
   @Post()
   @HttpCode(200)
   @ApiOperation({ summary: 'Create a subscription (200 with the subscription)' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiOkResponse({ schema: { example: SUBSCRIPTION_EXAMPLE } })
   @ApiResponse({ status: 400, description: 'validation failed (seats outside the plan range, bad billing_cycle)' })
   @ApiResponse({ status: 403, description: 'FORBIDDEN, PLAN_NOT_AVAILABLE, NOT_ORGANIZATION_MEMBER' })
@@ -61,27 +72,33 @@ export class SubscriptionsController {
   @ApiResponse({ status: 422, description: 'USER_NOT_FOUND, USER_INACTIVE, ORGANIZATION_NOT_FOUND' })
   @ApiResponse({ status: 503, description: 'DEPENDENCY_UNAVAILABLE (account or organization service down, fail_closed)' })
   create(@Body() dto: CreateSubscriptionDto, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
-    return this.subscriptions.create(dto, ctx);
+    return this.commands.create(dto, ctx);
   }
 
   @Get()
   @InternalOnly()
   @ApiOperation({ summary: 'List subscriptions (internal), newest first, paged' })
   @ApiOkResponse({ schema: { example: [SUBSCRIPTION_EXAMPLE] } })
-  list(@Query() query: ListSubscriptionsQuery): Promise<Page<SubscriptionView>> {
-    return this.subscriptions.listAll(query);
+  async list(
+    @Query() query: ListSubscriptionsQuery,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SubscriptionView[]> {
+    return sendPage(req, reply, await this.queries.listAll(query));
   }
 
   @Get('user/:user_id')
   @ApiOperation({ summary: "A user's subscriptions, newest first, paged (filter status)" })
   @ApiParam({ name: 'user_id' })
   @ApiOkResponse({ schema: { example: [SUBSCRIPTION_EXAMPLE] } })
-  listForUser(
+  async listForUser(
     @Param('user_id') userId: string,
     @Query() query: ListUserSubscriptionsQuery,
     @Ctx() ctx: CallContext,
-  ): Promise<Page<SubscriptionView>> {
-    return this.subscriptions.listForUser(id(userId, 'user_id'), query, ctx);
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<SubscriptionView[]> {
+    return sendPage(req, reply, await this.queries.listForUser(id(userId, 'user_id'), query, ctx));
   }
 
   @Get(':subscription_id')
@@ -90,7 +107,7 @@ export class SubscriptionsController {
   @ApiOkResponse({ schema: { example: SUBSCRIPTION_EXAMPLE } })
   @ApiResponse({ status: 404, description: 'SUBSCRIPTION_NOT_FOUND', ...ERROR_EXAMPLE('SUBSCRIPTION_NOT_FOUND') })
   get(@Param('subscription_id') subscriptionId: string, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
-    return this.subscriptions.get(id(subscriptionId, 'subscription_id'), ctx);
+    return this.queries.get(id(subscriptionId, 'subscription_id'), ctx);
   }
 
   @Put(':subscription_id/status')
@@ -104,13 +121,13 @@ export class SubscriptionsController {
     @Body() dto: UpdateStatusDto,
     @Ctx() ctx: CallContext,
   ): Promise<SubscriptionView> {
-    return this.subscriptions.setStatus(id(subscriptionId, 'subscription_id'), dto.status, dto.reason ?? null, ctx);
+    return this.commands.setStatus(id(subscriptionId, 'subscription_id'), dto.status, dto.reason ?? null, ctx);
   }
 
   @Post(':subscription_id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel at period end (default) or immediately' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiParam({ name: 'subscription_id' })
   @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, cancel_at_period_end: true, next_billing_date: null } } })
   @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION (already terminal)' })
@@ -121,24 +138,26 @@ export class SubscriptionsController {
     @Ctx() ctx: CallContext,
   ): Promise<SubscriptionView> {
     const dto = await optionalBody(CancelSubscriptionDto, body);
-    return this.subscriptions.cancel(id(subscriptionId, 'subscription_id'), dto, ctx);
+    return this.commands.cancel(id(subscriptionId, 'subscription_id'), dto, ctx);
   }
 
   @Post(':subscription_id/resume')
   @HttpCode(200)
   @ApiOperation({ summary: 'Undo a pending cancellation, or resume a paused subscription' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiParam({ name: 'subscription_id' })
   @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, status: 'active' } } })
   @ApiResponse({ status: 409, description: 'ILLEGAL_TRANSITION (nothing to resume)' })
-  resume(@Param('subscription_id') subscriptionId: string, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
-    return this.subscriptions.resume(id(subscriptionId, 'subscription_id'), ctx);
+  @ApiBody({ type: ResumeSubscriptionDto, required: false })
+  resume(@Param('subscription_id') subscriptionId: string, @Body() body: unknown, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
+    requireNoFields(body);
+    return this.commands.resume(id(subscriptionId, 'subscription_id'), ctx);
   }
 
   @Post(':subscription_id/change-plan')
   @HttpCode(200)
   @ApiOperation({ summary: 'Change plan: an upgrade (higher monthly-equivalent price) now, a downgrade at period end' })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiParam({ name: 'subscription_id' })
   @ApiOkResponse({ schema: { example: { ...SUBSCRIPTION_EXAMPLE, plan_id: 'tier_max_001', plan_tier: 'max', price: '50' } } })
   changePlan(
@@ -146,6 +165,6 @@ export class SubscriptionsController {
     @Body() dto: ChangePlanDto,
     @Ctx() ctx: CallContext,
   ): Promise<SubscriptionView> {
-    return this.subscriptions.changePlan(id(subscriptionId, 'subscription_id'), dto, ctx);
+    return this.commands.changePlan(id(subscriptionId, 'subscription_id'), dto, ctx);
   }
 }

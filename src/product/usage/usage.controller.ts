@@ -1,17 +1,18 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiHeader, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Ctx } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
-import type { Page } from '../../common/pagination/page.js';
+import { Idempotent } from '../../idempotency/idempotent.decorator.js';
+import { sendPage } from '../../common/pagination/send-page.js';
 import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery } from './dto/usage.dto.js';
+import { RecordUsagePipe, UsageBatchPipe } from './usage-batch.pipe.js';
 import { USAGE_RECORD_EXAMPLE, type UsageRecordView } from './usage.mapper.js';
-import { type RecordOutcome, UsageService } from './usage.service.js';
+import { UsageQueries } from './usage-queries.service.js';
+import { type RecordOutcome, UsageRecorder } from './usage-recorder.service.js';
 
-const IDEMPOTENCY_HEADER = {
-  name: 'Idempotency-Key',
-  required: false,
-  description: '1-255 characters; the same key with the same body within 24 h replays the first response',
-};
+/** The validated body: not the class (a mapped type is emitted as Object, so the global pipe leaves it to RecordUsagePipe / UsageBatchPipe). */
+type RecordUsageBody = Pick<RecordUsageDto, keyof RecordUsageDto>;
 
 export interface RecordUsageResponse {
   success: true;
@@ -50,7 +51,10 @@ const toResponse = (o: RecordOutcome): RecordUsageResponse => ({
 @ApiTags('usage')
 @Controller()
 export class UsageController {
-  constructor(private readonly usage: UsageService) {}
+  constructor(
+    private readonly recorder: UsageRecorder,
+    private readonly queries: UsageQueries,
+  ) {}
 
   @Post('usage/record')
   @HttpCode(200)
@@ -62,7 +66,7 @@ export class UsageController {
       'billable unit of the record (0 when all of it was free). A repeated `request_id` for the same user and product returns ' +
       'the first record (`duplicate: true`), not charged or published again.',
   })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiOkResponse({
     schema: {
       example: {
@@ -88,8 +92,9 @@ export class UsageController {
   })
   @ApiResponse({ status: 400, description: 'usage_amount not finite / ≤ 0 / > 1e12; usage_timestamp outside [-35 d, +5 min]' })
   @ApiResponse({ status: 422, description: 'PRODUCT_NOT_FOUND, PRODUCT_INACTIVE, SUBSCRIPTION_NOT_ACTIVE, SUBSCRIPTION_REQUIRED' })
-  async record(@Body() dto: RecordUsageDto, @Ctx() ctx: CallContext): Promise<RecordUsageResponse> {
-    return toResponse(await this.usage.recordOne(dto, ctx));
+  @ApiBody({ type: RecordUsageDto })
+  async record(@Body(RecordUsagePipe) dto: RecordUsageBody, @Ctx() ctx: CallContext): Promise<RecordUsageResponse> {
+    return toResponse(await this.recorder.recordOne(dto, ctx));
   }
 
   @Post('usage/records/batch')
@@ -98,7 +103,7 @@ export class UsageController {
     summary: 'Record up to 1000 usage records in one transaction',
     description: 'All or nothing: any invalid record makes the whole batch 400, with one detail per bad index.',
   })
-  @ApiHeader(IDEMPOTENCY_HEADER)
+  @Idempotent()
   @ApiOkResponse({
     schema: {
       example: {
@@ -108,15 +113,16 @@ export class UsageController {
       },
     },
   })
+  @ApiBody({ type: RecordUsageBatchDto })
   async recordBatch(
-    @Body() dto: RecordUsageBatchDto,
+    @Body(UsageBatchPipe) records: RecordUsageBody[],
     @Ctx() ctx: CallContext,
   ): Promise<{
     accepted: number;
     duplicates: number;
     results: { index: number; usage_record_id: string; duplicate: boolean; total_cost: string }[];
   }> {
-    const outcomes = await this.usage.recordBatch(dto.records, ctx);
+    const outcomes = await this.recorder.recordBatch(records, ctx);
     const duplicates = outcomes.filter((o) => o.duplicate).length;
     return {
       accepted: outcomes.length - duplicates,
@@ -133,8 +139,13 @@ export class UsageController {
   @Get('usage/records')
   @ApiOperation({ summary: 'Usage records, newest first, paged (users see their own)' })
   @ApiOkResponse({ schema: { example: [USAGE_RECORD_EXAMPLE] } })
-  list(@Query() query: ListUsageQuery, @Ctx() ctx: CallContext): Promise<Page<UsageRecordView>> {
-    return this.usage.list(query, ctx);
+  async list(
+    @Query() query: ListUsageQuery,
+    @Ctx() ctx: CallContext,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<UsageRecordView[]> {
+    return sendPage(req, reply, await this.queries.list(query, ctx));
   }
 
   @Get('statistics/usage')
@@ -152,25 +163,6 @@ export class UsageController {
     },
   })
   statistics(@Query() query: UsageFiltersQuery, @Ctx() ctx: CallContext): Promise<Record<string, unknown>> {
-    return this.usage.statistics(query, ctx);
-  }
-
-  @Get('statistics/service')
-  @ApiOperation({ summary: 'Service-wide counts: products, subscriptions by status, usage records in the last 24 h / 7 d / 30 d' })
-  @ApiOkResponse({
-    schema: {
-      example: {
-        total_products: 9,
-        active_subscriptions: 3,
-        total_subscriptions: 5,
-        subscriptions_by_status: { active: 3, trialing: 1, canceled: 1 },
-        usage_records_24h: 10,
-        usage_records_7d: 50,
-        usage_records_30d: 200,
-      },
-    },
-  })
-  serviceStatistics(): Promise<Record<string, unknown>> {
-    return this.usage.serviceStatistics();
+    return this.queries.statistics(query, ctx);
   }
 }

@@ -1,8 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiBody, ApiConflictResponse, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { Ctx, InternalOnly, Public } from '../../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../../common/auth/principal.js';
-import type { Page } from '../../../common/pagination/page.js';
+import { Idempotent } from '../../../idempotency/idempotent.decorator.js';
+import { sendView } from '../../../common/http/send-view.js';
+import { CatalogCache } from '../catalog-cache.js';
 import { CreateCategoryDto, ListPageQueryDto } from '../dto/category.dto.js';
 import type { CategoryResponse } from '../mappers/catalog.mappers.js';
 import { CategoryService } from '../services/category.service.js';
@@ -12,18 +15,22 @@ import { ApiInternalWrite } from './openapi.decorators.js';
 @ApiTags('catalog')
 @Controller('categories')
 export class CategoriesController {
-  constructor(private readonly categories: CategoryService) {}
+  constructor(
+    private readonly categories: CategoryService,
+    private readonly cache: CatalogCache,
+  ) {}
 
   @Get()
   @Public()
   @ApiOperation({ summary: 'Active categories, by display_order' })
   @ApiOkResponse({ headers: PAGED_HEADERS, schema: { type: 'array', items: { type: 'object' }, example: [CATEGORY_EXAMPLE] } })
-  list(@Query() query: ListPageQueryDto): Promise<Page<CategoryResponse>> {
-    return this.categories.list(query);
+  list(@Query() query: ListPageQueryDto, @Req() req: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply): string | undefined {
+    return sendView(req, reply, this.categories.listView(query, req.url), this.cache.publicControl);
   }
 
   @Post()
   @HttpCode(201)
+  @Idempotent()
   @InternalOnly()
   @ApiSecurity('internal')
   @ApiOperation({ summary: 'Create a category (internal services only)' })

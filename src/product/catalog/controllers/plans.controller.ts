@@ -1,4 +1,5 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   ApiBody,
   ApiConflictResponse,
@@ -6,13 +7,17 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiSecurity,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { Ctx, InternalOnly, Public } from '../../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../../common/auth/principal.js';
-import type { Page } from '../../../common/pagination/page.js';
+import { Idempotent } from '../../../idempotency/idempotent.decorator.js';
+import { sendView } from '../../../common/http/send-view.js';
+import { IdentifierPipe } from '../../../common/validation/identifier.pipe.js';
+import { CatalogCache } from '../catalog-cache.js';
 import { ListPageQueryDto } from '../dto/category.dto.js';
 import { CreatePlanDto, PlanIdParams, UpdatePlanDto } from '../dto/plan.dto.js';
 import type { PlanResponse } from '../mappers/catalog.mappers.js';
@@ -26,14 +31,22 @@ const PLAN_NOT_FOUND = { schema: { example: errorExample('PLAN_NOT_FOUND', 'Plan
 @ApiTags('plans')
 @Controller('plans')
 export class PlansController {
-  constructor(private readonly plans: PlanService) {}
+  constructor(
+    private readonly plans: PlanService,
+    private readonly cache: CatalogCache,
+  ) {}
 
   @Get()
   @Public()
   @ApiOperation({ summary: 'Active service plans by display_order: public ones; internal callers also see non-public plans' })
   @ApiOkResponse({ headers: PAGED_HEADERS, schema: { type: 'array', items: { type: 'object' }, example: [PLAN_EXAMPLE] } })
-  list(@Query() query: ListPageQueryDto, @Ctx() ctx: CallContext): Promise<Page<PlanResponse>> {
-    return this.plans.list(query, ctx);
+  list(
+    @Query() query: ListPageQueryDto,
+    @Ctx() ctx: CallContext,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): string | undefined {
+    return sendView(req, reply, this.plans.listView(query, ctx.principal, req.url), this.cache.controlFor(ctx.principal));
   }
 
   @Get(':plan_id')
@@ -41,12 +54,19 @@ export class PlansController {
   @ApiOperation({ summary: 'One service plan (a non-public plan is 404 except to internal callers)' })
   @ApiOkResponse({ schema: { example: PLAN_EXAMPLE } })
   @ApiNotFoundResponse(PLAN_NOT_FOUND)
-  get(@Param() params: PlanIdParams, @Ctx() ctx: CallContext): Promise<PlanResponse> {
-    return this.plans.get(params.plan_id, ctx);
+  @ApiParam({ name: 'plan_id', example: 'tier_pro_001' })
+  get(
+    @Param('plan_id', IdentifierPipe) planId: string,
+    @Ctx() ctx: CallContext,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): string | undefined {
+    return sendView(req, reply, this.plans.view(planId, ctx.principal), this.cache.controlFor(ctx.principal));
   }
 
   @Post()
   @HttpCode(201)
+  @Idempotent()
   @InternalOnly()
   @ApiSecurity('internal')
   @ApiOperation({ summary: 'Create a service plan (internal services only)' })

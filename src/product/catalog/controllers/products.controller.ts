@@ -1,44 +1,38 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Put, Query, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   ApiBadRequestResponse,
   ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
-  ApiForbiddenResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiSecurity,
   ApiTags,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { Ctx, InternalOnly, Public } from '../../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../../common/auth/principal.js';
-import type { Page } from '../../../common/pagination/page.js';
-import {
-  AvailabilityQueryDto,
-  CreateProductDto,
-  ListProductsQueryDto,
-  PricingDto,
-  PricingQueryDto,
-  ProductIdParams,
-  UpdateProductDto,
-} from '../dto/product.dto.js';
+import { Idempotent } from '../../../idempotency/idempotent.decorator.js';
+import { sendView } from '../../../common/http/send-view.js';
+import { IdentifierPipe } from '../../../common/validation/identifier.pipe.js';
+import { CatalogCache } from '../catalog-cache.js';
+import { CreateProductDto, ListProductsQueryDto, PricingDto, ProductIdParams, UpdateProductDto } from '../dto/product.dto.js';
 import type { ProductResponse } from '../mappers/catalog.mappers.js';
-import { type AvailabilityResponse, AvailabilityService } from '../services/availability.service.js';
-import { type PricingResponse, PricingService } from '../services/pricing.service.js';
 import { ProductService } from '../services/product.service.js';
-import { errorExample, PAGED_HEADERS, PRICING_EXAMPLE, PRODUCT_EXAMPLE } from './examples.js';
+import { errorExample, PAGED_HEADERS, PRODUCT_EXAMPLE } from './examples.js';
 import { ApiInternalWrite, ApiProductNotFound } from './openapi.decorators.js';
 
 const { created_at: _c, updated_at: _u, is_active: _a, ...PRODUCT_BODY } = PRODUCT_EXAMPLE;
 
+/** Products: public reads, internal writes (pricing and availability: PricingModule's PricingController). */
 @ApiTags('catalog')
 @Controller('products')
 export class ProductsController {
   constructor(
     private readonly products: ProductService,
-    private readonly pricingService: PricingService,
-    private readonly availabilityService: AvailabilityService,
+    private readonly cache: CatalogCache,
   ) {}
 
   @Get()
@@ -50,8 +44,12 @@ export class ProductsController {
       example: errorExample('VALIDATION_ERROR', 'Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]),
     },
   })
-  list(@Query() query: ListProductsQueryDto): Promise<Page<ProductResponse>> {
-    return this.products.list(query);
+  list(
+    @Query() query: ListProductsQueryDto,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): string | undefined {
+    return sendView(req, reply, this.products.listView(query, req.url), this.cache.publicControl);
   }
 
   @Get(':product_id')
@@ -59,41 +57,18 @@ export class ProductsController {
   @ApiOperation({ summary: 'One product with its pricing' })
   @ApiOkResponse({ schema: { example: PRODUCT_EXAMPLE } })
   @ApiProductNotFound()
-  get(@Param() params: ProductIdParams): Promise<ProductResponse> {
-    return this.products.getResponse(params.product_id);
-  }
-
-  @Get(':product_id/pricing')
-  @Public()
-  @ApiOperation({
-    summary: "A product's pricing; with user_id (and subscription_id) the effective pricing for that user this period",
-    description:
-      "With `user_id`, `unit_price` is the marginal price of that user's next unit this period. Users may only ask for their own.",
-  })
-  @ApiOkResponse({ schema: { example: PRICING_EXAMPLE } })
-  @ApiForbiddenResponse({ schema: { example: errorExample('FORBIDDEN', 'Users may only read their own effective pricing') } })
-  @ApiProductNotFound()
-  pricing(@Param() params: ProductIdParams, @Query() query: PricingQueryDto, @Ctx() ctx: CallContext): Promise<PricingResponse> {
-    return this.pricingService.pricing(params.product_id, query, ctx);
-  }
-
-  @Get(':product_id/availability')
-  @Public()
-  @ApiOperation({ summary: 'Is the product available (to this user / organization)? Always 200, also for an unknown product' })
-  @ApiOkResponse({
-    description: 'unknown product: `{"available": false, "reason": "PRODUCT_NOT_FOUND"}`; retired: reason `PRODUCT_INACTIVE`',
-    schema: { example: { available: true, product: PRODUCT_EXAMPLE } },
-  })
-  availability(
-    @Param() params: ProductIdParams,
-    @Query() query: AvailabilityQueryDto,
-    @Ctx() ctx: CallContext,
-  ): Promise<AvailabilityResponse> {
-    return this.availabilityService.availability(params.product_id, { userId: query.user_id, organizationId: query.organization_id }, ctx);
+  @ApiParam({ name: 'product_id', example: 'gpt-4o-mini' })
+  get(
+    @Param('product_id', IdentifierPipe) productId: string,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): string | undefined {
+    return sendView(req, reply, this.products.view(productId), this.cache.publicControl);
   }
 
   @Post()
   @HttpCode(201)
+  @Idempotent()
   @InternalOnly()
   @ApiSecurity('internal')
   @ApiOperation({ summary: 'Create a product with its pricing (internal services only)' })

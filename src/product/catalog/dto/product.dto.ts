@@ -5,6 +5,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
+  IsDefined,
   IsIn,
   IsObject,
   IsOptional,
@@ -16,9 +17,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { IsDecimalString, IsIdentifier, IsLimit, NO_CONTROL_CHARS, ToBoolean } from '../../../common/validation/validators.js';
-import { PRICING_TYPES, PRODUCT_TYPES } from '../../info/info.controller.js';
-
-export const FREE_TIER_PERIODS = ['monthly'] as const;
+import { FREE_TIER_PERIODS, PRICING_TYPES, PRODUCT_TYPES } from '../catalog.constants.js';
 /** Currency codes: ISO 4217 style or a platform unit such as CREDIT. */
 const CURRENCY = /^[A-Z][A-Z0-9_]{1,15}$/;
 
@@ -161,6 +160,8 @@ export class CreateProductDto extends ProductFieldsDto {
   product_type!: string;
 
   @ApiProperty({ type: PricingDto })
+  @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => PricingDto)
   pricing!: PricingDto;
@@ -225,28 +226,4 @@ export class ProductIdParams {
   @ApiProperty({ example: 'gpt-4o-mini' })
   @IsIdentifier()
   product_id!: string;
-}
-
-export class PricingQueryDto {
-  @ApiPropertyOptional({ example: 'user_123', description: 'effective pricing for this user this period' })
-  @IsOptional()
-  @IsIdentifier()
-  user_id?: string;
-
-  @ApiPropertyOptional({ example: 'sub_123', description: "the period is this subscription's current period" })
-  @IsOptional()
-  @IsIdentifier()
-  subscription_id?: string;
-}
-
-export class AvailabilityQueryDto {
-  @ApiPropertyOptional({ example: 'user_123' })
-  @IsOptional()
-  @IsIdentifier()
-  user_id?: string;
-
-  @ApiPropertyOptional({ example: 'org_123' })
-  @IsOptional()
-  @IsIdentifier()
-  organization_id?: string;
 }

@@ -1,5 +1,5 @@
 import { formatDecimal } from '../../../common/money/decimal.js';
-import type { TierInput } from '../../pricing/pricing-engine.js';
+import type { TierInput } from '../pricing-engine.js';
 import type { CategoryEntity } from '../entities/category.entity.js';
 import type { PlanEntity } from '../entities/plan.entity.js';
 import type { PriceTierEntity } from '../entities/price-tier.entity.js';

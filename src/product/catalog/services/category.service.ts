@@ -1,44 +1,44 @@
 import { Injectable } from '@nestjs/common';
 import type { CallContext } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
-import { conflict, ErrorCode } from '../../../common/errors/domain-error.js';
-import { DEFAULT_LIMIT, decodeCursor, type Page, pageOf } from '../../../common/pagination/page.js';
-import { UnitOfWork } from '../../../database/unit-of-work.js';
+import { type JsonView, jsonView } from '../../../common/http/json-view.js';
+import { DEFAULT_LIMIT, decodeCursor, pageHeaders, pageOf } from '../../../common/pagination/page.js';
 import { EventPublisher } from '../../../events/publishers/event.publisher.js';
+import { CatalogErrors } from '../catalog.errors.js';
+import { CatalogRepository } from '../catalog.repository.js';
+import { CatalogStore } from '../catalog-store.js';
 import type { CreateCategoryDto, ListPageQueryDto } from '../dto/category.dto.js';
-import { CategoryEntity } from '../entities/category.entity.js';
 import { type CategoryResponse, toCategoryResponse } from '../mappers/catalog.mappers.js';
-import { CatalogRepository } from './catalog.repository.js';
+import { CatalogWrites } from './catalog-writes.js';
 
 @Injectable()
 export class CategoryService {
   constructor(
-    private readonly uow: UnitOfWork,
+    private readonly writes: CatalogWrites,
     private readonly repo: CatalogRepository,
+    private readonly store: CatalogStore,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
-  /** Active categories by display_order (then id), keyset-paged. */
-  async list(query: ListPageQueryDto): Promise<Page<CategoryResponse>> {
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    const after = decodeCursor(query.cursor, ['number', 'string']);
-    const rows = await this.uow.read(({ manager }) => {
-      const qb = manager.createQueryBuilder(CategoryEntity, 'c').where('c.is_active = true');
-      if (after) qb.andWhere('(c.display_order, c.category_id) > (:order, :id)', { order: after[0], id: after[1] });
-      return qb
-        .orderBy('c.display_order', 'ASC')
-        .addOrderBy('c.category_id', 'ASC')
-        .limit(limit + 1)
-        .getMany();
+  /** Active categories by display_order (then id), keyset-paged, from the in-memory catalog. */
+  listView(query: ListPageQueryDto, requestUrl: string): JsonView {
+    const snapshot = this.store.current;
+    return snapshot.view(`categories ${requestUrl}`, () => {
+      const limit = query.limit ?? DEFAULT_LIMIT;
+      const after = decodeCursor(query.cursor, ['number', 'string']) as [number, string] | undefined;
+      const rows = snapshot.categories
+        .filter((c) => c.isActive && (!after || c.displayOrder > after[0] || (c.displayOrder === after[0] && c.categoryId > after[1])))
+        .slice(0, limit + 1);
+      const page = pageOf(rows, limit, toCategoryResponse, (c) => [c.displayOrder, c.categoryId]);
+      return jsonView(page.items, pageHeaders(requestUrl, page.nextCursor));
     });
-    return pageOf(rows, limit, toCategoryResponse, (c) => [c.displayOrder, c.categoryId]);
   }
 
-  async create(dto: CreateCategoryDto, ctx: CallContext): Promise<CategoryResponse> {
-    return this.uow.run(async (tx) => {
+  create(dto: CreateCategoryDto, ctx: CallContext): Promise<CategoryResponse> {
+    return this.writes.run(async (tx) => {
       const inserted = await this.repo.insertCategory(
-        tx.manager,
+        tx,
         {
           category_id: dto.category_id,
           name: dto.name,
@@ -48,9 +48,9 @@ export class CategoryService {
         },
         this.clock.now(),
       );
-      if (!inserted) throw conflict(ErrorCode.CATEGORY_EXISTS, `Category ${dto.category_id} already exists`);
+      if (!inserted) throw CatalogErrors.categoryExists(dto.category_id);
       await this.events.publishCatalogChanged(tx, { entity: 'category', id: dto.category_id, change: 'created' }, ctx);
-      return toCategoryResponse(await tx.manager.findOneByOrFail(CategoryEntity, { categoryId: dto.category_id }));
+      return toCategoryResponse((await this.repo.findCategory(tx, dto.category_id))!);
     });
   }
 }

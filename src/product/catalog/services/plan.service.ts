@@ -1,105 +1,123 @@
 import { Injectable } from '@nestjs/common';
-import { type EntityManager, In } from 'typeorm';
-import { type CallContext, isInternal } from '../../../common/auth/principal.js';
+import { type CallContext, isInternal, type Principal } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
-import { badRequest, conflict, ErrorCode, notFound, unprocessable } from '../../../common/errors/domain-error.js';
+import { type JsonView, jsonView } from '../../../common/http/json-view.js';
 import { formatDecimal } from '../../../common/money/decimal.js';
-import { DEFAULT_LIMIT, decodeCursor, type Page, pageOf } from '../../../common/pagination/page.js';
-import { UnitOfWork } from '../../../database/unit-of-work.js';
+import { DEFAULT_LIMIT, decodeCursor, pageHeaders, pageOf } from '../../../common/pagination/page.js';
+import type { Tx } from '../../../database/unit-of-work.js';
 import { EventPublisher } from '../../../events/publishers/event.publisher.js';
+import { CatalogErrors } from '../catalog.errors.js';
+import { CatalogRepository, type PlanInput } from '../catalog.repository.js';
+import { CatalogStore } from '../catalog-store.js';
 import type { ListPageQueryDto } from '../dto/category.dto.js';
 import type { CreatePlanDto, IncludedProductDto, UpdatePlanDto } from '../dto/plan.dto.js';
-import { PlanEntity } from '../entities/plan.entity.js';
-import { ProductEntity } from '../entities/product.entity.js';
+import type { PlanEntity } from '../entities/plan.entity.js';
 import { type PlanResponse, toPlanResponse } from '../mappers/catalog.mappers.js';
-import { CatalogRepository, type PlanInput } from './catalog.repository.js';
-import { definedEntries } from './product.service.js';
+import { CatalogWrites } from './catalog-writes.js';
+import { definedEntries, snakeToCamel } from './patch.js';
+import { ProductService } from './product.service.js';
 
-/** Service plans: public reads (internal callers also see non-public plans) and internal writes. */
+/**
+ * Service plans: public reads from the in-memory catalog (internal callers also see non-public
+ * plans) and internal writes.
+ */
 @Injectable()
 export class PlanService {
   constructor(
-    private readonly uow: UnitOfWork,
+    private readonly writes: CatalogWrites,
     private readonly repo: CatalogRepository,
+    private readonly store: CatalogStore,
+    private readonly products: ProductService,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
   /** Active plans by display_order (then id); non-internal callers see public ones only. */
-  async list(query: ListPageQueryDto, ctx: CallContext): Promise<Page<PlanResponse>> {
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    const after = decodeCursor(query.cursor, ['number', 'string']);
-    const rows = await this.uow.read(({ manager }) => {
-      const qb = manager.createQueryBuilder(PlanEntity, 'p').where('p.is_active = true');
-      if (!isInternal(ctx.principal)) qb.andWhere('p.is_public = true');
-      if (after) qb.andWhere('(p.display_order, p.plan_id) > (:order, :id)', { order: after[0], id: after[1] });
-      return qb
-        .orderBy('p.display_order', 'ASC')
-        .addOrderBy('p.plan_id', 'ASC')
-        .limit(limit + 1)
-        .getMany();
+  listView(query: ListPageQueryDto, principal: Principal, requestUrl: string): JsonView {
+    const snapshot = this.store.current;
+    const internal = isInternal(principal);
+    return snapshot.view(`plans ${internal ? 'all' : 'public'} ${requestUrl}`, () => {
+      const limit = query.limit ?? DEFAULT_LIMIT;
+      const after = decodeCursor(query.cursor, ['number', 'string']) as [number, string] | undefined;
+      const rows = snapshot.plans
+        .filter(
+          (p) =>
+            p.isActive &&
+            (internal || p.isPublic) &&
+            (!after || p.displayOrder > after[0] || (p.displayOrder === after[0] && p.planId > after[1])),
+        )
+        .slice(0, limit + 1);
+      const page = pageOf(rows, limit, toPlanResponse, (p) => [p.displayOrder, p.planId]);
+      return jsonView(page.items, pageHeaders(requestUrl, page.nextCursor));
     });
-    return pageOf(rows, limit, toPlanResponse, (p) => [p.displayOrder, p.planId]);
   }
 
   /** One plan; a non-public plan is 404 PLAN_NOT_FOUND to non-internal callers. */
-  async get(planId: string, ctx: CallContext): Promise<PlanResponse> {
-    const plan = await this.uow.read(({ manager }) => manager.findOneBy(PlanEntity, { planId }));
-    if (!plan || (!plan.isPublic && !isInternal(ctx.principal))) throw notFound(ErrorCode.PLAN_NOT_FOUND, `Plan ${planId} not found`);
-    return toPlanResponse(plan);
+  view(planId: string, principal: Principal): JsonView {
+    const snapshot = this.store.current;
+    const plan = snapshot.plan(planId);
+    if (!plan || (!plan.isPublic && !isInternal(principal))) throw CatalogErrors.planNotFound(planId);
+    return snapshot.view(`plan ${planId}`, () => jsonView(toPlanResponse(plan)));
+  }
+
+  /** The plan (active or not), or undefined. */
+  find(planId: string): PlanEntity | undefined {
+    return this.store.current.plan(planId);
+  }
+
+  /**
+   * A plan this caller may subscribe to: it exists and is active (else 404 PLAN_NOT_FOUND), and it
+   * is public unless the caller is an internal service (else 403 PLAN_NOT_AVAILABLE).
+   */
+  requireSubscribable(planId: string, principal: Principal): PlanEntity {
+    const plan = this.find(planId);
+    if (!plan || !plan.isActive) throw CatalogErrors.planNotFound(planId);
+    if (!plan.isPublic && !isInternal(principal)) throw CatalogErrors.planNotAvailable(planId);
+    return plan;
   }
 
   async create(dto: CreatePlanDto, ctx: CallContext): Promise<PlanResponse> {
     checkSeats(dto.min_seats ?? 1, dto.max_seats ?? null);
-    return this.uow.run(async (tx) => {
-      await this.requireProducts(tx.manager, dto.included_products ?? []);
-      const inserted = await this.repo.insertPlan(tx.manager, toPlanInput(dto), this.clock.now());
-      if (!inserted) throw conflict(ErrorCode.PLAN_EXISTS, `Plan ${dto.plan_id} already exists`);
+    return this.writes.run(async (tx) => {
+      await this.requireProducts(tx, dto.included_products ?? []);
+      const inserted = await this.repo.insertPlan(tx, toPlanInput(dto), this.clock.now());
+      if (!inserted) throw CatalogErrors.planExists(dto.plan_id);
       await this.events.publishCatalogChanged(tx, { entity: 'plan', id: dto.plan_id, change: 'created' }, ctx);
-      return toPlanResponse(await tx.manager.findOneByOrFail(PlanEntity, { planId: dto.plan_id }));
+      return toPlanResponse((await this.repo.findPlan(tx, dto.plan_id))!);
     });
   }
 
   async update(planId: string, dto: UpdatePlanDto, ctx: CallContext): Promise<PlanResponse> {
     const changes = definedEntries(dto);
-    return this.uow.run(async (tx) => {
-      const plan = await tx.manager
-        .createQueryBuilder(PlanEntity, 'p')
-        .where('p.plan_id = :planId', { planId })
-        .setLock('pessimistic_write')
-        .getOne();
-      if (!plan) throw notFound(ErrorCode.PLAN_NOT_FOUND, `Plan ${planId} not found`);
+    return this.writes.run(async (tx) => {
+      const plan = await this.repo.lockPlan(tx, planId);
+      if (!plan) throw CatalogErrors.planNotFound(planId);
       if (changes.length === 0) return toPlanResponse(plan);
       checkSeats(dto.min_seats ?? plan.minSeats, dto.max_seats === undefined || dto.max_seats === null ? plan.maxSeats : dto.max_seats);
-      if (dto.included_products) await this.requireProducts(tx.manager, dto.included_products);
+      if (dto.included_products) await this.requireProducts(tx, dto.included_products);
       const patch: Record<string, unknown> = { updatedAt: this.clock.now() };
       for (const [key, value] of changes) {
-        const prop = key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+        const prop = snakeToCamel(key);
         if (key === 'included_credits' || key === 'max_rollover_credits') patch[prop] = formatDecimal(value as string | number);
         else if (key === 'included_products') patch[prop] = normaliseIncluded(value as IncludedProductDto[]);
         else patch[prop] = value;
       }
-      await tx.manager.update(PlanEntity, { planId }, patch);
+      await this.repo.updatePlan(tx, planId, patch);
       const retired = plan.isActive && dto.is_active === false;
       await this.events.publishCatalogChanged(tx, { entity: 'plan', id: planId, change: retired ? 'retired' : 'updated' }, ctx);
-      return toPlanResponse(await tx.manager.findOneByOrFail(PlanEntity, { planId }));
+      return toPlanResponse((await this.repo.findPlan(tx, planId))!);
     });
   }
 
   /** 422 PRODUCT_NOT_FOUND when a plan includes a product that does not exist. */
-  private async requireProducts(manager: EntityManager, included: IncludedProductDto[]): Promise<void> {
-    const ids = [...new Set(included.map((i) => i.product_id))];
-    if (ids.length === 0) return;
-    const found = await manager.findBy(ProductEntity, { productId: In(ids) });
-    const missing = ids.filter((id) => !found.some((p) => p.productId === id));
-    if (missing.length > 0) throw unprocessable(ErrorCode.PRODUCT_NOT_FOUND, `Included product(s) not found: ${missing.join(', ')}`);
+  private async requireProducts(tx: Tx, included: IncludedProductDto[]): Promise<void> {
+    const missing = await this.products.missing(tx, [...new Set(included.map((i) => i.product_id))]);
+    if (missing.length > 0) throw CatalogErrors.productsUnknown(missing);
   }
 }
 
 function checkSeats(min: number, max: number | null): void {
-  if (max !== null && max < min) {
-    throw badRequest('Request validation failed', [{ field: 'max_seats', message: 'max_seats must be null or at least min_seats' }]);
-  }
+  if (max !== null && max < min) throw CatalogErrors.invalidSeatRange();
 }
 
 const normaliseIncluded = (items: IncludedProductDto[]): PlanInput['included_products'] =>

@@ -1,120 +1,125 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
 import type { CallContext } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
-import { conflict, ErrorCode, notFound, unprocessable } from '../../../common/errors/domain-error.js';
-import { DEFAULT_LIMIT, decodeCursor, type Page, pageOf } from '../../../common/pagination/page.js';
-import { type Tx, UnitOfWork } from '../../../database/unit-of-work.js';
+import { type JsonView, jsonView } from '../../../common/http/json-view.js';
+import { DEFAULT_LIMIT, decodeCursor, pageHeaders, pageOf } from '../../../common/pagination/page.js';
+import type { Tx } from '../../../database/unit-of-work.js';
 import { EventPublisher } from '../../../events/publishers/event.publisher.js';
-import { validateTiers } from '../../pricing/pricing-engine.js';
+import { CatalogErrors } from '../catalog.errors.js';
+import { CatalogRepository, type ProductInput } from '../catalog.repository.js';
 import type { CreateProductDto, ListProductsQueryDto, PricingDto, UpdateProductDto } from '../dto/product.dto.js';
-import { CategoryEntity } from '../entities/category.entity.js';
 import type { PriceTierEntity } from '../entities/price-tier.entity.js';
-import { ProductEntity } from '../entities/product.entity.js';
+import type { ProductEntity } from '../entities/product.entity.js';
 import { type ProductResponse, toProductResponse } from '../mappers/catalog.mappers.js';
-import { isUniqueViolation } from '../../../database/pg-errors.js';
-import { escapeLike, invalidTiers } from './catalog-errors.js';
-import { CatalogRepository, type ProductInput } from './catalog.repository.js';
-import { findProductsWithTiers } from './product-rows.js';
+import { CatalogStore } from '../catalog-store.js';
+import { validateTiers } from '../pricing-engine.js';
+import { CatalogWrites } from './catalog-writes.js';
+import { definedEntries, snakeToCamel } from './patch.js';
 
 export interface ProductWithTiers {
   product: ProductEntity;
   tiers: PriceTierEntity[];
 }
 
-/** Products and their pricing: reads, creation, partial updates, retirement, pricing replacement. */
+/**
+ * Products and their pricing. Reads come from the in-memory catalog (CatalogStore): entities for
+ * the other features, serialized views (JsonView, with their ETags) for the API. Writes are units
+ * of work that also NOTIFY the other replicas, and answer once this replica's catalog has them.
+ */
 @Injectable()
 export class ProductService {
   constructor(
-    private readonly uow: UnitOfWork,
+    private readonly writes: CatalogWrites,
     private readonly repo: CatalogRepository,
+    private readonly store: CatalogStore,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
   ) {}
 
-  async list(query: ListProductsQueryDto): Promise<Page<ProductResponse>> {
-    const limit = query.limit ?? DEFAULT_LIMIT;
-    const after = decodeCursor(query.cursor, ['string']);
-    // The page's ids in a subquery and the products with their tiers in the same statement: one snapshot,
-    // so a concurrent pricing replacement is seen whole or not at all.
-    const rows = await this.uow.read(({ manager }) => this.listRows(manager, query, limit, after));
-    return pageOf(
-      rows,
-      limit,
-      (p) => toProductResponse(p, p.tiers ?? []),
-      (p) => [p.productId],
-    );
+  /** GET /products: filters and keyset paging by product_id over the in-memory catalog, memoised per request URL. */
+  listView(query: ListProductsQueryDto, requestUrl: string): JsonView {
+    const snapshot = this.store.current;
+    return snapshot.view(`products ${requestUrl}`, () => {
+      const limit = query.limit ?? DEFAULT_LIMIT;
+      const after = decodeCursor(query.cursor, ['string'])?.[0] as string | undefined;
+      const isActive = query.is_active ?? true;
+      const q = query.q?.toLowerCase();
+      const rows: ProductEntity[] = [];
+      for (const p of snapshot.products) {
+        if (p.isActive !== isActive || (after !== undefined && p.productId <= after)) continue;
+        if (query.category_id !== undefined && p.categoryId !== query.category_id) continue;
+        if (query.product_type !== undefined && p.productType !== query.product_type) continue;
+        if (q !== undefined && !p.name.toLowerCase().includes(q)) continue;
+        rows.push(p);
+        if (rows.length > limit) break;
+      }
+      const page = pageOf(
+        rows,
+        limit,
+        (p) => toProductResponse(p, p.tiers ?? []),
+        (p) => [p.productId],
+      );
+      return jsonView(page.items, pageHeaders(requestUrl, page.nextCursor));
+    });
   }
 
-  private listRows(
-    manager: EntityManager,
-    query: ListProductsQueryDto,
-    limit: number,
-    after: (string | number)[] | undefined,
-  ): Promise<ProductEntity[]> {
-    const ids = manager
-      .createQueryBuilder(ProductEntity, 'f')
-      .select('f.productId')
-      .where('f.is_active = :active', { active: query.is_active ?? true });
-    if (query.category_id !== undefined) ids.andWhere('f.category_id = :category', { category: query.category_id });
-    if (query.product_type !== undefined) ids.andWhere('f.product_type = :type', { type: query.product_type });
-    if (query.q !== undefined) ids.andWhere(`f.name ILIKE :q ESCAPE '\\'`, { q: `%${escapeLike(query.q)}%` });
-    if (after) ids.andWhere('f.product_id > :after', { after: after[0] });
-    ids.orderBy('f.product_id', 'ASC').limit(limit + 1);
-    return manager
-      .createQueryBuilder(ProductEntity, 'p')
-      .leftJoinAndSelect('p.tiers', 't')
-      .where(`p.product_id IN (${ids.getQuery()})`)
-      .setParameters(ids.getParameters())
-      .orderBy('p.product_id', 'ASC')
-      .addOrderBy('t.tier_index', 'ASC')
-      .getMany();
+  /** GET /products/{id}; 404 PRODUCT_NOT_FOUND when unknown. */
+  view(productId: string): JsonView {
+    const snapshot = this.store.current;
+    const product = snapshot.product(productId);
+    if (!product) throw CatalogErrors.productNotFound(productId);
+    return snapshot.view(`product ${productId}`, () => jsonView(toProductResponse(product, product.tiers ?? [])));
   }
 
-  /** A product with its tiers, or undefined. With `lock`, the product row is locked FOR UPDATE. */
-  async find(productId: string, manager?: EntityManager, lock = false): Promise<ProductWithTiers | undefined> {
-    if (!manager) return this.uow.read((tx) => this.find(productId, tx.manager, lock));
-    if (!lock) {
-      // one statement, one snapshot (see list); fixed SQL instead of the query builder (the hottest read:
-      // building the query and hydrating through TypeORM cost more CPU than the database round trip)
-      const [product] = await findProductsWithTiers(manager, [productId]);
-      return product ? { product, tiers: product.tiers ?? [] } : undefined;
+  /**
+   * A view derived from the catalog alone (e.g. a product's list pricing), memoised in the current
+   * snapshot under `key`: built once per catalog version.
+   */
+  catalogView(key: string, build: () => JsonView): JsonView {
+    return this.store.current.view(key, build);
+  }
+
+  /** A product with its tiers, or undefined. */
+  find(productId: string): ProductWithTiers | undefined {
+    const product = this.store.current.product(productId);
+    return product ? { product, tiers: product.tiers ?? [] } : undefined;
+  }
+
+  /** Products with their tiers (unknown ids absent). */
+  findMany(productIds: readonly string[]): ProductWithTiers[] {
+    const snapshot = this.store.current;
+    const found: ProductWithTiers[] = [];
+    for (const id of productIds) {
+      const product = snapshot.product(id);
+      if (product) found.push({ product, tiers: product.tiers ?? [] });
     }
-    // Writers lock the product row before touching its tiers, so under the lock two reads agree.
-    const product = await manager
-      .createQueryBuilder(ProductEntity, 'p')
-      .where('p.product_id = :productId', { productId })
-      .setLock('pessimistic_write')
-      .getOne();
-    if (!product) return undefined;
-    const tiers = (await this.repo.tiersOf(manager, [productId])).get(productId) ?? [];
-    return { product, tiers };
-  }
-
-  /** A product with its tiers; 404 PRODUCT_NOT_FOUND when unknown. */
-  async get(productId: string, manager?: EntityManager, lock = false): Promise<ProductWithTiers> {
-    const found = await this.find(productId, manager, lock);
-    if (!found) throw notFound(ErrorCode.PRODUCT_NOT_FOUND, `Product ${productId} not found`);
     return found;
   }
 
-  async getResponse(productId: string): Promise<ProductResponse> {
-    const { product, tiers } = await this.get(productId);
-    return toProductResponse(product, tiers);
+  /** A product with its tiers; 404 PRODUCT_NOT_FOUND when unknown. */
+  get(productId: string): ProductWithTiers {
+    const found = this.find(productId);
+    if (!found) throw CatalogErrors.productNotFound(productId);
+    return found;
+  }
+
+  countActive(): number {
+    return this.store.current.products.filter((p) => p.isActive).length;
+  }
+
+  /** The ids of `productIds` that do not exist (422 checks of plans). */
+  async missing(tx: Tx, productIds: readonly string[]): Promise<string[]> {
+    const found = new Set(await this.repo.existingProductIds(tx, productIds));
+    return productIds.filter((id) => !found.has(id));
   }
 
   async create(dto: CreateProductDto, ctx: CallContext): Promise<ProductResponse> {
     const problems = validateTiers(dto.pricing.tiers, 'pricing.tiers');
-    if (problems.length > 0) throw invalidTiers(problems);
-    return this.uow.run(async (tx) => {
-      await this.requireCategory(tx.manager, dto.category_id);
-      const inserted = await this.repo.insertProduct(tx.manager, toProductInput(dto), this.clock.now());
-      if (!inserted) {
-        throw conflict(
-          ErrorCode.PRODUCT_EXISTS,
-          `A product with id ${dto.product_id} or product_code ${dto.product_code ?? '-'} already exists`,
-        );
-      }
+    if (problems.length > 0) throw CatalogErrors.invalidTiers(problems);
+    return this.writes.run(async (tx) => {
+      await this.requireCategory(tx, dto.category_id);
+      const inserted = await this.repo.insertProduct(tx, toProductInput(dto), this.clock.now());
+      if (!inserted) throw CatalogErrors.productExists(dto.product_id, dto.product_code);
       await this.events.publishCatalogChanged(tx, { entity: 'product', id: dto.product_id, change: 'created' }, ctx);
       return this.responseIn(tx, dto.product_id);
     });
@@ -122,22 +127,16 @@ export class ProductService {
 
   async update(productId: string, dto: UpdateProductDto, ctx: CallContext): Promise<ProductResponse> {
     const changes = definedEntries(dto);
-    return this.uow.run(async (tx) => {
-      const { product } = await this.get(productId, tx.manager, true);
+    return this.writes.run(async (tx) => {
+      const product = await this.lockOrThrow(tx, productId);
       if (changes.length === 0) return this.responseIn(tx, productId);
-      if (dto.category_id !== undefined && dto.category_id !== null) await this.requireCategory(tx.manager, dto.category_id);
+      if (dto.category_id !== undefined && dto.category_id !== null) await this.requireCategory(tx, dto.category_id);
       if (dto.product_code !== undefined && dto.product_code !== null && dto.product_code !== product.productCode) {
-        const taken = await tx.manager.existsBy(ProductEntity, { productCode: dto.product_code });
-        if (taken) throw conflict(ErrorCode.PRODUCT_EXISTS, `product_code ${dto.product_code} is already used`);
+        if (await this.repo.productCodeTaken(tx, dto.product_code)) throw CatalogErrors.productCodeTaken(dto.product_code);
       }
       const patch: Record<string, unknown> = { updatedAt: this.clock.now() };
-      for (const [key, value] of changes) patch[camel(key)] = value;
-      try {
-        await tx.manager.update(ProductEntity, { productId }, patch);
-      } catch (err) {
-        if (isUniqueViolation(err)) throw conflict(ErrorCode.PRODUCT_EXISTS, `product_code ${dto.product_code} is already used`);
-        throw err;
-      }
+      for (const [key, value] of changes) patch[snakeToCamel(key)] = value;
+      if (!(await this.repo.updateProduct(tx, productId, patch))) throw CatalogErrors.productCodeTaken(String(dto.product_code));
       const retired = product.isActive && dto.is_active === false;
       await this.events.publishCatalogChanged(tx, { entity: 'product', id: productId, change: retired ? 'retired' : 'updated' }, ctx);
       return this.responseIn(tx, productId);
@@ -146,31 +145,29 @@ export class ProductService {
 
   async replacePricing(productId: string, dto: PricingDto, ctx: CallContext): Promise<ProductResponse> {
     const problems = validateTiers(dto.tiers, 'tiers');
-    if (problems.length > 0) throw invalidTiers(problems);
-    return this.uow.run(async (tx) => {
-      await this.get(productId, tx.manager, true);
-      await this.repo.replacePricing(tx.manager, productId, toPricingInput(dto), this.clock.now());
+    if (problems.length > 0) throw CatalogErrors.invalidTiers(problems);
+    return this.writes.run(async (tx) => {
+      await this.lockOrThrow(tx, productId);
+      await this.repo.replacePricing(tx, productId, toPricingInput(dto), this.clock.now());
       await this.events.publishCatalogChanged(tx, { entity: 'pricing', id: productId, change: 'updated' }, ctx);
       return this.responseIn(tx, productId);
     });
   }
 
+  private async lockOrThrow(tx: Tx, productId: string): Promise<ProductEntity> {
+    const product = await this.repo.lockProduct(tx, productId);
+    if (!product) throw CatalogErrors.productNotFound(productId);
+    return product;
+  }
+
   private async responseIn(tx: Tx, productId: string): Promise<ProductResponse> {
-    const { product, tiers } = await this.get(productId, tx.manager);
-    return toProductResponse(product, tiers);
+    const [product] = await this.repo.findProductsWithTiers(tx, [productId]);
+    return toProductResponse(product, product.tiers ?? []);
   }
 
-  private async requireCategory(manager: EntityManager, categoryId: string): Promise<void> {
-    const exists = await manager.existsBy(CategoryEntity, { categoryId });
-    if (!exists) throw unprocessable(ErrorCode.CATEGORY_NOT_FOUND, `Category ${categoryId} does not exist`);
+  private async requireCategory(tx: Tx, categoryId: string): Promise<void> {
+    if (!(await this.repo.categoryExists(tx, categoryId))) throw CatalogErrors.categoryUnknown(categoryId);
   }
-}
-
-const camel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/** The body's fields that were given (absent and null both mean "not given"). */
-export function definedEntries(dto: object): [string, unknown][] {
-  return Object.entries(dto).filter(([, v]) => v !== undefined && v !== null);
 }
 
 function toPricingInput(p: PricingDto): ProductInput['pricing'] {

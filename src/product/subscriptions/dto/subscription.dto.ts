@@ -75,6 +75,9 @@ export class CancelSubscriptionDto {
   reason?: string | null;
 }
 
+/** POST /subscriptions/{id}/resume takes no fields: no body, or an empty object (anything else is 400). */
+export class ResumeSubscriptionDto {}
+
 export class ChangePlanDto {
   @ApiProperty({ example: 'tier_max_001' })
   @IsIdentifier()

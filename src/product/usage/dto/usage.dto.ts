@@ -1,23 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsArray, IsObject, IsOptional, IsString, MaxLength, ValidateBy, type ValidationOptions } from 'class-validator';
+import { IsOptional, IsString, MaxLength, ValidateBy, type ValidationOptions } from 'class-validator';
 import { IsIdentifier, IsLimit } from '../../../common/validation/validators.js';
-import { parseTimestamp, parseUsageAmount } from '../usage-input.js';
-
-function IsUsageAmount(options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isUsageAmount',
-      validator: {
-        validate: (value: unknown) => typeof parseUsageAmount(value) !== 'string',
-        defaultMessage: (args) => {
-          const problem = parseUsageAmount(args?.value);
-          return typeof problem === 'string' ? problem : 'usage_amount is invalid';
-        },
-      },
-    },
-    options,
-  );
-}
+import { parseTimestamp } from '../usage-input.js';
 
 /** ISO 8601; without an offset it means UTC; `dateOnly` also accepts YYYY-MM-DD (midnight UTC). */
 export function IsTimestamp(dateOnly = false, options?: ValidationOptions): PropertyDecorator {
@@ -33,53 +17,41 @@ export function IsTimestamp(dateOnly = false, options?: ValidationOptions): Prop
   );
 }
 
+/**
+ * A usage record's body, as OpenAPI documents it. It is validated by RecordUsagePipe /
+ * UsageBatchPipe with the one field table in record-usage.validation.ts (not by decorators here).
+ */
 export class RecordUsageDto {
   @ApiProperty({ example: 'user_123' })
-  @IsIdentifier()
   user_id!: string;
 
   @ApiProperty({ example: 'minio_storage' })
-  @IsIdentifier()
   product_id!: string;
 
   @ApiProperty({ example: 1073741824, description: 'JSON number, finite, > 0, ≤ 1e12; stored exactly' })
-  @IsUsageAmount()
   usage_amount!: number;
 
   @ApiPropertyOptional({ nullable: true })
-  @IsOptional()
-  @IsIdentifier()
   organization_id?: string | null;
 
   @ApiPropertyOptional({ nullable: true })
-  @IsOptional()
-  @IsIdentifier()
   subscription_id?: string | null;
 
   @ApiPropertyOptional({ nullable: true })
-  @IsOptional()
-  @IsIdentifier()
   session_id?: string | null;
 
   @ApiPropertyOptional({ nullable: true, description: 'deduplication key per (user, product)' })
-  @IsOptional()
-  @IsIdentifier()
   request_id?: string | null;
 
   @ApiPropertyOptional({ nullable: true, example: { bucket: 'photos' } })
-  @IsOptional()
-  @IsObject()
   usage_details?: Record<string, unknown> | null;
 
   @ApiPropertyOptional({ nullable: true, example: '2026-11-25T10:00:00', description: 'default now; ≤ 5 min ahead, ≤ 35 d back' })
-  @IsOptional()
-  @IsTimestamp()
   usage_timestamp?: string | null;
 }
 
 export class RecordUsageBatchDto {
   @ApiProperty({ type: [RecordUsageDto], description: '1 to 1000 records; each validated like POST /usage/record' })
-  @IsArray()
   records!: unknown[];
 }
 

@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+// Where the time goes: runs the built service with a CPU profiler that covers the load only (a
+// preload, bench/lib/cpu-profile-hook.mjs, started and stopped by SIGWINCH after a warm-up), loads
+// one endpoint with autocannon, and prints the self time by function, by file of this project and
+// by npm package.
+//
+//   npm run build && node bench/profile.mjs GET /health/live
+//   node bench/profile.mjs POST /api/v1/product/usage/record        (a usage record body, unique request ids)
+//   PROFILE_SECONDS=15 PROFILE_CONNECTIONS=32 PROFILE_NATS_URL=off node bench/profile.mjs GET /api/v1/product/products/gpt-4o
+//
+// The .cpuprofile stays in the printed directory (open it in Chrome DevTools or speedscope for the
+// flame graph). Uses a scratch database on the local PostgreSQL (dropped at the end).
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { autocannonRun } from './lib/load.mjs';
+import { cleanupAll, freePort, log, onCleanup, startProcess, stopProcess, waitFor } from './lib/harness.mjs';
+import { createDatabase, startFakePlatform } from './lib/platform.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const [method = 'GET', path = '/health/live'] = process.argv.slice(2);
+const seconds = Number(process.env.PROFILE_SECONDS ?? 10);
+const connections = Number(process.env.PROFILE_CONNECTIONS ?? 32);
+// PROFILE_CONNECTIONS=4 for the batch endpoint (4 callers, as in the benchmark)
+const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const natsUrl = process.env.PROFILE_NATS_URL ?? 'nats://127.0.0.1:4222';
+const runId = randomBytes(4).toString('hex');
+const SECRET = 'profile-internal-secret';
+
+let n = 0;
+const bodies = {
+  '/api/v1/product/usage/record': () => ({
+    user_id: `prof-${n % 500}`,
+    product_id: 'gpt-4o',
+    usage_amount: 100,
+    request_id: `prof-${runId}-${n++}`,
+  }),
+  '/api/v1/product/usage/records/batch': () => ({
+    records: Array.from({ length: 1000 }, () => ({
+      user_id: `prof-${n % 500}`,
+      product_id: 'gpt-4o',
+      usage_amount: 100,
+      request_id: `prof-${runId}-${n++}`,
+    })),
+  }),
+  '/api/v1/product/subscriptions': () => ({ user_id: `prof-sub-${runId}-${n++}`, plan_id: 'tier_pro_001' }),
+};
+
+function summarize(profile) {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  for (let i = 0; i < profile.samples.length; i++) self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (dt[i] ?? 0));
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  const byFunction = new Map();
+  const byOwner = new Map();
+  for (const [id, us] of self) {
+    const frame = nodes.get(id).callFrame;
+    const url = frame.url.replace(/^file:\/\//, '');
+    const pkg = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
+    const owner = pkg
+      ? `npm:${pkg}`
+      : url.startsWith(ROOT)
+        ? url.slice(ROOT.length + 1)
+        : url === ''
+          ? `(${frame.functionName || 'native'})`
+          : url.startsWith('node:')
+            ? 'node core'
+            : url;
+    const fn = `${frame.functionName || '(anonymous)'} ${owner}:${frame.lineNumber + 1}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
+  }
+  const top = (map, k) =>
+    [...map.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, us]) => `${((us / total) * 100).toFixed(1).padStart(5)} %  ${name}`)
+      .join('\n');
+  return `self time by owner (file of this project, npm package, node core):\n${top(byOwner, 25)}\n\nself time by function:\n${top(byFunction, 30)}`;
+}
+
+async function main() {
+  const profileDir = mkdtempSync(join(tmpdir(), 'product-profile-'));
+  const [db, platformUrl, port] = await Promise.all([createDatabase(adminUrl, 'profile', runId), startFakePlatform(), freePort()]);
+  const profileFile = join(profileDir, 'load.cpuprofile');
+  const hook = join(ROOT, 'bench/lib/cpu-profile-hook.mjs');
+  const service = startProcess('service', process.execPath, ['--import', hook, join(ROOT, 'dist/src/main.js')], {
+    cwd: ROOT,
+    logDir: profileDir,
+    env: {
+      PATH: process.env.PATH,
+      PROFILE_OUT: profileFile,
+      NODE_ENV: 'benchmark',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      DATABASE_URL: db.url,
+      NATS_URL: natsUrl,
+      EVENTS_STREAM: `PROFILE_${runId}`,
+      EVENTS_SUBJECT_PREFIX: `profile_${runId}`,
+      LOG_LEVEL: 'warn',
+      INTERNAL_SERVICE_SECRET: SECRET,
+      ACCOUNT_SERVICE_URL: platformUrl,
+      ORGANIZATION_SERVICE_URL: platformUrl,
+      RATE_LIMIT_PER_MIN: '100000000',
+      SHUTDOWN_GRACE_MS: '0',
+    },
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(`${base}/health/ready`, { timeoutMs: 60_000, child: service });
+  const makeBody = bodies[path];
+  const target = {
+    urls: [base],
+    method,
+    path,
+    headers: { 'content-type': 'application/json', 'x-internal-service': 'true', 'x-internal-service-secret': SECRET },
+    body: makeBody,
+  };
+  log(`warm-up 3 s, then profiling ${method} ${path}: ${seconds} s, ${connections} connections`);
+  await autocannonRun(target, { seconds: 3, connections });
+  service.kill('SIGWINCH');
+  const result = await autocannonRun(target, { seconds, connections });
+  service.kill('SIGWINCH');
+  log(`${result.requests_per_second} req/s, p99 ${result.latency_ms?.p99} ms, non-2xx ${result.non_2xx}`);
+  for (let i = 0; i < 50 && !existsSync(profileFile); i++) await new Promise((r) => setTimeout(r, 100));
+  await stopProcess(service);
+  if (!existsSync(profileFile)) throw new Error(`no profile written at ${profileFile}`);
+  console.log(`\nprofile: ${profileFile}\n`);
+  console.log(summarize(JSON.parse(readFileSync(profileFile, 'utf8'))));
+}
+
+onCleanup(() => undefined);
+main()
+  .then(() => cleanupAll())
+  .catch(async (err) => {
+    console.error(`[profile] failed: ${err.stack ?? err}`);
+    await cleanupAll();
+    process.exit(1);
+  });

@@ -1,0 +1,28 @@
+import type { EventEnvelope } from '../models/envelope.js';
+
+/** One event on its way out: the row the publisher writes to the outbox and the relay sends. */
+export interface OutboxMessage {
+  id: string;
+  type: string;
+  subject: string;
+  /** the subscription, usage record or catalog entry it is about: the relay keeps their order */
+  aggregateId: string;
+  envelope: EventEnvelope;
+  createdAt: Date;
+}
+
+/** An unsent outbox row as the relay reads it: the envelope as the JSON text to publish. */
+export interface PendingOutboxRow {
+  id: string;
+  type: string;
+  subject: string;
+  aggregate_id: string | null;
+  payload: string;
+}
+
+export interface OutboxBacklog {
+  /** events written and not yet published */
+  backlog: number;
+  /** age of the oldest of them (0 when none) */
+  oldestAgeSeconds: number;
+}

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import type { CallContext } from '../../common/auth/principal.js';
+import { CatalogErrorCode } from '../catalog/catalog.errors.js';
+import { type ProductResponse, toProductResponse } from '../catalog/mappers/catalog.mappers.js';
+import { ProductService } from '../catalog/services/product.service.js';
+import { SubscriptionErrorCode } from '../subscriptions/subscription.errors.js';
+import { EntitlementService } from '../subscriptions/entitlement.service.js';
+
+export interface AvailabilityResponse {
+  available: boolean;
+  /** why not (a SCREAMING_SNAKE code), when not available */
+  reason?: string;
+  product?: ProductResponse;
+}
+
+export interface AvailabilityQuery {
+  userId?: string;
+  organizationId?: string;
+}
+
+/**
+ * Can this product be used (by this user / organization)? Always answers, never throws for an
+ * unknown product. The one place the decision is made: product-level checks here; entitlement
+ * checks for `requires_subscription` products: the user needs an entitling (active / trialing)
+ * subscription, personal or for the given organization, whose plan includes the product
+ * (otherwise reason `SUBSCRIPTION_REQUIRED`; without a user_id such a product is not available).
+ */
+@Injectable()
+export class AvailabilityService {
+  constructor(
+    private readonly products: ProductService,
+    private readonly entitlements: EntitlementService,
+  ) {}
+
+  async availability(productId: string, query: AvailabilityQuery, _ctx: CallContext): Promise<AvailabilityResponse> {
+    const found = this.products.find(productId);
+    if (!found) return { available: false, reason: CatalogErrorCode.PRODUCT_NOT_FOUND };
+    const product = toProductResponse(found.product, found.tiers);
+    if (!found.product.isActive) return { available: false, reason: CatalogErrorCode.PRODUCT_INACTIVE, product };
+    if (found.product.requiresSubscription) {
+      const entitled = query.userId !== undefined && (await this.entitlements.isEntitled(query.userId, productId, query.organizationId));
+      if (!entitled) return { available: false, reason: SubscriptionErrorCode.SUBSCRIPTION_REQUIRED, product };
+    }
+    return { available: true, product };
+  }
+}

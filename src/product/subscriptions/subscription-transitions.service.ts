@@ -1,0 +1,151 @@
+import { Injectable } from '@nestjs/common';
+import type { CallContext } from '../../common/auth/principal.js';
+import { Clock } from '../../common/clock/clock.js';
+import type { Tx } from '../../database/unit-of-work.js';
+import type { SubscriptionLifecycleData } from '../../events/models/event-data.js';
+import { EventPublisher } from '../../events/publishers/event.publisher.js';
+import type { PlanEntity } from '../catalog/entities/plan.entity.js';
+import { type BillingCycle, cyclePrice, periodAt } from './billing-period.js';
+import { SubscriptionRepository } from './subscription.repository.js';
+import type { SubscriptionEntity } from './subscription.entity.js';
+import { assertTransition, type SubscriptionStatus } from './subscription-state-machine.js';
+
+/**
+ * How a locked subscription changes, whoever asks (a REST command, the lifecycle sweeper, a
+ * consumed event): a status change through the state machine with the side fields it implies, a
+ * renewal, a plan switch; each writes the row and its events in the caller's transaction and keeps
+ * the in-memory entity in step.
+ */
+@Injectable()
+export class SubscriptionTransitions {
+  constructor(
+    private readonly repo: SubscriptionRepository,
+    private readonly events: EventPublisher,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Changes status through the state machine, with the side fields each status implies, and publishes. */
+  async changeStatus(
+    tx: Tx,
+    sub: SubscriptionEntity,
+    to: SubscriptionStatus,
+    reason: string | null,
+    ctx: CallContext,
+    at: Date = this.clock.now(),
+  ): Promise<void> {
+    const from = sub.status;
+    assertTransition(from, to);
+    const now = this.clock.now();
+    const patch: Partial<SubscriptionEntity> = { status: to, pastDueSince: to === 'past_due' ? at : null };
+    if (to === 'canceled') {
+      Object.assign(patch, {
+        canceledAt: at,
+        cancellationReason: reason ?? sub.cancellationReason,
+        cancelAtPeriodEnd: false,
+        pendingPlanId: null,
+        pendingBillingCycle: null,
+        pendingSeats: null,
+      });
+    }
+    if (to === 'active' && (from === 'incomplete' || from === 'trialing' || sub.currentPeriodEnd.getTime() <= now.getTime())) {
+      // A first payment (or coming back after the period ran out) starts a fresh paid period now.
+      Object.assign(patch, firstPaidPeriod(sub.billingCycle, now));
+      if (from === 'trialing' && sub.trialEnd && sub.trialEnd.getTime() > now.getTime()) patch.trialEnd = now;
+    }
+    await this.patch(tx, sub, patch);
+    const data: SubscriptionLifecycleData = {
+      subscription_id: sub.subscriptionId,
+      user_id: sub.userId,
+      organization_id: sub.organizationId,
+      plan_id: sub.planId,
+      old_status: from,
+      new_status: to,
+      reason,
+      metadata: sub.metadata,
+    };
+    if (to === 'canceled') data.cancellation_reason = sub.cancellationReason;
+    if (to === 'expired' || to === 'incomplete_expired') data.expiration_date = at.toISOString();
+    await this.events.publishSubscriptionStatusChanged(tx, data, ctx);
+  }
+
+  /** Rolls the period forward by one and publishes subscription.renewed. */
+  async renew(tx: Tx, sub: SubscriptionEntity, ctx: CallContext): Promise<void> {
+    const index = sub.periodIndex + 1;
+    const period = periodAt(sub.billingAnchor, sub.billingCycle, index);
+    await this.patch(tx, sub, { periodIndex: index, currentPeriodStart: period.start, currentPeriodEnd: period.end });
+    await this.events.publishSubscriptionRenewed(
+      tx,
+      {
+        subscription_id: sub.subscriptionId,
+        user_id: sub.userId,
+        plan_id: sub.planId,
+        price: sub.price,
+        currency: sub.currency,
+        current_period_start: period.start.toISOString(),
+        current_period_end: period.end.toISOString(),
+      },
+      ctx,
+    );
+  }
+
+  /**
+   * Puts the subscription on `plan` (price, cycle, seats, included products) and publishes
+   * subscription.plan_changed. A new cycle re-anchors billing at `at`: immediately (upgrade) a new
+   * period starts now; at a period end (downgrade) the next renewal starts period 0 of the new cycle.
+   */
+  async switchPlan(
+    tx: Tx,
+    sub: SubscriptionEntity,
+    plan: PlanEntity,
+    cycle: BillingCycle,
+    seats: number,
+    at: Date,
+    ctx: CallContext,
+    atPeriodEnd = false,
+  ): Promise<void> {
+    const oldPlanId = sub.planId;
+    const patch: Partial<SubscriptionEntity> = {
+      planId: plan.planId,
+      planTier: plan.planTier,
+      price: cyclePrice(plan, cycle, seats).toFixed(),
+      currency: plan.currency,
+      billingCycle: cycle,
+      seats,
+      includedProducts: plan.includedProducts ?? [],
+      quotaLimits: plan.usageLimits ?? {},
+      pendingPlanId: null,
+      pendingBillingCycle: null,
+      pendingSeats: null,
+    };
+    if (cycle !== sub.billingCycle) {
+      if (atPeriodEnd) {
+        Object.assign(patch, { billingAnchor: at, periodIndex: -1 });
+      } else if (sub.periodIndex >= 0) {
+        const period = periodAt(at, cycle, 0);
+        Object.assign(patch, { billingAnchor: at, periodIndex: 0, currentPeriodStart: period.start, currentPeriodEnd: period.end });
+      }
+    }
+    await this.patch(tx, sub, patch);
+    await this.events.publishSubscriptionPlanChanged(
+      tx,
+      { subscription_id: sub.subscriptionId, user_id: sub.userId, old_plan_id: oldPlanId, new_plan_id: plan.planId },
+      ctx,
+    );
+  }
+
+  /** UPDATE the row and keep the in-memory entity in step. */
+  async patch(tx: Tx, sub: SubscriptionEntity, patch: Partial<SubscriptionEntity>): Promise<void> {
+    const full = { ...patch, updatedAt: this.clock.now() };
+    await this.repo.update(tx, sub.subscriptionId, full);
+    Object.assign(sub, full);
+  }
+}
+
+/** The billing fields of a paid period starting at `at` (period 0 of a new anchor). */
+export function firstPaidPeriod(
+  cycle: BillingCycle,
+  at: Date,
+): Pick<SubscriptionEntity, 'billingAnchor' | 'periodIndex' | 'currentPeriodStart' | 'currentPeriodEnd'> {
+  const period = periodAt(at, cycle, 0);
+  return { billingAnchor: at, periodIndex: 0, currentPeriodStart: period.start, currentPeriodEnd: period.end };
+}

@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { In, type QueryDeepPartialEntity } from 'typeorm';
+import { isUniqueViolation } from '../../database/pg-errors.js';
+import { managerOf, type Tx } from '../../database/transaction.js';
+import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
+import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
+import { SubscriptionEntity } from './subscription.entity.js';
+import { ENTITLING_STATUSES, SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-state-machine.js';
+
+/** The partial unique index that allows one non-terminal subscription per (user, organization or none). */
+const ONE_OPEN_INDEX = 'subscriptions_one_open_per_owner';
+
+export interface SubscriptionFilters {
+  userId?: string;
+  organizationId?: string;
+  planId?: string;
+  status?: SubscriptionStatus;
+}
+
+const json = (value: unknown): string => JSON.stringify(value);
+
+/** The columns of a new subscription and how each is written (a fixed statement: no query building per request). */
+const INSERT_COLUMNS: readonly [string, (s: SubscriptionEntity) => unknown][] = [
+  ['subscription_id', (s) => s.subscriptionId],
+  ['user_id', (s) => s.userId],
+  ['organization_id', (s) => s.organizationId],
+  ['plan_id', (s) => s.planId],
+  ['plan_tier', (s) => s.planTier],
+  ['status', (s) => s.status],
+  ['billing_cycle', (s) => s.billingCycle],
+  ['seats', (s) => s.seats],
+  ['price', (s) => s.price],
+  ['currency', (s) => s.currency],
+  ['billing_anchor', (s) => s.billingAnchor],
+  ['period_index', (s) => s.periodIndex],
+  ['current_period_start', (s) => s.currentPeriodStart],
+  ['current_period_end', (s) => s.currentPeriodEnd],
+  ['trial_start', (s) => s.trialStart],
+  ['trial_end', (s) => s.trialEnd],
+  ['cancel_at_period_end', (s) => s.cancelAtPeriodEnd],
+  ['canceled_at', (s) => s.canceledAt],
+  ['cancellation_reason', (s) => s.cancellationReason],
+  ['pending_plan_id', (s) => s.pendingPlanId],
+  ['pending_billing_cycle', (s) => s.pendingBillingCycle],
+  ['pending_seats', (s) => s.pendingSeats],
+  ['past_due_since', (s) => s.pastDueSince],
+  ['payment_method_id', (s) => s.paymentMethodId],
+  ['included_products', (s) => json(s.includedProducts)],
+  ['quota_limits', (s) => json(s.quotaLimits)],
+  ['metadata', (s) => json(s.metadata)],
+  ['created_at', (s) => s.createdAt],
+  ['updated_at', (s) => s.updatedAt],
+];
+const JSONB = new Set(['included_products', 'quota_limits', 'metadata']);
+const INSERT_SQL = `INSERT INTO subscriptions (${INSERT_COLUMNS.map(([c]) => c).join(', ')})
+  VALUES (${INSERT_COLUMNS.map(([c], i) => `$${i + 1}${JSONB.has(c) ? '::jsonb' : ''}`).join(', ')})
+  ON CONFLICT DO NOTHING RETURNING subscription_id`;
+
+/** What is due for the time-driven lifecycle at one instant. */
+export interface DueThresholds {
+  now: Date;
+  /** incomplete subscriptions created before this expire */
+  incompleteBefore: Date;
+  /** past_due subscriptions since before this become unpaid */
+  pastDueBefore: Date;
+}
+
+/** The subscriptions table: every read, lock and write of a subscription. */
+@Injectable()
+export class SubscriptionRepository {
+  constructor(private readonly outbox: OutboxRepository) {}
+
+  /**
+   * Inserts a new subscription and its events in ONE statement (atomic on its own, so it needs no
+   * transaction): both are written, or neither when the owner already has an open subscription
+   * (the partial unique index skips the row: ON CONFLICT DO NOTHING). Returns whether it was new.
+   */
+  async insertWithEvents(tx: Tx, sub: SubscriptionEntity, messages: readonly OutboxMessage[]): Promise<boolean> {
+    const params: unknown[] = INSERT_COLUMNS.map(([, value]) => value(sub));
+    const eventsSql = this.outbox.insertStatementIfAny(messages, params, 'inserted');
+    try {
+      const [row] = await managerOf(tx).query<{ inserted: number }[]>(
+        `WITH inserted AS (${INSERT_SQL}), events AS (${eventsSql})
+         SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
+        params,
+      );
+      return row?.inserted === 1;
+    } catch (err) {
+      if (isUniqueViolation(err, ONE_OPEN_INDEX)) return false;
+      throw err;
+    }
+  }
+
+  findById(tx: Tx, subscriptionId: string): Promise<SubscriptionEntity | null> {
+    return managerOf(tx).findOneBy(SubscriptionEntity, { subscriptionId });
+  }
+
+  findByIds(tx: Tx, subscriptionIds: readonly string[]): Promise<SubscriptionEntity[]> {
+    if (subscriptionIds.length === 0) return Promise.resolve([]);
+    return managerOf(tx).findBy(SubscriptionEntity, { subscriptionId: In([...subscriptionIds]) });
+  }
+
+  /** The entitling (active / trialing) subscriptions of these users. */
+  entitlingOf(tx: Tx, userIds: readonly string[]): Promise<SubscriptionEntity[]> {
+    if (userIds.length === 0) return Promise.resolve([]);
+    return managerOf(tx).findBy(SubscriptionEntity, { userId: In([...userIds]), status: In([...ENTITLING_STATUSES]) });
+  }
+
+  /** The row locked FOR UPDATE, or null. */
+  lock(tx: Tx, subscriptionId: string): Promise<SubscriptionEntity | null> {
+    return managerOf(tx).findOne(SubscriptionEntity, { where: { subscriptionId }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** The user's subscriptions in these statuses, oldest first, locked FOR UPDATE. */
+  lockForUser(tx: Tx, userId: string, statuses: readonly SubscriptionStatus[]): Promise<SubscriptionEntity[]> {
+    return managerOf(tx).find(SubscriptionEntity, {
+      where: { userId, status: In([...statuses]) },
+      order: { seq: 'ASC' },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  async update(tx: Tx, subscriptionId: string, patch: Partial<SubscriptionEntity>): Promise<void> {
+    await managerOf(tx).update(SubscriptionEntity, { subscriptionId }, patch as QueryDeepPartialEntity<SubscriptionEntity>);
+  }
+
+  /** Newest first (by seq), before `beforeSeq` when given. */
+  list(tx: Tx, f: SubscriptionFilters, limit: number, beforeSeq?: string): Promise<SubscriptionEntity[]> {
+    const qb = managerOf(tx).createQueryBuilder(SubscriptionEntity, 's');
+    if (f.userId !== undefined) qb.andWhere('s.user_id = :userId', { userId: f.userId });
+    if (f.organizationId !== undefined) qb.andWhere('s.organization_id = :orgId', { orgId: f.organizationId });
+    if (f.planId !== undefined) qb.andWhere('s.plan_id = :planId', { planId: f.planId });
+    if (f.status !== undefined) qb.andWhere('s.status = :status', { status: f.status });
+    if (beforeSeq !== undefined) qb.andWhere('s.seq < :seq', { seq: beforeSeq });
+    return qb.orderBy('s.seq', 'DESC').limit(limit).getMany();
+  }
+
+  /**
+   * Rows with something due (trial over, incomplete too old, past_due too long, period over, cancel
+   * pending at period end), in seq order after `afterSeq`, locked `FOR UPDATE SKIP LOCKED` so
+   * replicas sweeping at once take disjoint rows.
+   */
+  lockDue(tx: Tx, due: DueThresholds, afterSeq: string, limit: number): Promise<SubscriptionEntity[]> {
+    return managerOf(tx)
+      .createQueryBuilder(SubscriptionEntity, 's')
+      .where('s.seq > :afterSeq', { afterSeq })
+      .andWhere(
+        `(
+          (s.status = 'trialing' AND s.trial_end <= :now)
+          OR (s.status = 'incomplete' AND s.created_at <= :incompleteBefore)
+          OR (s.status = 'past_due' AND s.past_due_since <= :pastDueBefore)
+          OR (s.status = 'active' AND s.current_period_end <= :now)
+          OR (s.cancel_at_period_end AND s.current_period_end <= :now AND s.status NOT IN ('canceled', 'incomplete_expired', 'expired'))
+        )`,
+        { now: due.now, incompleteBefore: due.incompleteBefore, pastDueBefore: due.pastDueBefore },
+      )
+      .orderBy('s.seq', 'ASC')
+      .limit(limit)
+      .setLock('pessimistic_write')
+      .setOnLocked('skip_locked')
+      .getMany();
+  }
+
+  /** How many subscriptions are in each status (every status present, 0 when none). */
+  async countByStatus(tx: Tx): Promise<Record<SubscriptionStatus, number>> {
+    const rows = await managerOf(tx).query<{ status: SubscriptionStatus; n: number }[]>(
+      `SELECT status, count(*)::int AS n FROM subscriptions GROUP BY status`,
+    );
+    const counts = Object.fromEntries(SUBSCRIPTION_STATUSES.map((s) => [s, 0])) as Record<SubscriptionStatus, number>;
+    for (const r of rows) counts[r.status] = Number(r.n);
+    return counts;
+  }
+}

@@ -1,0 +1,185 @@
+import { ConfigService } from '@nestjs/config';
+import { Test } from '@nestjs/testing';
+import { Clock, ManualClock } from '../../common/clock/clock.js';
+import { Decimal } from '../../common/money/decimal.js';
+import { UnitOfWork } from '../../database/unit-of-work.js';
+import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
+import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
+import { OutboxSignal } from '../../events/outbox/outbox.signal.js';
+import { EventPublisher } from '../../events/publishers/event.publisher.js';
+import { FakeUnitOfWork, internalCall, RecordingOutbox, testConfig } from '../../testing/doubles.js';
+import type { PriceTierEntity } from '../catalog/entities/price-tier.entity.js';
+import type { ProductEntity } from '../catalog/entities/product.entity.js';
+import { ProductService } from '../catalog/services/product.service.js';
+import { SubscriptionQueries } from '../subscriptions/subscription-queries.service.js';
+import type { RecordUsageDto } from './dto/usage.dto.js';
+import { UsageRecorder } from './usage-recorder.service.js';
+import type { UsageRecordEntity } from './usage-record.entity.js';
+import { type TotalIncrement, UsageRepository } from './usage.repository.js';
+
+/** usage_records and usage_period_totals in memory, with the request_id uniqueness of the real table. */
+class InMemoryUsage {
+  readonly records: UsageRecordEntity[] = [];
+  readonly totals = new Map<string, Decimal>();
+  /** records another request stores between our dedup lookup and our insert (a race) */
+  raceOnce: UsageRecordEntity[] = [];
+
+  constructor(private readonly outbox: RecordingOutbox) {}
+
+  findByRequestIds(_tx: unknown, keys: { userId: string; productId: string; requestId: string }[]): Promise<UsageRecordEntity[]> {
+    return Promise.resolve(
+      this.records.filter((r) => keys.some((k) => k.userId === r.userId && k.productId === r.productId && k.requestId === r.requestId)),
+    );
+  }
+
+  addToTotals(_tx: unknown, increments: TotalIncrement[]) {
+    return Promise.resolve(
+      increments.map((g) => {
+        const key = `${g.userId}|${g.productId}|${g.subscriptionKey}|${g.periodStart.toISOString()}`;
+        const units = (this.totals.get(key) ?? new Decimal(0)).plus(g.sum);
+        this.totals.set(key, units);
+        return { userId: g.userId, productId: g.productId, subscriptionKey: g.subscriptionKey, periodStart: g.periodStart, units };
+      }),
+    );
+  }
+
+  /** as the real statement: records and events together, or (a record skipped) the caller rolls back */
+  async insertRecordsWithEvents(_tx: unknown, records: UsageRecordEntity[], messages: OutboxMessage[]): Promise<number> {
+    const inserted = await this.insertRecords(_tx, records);
+    if (inserted === records.length) this.outbox.messages.push(...messages);
+    return inserted;
+  }
+
+  insertRecords(_tx: unknown, records: UsageRecordEntity[]): Promise<number> {
+    this.records.push(...this.raceOnce.splice(0));
+    let inserted = 0;
+    for (const r of records) {
+      if (
+        r.requestId !== null &&
+        this.records.some((s) => s.userId === r.userId && s.productId === r.productId && s.requestId === r.requestId)
+      )
+        continue;
+      this.records.push(r);
+      inserted++;
+    }
+    return Promise.resolve(inserted);
+  }
+}
+
+const tier = (i: number, min: string, max: string | null, price: string): PriceTierEntity => ({
+  productId: 'minio',
+  tierIndex: i,
+  tierName: `t${i}`,
+  minUnits: min,
+  maxUnits: max,
+  unitPrice: price,
+});
+
+const products: Record<string, ProductEntity> = {
+  minio: {
+    productId: 'minio',
+    name: 'MinIO',
+    isActive: true,
+    requiresSubscription: false,
+    currency: 'USD',
+    freeTierLimit: '1073741824',
+    tiers: [tier(0, '0', null, '0.000000000023')],
+  } as ProductEntity,
+  retired: {
+    productId: 'retired',
+    isActive: false,
+    requiresSubscription: false,
+    currency: 'USD',
+    freeTierLimit: '0',
+    tiers: [],
+  } as unknown as ProductEntity,
+};
+
+const dto = (over: Partial<RecordUsageDto>): RecordUsageDto => ({ user_id: 'u1', product_id: 'minio', usage_amount: 1073741824, ...over });
+
+describe('UsageRecorder (repository, catalog and subscriptions swapped by overrideProvider)', () => {
+  let recorder: UsageRecorder;
+  let usage: InMemoryUsage;
+  let outbox: RecordingOutbox;
+  let uow: FakeUnitOfWork;
+
+  beforeEach(async () => {
+    outbox = new RecordingOutbox();
+    usage = new InMemoryUsage(outbox);
+    uow = new FakeUnitOfWork();
+    const module = await Test.createTestingModule({
+      providers: [
+        UsageRecorder,
+        UsageRepository,
+        EventPublisher,
+        OutboxRepository,
+        OutboxSignal,
+        UnitOfWork,
+        {
+          provide: ProductService,
+          useValue: {
+            findMany: (ids: string[]) =>
+              ids.filter((id) => products[id]).map((id) => ({ product: products[id], tiers: products[id].tiers })),
+          },
+        },
+        { provide: SubscriptionQueries, useValue: { findByIds: () => Promise.resolve([]), entitlingOf: () => Promise.resolve([]) } },
+        { provide: Clock, useValue: new ManualClock('2026-11-25T10:00:00.000Z') },
+        { provide: ConfigService, useValue: testConfig() },
+      ],
+    })
+      .overrideProvider(UsageRepository)
+      .useValue(usage)
+      .overrideProvider(OutboxRepository)
+      .useValue(outbox)
+      .overrideProvider(UnitOfWork)
+      .useValue(uow)
+      .compile();
+    recorder = module.get(UsageRecorder);
+  });
+
+  it('should price each record over the units it takes from the running total (the SPEC minio example)', async () => {
+    const free = await recorder.recordOne(dto({ request_id: 'a' }), internalCall);
+    const paid = await recorder.recordOne(dto({ request_id: 'b' }), internalCall);
+    expect(free.record).toMatchObject({ unitsBefore: '0', totalCost: '0', isFreeTier: true });
+    expect(paid.record).toMatchObject({ unitsBefore: '1073741824', totalCost: '0.024696061952', isFreeTier: false });
+    expect(outbox.types()).toEqual(['product.usage.recorded', 'product.usage.recorded']);
+  });
+
+  it('should store a request_id once: a stored repeat and a repeat inside one batch point at the first record', async () => {
+    const first = await recorder.recordOne(dto({ request_id: 'r1', usage_amount: 5 }), internalCall);
+    const batch = await recorder.recordBatch(
+      [dto({ request_id: 'r1', usage_amount: 5 }), dto({ request_id: 'r2', usage_amount: 7 }), dto({ request_id: 'r2', usage_amount: 7 })],
+      internalCall,
+    );
+    expect(batch.map((o) => o.duplicate)).toEqual([true, false, true]);
+    expect(batch[0].record.usageRecordId).toBe(first.record.usageRecordId);
+    expect(batch[2].record.usageRecordId).toBe(batch[1].record.usageRecordId);
+    expect(usage.records).toHaveLength(2);
+    expect(outbox.types()).toHaveLength(2);
+  });
+
+  it('should refuse a whole batch naming each bad index, storing nothing', async () => {
+    await expect(
+      recorder.recordBatch([dto({ usage_amount: 1 }), dto({ product_id: 'retired' }), dto({ product_id: 'nope' })], internalCall),
+    ).rejects.toMatchObject({
+      kind: 'invalid',
+      details: [
+        { index: 1, field: 'records[1].product_id', message: 'PRODUCT_INACTIVE: Product retired is not active' },
+        { index: 2, field: 'records[2].product_id', message: 'PRODUCT_NOT_FOUND: Product nope not found' },
+      ],
+    });
+    expect(usage.records).toHaveLength(0);
+    await expect(recorder.recordOne(dto({ product_id: 'nope' }), internalCall)).rejects.toMatchObject({
+      code: 'PRODUCT_NOT_FOUND',
+      kind: 'rejected',
+    });
+  });
+
+  it('should redo the unit of work when a concurrent request stored the same request_id first, answering it as a duplicate', async () => {
+    const theirs = { userId: 'u1', productId: 'minio', requestId: 'race', usageRecordId: 'theirs' } as UsageRecordEntity;
+    usage.raceOnce = [theirs];
+    const outcome = await recorder.recordOne(dto({ request_id: 'race' }), internalCall);
+    expect(outcome).toMatchObject({ duplicate: true, record: { usageRecordId: 'theirs' } });
+    expect(uow.rollbacks).toBe(1);
+  });
+});

@@ -1,0 +1,30 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OutboxModule } from '../../events/outbox/outbox.module.js';
+import { IdempotencyModule } from '../../idempotency/idempotency.module.js';
+import { CatalogModule } from '../catalog/catalog.module.js';
+import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
+import { UsageQueries } from './usage-queries.service.js';
+import { UsageRecorder } from './usage-recorder.service.js';
+import { UsagePeriodTotalEntity } from './usage-period-total.entity.js';
+import { UsageRecordEntity } from './usage-record.entity.js';
+import { UsageController } from './usage.controller.js';
+import { UsageRepository } from './usage.repository.js';
+
+/**
+ * What was used and what it cost: recording (priced from the period's running total, deduplicated
+ * by request_id, with its event in the same transaction), the records, usage statistics.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([UsageRecordEntity, UsagePeriodTotalEntity]),
+    CatalogModule,
+    SubscriptionsModule,
+    OutboxModule,
+    IdempotencyModule,
+  ],
+  controllers: [UsageController],
+  providers: [UsageRepository, UsageRecorder, UsageQueries],
+  exports: [UsageQueries],
+})
+export class UsageModule {}
