@@ -932,6 +932,8 @@ async function main() {
   )
     .split(/\s+/)
     .filter(Boolean);
+  // extra flags for the service only, e.g. BENCH_SERVICE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (profile of a whole run)
+  ctx.nodeFlags.push(...(process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
   if (!existsSync(ctx.entry)) throw new Error('dist/src/main.js is missing: run `npm run build` first (the benchmark builds nothing)');
   log(`scenarios: ${SELECTED.join(', ')}`);
 

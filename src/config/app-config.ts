@@ -35,6 +35,8 @@ export interface AppConfig {
     retryBackoffMs: number;
     /** outbox rows published per relay transaction */
     outboxBatchSize: number;
+    /** consumed events pulled per fetch and applied per transaction at most (EVENTS_CONSUMER_BATCH) */
+    consumerBatchSize: number;
   };
   clients: {
     accountServiceUrl: string;
@@ -227,6 +229,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       subjectPrefix,
       retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),
       outboxBatchSize: int('OUTBOX_BATCH_SIZE', 1000, 1, 10_000),
+      consumerBatchSize: int('EVENTS_CONSUMER_BATCH', 256, 1, 10_000),
     },
     clients: {
       accountServiceUrl: url('ACCOUNT_SERVICE_URL', 'http://localhost:8200', ['http:', 'https:']) as string,
