@@ -60,6 +60,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private stopped?: Promise<void>;
   private unsubscribe?: () => void;
   private wakeSleepers = new Set<() => void>();
+  /** PROCESS_ROLE=api: the workers consume */
+  private readonly apiOnly: boolean;
 
   constructor(
     private readonly connection: EventBusConnection,
@@ -70,6 +72,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     super();
     this.nats = config.get('nats', { infer: true });
     this.serviceName = config.get('serviceName', { infer: true });
+    this.apiOnly = config.get('processRole', { infer: true }) === 'api';
   }
 
   /** The subjects this service consumes (one per registered @EventPattern). */
@@ -79,7 +82,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 
   /** The durable consumer names, once listening (empty before, and when NATS_URL=off). */
   durables(): string[] {
-    return this.connection.enabled ? [...this.consumers.values()].map((c) => c.durable) : [];
+    return this.connection.enabled && !this.apiOnly ? [...this.consumers.values()].map((c) => c.durable) : [];
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
@@ -90,8 +93,9 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         filter: consumedFilter(this.nats.subjectPrefix, pattern),
       });
     }
-    if (!this.connection.enabled) {
-      this.log.log({ subjects: this.subjects() }, 'NATS_URL=off: event handlers registered but not consuming');
+    if (!this.connection.enabled || this.apiOnly) {
+      const why = this.apiOnly ? 'PROCESS_ROLE=api' : 'NATS_URL=off';
+      this.log.log({ subjects: this.subjects() }, `${why}: event handlers registered but not consuming`);
       callback();
       return;
     }
