@@ -100,12 +100,15 @@ async function main() {
       NATS_URL: natsUrl,
       EVENTS_STREAM: `PROFILE_${runId}`,
       EVENTS_SUBJECT_PREFIX: `profile_${runId}`,
-      LOG_LEVEL: 'warn',
+      // PROFILE_LOG_LEVEL=debug: e.g. one line per usage group (size, time) in the service log beside the profile
+      LOG_LEVEL: process.env.PROFILE_LOG_LEVEL ?? 'warn',
       INTERNAL_SERVICE_SECRET: SECRET,
       ACCOUNT_SERVICE_URL: platformUrl,
       ORGANIZATION_SERVICE_URL: platformUrl,
       RATE_LIMIT_PER_MIN: '100000000',
       SHUTDOWN_GRACE_MS: '0',
+      // the tuning knobs pass through, to compare settings: USAGE_GROUP_CONCURRENCY=1 node bench/profile.mjs ...
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(USAGE_GROUP_|OUTBOX_|EVENTS_CONSUMER_|DB_POOL_SIZE)/.test(k))),
     },
   });
   const base = `http://127.0.0.1:${port}`;

@@ -38,7 +38,8 @@
 //                        BENCH_RELAY_SECONDS; per `product.usage.recorded` message, arrival on a JetStream
 //                        consumer minus the envelope `timestamp`: p50 / p99 / max
 //   two_processes        a second service process on the same database and stream; usage_record load
-//                        spread over both vs one process, in alternating rounds; aggregate req/s
+//                        spread over both vs one process, in alternating rounds; aggregate req/s; and the
+//                        split layout: the load on a PROCESS_ROLE=api process while the others relay
 //   backlog_drain        (opt-in) BENCH_BACKLOG_RECORDS records stored with NATS_URL=off, stop, start
 //                        with NATS on: events/s until the stream holds them all (own database and stream)
 // The service's RSS (/proc/<pid>/status VmRSS) is read after all scenarios, with the bare Nest's and the
@@ -53,7 +54,7 @@
 //   BENCH_MAX_SECONDS=600 --max-seconds  hard limit for the whole run (a partial report is written)
 //   BENCH_STARTUP_RUNS=3                 service spawns for time to ready
 //   BENCH_BATCH_SIZE=1000, BENCH_BATCH_CALLERS=4
-//   BENCH_INBOUND_EVENTS=1000
+//   BENCH_INBOUND_EVENTS=5000
 //   BENCH_RELAY_RATE=1000 (records/s), BENCH_RELAY_BATCH=20 (records per request; 1 = POST /usage/record),
 //   BENCH_RELAY_SECONDS=BENCH_DURATION
 //   BENCH_BACKLOG_RECORDS=100000, BENCH_BACKLOG_TIMEOUT=600 (seconds for the drain)
@@ -184,7 +185,7 @@ const CONFIG = usageError(() => ({
   startupRuns: num('BENCH_STARTUP_RUNS', 3, { min: 1, integer: true }),
   batchSize: num('BENCH_BATCH_SIZE', 1000, { min: 1, integer: true }),
   batchCallers: num('BENCH_BATCH_CALLERS', 4, { min: 1, integer: true }),
-  inboundEvents: num('BENCH_INBOUND_EVENTS', 1000, { min: 1, integer: true }),
+  inboundEvents: num('BENCH_INBOUND_EVENTS', 5000, { min: 1, integer: true }),
   relayRate: num('BENCH_RELAY_RATE', 1000, { min: 1 }),
   relayBatch: num('BENCH_RELAY_BATCH', 20, { min: 1, integer: true }),
   relaySeconds: num('BENCH_RELAY_SECONDS', DURATION, { min: 1 }),
@@ -239,8 +240,9 @@ const usageBatch = (tag, size) => ({ records: Array.from({ length: size }, () =>
 /** Everything main() sets up, shared by the scenarios. */
 const ctx = {};
 
-function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STREAM, prefix = PREFIX }) {
+function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STREAM, prefix = PREFIX, role = 'all' }) {
   return {
+    PROCESS_ROLE: role,
     PATH: process.env.PATH,
     HOME: process.env.HOME ?? ctx.workDir,
     NODE_ENV: 'benchmark',
@@ -502,8 +504,11 @@ async function scenarioSubscriptionCreate() {
 }
 
 async function scenarioTwoProcesses() {
-  log('two_processes: starting a second service process on the same database and stream');
-  const second = await startService('service-2', { databaseUrl: ctx.svcDb.url });
+  log('two_processes: starting a second service process, and an api-only one (PROCESS_ROLE=api), on the same database and stream');
+  const [second, apiOnly] = await Promise.all([
+    startService('service-2', { databaseUrl: ctx.svcDb.url }),
+    startService('service-api', { databaseUrl: ctx.svcDb.url, role: 'api' }),
+  ]);
   const before = await snapshot('product.usage.recorded');
   const body = () => usageRecord('bench2p');
   const headers = { ...JSON_HEADERS, ...INTERNAL_HEADERS };
@@ -511,16 +516,20 @@ async function scenarioTwoProcesses() {
   const { targets, notes } = await measureTargets('two_processes', [
     { key: 'one_process', method: 'POST', path, headers, body, urls: [ctx.urls.service], endpoint: `POST ${path}` },
     { key: 'two_processes', method: 'POST', path, headers, body, urls: [ctx.urls.service, second.url], endpoint: `POST ${path}` },
+    // the split layout: HTTP on an api process, the relay on the others (idle as to HTTP: the workers' role)
+    { key: 'api_process', method: 'POST', path, headers, body, urls: [apiOnly.url], endpoint: `POST ${path}` },
   ]);
-  const events = await drainCheck(
-    'product.usage.recorded',
-    before,
-    targets.one_process.responses_2xx + (targets.two_processes.responses_2xx ?? 0),
-  );
-  const exit = await stopProcess(second.child);
-  if (exit !== 0) notes.push(`the second process exited with ${exit} on SIGTERM`);
+  const answered = ['one_process', 'two_processes', 'api_process'].reduce((n, key) => n + (targets[key]?.responses_2xx ?? 0), 0);
+  const events = await drainCheck('product.usage.recorded', before, answered);
+  for (const p of [second, apiOnly]) {
+    const exit = await stopProcess(p.child);
+    if (exit !== 0) notes.push(`${p.child.label} exited with ${exit} on SIGTERM`);
+  }
   if (events.missing) notes.push(`${events.missing} usage records have no event after ${events.drain_wait_s} s`);
-  const comparisons = [comparison(targets, 'two_processes', 'one_process', 'the same, 1 process', '2 processes')];
+  const comparisons = [
+    comparison(targets, 'two_processes', 'one_process', 'the same, 1 process', '2 processes'),
+    comparison(targets, 'api_process', 'one_process', 'the same, 1 process (relay in it)', 'api process (relay elsewhere)'),
+  ];
   return {
     name: 'two_processes',
     title: 'usage record, 2 processes',
@@ -932,6 +941,8 @@ async function main() {
   )
     .split(/\s+/)
     .filter(Boolean);
+  // extra flags for the service only, e.g. BENCH_SERVICE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (profile of a whole run)
+  ctx.nodeFlags.push(...(process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
   if (!existsSync(ctx.entry)) throw new Error('dist/src/main.js is missing: run `npm run build` first (the benchmark builds nothing)');
   log(`scenarios: ${SELECTED.join(', ')}`);
 

@@ -20,6 +20,13 @@ describe('loadConfig', () => {
     expect(config.clients.timeoutMs).toBe(1500);
   });
 
+  it('should read PROCESS_ROLE, which needs PostgreSQL unless it is all', () => {
+    expect(loadConfig({}).processRole).toBe('all');
+    expect(loadConfig({ PROCESS_ROLE: 'worker', DATABASE_URL: 'postgres://x/db' }).processRole).toBe('worker');
+    expect(() => loadConfig({ PROCESS_ROLE: 'api' })).toThrow(/PROCESS_ROLE=api or worker needs DATABASE_URL/);
+    expect(() => loadConfig({ PROCESS_ROLE: 'relay', DATABASE_URL: 'postgres://x/db' })).toThrow(/PROCESS_ROLE/);
+  });
+
   it('should read NATS_URL as one server or a comma-separated cluster list', () => {
     expect(loadConfig({ NATS_URL: 'nats://a:4222/' }).nats.url).toBe('nats://a:4222');
     expect(loadConfig({ NATS_URL: 'nats://a:4222, nats://b:4223 ,tls://c:4224' }).nats.url).toBe(

@@ -35,6 +35,8 @@ export interface AppConfig {
     retryBackoffMs: number;
     /** outbox rows published per relay transaction */
     outboxBatchSize: number;
+    /** consumed events pulled per fetch and applied per transaction at most (EVENTS_CONSUMER_BATCH) */
+    consumerBatchSize: number;
   };
   clients: {
     accountServiceUrl: string;
@@ -83,7 +85,16 @@ export interface AppConfig {
   lifecycle: { incompleteExpiryMs: number; pastDueGraceMs: number; sweepIntervalMs: number };
   logLevel: string;
   shutdownGraceMs: number;
+  /**
+   * What this process runs (PROCESS_ROLE): `all` (HTTP, outbox relay, event consumers, lifecycle
+   * sweeper), `api` (HTTP only: its commits wake the relay of a worker) or `worker` (relay,
+   * consumers and sweeper; HTTP still answers, for probes and /metrics).
+   */
+  processRole: ProcessRole;
 }
+
+export const PROCESS_ROLES = ['all', 'api', 'worker'] as const;
+export type ProcessRole = (typeof PROCESS_ROLES)[number];
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -227,6 +238,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       subjectPrefix,
       retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),
       outboxBatchSize: int('OUTBOX_BATCH_SIZE', 1000, 1, 10_000),
+      consumerBatchSize: int('EVENTS_CONSUMER_BATCH', 256, 1, 10_000),
     },
     clients: {
       accountServiceUrl: url('ACCOUNT_SERVICE_URL', 'http://localhost:8200', ['http:', 'https:']) as string,
@@ -266,7 +278,13 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     },
     logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     shutdownGraceMs: duration('SHUTDOWN_GRACE_MS', '5000', 0),
+    processRole: oneOf('PROCESS_ROLE', 'all', PROCESS_ROLES),
   };
+  if (config.processRole !== 'all' && config.database.url === undefined) {
+    problems.push(
+      'PROCESS_ROLE=api or worker needs DATABASE_URL (PostgreSQL): embedded PGlite belongs to one process, which must run everything',
+    );
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
 }

@@ -44,8 +44,8 @@ export class GroupCommitQueue<I, R> {
   private inFlight = 0;
   private timer?: NodeJS.Timeout;
   private scheduled = false;
-  /** groups committed and items in them, for metrics and tests */
-  readonly stats = { groups: 0, items: 0, splits: 0 };
+  /** groups committed, items in them, groups split after a failure, and the largest group, for metrics and tests */
+  readonly stats = { groups: 0, items: 0, splits: 0, largest: 0 };
 
   constructor(private readonly options: GroupCommitOptions<I, R>) {}
 
@@ -106,6 +106,7 @@ export class GroupCommitQueue<I, R> {
       outcomes = await this.options.commit(group.map((p) => p.item));
       this.stats.groups++;
       this.stats.items += group.length;
+      this.stats.largest = Math.max(this.stats.largest, group.length);
     } catch (err) {
       if (group.length === 1 || this.options.shouldSplit?.(err) === false) {
         for (const pending of group) pending.reject(err);

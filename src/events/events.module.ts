@@ -10,6 +10,7 @@ import { AsyncApiController } from './asyncapi/asyncapi.controller.js';
 import { ConsumerLagMetrics } from './consumer-lag.metrics.js';
 import { EventsLifecycle } from './events.lifecycle.js';
 import { EventsMetrics } from './events.metrics.js';
+import { EventGroups } from './handlers/event-groups.js';
 import { SubscriptionEventsController } from './handlers/subscription-events.controller.js';
 import { EventBusHealth } from './transport/event-bus-health.js';
 import { InboxEventEntity } from './inbox/inbox-event.entity.js';
@@ -34,6 +35,7 @@ import { JetStreamServer } from './transport/jetstream.server.js';
     EventBusConnection,
     OutboxRelay,
     InboxRepository,
+    EventGroups,
     JetStreamServer,
     EventsLifecycle,
     EventBusHealth,

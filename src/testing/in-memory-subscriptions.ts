@@ -25,14 +25,24 @@ export class InMemorySubscriptions {
   findById(_tx: unknown, id: string): Promise<SubscriptionEntity | null> {
     return this.lock(_tx, id);
   }
-  lockForUser(_tx: unknown, userId: string, statuses: readonly string[]): Promise<SubscriptionEntity[]> {
+  lockForUsers(_tx: unknown, userIds: readonly string[], statuses: readonly string[]): Promise<SubscriptionEntity[]> {
     return Promise.resolve(
-      [...this.rows.values()].filter((s) => s.userId === userId && statuses.includes(s.status)).map((s) => ({ ...s })),
+      [...this.rows.values()].filter((s) => userIds.includes(s.userId) && statuses.includes(s.status)).map((s) => ({ ...s })),
     );
+  }
+  lockMany(_tx: unknown, ids: readonly string[]): Promise<SubscriptionEntity[]> {
+    return Promise.resolve([...this.rows.values()].filter((s) => ids.includes(s.subscriptionId)).map((s) => ({ ...s })));
   }
   lock(_tx: unknown, id: string): Promise<SubscriptionEntity | null> {
     const row = this.rows.get(id);
     return Promise.resolve(row ? { ...row } : null);
+  }
+  updateMany(_tx: unknown, subs: readonly SubscriptionEntity[], fields: readonly (keyof SubscriptionEntity)[]): Promise<void> {
+    for (const sub of subs) {
+      const row = this.rows.get(sub.subscriptionId);
+      if (row) for (const field of fields) Object.assign(row, { [field]: sub[field] });
+    }
+    return Promise.resolve();
   }
   update(_tx: unknown, id: string, patch: Partial<SubscriptionEntity>): Promise<void> {
     this.rows.set(id, { ...(this.rows.get(id) as SubscriptionEntity), ...patch });

@@ -10,7 +10,7 @@ import { connect, headers as natsHeaders, nanos, type NatsConnection } from '@na
 import type { CallContext } from '../../src/common/auth/principal.js';
 import type { Tx } from '../../src/database/unit-of-work.js';
 import { EventPublisher } from '../../src/events/publishers/event.publisher.js';
-import { SubscriptionEffects } from '../../src/product/subscriptions/subscription-effects.js';
+import { SubscriptionEffects, type SubscriptionRequest, type UserRequest } from '../../src/product/subscriptions/subscription-effects.js';
 
 export const NATS_URL = process.env.TEST_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -183,17 +183,26 @@ export class RecordingEffects extends SubscriptionEffects {
     return 1;
   }
 
-  async activateForPayment(tx: Tx, subscriptionId: string, ctx: CallContext): Promise<boolean> {
-    if (subscriptionId === 'sub_unknown') return false;
-    return (await this.record(tx, 'activateForPayment', subscriptionId, ctx)) > 0;
+  async activateForPayments(tx: Tx, requests: readonly SubscriptionRequest[]): Promise<boolean[]> {
+    const changed: boolean[] = [];
+    for (const { subscriptionId, ctx } of requests) {
+      changed.push(subscriptionId !== 'sub_unknown' && (await this.record(tx, 'activateForPayment', subscriptionId, ctx)) > 0);
+    }
+    return changed;
   }
 
-  markPastDueForUser(tx: Tx, userId: string, ctx: CallContext): Promise<number> {
-    return this.record(tx, 'markPastDueForUser', userId, ctx);
+  markPastDueForUsers(tx: Tx, requests: readonly UserRequest[]): Promise<number[]> {
+    return this.each(tx, 'markPastDueForUser', requests);
   }
 
-  cancelAllForUser(tx: Tx, userId: string, ctx: CallContext): Promise<number> {
-    return this.record(tx, 'cancelAllForUser', userId, ctx);
+  cancelAllForUsers(tx: Tx, requests: readonly UserRequest[]): Promise<number[]> {
+    return this.each(tx, 'cancelAllForUser', requests);
+  }
+
+  private async each(tx: Tx, method: string, requests: readonly UserRequest[]): Promise<number[]> {
+    const counts: number[] = [];
+    for (const { userId, ctx } of requests) counts.push(await this.record(tx, method, userId, ctx));
+    return counts;
   }
 }
 

@@ -1,86 +1,74 @@
-import { Controller, Logger, UseFilters } from '@nestjs/common';
+import { Controller, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { type CallContext, systemContext } from '../../common/auth/principal.js';
-import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { SubscriptionEffects } from '../../product/product.ports.js';
-import { InboxRepository } from '../inbox/inbox.repository.js';
 import { PaymentCompletedEvent, paymentSubscriptionId, UserDeletedEvent, WalletInsufficientFundsEvent } from '../models/consumed-events.js';
 import type { InboundEvent } from '../models/envelope.js';
 import { parsePayload } from '../models/validate-payload.js';
 import type { JetStreamContext } from '../transport/jetstream.context.js';
+import { EventGroups, type EventGroup } from './event-groups.js';
 import { EventsExceptionFilter } from './events-exception.filter.js';
 
 /**
  * The consumed events (SPEC section 3, "Consumed"). Each handler validates the data against its
- * event class, then in ONE transaction records the event id in the inbox and applies the effect
- * (through the SubscriptionEffects port, which writes its own events to the outbox with the same
- * transaction). A redelivered or duplicated event finds its id in the inbox and does nothing.
- * Events written by the effects carry `metadata.correlation_id` = the consumed event's id and
- * its `request_id`, and every log line here has both.
+ * event class (a malformed event fails here, alone, and is dead-lettered), then hands the event to
+ * its type's group (EventGroups): the group's transaction records every event id in the inbox and
+ * applies the effects of the new ones together, through the SubscriptionEffects port, which writes
+ * its own events to the outbox with the same transaction. A redelivered or duplicated event finds
+ * its id in the inbox and does nothing. Events written by the effects carry
+ * `metadata.correlation_id` = the consumed event's id and its `request_id`, and every log line has both.
  */
 @Controller()
 @UseFilters(EventsExceptionFilter)
 export class SubscriptionEventsController {
-  private readonly logger = new Logger('EventHandlers');
+  private readonly payments: EventGroup<string | null>;
+  private readonly insufficientFunds: EventGroup<string>;
+  private readonly userDeletions: EventGroup<string>;
 
-  constructor(
-    private readonly uow: UnitOfWork,
-    private readonly inbox: InboxRepository,
-    private readonly effects: SubscriptionEffects,
-  ) {}
+  constructor(groups: EventGroups, effects: SubscriptionEffects) {
+    this.payments = groups.create<string | null>('payment.completed', async (tx, events) => {
+      const named = events.filter((e) => e.payload !== null);
+      const changed = await effects.activateForPayments(
+        tx,
+        named.map((e) => ({ subscriptionId: e.payload as string, ctx: e.call })),
+      );
+      const byEvent = new Map(named.map((e, i) => [e, changed[i]]));
+      return events.map((e) =>
+        e.payload === null
+          ? { changed: 0, note: 'no subscription_id in data or data.metadata' }
+          : { changed: byEvent.get(e) ? 1 : 0, subscription_id: e.payload },
+      );
+    });
+    this.insufficientFunds = groups.create<string>('wallet.insufficient_funds', async (tx, events) => {
+      const changed = await effects.markPastDueForUsers(
+        tx,
+        events.map((e) => ({ userId: e.payload, ctx: e.call })),
+      );
+      return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
+    });
+    this.userDeletions = groups.create<string>('user.deleted', async (tx, events) => {
+      const changed = await effects.cancelAllForUsers(
+        tx,
+        events.map((e) => ({ userId: e.payload, ctx: e.call })),
+      );
+      return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
+    });
+  }
 
   @EventPattern('payment.completed')
-  async onPaymentCompleted(@Payload() event: InboundEvent, @Ctx() ctx: unknown): Promise<void> {
+  onPaymentCompleted(@Payload() event: InboundEvent, @Ctx() ctx: unknown): Promise<void> {
     const data = parsePayload(PaymentCompletedEvent, event.data, event.type);
-    const subscriptionId = paymentSubscriptionId(data);
-    await this.handle(event, ctx as JetStreamContext, async (effects, tx, call) => {
-      if (!subscriptionId) return { changed: 0, note: 'no subscription_id in data or data.metadata' };
-      const changed = await effects.activateForPayment(tx, subscriptionId, call);
-      return { changed: changed ? 1 : 0, subscription_id: subscriptionId };
-    });
+    return this.payments.apply(event, paymentSubscriptionId(data) ?? null, (ctx as JetStreamContext).getDeliveryCount());
   }
 
   @EventPattern('wallet.insufficient_funds')
-  async onInsufficientFunds(@Payload() event: InboundEvent, @Ctx() ctx: unknown): Promise<void> {
+  onInsufficientFunds(@Payload() event: InboundEvent, @Ctx() ctx: unknown): Promise<void> {
     const data = parsePayload(WalletInsufficientFundsEvent, event.data, event.type);
-    await this.handle(event, ctx as JetStreamContext, async (effects, tx, call) => ({
-      changed: await effects.markPastDueForUser(tx, data.user_id, call),
-      user_id: data.user_id,
-    }));
+    return this.insufficientFunds.apply(event, data.user_id, (ctx as JetStreamContext).getDeliveryCount());
   }
 
   @EventPattern('user.deleted')
-  async onUserDeleted(@Payload() event: InboundEvent, @Ctx() ctx: unknown): Promise<void> {
+  onUserDeleted(@Payload() event: InboundEvent, @Ctx() ctx: unknown): Promise<void> {
     const data = parsePayload(UserDeletedEvent, event.data, event.type);
-    await this.handle(event, ctx as JetStreamContext, async (effects, tx, call) => ({
-      changed: await effects.cancelAllForUser(tx, data.user_id, call),
-      user_id: data.user_id,
-    }));
-  }
-
-  private async handle(
-    event: InboundEvent,
-    ctx: JetStreamContext,
-    work: (effects: SubscriptionEffects, tx: Tx, call: CallContext) => Promise<Record<string, unknown> & { changed: number }>,
-  ): Promise<void> {
-    const effects = this.effects;
-    const log = {
-      event_id: event.id,
-      type: event.type,
-      source: event.source,
-      stream_seq: event.streamSequence,
-      delivery: ctx.getDeliveryCount(),
-      request_id: event.metadata.request_id ?? null,
-      correlation_id: event.id,
-      ...(event.metadata.correlation_id ? { caused_by: event.metadata.correlation_id } : {}),
-      ...(event.raw ? { raw: true } : {}),
-    };
-    const call = systemContext(event.metadata.request_id ?? '', event.id);
-    const outcome = await this.uow.run(async (tx) => {
-      if (!(await this.inbox.claim(tx, event.id, event.type))) return undefined;
-      return work(effects, tx, call);
-    });
-    if (outcome === undefined) this.logger.log(log, 'Event already handled (duplicate); nothing done');
-    else this.logger.log({ ...log, ...outcome }, outcome.changed > 0 ? 'Event handled' : 'Event handled; nothing to change');
+    return this.userDeletions.apply(event, data.user_id, (ctx as JetStreamContext).getDeliveryCount());
   }
 }

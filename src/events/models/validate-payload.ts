@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import { eventClassInfo, fieldNamesOf } from './event-field.js';
+import { eventClassInfo, fastPayloadProblems, fieldNamesOf } from './event-field.js';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
@@ -39,9 +39,15 @@ export function payloadProblems(cls: new () => object, plain: unknown): string[]
   return problems;
 }
 
-/** The payload as an instance of its class, or EventValidationError. */
+/**
+ * The consumed payload typed as its class, or EventValidationError. Checked by the fields' own
+ * predicates (fastPayloadProblems: the same findings as `payloadProblems`, unit-tested side by
+ * side, at a fraction of class-validator's cost per event); the object is the parsed JSON itself.
+ */
 export function parsePayload<T extends object>(cls: new () => T, plain: unknown, eventType: string): T {
-  const problems = payloadProblems(cls, plain);
+  if (plain === null || typeof plain !== 'object' || Array.isArray(plain))
+    throw new EventValidationError(eventType, ['payload must be a JSON object']);
+  const problems = fastPayloadProblems(cls, plain as Record<string, unknown>);
   if (problems.length > 0) throw new EventValidationError(eventType, problems);
-  return plainToInstance(cls, plain);
+  return plain as T;
 }

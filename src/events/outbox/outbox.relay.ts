@@ -17,6 +17,8 @@ const PUBLISH_TIMEOUT_MS = 5000;
 const MAX_BACKOFF_MS = 30_000;
 const PRUNE_EVERY_MS = 60_000;
 const PRUNE_CHUNK = 5000;
+/** PROCESS_ROLE=api: at most one NOTIFY per this many ms to wake a worker's relay (the commits in between ride along). */
+const API_NOTIFY_SPACING_MS = 5;
 
 type BatchResult = 'more' | 'idle' | 'busy' | 'failed';
 
@@ -69,6 +71,10 @@ export class OutboxRelay implements OnApplicationBootstrap {
   private lastPrune = 0;
   /** Events committed by this replica since the last pass (set by OutboxSignal). */
   private localCommits = false;
+  /** PROCESS_ROLE=api: no relay here; commits wake the relay lock holder (a worker) by NOTIFY */
+  private readonly apiOnly: boolean;
+  private notifying?: Promise<void>;
+  private notifyAgain = false;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -82,7 +88,12 @@ export class OutboxRelay implements OnApplicationBootstrap {
     config: ConfigService<AppConfig, true>,
   ) {
     this.nats = config.get('nats', { infer: true });
+    this.apiOnly = config.get('processRole', { infer: true }) === 'api';
     signal.listen(() => {
+      if (this.apiOnly) {
+        this.notifyWorker();
+        return;
+      }
       this.localCommits = true;
       this.wake();
     });
@@ -94,10 +105,29 @@ export class OutboxRelay implements OnApplicationBootstrap {
       return;
     }
     this.connection.start();
+    if (this.apiOnly) {
+      this.logger.log('PROCESS_ROLE=api: no outbox relay in this process; its commits wake the relay of a worker (NOTIFY)');
+      return;
+    }
     this.connection.onConnected(() => this.wake('reconnect'));
     // other replicas' relays wake this one when it holds the lock (and on every reconnection of the listener)
     this.notifications.listen(NOTIFY_CHANNEL, () => this.wake());
     this.running = this.loop();
+  }
+
+  /** PROCESS_ROLE=api: one NOTIFY for the commits of the last few ms (one in flight, the next coalesced). */
+  private notifyWorker(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = (async () => {
+      do {
+        this.notifyAgain = false;
+        await this.notifications.notify(NOTIFY_CHANNEL);
+        await new Promise((resolve) => setTimeout(resolve, API_NOTIFY_SPACING_MS));
+      } while (this.notifyAgain);
+    })().finally(() => (this.notifying = undefined));
   }
 
   /** Ask for a relay pass now (a commit), or after a reconnection / at shutdown (cuts a back-off short). */
@@ -110,6 +140,10 @@ export class OutboxRelay implements OnApplicationBootstrap {
   async stopAndFlush(timeoutMs = 5000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    if (this.apiOnly) {
+      await this.notifying; // the last commits' wake-up, before the database closes
+      return;
+    }
     this.wake('stop');
     await this.running;
     if (!this.connection.enabled || !this.connection.isConnected) return;

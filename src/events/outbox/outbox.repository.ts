@@ -15,7 +15,9 @@ export class OutboxRepository {
   async insert(tx: Tx, messages: readonly OutboxMessage[]): Promise<void> {
     if (messages.length === 0) return;
     const params: unknown[] = [];
-    await managerOf(tx).query(this.insertStatement(messages, params), params);
+    // a few rows: plain VALUES; a group's worth: one JSON parameter (see insertManyStatement)
+    const sql = messages.length <= 4 ? this.insertStatement(messages, params) : this.insertManyStatement(messages, params);
+    await managerOf(tx).query(sql, params);
   }
 
   /**

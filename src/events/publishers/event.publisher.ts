@@ -84,45 +84,40 @@ export class EventPublisher {
   }
 
   /** Writes subscription.status_changed plus activated / canceled / expired when the new status calls for it. */
-  async publishSubscriptionStatusChanged(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<void> {
+  publishSubscriptionStatusChanged(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<void> {
+    return this.publishMessages(tx, this.subscriptionStatusChangedMessages(data, ctx));
+  }
+
+  /** The messages of a status change: subscription.status_changed, then activated / canceled / expired when the new status calls for it. */
+  subscriptionStatusChangedMessages(data: SubscriptionLifecycleData, ctx: CallContext): OutboxMessage[] {
     const { cancellation_reason: _c, expiration_date: _e, ...statusChanged } = data;
-    await this.write(
-      tx,
-      SubscriptionStatusChangedEvent,
-      'subscription.status_changed',
-      data.subscription_id,
-      statusChanged satisfies SubscriptionStatusChangedData,
-      ctx,
-    );
-    if (data.new_status === 'active') await this.publishSubscriptionActivated(tx, statusChanged, ctx);
-    if (data.new_status === 'canceled') await this.publishSubscriptionCanceled(tx, data, ctx);
-    if (data.new_status === 'expired' || data.new_status === 'incomplete_expired') await this.publishSubscriptionExpired(tx, data, ctx);
+    const id = data.subscription_id;
+    const messages = [
+      this.row(
+        SubscriptionStatusChangedEvent,
+        'subscription.status_changed',
+        id,
+        statusChanged satisfies SubscriptionStatusChangedData,
+        ctx,
+      ),
+    ];
+    if (data.new_status === 'active') messages.push(this.row(SubscriptionActivatedEvent, 'subscription.activated', id, statusChanged, ctx));
+    if (data.new_status === 'canceled') {
+      const canceled = { ...data, cancellation_reason: data.cancellation_reason ?? data.reason };
+      messages.push(this.row(SubscriptionCanceledEvent, 'subscription.canceled', id, canceled, ctx));
+    }
+    if (data.new_status === 'expired' || data.new_status === 'incomplete_expired') {
+      const expired = { ...data, expiration_date: data.expiration_date ?? null };
+      messages.push(this.row(SubscriptionExpiredEvent, 'subscription.expired', id, expired, ctx));
+    }
+    return messages;
   }
 
-  publishSubscriptionActivated(tx: Tx, data: SubscriptionStatusChangedData, ctx: CallContext): Promise<string> {
-    return this.write(tx, SubscriptionActivatedEvent, 'subscription.activated', data.subscription_id, data, ctx);
-  }
-
-  publishSubscriptionCanceled(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<string> {
-    return this.write(
-      tx,
-      SubscriptionCanceledEvent,
-      'subscription.canceled',
-      data.subscription_id,
-      { ...data, cancellation_reason: data.cancellation_reason ?? data.reason },
-      ctx,
-    );
-  }
-
-  publishSubscriptionExpired(tx: Tx, data: SubscriptionLifecycleData, ctx: CallContext): Promise<string> {
-    return this.write(
-      tx,
-      SubscriptionExpiredEvent,
-      'subscription.expired',
-      data.subscription_id,
-      { ...data, expiration_date: data.expiration_date ?? null },
-      ctx,
-    );
+  /** Writes messages built by the `...Messages` methods, in one insert with the caller's transaction. */
+  async publishMessages(tx: Tx, messages: readonly OutboxMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.outbox.insert(tx, messages);
+    this.written(tx);
   }
 
   publishSubscriptionRenewed(tx: Tx, data: SubscriptionRenewedData, ctx: CallContext): Promise<string> {

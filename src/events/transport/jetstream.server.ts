@@ -18,7 +18,6 @@ export const JETSTREAM_TRANSPORT = Symbol('JETSTREAM');
 
 const ACK_WAIT_MS = 30_000;
 const MAX_NAK_DELAY_MS = 60_000;
-const BATCH = 16;
 /** a fetch ends after this long even when idle (bounds how long shutdown waits for it) */
 const FETCH_EXPIRES_MS = 2000;
 
@@ -32,6 +31,8 @@ interface ConsumerState {
   durable: string;
   filter: string;
   running?: Promise<void>;
+  /** the @EventPattern handler, looked up once (not per message) */
+  handler?: MessageHandler | null;
 }
 
 /**
@@ -59,6 +60,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private stopped?: Promise<void>;
   private unsubscribe?: () => void;
   private wakeSleepers = new Set<() => void>();
+  /** PROCESS_ROLE=api: the workers consume */
+  private readonly apiOnly: boolean;
 
   constructor(
     private readonly connection: EventBusConnection,
@@ -69,6 +72,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     super();
     this.nats = config.get('nats', { infer: true });
     this.serviceName = config.get('serviceName', { infer: true });
+    this.apiOnly = config.get('processRole', { infer: true }) === 'api';
   }
 
   /** The subjects this service consumes (one per registered @EventPattern). */
@@ -78,7 +82,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 
   /** The durable consumer names, once listening (empty before, and when NATS_URL=off). */
   durables(): string[] {
-    return this.connection.enabled ? [...this.consumers.values()].map((c) => c.durable) : [];
+    return this.connection.enabled && !this.apiOnly ? [...this.consumers.values()].map((c) => c.durable) : [];
   }
 
   listen(callback: (...optionalParams: unknown[]) => void): void {
@@ -89,8 +93,9 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         filter: consumedFilter(this.nats.subjectPrefix, pattern),
       });
     }
-    if (!this.connection.enabled) {
-      this.log.log({ subjects: this.subjects() }, 'NATS_URL=off: event handlers registered but not consuming');
+    if (!this.connection.enabled || this.apiOnly) {
+      const why = this.apiOnly ? 'PROCESS_ROLE=api' : 'NATS_URL=off';
+      this.log.log({ subjects: this.subjects() }, `${why}: event handlers registered but not consuming`);
       callback();
       return;
     }
@@ -138,21 +143,27 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   }
 
   /**
-   * Pulls in bounded fetches (at most BATCH messages, FETCH_EXPIRES_MS) rather than an endless
-   * consume(): every message delivered to this replica is then either handled or, once stopping,
-   * `nak`ed at once so another replica gets it without waiting for ack_wait.
+   * Pulls in bounded fetches (at most EVENTS_CONSUMER_BATCH messages, FETCH_EXPIRES_MS) rather
+   * than an endless consume(). The messages of a fetch are handed to the handler one after the
+   * other, in stream order, without waiting for each to finish: the handlers of a type gather them
+   * into group transactions (EventGroups), which keep that order. At most two fetches are in
+   * flight: the next is pulled while the previous one commits. Once stopping, a message pulled but
+   * not started is `nak`ed at once so another replica gets it without waiting for ack_wait.
    */
   private async consumeLoop(c: ConsumerState): Promise<void> {
     let failures = 0;
+    const batchSize = this.nats.consumerBatchSize;
     while (!this.stopping) {
       await Promise.race([this.connection.whenConnected(), this.untilStopping()]);
       if (this.stopping) break;
+      const fetches: Promise<unknown>[] = [];
       try {
         if (failures > 0) await this.ensureConsumer(c);
         const consumer = await this.connection.jetstream().consumers.get(this.nats.stream, c.durable);
         failures = 0;
         while (!this.stopping && this.connection.isConnected) {
-          const batch = await consumer.fetch({ max_messages: BATCH, expires: FETCH_EXPIRES_MS });
+          const batch = await consumer.fetch({ max_messages: batchSize, expires: FETCH_EXPIRES_MS });
+          const started: Promise<void>[] = [];
           for await (const m of batch) {
             if (this.stopping) {
               m.nak(); // pulled but not started: give it back to another replica now
@@ -160,18 +171,17 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
             }
             const work = this.process(c, m);
             this.inFlight.add(work);
-            try {
-              await work;
-            } finally {
-              this.inFlight.delete(work);
-            }
+            started.push(work.finally(() => this.inFlight.delete(work)));
           }
+          fetches.push(Promise.allSettled(started));
+          if (fetches.length >= 2) await fetches.shift();
         }
       } catch (err) {
         failures++;
         if (this.stopping) break;
         this.log.warn({ durable: c.durable, err: err instanceof Error ? err.message : String(err) }, 'Consumer interrupted; restarting');
       }
+      await Promise.allSettled(fetches);
       if (!this.stopping) await this.sleep(Math.min(250 * 2 ** failures, 10_000));
     }
   }
@@ -194,7 +204,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       request_id: event.metadata.request_id,
       correlation_id: event.id,
     };
-    const handler = this.getHandlerByPattern(c.pattern);
+    c.handler ??= this.getHandlerByPattern(c.pattern);
+    const handler = c.handler;
     if (!handler) {
       m.nak(5000);
       return;

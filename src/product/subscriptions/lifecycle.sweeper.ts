@@ -29,6 +29,8 @@ export interface SweepResult {
 export class LifecycleSweeper implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(LifecycleSweeper.name);
   private readonly intervalMs: number;
+  /** false with PROCESS_ROLE=api: the workers sweep */
+  private readonly enabled: boolean;
   private timer?: NodeJS.Timeout;
   private running?: Promise<SweepResult>;
 
@@ -40,9 +42,11 @@ export class LifecycleSweeper implements OnApplicationBootstrap, OnModuleDestroy
     config: ConfigService<AppConfig, true>,
   ) {
     this.intervalMs = config.get('lifecycle', { infer: true }).sweepIntervalMs;
+    this.enabled = config.get('processRole', { infer: true }) !== 'api';
   }
 
   onApplicationBootstrap(): void {
+    if (!this.enabled) return; // PROCESS_ROLE=api: the workers sweep
     this.timer = setInterval(() => {
       if (this.running) return; // the previous sweep is still going
       this.sweepOnce().catch((err: unknown) => this.logger.error({ err }, 'Lifecycle sweep failed'));

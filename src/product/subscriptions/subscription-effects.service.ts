@@ -1,12 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import type { CallContext } from '../../common/auth/principal.js';
 import type { Tx } from '../../database/unit-of-work.js';
-import { SubscriptionEffects } from './subscription-effects.js';
+import { SubscriptionEffects, type SubscriptionRequest, type UserRequest } from './subscription-effects.js';
 import { SubscriptionRepository } from './subscription.repository.js';
+import type { SubscriptionEntity } from './subscription.entity.js';
 import { SubscriptionTransitions } from './subscription-transitions.service.js';
-import { canTransition, ENTITLING_STATUSES, NON_TERMINAL_STATUSES } from './subscription-state-machine.js';
+import { canTransition, ENTITLING_STATUSES, NON_TERMINAL_STATUSES, type SubscriptionStatus } from './subscription-state-machine.js';
 
-/** What consumed events do to subscriptions: the implementation of ProductModule's SubscriptionEffects port. */
+/**
+ * What consumed events do to subscriptions: the implementation of ProductModule's SubscriptionEffects
+ * port. A group of requests costs one locking read, one UPDATE and one outbox insert, whatever its size.
+ */
 @Injectable()
 export class SubscriptionEffectsService extends SubscriptionEffects {
   constructor(
@@ -16,22 +19,47 @@ export class SubscriptionEffectsService extends SubscriptionEffects {
     super();
   }
 
-  async activateForPayment(tx: Tx, subscriptionId: string, ctx: CallContext): Promise<boolean> {
-    const sub = await this.repo.lock(tx, subscriptionId);
-    if (!sub || sub.status === 'active' || !canTransition(sub.status, 'active')) return false;
-    await this.transitions.changeStatus(tx, sub, 'active', 'payment_completed', ctx);
-    return true;
+  async activateForPayments(tx: Tx, requests: readonly SubscriptionRequest[]): Promise<boolean[]> {
+    const subs = await this.repo.lockMany(tx, [...new Set(requests.map((r) => r.subscriptionId))]);
+    const byId = new Map(subs.map((s) => [s.subscriptionId, s]));
+    const changes = this.transitions.statusChanges();
+    const changed = requests.map(({ subscriptionId, ctx }) => {
+      const sub = byId.get(subscriptionId);
+      if (!sub || sub.status === 'active' || !canTransition(sub.status, 'active')) return false;
+      changes.add(sub, 'active', 'payment_completed', ctx);
+      return true;
+    });
+    await changes.write(tx);
+    return changed;
   }
 
-  async markPastDueForUser(tx: Tx, userId: string, ctx: CallContext): Promise<number> {
-    const subs = await this.repo.lockForUser(tx, userId, ENTITLING_STATUSES);
-    for (const sub of subs) await this.transitions.changeStatus(tx, sub, 'past_due', 'insufficient_funds', ctx);
-    return subs.length;
+  markPastDueForUsers(tx: Tx, requests: readonly UserRequest[]): Promise<number[]> {
+    return this.changeUsers(tx, requests, ENTITLING_STATUSES, 'past_due', 'insufficient_funds');
   }
 
-  async cancelAllForUser(tx: Tx, userId: string, ctx: CallContext): Promise<number> {
-    const subs = await this.repo.lockForUser(tx, userId, NON_TERMINAL_STATUSES);
-    for (const sub of subs) await this.transitions.changeStatus(tx, sub, 'canceled', 'user_deleted', ctx);
-    return subs.length;
+  cancelAllForUsers(tx: Tx, requests: readonly UserRequest[]): Promise<number[]> {
+    return this.changeUsers(tx, requests, NON_TERMINAL_STATUSES, 'canceled', 'user_deleted');
+  }
+
+  /** Each request moves the user's subscriptions that are (still) in `from` to `to`, oldest first. */
+  private async changeUsers(
+    tx: Tx,
+    requests: readonly UserRequest[],
+    from: readonly SubscriptionStatus[],
+    to: SubscriptionStatus,
+    reason: string,
+  ): Promise<number[]> {
+    const subs = await this.repo.lockForUsers(tx, [...new Set(requests.map((r) => r.userId))], from);
+    const byUser = new Map<string, SubscriptionEntity[]>();
+    for (const sub of subs) byUser.set(sub.userId, [...(byUser.get(sub.userId) ?? []), sub]);
+    const changes = this.transitions.statusChanges();
+    const counts = requests.map(({ userId, ctx }) => {
+      // a second request for the same user in the group finds them changed already
+      const open = (byUser.get(userId) ?? []).filter((sub) => from.includes(sub.status));
+      for (const sub of open) changes.add(sub, to, reason, ctx);
+      return open.length;
+    });
+    await changes.write(tx);
+    return counts;
   }
 }

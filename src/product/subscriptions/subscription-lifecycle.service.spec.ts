@@ -131,9 +131,9 @@ describe('SubscriptionLifecycle and SubscriptionEffects (repository swapped by o
 
   it('should activate on payment once, and do nothing for an unknown or already active subscription', async () => {
     await rows.insert(tx, subscription({ subscriptionId: 'sub_i', status: 'incomplete' }));
-    expect(await effects.activateForPayment(tx, 'sub_i', internalCall)).toBe(true);
-    expect(await effects.activateForPayment(tx, 'sub_i', internalCall)).toBe(false);
-    expect(await effects.activateForPayment(tx, 'sub_nope', internalCall)).toBe(false);
+    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'sub_i', ctx: internalCall }])).toEqual([true]);
+    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'sub_i', ctx: internalCall }])).toEqual([false]);
+    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'sub_nope', ctx: internalCall }])).toEqual([false]);
     expect(rows.rows.get('sub_i')?.status).toBe('active');
     expect(outbox.types()).toEqual(['subscription.status_changed', 'subscription.activated']);
   });
@@ -141,10 +141,10 @@ describe('SubscriptionLifecycle and SubscriptionEffects (repository swapped by o
   it('should mark only active and trialing subscriptions of the user past_due, and cancel every open one on user.deleted', async () => {
     await rows.insert(tx, subscription({ subscriptionId: 'a', organizationId: null, status: 'active' }));
     await rows.insert(tx, subscription({ subscriptionId: 'b', organizationId: 'o1', status: 'paused' }));
-    expect(await effects.markPastDueForUser(tx, 'u1', internalCall)).toBe(1);
+    expect(await effects.markPastDueForUsers(tx, [{ userId: 'u1', ctx: internalCall }])).toEqual([1]);
     expect(rows.rows.get('a')?.status).toBe('past_due');
     expect(rows.rows.get('b')?.status).toBe('paused');
-    expect(await effects.cancelAllForUser(tx, 'u1', internalCall)).toBe(2);
+    expect(await effects.cancelAllForUsers(tx, [{ userId: 'u1', ctx: internalCall }])).toEqual([2]);
     expect([...rows.rows.values()].map((s) => [s.status, s.cancellationReason])).toEqual([
       ['canceled', 'user_deleted'],
       ['canceled', 'user_deleted'],

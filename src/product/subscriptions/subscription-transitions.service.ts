@@ -3,6 +3,7 @@ import type { CallContext } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
 import type { Tx } from '../../database/unit-of-work.js';
 import type { SubscriptionLifecycleData } from '../../events/models/event-data.js';
+import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
 import type { PlanEntity } from '../catalog/entities/plan.entity.js';
 import { type BillingCycle, cyclePrice, periodAt } from './billing-period.js';
@@ -33,39 +34,14 @@ export class SubscriptionTransitions {
     ctx: CallContext,
     at: Date = this.clock.now(),
   ): Promise<void> {
-    const from = sub.status;
-    assertTransition(from, to);
-    const now = this.clock.now();
-    const patch: Partial<SubscriptionEntity> = { status: to, pastDueSince: to === 'past_due' ? at : null };
-    if (to === 'canceled') {
-      Object.assign(patch, {
-        canceledAt: at,
-        cancellationReason: reason ?? sub.cancellationReason,
-        cancelAtPeriodEnd: false,
-        pendingPlanId: null,
-        pendingBillingCycle: null,
-        pendingSeats: null,
-      });
-    }
-    if (to === 'active' && (from === 'incomplete' || from === 'trialing' || sub.currentPeriodEnd.getTime() <= now.getTime())) {
-      // A first payment (or coming back after the period ran out) starts a fresh paid period now.
-      Object.assign(patch, firstPaidPeriod(sub.billingCycle, now));
-      if (from === 'trialing' && sub.trialEnd && sub.trialEnd.getTime() > now.getTime()) patch.trialEnd = now;
-    }
-    await this.patch(tx, sub, patch);
-    const data: SubscriptionLifecycleData = {
-      subscription_id: sub.subscriptionId,
-      user_id: sub.userId,
-      organization_id: sub.organizationId,
-      plan_id: sub.planId,
-      old_status: from,
-      new_status: to,
-      reason,
-      metadata: sub.metadata,
-    };
-    if (to === 'canceled') data.cancellation_reason = sub.cancellationReason;
-    if (to === 'expired' || to === 'incomplete_expired') data.expiration_date = at.toISOString();
-    await this.events.publishSubscriptionStatusChanged(tx, data, ctx);
+    const changes = this.statusChanges();
+    changes.add(sub, to, reason, ctx, at);
+    await changes.write(tx);
+  }
+
+  /** Status changes of many locked subscriptions, written together (see StatusChanges). */
+  statusChanges(): StatusChanges {
+    return new StatusChanges(this.repo, this.events, this.clock);
   }
 
   /** Rolls the period forward by one and publishes subscription.renewed. */
@@ -138,6 +114,68 @@ export class SubscriptionTransitions {
     const full = { ...patch, updatedAt: this.clock.now() };
     await this.repo.update(tx, sub.subscriptionId, full);
     Object.assign(sub, full);
+  }
+}
+
+/**
+ * Status changes of many locked subscriptions (a group of consumed events): `add` decides each
+ * change through the state machine and applies it to the entity at once (so a later change of the
+ * same subscription sees it), `write` stores them all: ONE UPDATE of the touched columns of every
+ * changed row, ONE outbox insert of all their events, in the order they were added.
+ */
+export class StatusChanges {
+  private readonly changed = new Map<string, SubscriptionEntity>();
+  private readonly fields = new Set<keyof SubscriptionEntity>();
+  private readonly messages: OutboxMessage[] = [];
+
+  constructor(
+    private readonly repo: SubscriptionRepository,
+    private readonly events: EventPublisher,
+    private readonly clock: Clock,
+  ) {}
+
+  add(sub: SubscriptionEntity, to: SubscriptionStatus, reason: string | null, ctx: CallContext, at: Date = this.clock.now()): void {
+    const from = sub.status;
+    assertTransition(from, to);
+    const now = this.clock.now();
+    const patch: Partial<SubscriptionEntity> = { status: to, pastDueSince: to === 'past_due' ? at : null };
+    if (to === 'canceled') {
+      Object.assign(patch, {
+        canceledAt: at,
+        cancellationReason: reason ?? sub.cancellationReason,
+        cancelAtPeriodEnd: false,
+        pendingPlanId: null,
+        pendingBillingCycle: null,
+        pendingSeats: null,
+      });
+    }
+    if (to === 'active' && (from === 'incomplete' || from === 'trialing' || sub.currentPeriodEnd.getTime() <= now.getTime())) {
+      // A first payment (or coming back after the period ran out) starts a fresh paid period now.
+      Object.assign(patch, firstPaidPeriod(sub.billingCycle, now));
+      if (from === 'trialing' && sub.trialEnd && sub.trialEnd.getTime() > now.getTime()) patch.trialEnd = now;
+    }
+    patch.updatedAt = now;
+    Object.assign(sub, patch);
+    for (const field of Object.keys(patch) as (keyof SubscriptionEntity)[]) this.fields.add(field);
+    this.changed.set(sub.subscriptionId, sub);
+    const data: SubscriptionLifecycleData = {
+      subscription_id: sub.subscriptionId,
+      user_id: sub.userId,
+      organization_id: sub.organizationId,
+      plan_id: sub.planId,
+      old_status: from,
+      new_status: to,
+      reason,
+      metadata: sub.metadata,
+    };
+    if (to === 'canceled') data.cancellation_reason = sub.cancellationReason;
+    if (to === 'expired' || to === 'incomplete_expired') data.expiration_date = at.toISOString();
+    this.messages.push(...this.events.subscriptionStatusChangedMessages(data, ctx));
+  }
+
+  async write(tx: Tx): Promise<void> {
+    await this.repo.updateMany(tx, [...this.changed.values()], [...this.fields]);
+    await this.events.publishMessages(tx, this.messages);
   }
 }
 

@@ -56,6 +56,27 @@ const INSERT_SQL = `INSERT INTO subscriptions (${INSERT_COLUMNS.map(([c]) => c).
   VALUES (${INSERT_COLUMNS.map(([c], i) => `$${i + 1}${JSONB.has(c) ? '::jsonb' : ''}`).join(', ')})
   ON CONFLICT DO NOTHING RETURNING subscription_id`;
 
+/**
+ * The columns a status change or renewal may touch, with their SQL types: `updateMany` writes any
+ * of them for many rows in one statement (json_to_recordset), from the entities' current values.
+ */
+const UPDATABLE: Partial<Record<keyof SubscriptionEntity, [column: string, type: string]>> = {
+  status: ['status', 'text'],
+  pastDueSince: ['past_due_since', 'timestamptz'],
+  canceledAt: ['canceled_at', 'timestamptz'],
+  cancellationReason: ['cancellation_reason', 'text'],
+  cancelAtPeriodEnd: ['cancel_at_period_end', 'boolean'],
+  pendingPlanId: ['pending_plan_id', 'text'],
+  pendingBillingCycle: ['pending_billing_cycle', 'text'],
+  pendingSeats: ['pending_seats', 'int'],
+  billingAnchor: ['billing_anchor', 'timestamptz'],
+  periodIndex: ['period_index', 'int'],
+  currentPeriodStart: ['current_period_start', 'timestamptz'],
+  currentPeriodEnd: ['current_period_end', 'timestamptz'],
+  trialEnd: ['trial_end', 'timestamptz'],
+  updatedAt: ['updated_at', 'timestamptz'],
+};
+
 /** What is due for the time-driven lifecycle at one instant. */
 export interface DueThresholds {
   now: Date;
@@ -111,13 +132,51 @@ export class SubscriptionRepository {
     return managerOf(tx).findOne(SubscriptionEntity, { where: { subscriptionId }, lock: { mode: 'pessimistic_write' } });
   }
 
-  /** The user's subscriptions in these statuses, oldest first, locked FOR UPDATE. */
-  lockForUser(tx: Tx, userId: string, statuses: readonly SubscriptionStatus[]): Promise<SubscriptionEntity[]> {
+  /**
+   * These rows locked FOR UPDATE, in seq order (every multi-row lock here takes rows in seq order,
+   * so two transactions locking overlapping sets cannot deadlock each other).
+   */
+  lockMany(tx: Tx, subscriptionIds: readonly string[]): Promise<SubscriptionEntity[]> {
+    if (subscriptionIds.length === 0) return Promise.resolve([]);
     return managerOf(tx).find(SubscriptionEntity, {
-      where: { userId, status: In([...statuses]) },
+      where: { subscriptionId: In([...subscriptionIds]) },
       order: { seq: 'ASC' },
       lock: { mode: 'pessimistic_write' },
     });
+  }
+
+  /** The users' subscriptions in these statuses, oldest first (seq order), locked FOR UPDATE. */
+  lockForUsers(tx: Tx, userIds: readonly string[], statuses: readonly SubscriptionStatus[]): Promise<SubscriptionEntity[]> {
+    if (userIds.length === 0) return Promise.resolve([]);
+    return managerOf(tx).find(SubscriptionEntity, {
+      where: { userId: In([...userIds]), status: In([...statuses]) },
+      order: { seq: 'ASC' },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  /**
+   * Writes `fields` of each row from its entity, in ONE statement. The rows must be locked by the
+   * caller's transaction (the values written are the entities' as they stand).
+   */
+  async updateMany(tx: Tx, subs: readonly SubscriptionEntity[], fields: readonly (keyof SubscriptionEntity)[]): Promise<void> {
+    if (subs.length === 0 || fields.length === 0) return;
+    const columns = fields.map((field) => {
+      const column = UPDATABLE[field];
+      if (!column) throw new Error(`updateMany cannot write ${String(field)}`);
+      return { field, name: column[0], type: column[1] };
+    });
+    const rows = subs.map((sub) => {
+      const row: Record<string, unknown> = { subscription_id: sub.subscriptionId };
+      for (const c of columns) row[c.name] = sub[c.field];
+      return row;
+    });
+    await managerOf(tx).query(
+      `UPDATE subscriptions s SET ${columns.map((c) => `${c.name} = v.${c.name}`).join(', ')}
+       FROM json_to_recordset($1::json) AS v(subscription_id text, ${columns.map((c) => `${c.name} ${c.type}`).join(', ')})
+       WHERE s.subscription_id = v.subscription_id`,
+      [JSON.stringify(rows)],
+    );
   }
 
   async update(tx: Tx, subscriptionId: string, patch: Partial<SubscriptionEntity>): Promise<void> {
