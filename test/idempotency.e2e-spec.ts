@@ -1,7 +1,9 @@
+import pg from 'pg';
 import request from 'supertest';
 import { ManualClock } from '../src/common/clock/clock.js';
 import { CatalogStore } from '../src/product/catalog/catalog-store.js';
 import { Db } from './support/catalog-fixture.js';
+import { eventually } from './support/events.js';
 import { startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
 
@@ -84,6 +86,68 @@ describe('Idempotency-Key (PostgreSQL)', () => {
     await post('/usage/record', 'retry-key', { ...bad, product_id: 'gpt-4' })
       .expect(200)
       .expect('Idempotent-Replayed', 'true');
+  });
+
+  it('should make a retry wait while another transaction holds the key, and run it once that one rolls back (a process that died)', async () => {
+    const user = newUser();
+    // a request of another process, mid-flight: its claim is written and not committed
+    const other = new pg.Client({ connectionString: t.databaseUrl });
+    await other.connect();
+    try {
+      await other.query('BEGIN');
+      await other.query(
+        `INSERT INTO idempotency_keys (scope, key, method, path, request_hash, state, created_at, expires_at)
+         VALUES ('internal', 'held-key', 'POST', '/x', 'h', 'in_progress', now(), now() + interval '1 day')`,
+      );
+      const retry = post('/usage/record', 'held-key', { user_id: user, product_id: 'gpt-4', usage_amount: 5 }).then((r) => r);
+      // the retry's claim waits on the key's unique index (a lock wait, visible in pg_locks)
+      await eventually(
+        async () => (await db.query(`SELECT 1 FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'`)).length,
+        (waiting) => waiting > 0,
+      );
+      expect(await db.query(`SELECT 1 FROM usage_records WHERE user_id = $1`, [user])).toHaveLength(0);
+      await other.query('ROLLBACK'); // what PostgreSQL does when the owner's connection drops
+      const res = await retry;
+      expect(res.status).toBe(200);
+      expect(res.headers['idempotent-replayed']).toBeUndefined();
+    } finally {
+      await other.end();
+    }
+    expect(await db.query(`SELECT 1 FROM usage_records WHERE user_id = $1`, [user])).toHaveLength(1);
+    await post('/usage/record', 'held-key', { user_id: user, product_id: 'gpt-4', usage_amount: 5 })
+      .expect(200)
+      .expect('Idempotent-Replayed', 'true');
+  }, 30_000);
+
+  it('should commit the effect and the stored response together: when storing the response fails, nothing was recorded', async () => {
+    const user = newUser();
+    await db.query(`
+      CREATE FUNCTION test_idem_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.key = 'atomic-key' AND NEW.state = 'completed' THEN
+          RAISE EXCEPTION 'injected failure storing the response' USING ERRCODE = '57P03';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await db.query(`CREATE TRIGGER test_idem_fault BEFORE UPDATE ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION test_idem_fault()`);
+    const body = { user_id: user, product_id: 'gpt-4', usage_amount: 3 };
+    try {
+      const failed = await post('/usage/record', 'atomic-key', body);
+      expect(failed.status).toBe(503);
+      expect(await db.query(`SELECT 1 FROM usage_records WHERE user_id = $1`, [user])).toHaveLength(0);
+      expect(await db.query(`SELECT 1 FROM idempotency_keys WHERE key = 'atomic-key'`)).toHaveLength(0);
+    } finally {
+      await db.query(`DROP TRIGGER test_idem_fault ON idempotency_keys`);
+      await db.query(`DROP FUNCTION test_idem_fault()`);
+    }
+    const ok = await post('/usage/record', 'atomic-key', body).expect(200);
+    expect(ok.headers['idempotent-replayed']).toBeUndefined();
+    expect(await db.query(`SELECT 1 FROM usage_records WHERE user_id = $1`, [user])).toHaveLength(1);
+    const events = await db.query(
+      `SELECT 1 FROM outbox_events WHERE type = 'product.usage.recorded' AND envelope->'data'->>'user_id' = $1`,
+      [user],
+    );
+    expect(events).toHaveLength(1);
   });
 
   it('should scope keys per caller', async () => {

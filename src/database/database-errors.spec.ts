@@ -1,4 +1,4 @@
-import { QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { DomainError } from '../common/errors/domain-error.js';
 import { isDatabaseUnavailable, translateDatabaseError } from './database-errors.js';
 
@@ -14,6 +14,7 @@ describe('database errors', () => {
       new Error('Connection terminated unexpectedly'),
       new Error('Client has encountered a connection error and is not queryable'),
       new QueryRunnerAlreadyReleasedError(),
+      new QueryRunnerProviderAlreadyReleasedError(),
     ]) {
       expect([err.message, isDatabaseUnavailable(err)]).toEqual([err.message, true]);
     }

@@ -7,10 +7,10 @@ const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '
 const UNAVAILABLE_MESSAGE =
   /timeout exceeded when trying to connect|Connection terminated|connection is insecure|too many clients|not queryable|Cannot use a pool after calling end/i;
 /**
- * TypeORM's error when a transaction's query runner was released under it: the pg connection broke
+ * TypeORM's errors when a transaction's query runner was released under it: the pg connection broke
  * (server gone, connection terminated) and the runner was given back while the work still ran.
  */
-const UNAVAILABLE_ERROR_NAMES = new Set(['QueryRunnerAlreadyReleasedError']);
+const UNAVAILABLE_ERROR_NAMES = new Set(['QueryRunnerAlreadyReleasedError', 'QueryRunnerProviderAlreadyReleasedError']);
 
 /** Is this a database that cannot answer right now (as opposed to a query that is wrong)? */
 export function isDatabaseUnavailable(err: unknown): boolean {

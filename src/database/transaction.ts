@@ -6,18 +6,23 @@ import type { EntityManager } from 'typeorm';
  * repositories do (`managerOf`).
  */
 export interface Tx {
-  /** Runs `hook` after a successful commit (never on rollback). Errors in hooks are logged, not thrown. */
-  afterCommit(hook: () => void): void;
+  /**
+   * Runs `hook` after a successful commit (never on rollback), before the unit of work returns
+   * (an async hook is awaited). Errors in hooks are logged, not thrown.
+   */
+  afterCommit(hook: AfterCommitHook): void;
 }
+
+export type AfterCommitHook = () => void | Promise<void>;
 
 /** The TypeORM-backed handle UnitOfWork hands out. */
 export class ManagedTx implements Tx {
   constructor(
     readonly manager: EntityManager,
-    private readonly hooks: (() => void)[] | undefined,
+    readonly hooks: AfterCommitHook[] | undefined,
   ) {}
 
-  afterCommit(hook: () => void): void {
+  afterCommit(hook: AfterCommitHook): void {
     if (!this.hooks) throw new Error('afterCommit is not available in UnitOfWork.read (there is no commit)');
     this.hooks.push(hook);
   }

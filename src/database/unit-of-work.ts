@@ -1,13 +1,20 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { translateDatabaseError } from './database-errors.js';
 import { DatabaseRuntime } from './database-runtime.js';
 import { pgCode } from './pg-errors.js';
-import { ManagedTx, type Tx } from './transaction.js';
+import { type AfterCommitHook, ManagedTx, type Tx } from './transaction.js';
 
 export type { Tx } from './transaction.js';
 
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+
+/** A unit of work that committed: its result and the hooks still to run. */
+interface Committed<T> {
+  result: T;
+  hooks: AfterCommitHook[];
+}
 const MAX_ATTEMPTS = 3;
 
 /**
@@ -19,12 +26,19 @@ const MAX_ATTEMPTS = 3;
  * that cannot answer (connection refused or lost, shutting down, pool exhausted) surfaces as a
  * DomainError of kind `unavailable` (HTTP 503, events: retry). On embedded PGlite, which has one
  * connection, transactions and reads are serialized in-process.
+ *
+ * A **request transaction** (`around`) encloses a whole request: every unit of work started inside
+ * it (in its async context) joins it, each `run` / `statement` as a savepoint (so it still rolls
+ * back alone, and is retried alone), each `read` on the same connection; their after-commit hooks
+ * run once the request transaction commits. It is how an idempotent request stores its response
+ * in the same transaction as its effect.
  */
 @Injectable()
 export class UnitOfWork {
   private readonly logger = new Logger(UnitOfWork.name);
   private readonly serialize: boolean;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly enclosing = new AsyncLocalStorage<ManagedTx>();
 
   constructor(
     @Inject(DataSource) private readonly dataSource: DataSource,
@@ -33,18 +47,25 @@ export class UnitOfWork {
     this.serialize = runtime.embedded;
   }
 
+  /** Whether the caller runs inside a request transaction (its units of work join it). */
+  get inRequestTransaction(): boolean {
+    return this.enclosing.getStore() !== undefined;
+  }
+
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    if (!this.serialize) return this.runWithRetry(work);
-    return this.enqueue(() => this.runWithRetry(work));
+    const outer = this.enclosing.getStore();
+    if (outer) return (await this.transact(work, outer)).result;
+    return this.afterCommit(await this.queued(() => this.transact(work)));
   }
 
   /**
    * Read-only work outside a transaction: on PostgreSQL straight on the pool (no BEGIN/COMMIT round
    * trips); on PGlite queued behind open transactions, so a read never lands inside someone else's.
-   * `afterCommit` is not available here.
+   * `afterCommit` is not available here. Inside a request transaction: on its connection.
    */
   async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const tx = new ManagedTx(this.dataSource.manager, undefined);
+    const outer = this.enclosing.getStore();
+    const tx = new ManagedTx(outer?.manager ?? this.dataSource.manager, undefined);
     const job = async (): Promise<T> => {
       try {
         return await work(tx);
@@ -52,60 +73,90 @@ export class UnitOfWork {
         throw translateDatabaseError(err);
       }
     };
-    if (!this.serialize) return job();
-    return this.enqueue(job);
+    return outer ? job() : this.queued(job);
   }
 
   /**
    * One statement that is atomic on its own (a data-modifying CTE writing a row and its event):
    * no BEGIN / COMMIT round trips. `work` must issue exactly one statement through the Tx; the
-   * after-commit hooks run once it has succeeded (it committed when it returned).
+   * after-commit hooks run once it has succeeded (it committed when it returned). Inside a request
+   * transaction it is a savepoint like `run`.
    */
   async statement<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const hooks: (() => void)[] = [];
-    const job = async (): Promise<T> => {
+    const outer = this.enclosing.getStore();
+    if (outer) return (await this.transact(work, outer)).result;
+    const job = async (): Promise<Committed<T>> => {
+      const hooks: AfterCommitHook[] = [];
       try {
-        const result = await work(new ManagedTx(this.dataSource.manager, hooks));
-        for (const hook of hooks) {
-          try {
-            hook();
-          } catch (err) {
-            this.logger.error({ err }, 'after-commit hook failed');
-          }
-        }
-        return result;
+        return { result: await work(new ManagedTx(this.dataSource.manager, hooks)), hooks };
       } catch (err) {
         throw translateDatabaseError(err);
       }
     };
-    if (!this.serialize) return job();
-    return this.enqueue(job);
+    return this.afterCommit(await this.queued(job));
   }
 
-  private enqueue<T>(job: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in a request transaction (see the class comment): one transaction, not retried
+   * (it is a whole request), committed when `work` resolves, rolled back when it throws.
+   */
+  async around<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.enclosing.getStore()) throw new Error('request transactions do not nest');
+    const job = async (): Promise<Committed<T>> => {
+      const hooks: AfterCommitHook[] = [];
+      try {
+        const result = await this.dataSource.transaction((manager) => {
+          const tx = new ManagedTx(manager, hooks);
+          return this.enclosing.run(tx, () => work(tx));
+        });
+        return { result, hooks };
+      } catch (err) {
+        throw translateDatabaseError(err);
+      }
+    };
+    return this.afterCommit(await this.queued(job));
+  }
+
+  /** On PGlite, behind the other units of work (one connection); on PostgreSQL at once. */
+  private queued<T>(job: () => Promise<T>): Promise<T> {
+    if (!this.serialize) return job();
     const result = this.queue.then(job);
     this.queue = result.catch(() => undefined);
     return result;
   }
 
-  private async runWithRetry<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  /**
+   * A transaction (or, inside `outer`, a savepoint whose hooks go to the outer transaction),
+   * retried on serialization failures and deadlocks.
+   */
+  private async transact<T>(work: (tx: Tx) => Promise<T>, outer?: ManagedTx): Promise<Committed<T>> {
+    const manager: EntityManager = outer?.manager ?? this.dataSource.manager;
     for (let attempt = 1; ; attempt++) {
-      const hooks: (() => void)[] = [];
+      const hooks: AfterCommitHook[] = [];
       try {
-        const result = await this.dataSource.transaction((manager) => work(new ManagedTx(manager, hooks)));
-        for (const hook of hooks) {
-          try {
-            hook();
-          } catch (err) {
-            this.logger.error({ err }, 'after-commit hook failed');
-          }
-        }
-        return result;
+        const result = await manager.transaction((m) => work(new ManagedTx(m, hooks)));
+        if (outer) outer.hooks?.push(...hooks.splice(0));
+        return { result, hooks };
       } catch (err) {
         const code = pgCode(err);
         if (attempt < MAX_ATTEMPTS && code !== undefined && RETRYABLE.has(code)) continue;
         throw translateDatabaseError(err);
       }
     }
+  }
+
+  /**
+   * Runs the hooks of a committed unit of work, then answers its result. Outside the PGlite queue,
+   * so a hook may start units of work of its own (the catalog refresh reads the catalog).
+   */
+  private async afterCommit<T>({ result, hooks }: Committed<T>): Promise<T> {
+    for (const hook of hooks) {
+      try {
+        await hook();
+      } catch (err) {
+        this.logger.error({ err }, 'after-commit hook failed');
+      }
+    }
+    return result;
   }
 }

@@ -1,44 +1,53 @@
 import { createHash } from 'node:crypto';
-import { type CallHandler, type ExecutionContext, Injectable, Logger, type NestInterceptor } from '@nestjs/common';
+import { type CallHandler, type ExecutionContext, Injectable, type NestInterceptor } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply } from 'fastify';
-import { catchError, from, mergeMap, type Observable, of, throwError } from 'rxjs';
+import { from, lastValueFrom, map, type Observable } from 'rxjs';
 import type { AuthedRequest } from '../common/auth/auth.decorators.js';
 import { Clock } from '../common/clock/clock.js';
+import { pgCode } from '../database/pg-errors.js';
+import { type Tx, UnitOfWork } from '../database/unit-of-work.js';
 import { badRequest } from '../common/errors/domain-error.js';
 import { isIdentifier } from '../common/validation/validators.js';
 import { canonicalJson } from './canonical-json.js';
-import type { IdempotencyKeyEntity } from './idempotency-key.entity.js';
 import { IdempotencyErrors } from './idempotency.errors.js';
-import { IdempotencyRepository } from './idempotency.repository.js';
+import { type ClaimRequest, IdempotencyRepository } from './idempotency.repository.js';
 
 /** How long a request waits for a concurrent request with the same key to finish before 409. */
 export const IDEMPOTENCY_WAIT_MS = 10_000;
-const POLL_MS = 25;
 const HTTP_CODE_METADATA = '__httpCode__';
+/** lock_not_available: the wait for the key (or another lock of the request) ran out */
+const LOCK_TIMEOUT = '55P03';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+type Outcome = { replayed: true; body: unknown } | { replayed: false; body: unknown };
 
 /**
- * `Idempotency-Key` on every POST (SPEC section 1). The key is claimed in `idempotency_keys`
- * (INSERT ... ON CONFLICT DO NOTHING) before the handler runs, so of concurrent requests with one
- * key exactly one runs; the others wait for its response and replay it (or get 409
- * IDEMPOTENCY_KEY_IN_PROGRESS after IDEMPOTENCY_WAIT_MS). A completed key replays the stored
- * response with `Idempotent-Replayed: true` when the body matches, else 409 IDEMPOTENCY_KEY_REUSED.
- * Failed requests (any 4xx or 5xx) are not stored: they changed nothing, and the key is released
- * so the caller can retry with it.
+ * `Idempotency-Key` on every POST (SPEC section 1). The whole request runs in ONE request
+ * transaction (`UnitOfWork.around`): the key is claimed in `idempotency_keys` first, the handler's
+ * units of work join the transaction, and the response is stored in it before the COMMIT. So the
+ * effect and its stored response commit together or not at all: a process killed mid-request
+ * leaves nothing (its transaction is rolled back), and a retry runs again; a retry after the
+ * COMMIT replays the response. Of concurrent requests with one key exactly one runs: the claim of
+ * the others waits on the key's unique index until the first commits (they replay its response) or
+ * rolls back (one of them runs); after IDEMPOTENCY_WAIT_MS the wait ends in 409
+ * IDEMPOTENCY_KEY_IN_PROGRESS. A completed key replays with `Idempotent-Replayed: true` when the
+ * body matches, else 409 IDEMPOTENCY_KEY_REUSED. A failed request (any 4xx or 5xx) rolls back:
+ * it changed nothing and stored nothing, so a retry with the key runs again.
+ *
+ * Cost, only for requests that send a key: the request holds one database connection from the
+ * claim to the COMMIT (also while it calls the account service), and its units of work are
+ * savepoints; usage records with a key commit alone, not in a group.
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  private readonly logger = new Logger('Idempotency');
-
   constructor(
     private readonly store: IdempotencyRepository,
+    private readonly uow: UnitOfWork,
     private readonly clock: Clock,
     private readonly reflector: Reflector,
   ) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     const http = context.switchToHttp();
     const req = http.getRequest<AuthedRequest>();
@@ -58,56 +67,36 @@ export class IdempotencyInterceptor implements NestInterceptor {
       .update(`${req.method}\n${path}\n${canonicalJson(req.body)}`)
       .digest('hex');
     const reply = http.getResponse<FastifyReply>();
-
-    const existing = await this.acquire({ scope, key, method: req.method, path, requestHash });
-    if (existing) {
-      void reply.header('Idempotent-Replayed', 'true');
-      return of(existing.responseBody);
-    }
     const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
-    return next.handle().pipe(
-      mergeMap((body: unknown) =>
-        from(
-          this.store.complete(scope, key, status, body).then(
-            () => body,
-            (err: unknown) => {
-              // The effect happened; answer it. The claim stays in_progress until it goes stale.
-              this.logger.error({ err, key }, 'Could not store the idempotent response');
-              return body;
-            },
-          ),
-        ),
-      ),
-      catchError((err: unknown) =>
-        from(this.store.release(scope, key).catch((e: unknown) => this.logger.error({ err: e, key }, 'Could not release key'))).pipe(
-          mergeMap(() => throwError(() => err)),
-        ),
-      ),
+
+    const run = this.uow.around(async (tx): Promise<Outcome> => {
+      await this.store.setLockTimeout(tx, IDEMPOTENCY_WAIT_MS);
+      if (!(await this.claim(tx, { scope, key, method: req.method, path, requestHash, now: this.clock.now() }))) {
+        const row = await this.store.find(tx, scope, key);
+        if (!row) throw IdempotencyErrors.inProgress(); // gone again in between (expired and pruned): retry
+        if (row.requestHash !== requestHash) throw IdempotencyErrors.reused();
+        if (row.state !== 'completed') throw IdempotencyErrors.inProgress();
+        return { replayed: true, body: row.responseBody };
+      }
+      const body: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      await this.store.complete(tx, scope, key, status, body);
+      return { replayed: false, body };
+    });
+    return from(run).pipe(
+      map((outcome) => {
+        if (outcome.replayed) void reply.header('Idempotent-Replayed', 'true');
+        return outcome.body;
+      }),
     );
   }
 
-  /**
-   * Returns undefined once this request owns the key, or the completed row to replay. Waits while
-   * another request holds it in progress; throws 409 on a different body or when the wait runs out.
-   */
-  private async acquire(r: {
-    scope: string;
-    key: string;
-    method: string;
-    path: string;
-    requestHash: string;
-  }): Promise<IdempotencyKeyEntity | undefined> {
-    const deadline = Date.now() + IDEMPOTENCY_WAIT_MS;
-    for (;;) {
-      if (await this.store.claim({ ...r, now: this.clock.now() })) return undefined;
-      const row = await this.store.find(r.scope, r.key);
-      if (row) {
-        if (row.requestHash !== r.requestHash) throw IdempotencyErrors.reused();
-        if (row.state === 'completed') return row;
-      }
-      // in progress elsewhere (or released between our two statements): wait and look again
-      if (Date.now() >= deadline) throw IdempotencyErrors.inProgress();
-      await sleep(POLL_MS);
+  /** The claim; a wait that runs out (another request holds the key) is 409 IDEMPOTENCY_KEY_IN_PROGRESS. */
+  private async claim(tx: Tx, r: ClaimRequest): Promise<boolean> {
+    try {
+      return await this.store.claim(tx, r);
+    } catch (err) {
+      if (pgCode(err) === LOCK_TIMEOUT) throw IdempotencyErrors.inProgress();
+      throw err;
     }
   }
 }

@@ -1,7 +1,7 @@
 import { ConfigService } from '@nestjs/config';
 import type { CallContext } from '../common/auth/principal.js';
 import { type AppConfig, loadConfig } from '../config/app-config.js';
-import type { Tx } from '../database/transaction.js';
+import type { AfterCommitHook, Tx } from '../database/transaction.js';
 import type { UnitOfWork } from '../database/unit-of-work.js';
 import type { OutboxMessage } from '../events/outbox/outbox-message.js';
 import type { OutboxRepository } from '../events/outbox/outbox.repository.js';
@@ -16,12 +16,15 @@ export class FakeUnitOfWork {
   commits = 0;
   rollbacks = 0;
 
+  /** Never inside a request transaction (the idempotency interceptor is not part of unit specs). */
+  readonly inRequestTransaction = false;
+
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const hooks: (() => void)[] = [];
+    const hooks: AfterCommitHook[] = [];
     try {
-      const result = await work({ afterCommit: (hook) => hooks.push(hook) });
+      const result = await work({ afterCommit: (hook) => void hooks.push(hook) });
       this.commits++;
-      hooks.forEach((hook) => hook());
+      for (const hook of hooks) await hook();
       return result;
     } catch (err) {
       this.rollbacks++;
@@ -31,9 +34,9 @@ export class FakeUnitOfWork {
 
   /** One statement, atomic on its own: after-commit hooks run when it resolves. */
   async statement<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const hooks: (() => void)[] = [];
-    const result = await work({ afterCommit: (hook) => hooks.push(hook) });
-    hooks.forEach((hook) => hook());
+    const hooks: AfterCommitHook[] = [];
+    const result = await work({ afterCommit: (hook) => void hooks.push(hook) });
+    for (const hook of hooks) await hook();
     return result;
   }
 

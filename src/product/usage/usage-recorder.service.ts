@@ -100,6 +100,9 @@ const totalKey = (userId: string, productId: string, subscriptionKey: string, pe
  * published again), or its own error; a transaction that fails as a whole is retried one request
  * at a time (GroupCommitQueue), so one request never fails another.
  *
+ * A request inside a request transaction (it sent an `Idempotency-Key`: its effect and its stored
+ * response must commit together) does not join a group: it commits alone, in that transaction.
+ *
  * Cost: the upsert returns each total after the group, so each record takes the next units
  * [before, before + amount) in arrival order and is priced by the pricing engine over that range.
  */
@@ -189,7 +192,14 @@ export class UsageRecorder {
       else if (!a.product.isActive) refuse(a.index, CatalogErrors.productInactive(a.productId));
     }
     business.throwIfAny();
-    return await this.queue.submit({ accepted, batch, ctx, now });
+    const submission: Submission = { accepted, batch, ctx, now };
+    // inside a request transaction (an Idempotency-Key): commit there, alone, with the stored response
+    if (this.uow.inRequestTransaction) {
+      const [outcome] = await this.commitGroup([submission]);
+      if (!outcome.ok) throw outcome.error;
+      return outcome.value;
+    }
+    return await this.queue.submit(submission);
   }
 
   /** One group: one transaction (redone while a concurrent group stored one of its request_ids first). */

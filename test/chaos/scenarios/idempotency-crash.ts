@@ -59,12 +59,16 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
             answers: [],
           };
     });
+    let inFlight = 0;
     const send = async (r: KeyedRequest, phase: string): Promise<HttpResult> => {
-      const res = await http.request(service.baseUrl, 'POST', r.path, {
-        body: r.body,
-        headers: { ...INTERNAL_HEADERS, 'idempotency-key': r.key },
-        timeoutMs: config.timeoutMs,
-      });
+      inFlight++;
+      const res = await http
+        .request(service.baseUrl, 'POST', r.path, {
+          body: r.body,
+          headers: { ...INTERNAL_HEADERS, 'idempotency-key': r.key },
+          timeoutMs: config.timeoutMs,
+        })
+        .finally(() => inFlight--);
       r.answers.push({
         phase,
         outcome: outcomeKey(res),
@@ -74,7 +78,9 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
       });
       return res;
     };
-    // the burst, spread over ~2 s; the kill when the crash window is open: some keys claimed (in_progress), some completed
+    // the burst, spread over ~2 s; the kill when the crash window is open: some keyed requests sent and
+    // not answered (claimed, mid-effect: a claim may be committed `in_progress`, or held in an open
+    // transaction and invisible, depending on how the service stores it), some keys completed
     gen.phase = 'burst';
     const spread = scaled(config, 2000);
     const burst = Promise.all(
@@ -93,14 +99,14 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
       'keys in the crash window',
       async () => {
         const c = await claims();
-        return c.in_progress >= Math.max(5, count * 0.05) && c.completed >= 1 ? c : undefined;
+        return inFlight >= Math.max(5, count * 0.05) && c.completed >= 1 ? { ...c, in_flight: inFlight } : undefined;
       },
       spread + 15_000,
       20,
-    ).catch(() => claims());
+    ).catch(async () => ({ ...(await claims()), in_flight: inFlight }));
     say(
       env.run.scenario,
-      `kill -9 with ${window.in_progress} keys in progress and ${window.completed} completed (${requests.filter((r) => r.answers.length === 0).length} of ${count} unanswered)`,
+      `kill -9 with ${window.in_flight} keyed requests in flight, ${window.in_progress} claims committed in_progress, ${window.completed} completed (${requests.filter((r) => r.answers.length === 0).length} of ${count} unanswered)`,
     );
     await service.kill9();
     await burst;

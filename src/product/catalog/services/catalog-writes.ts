@@ -15,13 +15,13 @@ export class CatalogWrites {
     private readonly store: CatalogStore,
   ) {}
 
-  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const result = await this.uow.run(async (tx) => {
+  run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.uow.run(async (tx) => {
       const out = await work(tx);
       await this.notifications.notifyInTransaction(tx, CATALOG_CHANNEL);
+      // once committed (also when the write is part of a request transaction), before the answer
+      tx.afterCommit(() => this.store.refresh());
       return out;
     });
-    await this.store.refresh();
-    return result;
   }
 }
