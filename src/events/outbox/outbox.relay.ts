@@ -14,7 +14,13 @@ import { OutboxSignal } from './outbox.signal.js';
 /** LISTEN/NOTIFY channel on which a replica wakes the relay lock holder for its own commits. */
 const NOTIFY_CHANNEL = 'outbox_events';
 const PUBLISH_TIMEOUT_MS = 5000;
-const MAX_BACKOFF_MS = 30_000;
+/**
+ * Longest wait between failing passes. Short: while the connection is up and publishes fail
+ * (JetStream electing a new stream leader after a node died, a stalled server), a pass costs one
+ * short transaction and one publish attempt, and the relay should catch up within this long of
+ * JetStream answering again; a reconnection cuts the wait short anyway.
+ */
+const MAX_BACKOFF_MS = 2000;
 const PRUNE_EVERY_MS = 60_000;
 const PRUNE_CHUNK = 5000;
 /** PROCESS_ROLE=api: at most one NOTIFY per this many ms to wake a worker's relay (the commits in between ride along). */

@@ -26,9 +26,10 @@ export async function natsOutage(config: ChaosConfig = loadChaosConfig()): Promi
       probe.phase = p;
     };
     await hold(env, gen, scaled(config, 6000), 'baseline');
-    // the node the service was given (it connects there first), which also is the one most likely to carry its traffic
-    const victim = env.nats.nodes[0].name;
+    // the stream's leader (the harder loss: JetStream elects a new one while publishes fail), else the
+    // node the service was given (it connects there first)
     const leader = await env.nats.streamLeader(jsm, STREAM).catch(() => undefined);
+    const victim = env.nats.nodes.find((n) => n.name === leader)?.name ?? env.nats.nodes[0].name;
     setPhase('one_node_down');
     say(env.run.scenario, `kill -9 NATS node ${victim} (stream leader: ${leader ?? '?'})`);
     const backlogAt = async () =>
