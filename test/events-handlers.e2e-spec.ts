@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { managerOf } from '../src/database/transaction.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
+import { InboxRetention } from '../src/events/inbox/inbox-retention.js';
 import { EventPublisher } from '../src/events/publishers/event.publisher.js';
 import { runDlqCommand } from '../src/events/cli/dlq.js';
 import {
@@ -143,6 +144,35 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     expect(resulting).toHaveLength(1);
     expect(resulting[0].json().metadata.correlation_id).toBe(id);
     expect(await inboxCount(id)).toBe(1);
+  }, 30_000);
+
+  it('should prune inbox ids older than INBOX_RETENTION and still ignore a duplicate inside the window', async () => {
+    const uow = t.app.get(UnitOfWork);
+    await uow.run((tx) =>
+      managerOf(tx).query(
+        `INSERT INTO inbox_events (event_id, type, received_at) VALUES ('aged-1', 'user.deleted', now() - interval '8 days'),
+           ('aged-2', 'user.deleted', now() - interval '7 days 1 hour'), ('recent-1', 'user.deleted', now() - interval '6 days')`,
+      ),
+    );
+    const { id } = await publishEnvelope(bus, prefix, 'account_service', 'user.deleted', { user_id: 'user_kept' });
+    await eventually(
+      () => inboxCount(id),
+      (n) => n === 1,
+    );
+    expect(await t.app.get(InboxRetention).pruneNow()).toBe(2);
+    expect([await inboxCount('aged-1'), await inboxCount('aged-2'), await inboxCount('recent-1'), await inboxCount(id)]).toEqual([
+      0, 0, 1, 1,
+    ]);
+    // inside the window a redelivery still does nothing
+    await publishEnvelope(bus, prefix, 'account_service', 'user.deleted', { user_id: 'user_kept' }, { id });
+    await eventually(
+      async () => {
+        const info = await bus.jsm.consumers.info(env.EVENTS_STREAM, 'product_service_user_deleted');
+        return info.num_pending + info.num_ack_pending;
+      },
+      (n) => n === 0,
+    );
+    expect(callsFor('user_kept')).toHaveLength(1);
   }, 30_000);
 
   it('should retry a failing handler with back-off and then succeed', async () => {

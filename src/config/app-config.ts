@@ -37,6 +37,8 @@ export interface AppConfig {
     outboxBatchSize: number;
     /** consumed events pulled per fetch and applied per transaction at most (EVENTS_CONSUMER_BATCH) */
     consumerBatchSize: number;
+    /** how long a consumed event's id stays in the inbox (INBOX_RETENTION): its duplicates are ignored that long */
+    inboxRetentionMs: number;
   };
   clients: {
     accountServiceUrl: string;
@@ -239,6 +241,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),
       outboxBatchSize: int('OUTBOX_BATCH_SIZE', 1000, 1, 10_000),
       consumerBatchSize: int('EVENTS_CONSUMER_BATCH', 256, 1, 10_000),
+      inboxRetentionMs: duration('INBOX_RETENTION', '7d', 3_600_000),
     },
     clients: {
       accountServiceUrl: url('ACCOUNT_SERVICE_URL', 'http://localhost:8200', ['http:', 'https:']) as string,

@@ -14,6 +14,7 @@ import { EventGroups } from './handlers/event-groups.js';
 import { SubscriptionEventsController } from './handlers/subscription-events.controller.js';
 import { EventBusHealth } from './transport/event-bus-health.js';
 import { InboxEventEntity } from './inbox/inbox-event.entity.js';
+import { InboxRetention } from './inbox/inbox-retention.js';
 import { InboxRepository } from './inbox/inbox.repository.js';
 import { OutboxModule } from './outbox/outbox.module.js';
 import { OutboxRelay } from './outbox/outbox.relay.js';
@@ -35,6 +36,7 @@ import { JetStreamServer } from './transport/jetstream.server.js';
     EventBusConnection,
     OutboxRelay,
     InboxRepository,
+    InboxRetention,
     EventGroups,
     JetStreamServer,
     EventsLifecycle,

@@ -29,4 +29,15 @@ export class InboxRepository {
     );
     return new Set(rows.map((r) => r.event_id));
   }
+
+  /** Deletes up to `limit` ids received before `cutoff` (replicas pruning at once take disjoint rows); returns how many. */
+  async pruneBefore(tx: Tx, cutoff: Date, limit: number): Promise<number> {
+    const rows: unknown[] = await managerOf(tx).query(
+      `DELETE FROM inbox_events WHERE event_id IN
+         (SELECT event_id FROM inbox_events WHERE received_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING event_id`,
+      [cutoff, limit],
+    );
+    return rows.length;
+  }
 }

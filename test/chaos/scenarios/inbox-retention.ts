@@ -164,9 +164,10 @@ export async function inboxRetention(config: ChaosConfig = loadChaosConfig()): P
     );
     const v = await stopAndVerify(env, gen);
     const caused = v.events.filter((e) => e.correlationId && eventIds.includes(e.correlationId) && e.seq > 0);
+    // events caused by the redeliveries of ids inside the window (those beyond it may apply again once pruned)
     const causedAfter = await env.db.one<{ n: number }>(
       `SELECT count(*)::int AS n FROM outbox_events WHERE created_at >= $1 AND envelope->'metadata'->>'correlation_id' = ANY($2)`,
-      [redeliveredAt, eventIds],
+      [redeliveredAt, inside.map((s) => s.event)],
     );
     const changedInside = inside.filter((s) => after.get(s.id) !== before.get(s.id));
     const changedBeyond = beyond.filter((s) => after.get(s.id) !== before.get(s.id));
