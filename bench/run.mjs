@@ -294,7 +294,7 @@ const TABLE_OF = { 'product.usage.recorded': 'usage_records', 'subscription.crea
 
 async function outboxPending(db) {
   try {
-    return await db.count('SELECT count(*) FROM outbox_events WHERE published_at IS NULL');
+    return await db.count('SELECT count(*) FROM outbox_events');
   } catch {
     return null; // the service's schema changed: a diagnostic only
   }

@@ -2,7 +2,6 @@ import request from 'supertest';
 import { systemContext } from '../src/common/auth/principal.js';
 import { managerOf } from '../src/database/transaction.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
-import { OutboxRelay } from '../src/events/outbox/outbox.relay.js';
 import { EventPublisher } from '../src/events/publishers/event.publisher.js';
 import { busClient, type Bus, deleteStream, eventsEnv, eventually, readAll } from './support/events.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -150,10 +149,9 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
     expect(data('product.catalog.changed')).toEqual({ entity: 'product', id: 'minio_storage', change: 'updated' });
   }, 30_000);
 
-  it('should mark relayed rows as published and count them in the metrics', async () => {
+  it('should delete relayed rows once JetStream acknowledged them and count them in the metrics', async () => {
     const rows = await eventually(
-      () =>
-        t.app.get(UnitOfWork).run((tx) => managerOf(tx).query(`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`)),
+      () => t.app.get(UnitOfWork).run((tx) => managerOf(tx).query(`SELECT count(*)::int AS n FROM outbox_events`)),
       (r: { n: number }[]) => r[0].n === 0,
     );
     expect(rows[0].n).toBe(0);
@@ -162,20 +160,6 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
     expect(metrics.text).toContain('product_events_published_total{type="subscription.status_changed"} 3');
     expect(metrics.text).toMatch(/product_outbox_backlog 0/);
     expect(metrics.text).toMatch(/product_outbox_oldest_age_seconds 0/);
-  }, 30_000);
-
-  it('should keep published rows for OUTBOX_RETENTION and then prune them', async () => {
-    const uow = t.app.get(UnitOfWork);
-    const count = async () =>
-      (await uow.run((tx) => managerOf(tx).query<{ n: number }[]>(`SELECT count(*)::int AS n FROM outbox_events`)))[0].n;
-    expect(await count()).toBe(11);
-    expect(await t.app.get(OutboxRelay).pruneNow()).toBe(0);
-    expect(await count()).toBe(11);
-    await uow.run((tx) =>
-      managerOf(tx).query(`UPDATE outbox_events SET published_at = now() - interval '8 days' WHERE type = 'subscription.status_changed'`),
-    );
-    expect(await t.app.get(OutboxRelay).pruneNow()).toBe(3);
-    expect(await count()).toBe(8);
   }, 30_000);
 
   it('should carry the causing request id from a real catalog write to its event on NATS', async () => {

@@ -27,7 +27,6 @@ export interface AppConfig {
     url: string | undefined;
     stream: string;
     maxDeliver: number;
-    outboxRetentionMs: number;
     outboxPollMs: number;
     /** first token of every event subject (`events`); tests use their own to run streams side by side */
     subjectPrefix: string;
@@ -235,7 +234,6 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       url: natsUrl,
       stream,
       maxDeliver: int('EVENTS_MAX_DELIVER', 5, 1, 1000),
-      outboxRetentionMs: duration('OUTBOX_RETENTION', '7d'),
       outboxPollMs: duration('OUTBOX_POLL_MS', '1000'),
       subjectPrefix,
       retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),

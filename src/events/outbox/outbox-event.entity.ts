@@ -1,14 +1,16 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { EventEnvelope } from '../models/envelope.js';
 
+/** A pending event: written with its change, deleted once JetStream acknowledged it (migration 1764300000000). */
 @Entity('outbox_events')
 export class OutboxEventEntity {
-  @PrimaryColumn('uuid')
-  id!: string;
-
   /** commit-order position (identity); read-only */
-  @Column({ type: 'bigint', insert: false, update: false })
+  @PrimaryColumn({ type: 'bigint', insert: false, update: false })
   seq!: string;
+
+  /** the event id (`Nats-Msg-Id`) */
+  @Column('uuid')
+  id!: string;
 
   @Column('text')
   type!: string;
@@ -25,9 +27,6 @@ export class OutboxEventEntity {
 
   @Column('timestamptz')
   createdAt!: Date;
-
-  @Column('timestamptz', { nullable: true })
-  publishedAt!: Date | null;
 
   @Column('int', { default: 0 })
   attempts!: number;

@@ -13,6 +13,8 @@ export interface OutboxMessage {
 
 /** An unsent outbox row as the relay reads it: the envelope as the JSON text to publish. */
 export interface PendingOutboxRow {
+  /** commit-order position (bigint as text) */
+  seq: string;
   id: string;
   type: string;
   subject: string;

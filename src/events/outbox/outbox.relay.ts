@@ -1,6 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Clock } from '../../common/clock/clock.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { DatabaseRuntime } from '../../database/database-runtime.js';
 import { PgNotifications } from '../../database/pg-notifications.js';
@@ -21,8 +20,6 @@ const PUBLISH_TIMEOUT_MS = 5000;
  * JetStream answering again; a reconnection cuts the wait short anyway.
  */
 const MAX_BACKOFF_MS = 2000;
-const PRUNE_EVERY_MS = 60_000;
-const PRUNE_CHUNK = 5000;
 /** PROCESS_ROLE=api: at most one NOTIFY per this many ms to wake a worker's relay (the commits in between ride along). */
 const API_NOTIFY_SPACING_MS = 5;
 
@@ -53,17 +50,17 @@ export function publishWaves<T extends { id: string; aggregate_id: string | null
 }
 
 /**
- * The outbox relay (SPEC section 3, "Delivery"). Publishes unsent outbox rows to JetStream in
+ * The outbox relay (SPEC section 3, "Delivery"). Publishes pending outbox rows to JetStream in
  * commit (seq) order with `Nats-Msg-Id` = event id, in batches: one transaction takes a
- * transaction-scoped advisory lock (so exactly one replica relays at a time and order per
- * subscription holds), selects the oldest unsent rows `FOR UPDATE SKIP LOCKED`, publishes them one
- * after the other and marks them sent; a failed publish stops the batch there. A crash between
- * publish and commit republishes with the same id, which JetStream drops inside its 2-minute
- * duplicate window.
+ * transaction-scoped advisory lock and reads the oldest rows in the same statement (so exactly
+ * one replica relays at a time and order per subscription holds), publishes them wave by wave and
+ * deletes the acknowledged ones; a failed publish stops the batch there. A crash between publish
+ * and commit republishes with the same id, which JetStream drops inside its 2-minute duplicate
+ * window.
  *
  * Wakes on the in-process commit signal, on LISTEN `outbox_events` (PostgreSQL: other replicas'
  * commits) and on a short poll (OUTBOX_POLL_MS); while NATS is unreachable it backs off and catches
- * up as soon as the connection returns. Published rows older than OUTBOX_RETENTION are pruned.
+ * up as soon as the connection returns.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap {
@@ -74,7 +71,6 @@ export class OutboxRelay implements OnApplicationBootstrap {
   private wakeRequested = false;
   private wakeUp?: () => void;
   private wakeFilter: 'any' | 'reconnect' = 'any';
-  private lastPrune = 0;
   /** Events committed by this replica since the last pass (set by OutboxSignal). */
   private localCommits = false;
   /** PROCESS_ROLE=api: no relay here; commits wake the relay lock holder (a worker) by NOTIFY */
@@ -86,7 +82,6 @@ export class OutboxRelay implements OnApplicationBootstrap {
     private readonly uow: UnitOfWork,
     private readonly outbox: OutboxRepository,
     private readonly connection: EventBusConnection,
-    private readonly clock: Clock,
     private readonly metrics: EventsMetrics,
     private readonly database: DatabaseRuntime,
     private readonly notifications: PgNotifications,
@@ -200,7 +195,6 @@ export class OutboxRelay implements OnApplicationBootstrap {
         continue;
       }
       backoff = 0;
-      await this.prune();
       if (!this.wakeRequested) await this.sleep(this.nats.outboxPollMs, 'any');
     }
   }
@@ -224,13 +218,13 @@ export class OutboxRelay implements OnApplicationBootstrap {
     const sent: PendingOutboxRow[] = [];
     const result = await this.uow.run(async (tx): Promise<BatchResult> => {
       sent.length = 0;
-      if (!this.database.embedded && !(await this.outbox.tryRelayLock(tx))) return 'busy';
-      const rows = await this.outbox.lockUnsent(tx, this.nats.outboxBatchSize);
+      const { locked, rows } = await this.outbox.nextBatch(tx, this.nats.outboxBatchSize, !this.database.embedded);
+      if (!locked) return 'busy';
       if (rows.length === 0) return 'idle';
       // Pipelined per wave (see publishWaves): the publishes of a wave are written in seq order on the one
       // connection (JetStream stores them in that order), then their acks are awaited together. Only the
-      // acknowledged prefix is marked published; anything after the first failure is published again on
-      // the next pass with the same msgID, which JetStream deduplicates.
+      // acknowledged prefix is deleted; anything after the first failure is published again on the next
+      // pass with the same msgID, which JetStream deduplicates.
       let failure: { row: PendingOutboxRow; error: string } | undefined;
       for (const wave of publishWaves(rows)) {
         const acks = await Promise.allSettled(
@@ -246,14 +240,12 @@ export class OutboxRelay implements OnApplicationBootstrap {
         }
         if (failure) break;
       }
-      const now = this.clock.now();
-      await this.outbox.markPublished(
+      await this.outbox.deletePublished(
         tx,
-        sent.map((r) => r.id),
-        now,
+        sent.map((r) => r.seq),
       );
       if (failure) {
-        await this.outbox.markFailed(tx, failure.row.id, failure.error);
+        await this.outbox.markFailed(tx, failure.row.seq, failure.error);
         this.logger.warn(
           { event_id: failure.row.id, type: failure.row.type, err: failure.error, published: sent.length },
           'Outbox publish failed; backing off',
@@ -265,30 +257,5 @@ export class OutboxRelay implements OnApplicationBootstrap {
     for (const row of sent) this.metrics.published.inc({ type: row.type });
     if (sent.length > 0) this.logger.debug({ published: sent.length }, 'outbox events published');
     return { result, published: sent.length };
-  }
-
-  /** Deletes published rows older than OUTBOX_RETENTION, in chunks, at most once a minute. */
-  private async prune(force = false): Promise<number> {
-    const now = Date.now();
-    if (!force && now - this.lastPrune < PRUNE_EVERY_MS) return 0;
-    this.lastPrune = now;
-    const cutoff = new Date(this.clock.now().getTime() - this.nats.outboxRetentionMs);
-    let total = 0;
-    try {
-      for (;;) {
-        const deleted = await this.uow.run((tx) => this.outbox.prunePublished(tx, cutoff, PRUNE_CHUNK));
-        total += deleted;
-        if (deleted < PRUNE_CHUNK) break;
-      }
-      if (total > 0) this.logger.log({ deleted: total, older_than: cutoff.toISOString() }, 'Pruned published outbox events');
-    } catch (err) {
-      this.logger.warn({ err }, 'outbox prune failed');
-    }
-    return total;
-  }
-
-  /** Prunes now (tests, operations). */
-  pruneNow(): Promise<number> {
-    return this.prune(true);
   }
 }

@@ -6,9 +6,9 @@ import type { OutboxMessage, PendingOutboxRow } from './outbox-message.js';
 const RELAY_LOCK = 815_216;
 
 /**
- * The outbox_events table, shared by the publisher (writes, in the business transaction), the
- * relay (reads unsent rows, marks them) and the stats (backlog). Rows are inserted in commit order
- * (`seq`), published in that order, pruned after OUTBOX_RETENTION.
+ * The outbox_events table, a queue shared by the publisher (writes, in the business transaction),
+ * the relay (reads pending rows in commit order, `seq`, and deletes them once JetStream acknowledged
+ * them) and the stats (backlog).
  */
 @Injectable()
 export class OutboxRepository {
@@ -72,52 +72,42 @@ export class OutboxRepository {
   }
 
   /**
-   * Takes the relay lock for this transaction (false: another replica holds it). Not on embedded
-   * PGlite, which is one process.
+   * The relay's read, in one round trip: takes the relay lock for this transaction (`locked` false:
+   * another replica holds it, and no rows are read), then the oldest pending rows in commit order,
+   * each with its envelope as the wire text. A plain index scan of the primary key's head (`seq`):
+   * no `FOR UPDATE`, the lock already makes this transaction the only relay. Embedded PGlite (one
+   * process) passes `lock: false`.
    */
-  async tryRelayLock(tx: Tx): Promise<boolean> {
-    const [row] = await managerOf(tx).query<{ locked: boolean }[]>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RELAY_LOCK]);
-    return row?.locked === true;
-  }
-
-  /** The oldest unsent rows, in commit order, locked for this transaction; each with its envelope as the wire text. */
-  lockUnsent(tx: Tx, limit: number): Promise<PendingOutboxRow[]> {
-    return managerOf(tx).query<PendingOutboxRow[]>(
-      `SELECT id, type, subject, aggregate_id, envelope::text AS payload FROM outbox_events
-       WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED`,
-      [limit],
+  async nextBatch(tx: Tx, limit: number, lock: boolean): Promise<{ locked: boolean; rows: PendingOutboxRow[] }> {
+    const rows = await managerOf(tx).query<(PendingOutboxRow & { locked: boolean })[]>(
+      `SELECT l.locked, o.seq::text AS seq, o.id::text AS id, o.type, o.subject, o.aggregate_id, o.envelope::text AS payload
+       FROM (SELECT CASE WHEN $2 THEN pg_try_advisory_xact_lock($1) ELSE true END AS locked) l
+       LEFT JOIN LATERAL (
+         SELECT e.seq, e.id, e.type, e.subject, e.aggregate_id, e.envelope FROM outbox_events e WHERE l.locked ORDER BY e.seq LIMIT $3
+       ) o ON true
+       ORDER BY o.seq`,
+      [RELAY_LOCK, lock, limit],
     );
+    const locked = rows[0]?.locked === true;
+    return { locked, rows: locked ? rows.filter((r) => r.seq !== null).map(({ locked: _, ...row }) => row) : [] };
   }
 
-  async markPublished(tx: Tx, ids: readonly string[], at: Date): Promise<void> {
-    if (ids.length === 0) return;
-    await managerOf(tx).query(
-      `UPDATE outbox_events SET published_at = $1, attempts = attempts + 1, last_error = NULL WHERE id = ANY($2::uuid[])`,
-      [at, ids],
-    );
+  /** Removes the rows JetStream acknowledged (by `seq`). */
+  async deletePublished(tx: Tx, seqs: readonly string[]): Promise<void> {
+    if (seqs.length === 0) return;
+    await managerOf(tx).query(`DELETE FROM outbox_events WHERE seq = ANY($1::bigint[])`, [seqs]);
   }
 
-  async markFailed(tx: Tx, id: string, error: string): Promise<void> {
-    await managerOf(tx).query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, [id, error]);
+  /** Counts a failed publish on the row that failed, with its error (it stays for the next pass). */
+  async markFailed(tx: Tx, seq: string, error: string): Promise<void> {
+    await managerOf(tx).query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE seq = $1`, [seq, error]);
   }
 
-  /** Deletes up to `limit` rows published before `cutoff`; returns how many. */
-  async prunePublished(tx: Tx, cutoff: Date, limit: number): Promise<number> {
-    const [row] = await managerOf(tx).query<{ n: number }[]>(
-      `WITH deleted AS (
-         DELETE FROM outbox_events WHERE id IN (
-           SELECT id FROM outbox_events WHERE published_at IS NOT NULL AND published_at < $1 ORDER BY published_at LIMIT $2
-         ) RETURNING 1
-       ) SELECT count(*)::int AS n FROM deleted`,
-      [cutoff, limit],
-    );
-    return row?.n ?? 0;
-  }
-
-  /** Unsent rows and the creation time of the oldest (one indexed query). */
+  /** Pending rows and the creation time of the oldest (the oldest by `seq`: the index's head). */
   async backlog(tx: Tx): Promise<{ backlog: number; oldest: Date | undefined }> {
     const [row] = await managerOf(tx).query<{ backlog: number; oldest: Date | string | null }[]>(
-      `SELECT count(*)::int AS backlog, min(created_at) AS oldest FROM outbox_events WHERE published_at IS NULL`,
+      `SELECT (SELECT count(*)::int FROM outbox_events) AS backlog,
+              (SELECT created_at FROM outbox_events ORDER BY seq LIMIT 1) AS oldest`,
     );
     return { backlog: Number(row?.backlog ?? 0), oldest: row?.oldest ? new Date(row.oldest) : undefined };
   }

@@ -234,7 +234,7 @@ export async function idempotencyCrash(config: ChaosConfig = loadChaosConfig()):
       answered: requests.filter((r) => r.answers.some((a) => a.outcome === '200')).length,
       stored: effectsTotal,
       events: v.usage.events,
-      lost: answeredNoEffect.length + v.usage.lost + v.usage.events_missing + v.outbox.missing_on_stream,
+      lost: answeredNoEffect.length + v.usage.lost + v.usage.events_missing,
       duplicated:
         requests.filter((r) => effects(r) > 1).length + v.usage.duplicated_rows + v.usage.events_duplicated + v.outbox.duplicated_on_stream,
     };

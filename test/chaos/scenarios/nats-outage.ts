@@ -32,8 +32,7 @@ export async function natsOutage(config: ChaosConfig = loadChaosConfig()): Promi
     const victim = env.nats.nodes.find((n) => n.name === leader)?.name ?? env.nats.nodes[0].name;
     setPhase('one_node_down');
     say(env.run.scenario, `kill -9 NATS node ${victim} (stream leader: ${leader ?? '?'})`);
-    const backlogAt = async () =>
-      (await env.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_events WHERE published_at IS NULL`)).n;
+    const backlogAt = async () => (await env.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_events`)).n;
     await env.nats.killNode(victim);
     const downFrom = new Date();
     const oneDown = scaled(config, 8000);
@@ -75,10 +74,16 @@ export async function natsOutage(config: ChaosConfig = loadChaosConfig()): Promi
       `leader ${info?.cluster?.leader ?? '?'}, replicas ${JSON.stringify(info?.cluster?.replicas?.map((r) => ({ name: r.name, current: r.current })) ?? [])}, ${info?.state.messages ?? '?'} messages`,
     );
     const consumed = await probe.verify(env.db, v.checks);
-    const relayed = await env.db.one<{ created: number; published: number }>(
-      `SELECT count(*) FILTER (WHERE created_at BETWEEN $1 AND $2)::int AS created, count(*) FILTER (WHERE published_at BETWEEN $1 AND $2)::int AS published FROM outbox_events`,
-      [downFrom, downTo],
-    );
+    // events written while the node was down (one per usage record), and the service's messages JetStream stored meanwhile
+    const written = await env.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM usage_records WHERE created_at BETWEEN $1 AND $2`, [
+      downFrom,
+      downTo,
+    ]);
+    const inWindow = (at: number) => at >= downFrom.getTime() && at <= downTo.getTime();
+    const relayed = {
+      created: written.n,
+      published: v.events.filter((e) => e.subject.split('.')[1] === 'product_service' && inWindow(e.at)).length,
+    };
     // the cluster itself must have been serving (the suite's own probes acknowledged) for the relay check to judge the service
     const probesOneDown = probe.probes.filter((p) => p.phase === 'one_node_down');
     const clusterServed = probesOneDown.some((p) => p.acked);

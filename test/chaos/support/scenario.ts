@@ -110,12 +110,7 @@ export function headlineOf(gen: LoadGenerator, v: Verified, load: string, fault:
     answered,
     stored: v.usage.stored,
     events: v.usage.events,
-    lost:
-      v.usage.lost +
-      v.usage.events_missing +
-      v.outbox.missing_on_stream +
-      v.subscriptions.creates_lost +
-      v.subscriptions.answered_changes_without_event,
+    lost: v.usage.lost + v.usage.events_missing + v.subscriptions.creates_lost + v.subscriptions.answered_changes_without_event,
     duplicated:
       v.usage.duplicated_rows +
       v.usage.two_answers_for_one_request +

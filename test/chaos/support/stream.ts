@@ -5,6 +5,8 @@ import { nanos, type NatsConnection } from '@nats-io/transport-node';
 export interface StreamMessage {
   seq: number;
   subject: string;
+  /** when JetStream stored it (ms since the epoch) */
+  at: number;
   /** Nats-Msg-Id header */
   msgId?: string;
   /** envelope id, type and the data fields the checks read */
@@ -58,6 +60,7 @@ export async function readStream(nc: NatsConnection, stream: string, filter: str
         out.push({
           seq: m.seq,
           subject: m.subject,
+          at: Math.floor(m.info.timestampNanos / 1e6),
           msgId: m.headers?.get('Nats-Msg-Id') || undefined,
           id: typeof body.id === 'string' ? body.id : undefined,
           type: typeof body.type === 'string' ? body.type : undefined,
