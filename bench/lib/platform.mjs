@@ -64,6 +64,12 @@ async function withClient(url, fn) {
 export async function createDatabase(adminUrl, prefix, runId) {
   const name = `${prefix}_${runId}`;
   await withClient(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  // diagnosis: BENCH_DB_SETTINGS="log_min_duration_statement=5,auto_explain.log_min_duration=5" (name=value, comma-separated)
+  for (const setting of (process.env.BENCH_DB_SETTINGS ?? '').split(',').filter(Boolean)) {
+    const [key, value] = setting.split('=').map((x) => x.trim());
+    if (!/^[a-z_.]+$/.test(key)) throw new Error(`BENCH_DB_SETTINGS: bad setting name ${key}`);
+    await withClient(adminUrl, (c) => c.query(`ALTER DATABASE ${name} SET ${key} = '${value.replaceAll("'", "''")}'`));
+  }
   onCleanup(() => withClient(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;

@@ -19,6 +19,8 @@ export interface AppConfig {
     /** PGlite data dir, or 'memory://' for a throwaway in-memory database */
     pgliteDataDir: string;
     poolSize: number;
+    /** hot statements run prepared (named): parsed and planned once per connection (DB_PREPARED_STATEMENTS) */
+    preparedStatements: boolean;
     migrationsRun: boolean;
     seedCatalog: boolean;
   };
@@ -227,6 +229,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       url: dbUrl,
       pgliteDataDir,
       poolSize: int('DB_POOL_SIZE', 10, 1, 200),
+      preparedStatements: bool('DB_PREPARED_STATEMENTS', true),
       migrationsRun: bool('MIGRATIONS_RUN', true),
       seedCatalog: bool('SEED_CATALOG', true),
     },

@@ -30,6 +30,8 @@ export class DatabaseRuntime {
   /** true on embedded PGlite: one in-process connection, no pool, no LISTEN/NOTIFY between processes */
   readonly embedded: boolean;
   readonly poolSize: number;
+  /** DB_PREPARED_STATEMENTS (meaningful on PostgreSQL only) */
+  readonly preparedStatements: boolean;
   readonly description: string;
 
   constructor(
@@ -39,6 +41,7 @@ export class DatabaseRuntime {
     const database = config.get('database', { infer: true });
     this.embedded = usesPglite(database);
     this.poolSize = this.embedded ? 1 : database.poolSize;
+    this.preparedStatements = database.preparedStatements;
     this.description = this.embedded ? `embedded PGlite (${database.pgliteDataDir})` : 'PostgreSQL';
   }
 

@@ -13,11 +13,11 @@ export class TypeOrmLogger implements TypeOrmLoggerInterface {
 
   logQueryError(error: string | Error, query: string): void {
     const err = error as { message?: string; code?: string };
-    this.logger.warn({ query: query.slice(0, 500), code: err.code, error: err.message ?? String(error) }, 'query failed');
+    this.logger.warn({ query: String(query).slice(0, 500), code: err.code, error: err.message ?? String(error) }, 'query failed');
   }
 
   logQuerySlow(time: number, query: string): void {
-    this.logger.warn({ query: query.slice(0, 500), duration_ms: time }, 'slow query');
+    this.logger.warn({ query: String(query).slice(0, 500), duration_ms: time }, 'slow query');
   }
 
   logSchemaBuild(): void {}

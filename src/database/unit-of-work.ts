@@ -37,6 +37,8 @@ const MAX_ATTEMPTS = 3;
 export class UnitOfWork {
   private readonly logger = new Logger(UnitOfWork.name);
   private readonly serialize: boolean;
+  /** hot statements may be prepared (see `prepared`): PostgreSQL with DB_PREPARED_STATEMENTS */
+  private readonly prepare: boolean;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly enclosing = new AsyncLocalStorage<ManagedTx>();
 
@@ -45,6 +47,7 @@ export class UnitOfWork {
     runtime: DatabaseRuntime,
   ) {
     this.serialize = runtime.embedded;
+    this.prepare = !runtime.embedded && runtime.preparedStatements;
   }
 
   /** Whether the caller runs inside a request transaction (its units of work join it). */
@@ -65,7 +68,7 @@ export class UnitOfWork {
    */
   async read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     const outer = this.enclosing.getStore();
-    const tx = new ManagedTx(outer?.manager ?? this.dataSource.manager, undefined);
+    const tx = new ManagedTx(outer?.manager ?? this.dataSource.manager, undefined, this.prepare);
     const job = async (): Promise<T> => {
       try {
         return await work(tx);
@@ -88,7 +91,7 @@ export class UnitOfWork {
     const job = async (): Promise<Committed<T>> => {
       const hooks: AfterCommitHook[] = [];
       try {
-        return { result: await work(new ManagedTx(this.dataSource.manager, hooks)), hooks };
+        return { result: await work(new ManagedTx(this.dataSource.manager, hooks, this.prepare)), hooks };
       } catch (err) {
         throw translateDatabaseError(err);
       }
@@ -106,7 +109,7 @@ export class UnitOfWork {
       const hooks: AfterCommitHook[] = [];
       try {
         const result = await this.dataSource.transaction((manager) => {
-          const tx = new ManagedTx(manager, hooks);
+          const tx = new ManagedTx(manager, hooks, this.prepare);
           return this.enclosing.run(tx, () => work(tx));
         });
         return { result, hooks };
@@ -134,7 +137,7 @@ export class UnitOfWork {
     for (let attempt = 1; ; attempt++) {
       const hooks: AfterCommitHook[] = [];
       try {
-        const result = await manager.transaction((m) => work(new ManagedTx(m, hooks)));
+        const result = await manager.transaction((m) => work(new ManagedTx(m, hooks, this.prepare)));
         if (outer) outer.hooks?.push(...hooks.splice(0));
         return { result, hooks };
       } catch (err) {

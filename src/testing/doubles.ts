@@ -34,10 +34,7 @@ export class FakeUnitOfWork {
 
   /** One statement, atomic on its own: after-commit hooks run when it resolves. */
   async statement<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    const hooks: AfterCommitHook[] = [];
-    const result = await work({ afterCommit: (hook) => void hooks.push(hook) });
-    for (const hook of hooks) await hook();
-    return result;
+    return this.run(work);
   }
 
   read<T>(work: (tx: Tx) => Promise<T>): Promise<T> {

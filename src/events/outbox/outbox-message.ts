@@ -11,6 +11,22 @@ export interface OutboxMessage {
   createdAt: Date;
 }
 
+/**
+ * An outbox message whose envelope has holes that the statement writing it fills in from values
+ * it computes itself (a usage record's price, known only once its units are allocated): the
+ * envelope's JSON text cut at the holes, `parts.length === holes.length + 1`. The statement writes
+ * `parts[0] || fill(holes[0]) || parts[1] || …` (each fill a JSON value) as the envelope.
+ */
+export interface OutboxTemplate {
+  id: string;
+  type: string;
+  subject: string;
+  aggregateId: string;
+  createdAt: Date;
+  holes: readonly string[];
+  parts: readonly string[];
+}
+
 /** An unsent outbox row as the relay reads it: the envelope as the JSON text to publish. */
 export interface PendingOutboxRow {
   /** commit-order position (bigint as text) */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { managerOf, type Tx } from '../../database/transaction.js';
-import type { OutboxMessage, PendingOutboxRow } from './outbox-message.js';
+import { managerOf, prepared, type Tx } from '../../database/transaction.js';
+import type { OutboxMessage, OutboxTemplate, PendingOutboxRow } from './outbox-message.js';
 
 /** Arbitrary constant: the transaction-scoped advisory lock that makes one replica the relay at a time. */
 const RELAY_LOCK = 815_216;
@@ -56,6 +56,31 @@ export class OutboxRepository {
       FROM json_to_recordset($${params.length}::json) AS m(id uuid, type text, subject text, aggregate_id text, envelope json, created_at timestamptz)`;
   }
 
+  /** A template's columns as a row of the JSON parameter a caller's statement reads (see insertTemplatesStatement). */
+  templateJson(t: OutboxTemplate): Record<string, unknown> {
+    return {
+      event_id: t.id,
+      event_type: t.type,
+      event_subject: t.subject,
+      aggregate_id: t.aggregateId,
+      created_at: t.createdAt,
+      parts: t.parts,
+    };
+  }
+
+  /**
+   * The INSERT of events from OutboxTemplates (see OutboxTemplate), for a statement that computes
+   * the holes' values itself: each row of the caller's CTE `source` carries the columns of
+   * `templateJson` (event_id uuid, event_type, event_subject, aggregate_id, created_at, parts text[])
+   * and `fills` are SQL expressions over it, the JSON text of each hole in order. Rows are inserted
+   * in `orderBy` order (their `seq`).
+   */
+  insertTemplatesStatement(source: string, fills: readonly string[], orderBy: string): string {
+    const envelope = ['parts[1]', ...fills.flatMap((fill, i) => [`(${fill})`, `parts[${i + 2}]`])].join(' || ');
+    return `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at)
+      SELECT event_id, event_type, event_subject, aggregate_id, (${envelope})::json, created_at FROM ${source} ORDER BY ${orderBy}`;
+  }
+
   /**
    * The same INSERT, written only when the CTE `cte` (earlier in the caller's statement) returned a
    * row: a row and its event in one statement that writes both or neither.
@@ -77,15 +102,26 @@ export class OutboxRepository {
    * each with its envelope as the wire text. A plain index scan of the primary key's head (`seq`):
    * no `FOR UPDATE`, the lock already makes this transaction the only relay. Embedded PGlite (one
    * process) passes `lock: false`.
+   *
+   * The transaction commits without waiting for its WAL flush (`synchronous_commit = off`, this
+   * transaction only): all it writes is the deletion of published rows, so a PostgreSQL crash can
+   * at worst forget the last fraction of a second of deletions, and those events are published
+   * again with the same Nats-Msg-Id, which JetStream drops inside its duplicate window. It saves a
+   * disk flush per relay pass.
    */
   async nextBatch(tx: Tx, limit: number, lock: boolean): Promise<{ locked: boolean; rows: PendingOutboxRow[] }> {
     const rows = await managerOf(tx).query<(PendingOutboxRow & { locked: boolean })[]>(
-      `SELECT l.locked, o.seq::text AS seq, o.id::text AS id, o.type, o.subject, o.aggregate_id, o.envelope::text AS payload
-       FROM (SELECT CASE WHEN $2 THEN pg_try_advisory_xact_lock($1) ELSE true END AS locked) l
-       LEFT JOIN LATERAL (
-         SELECT e.seq, e.id, e.type, e.subject, e.aggregate_id, e.envelope FROM outbox_events e WHERE l.locked ORDER BY e.seq LIMIT $3
-       ) o ON true
-       ORDER BY o.seq`,
+      prepared(
+        tx,
+        'outbox_next_batch',
+        `SELECT l.locked, o.seq::text AS seq, o.id::text AS id, o.type, o.subject, o.aggregate_id, o.envelope::text AS payload
+         FROM (SELECT CASE WHEN $2 THEN pg_try_advisory_xact_lock($1) ELSE true END AS locked,
+                      set_config('synchronous_commit', 'off', true) AS async_commit) l
+         LEFT JOIN LATERAL (
+           SELECT e.seq, e.id, e.type, e.subject, e.aggregate_id, e.envelope FROM outbox_events e WHERE l.locked ORDER BY e.seq LIMIT $3
+         ) o ON true
+         ORDER BY o.seq`,
+      ),
       [RELAY_LOCK, lock, limit],
     );
     const locked = rows[0]?.locked === true;
@@ -95,7 +131,7 @@ export class OutboxRepository {
   /** Removes the rows JetStream acknowledged (by `seq`). */
   async deletePublished(tx: Tx, seqs: readonly string[]): Promise<void> {
     if (seqs.length === 0) return;
-    await managerOf(tx).query(`DELETE FROM outbox_events WHERE seq = ANY($1::bigint[])`, [seqs]);
+    await managerOf(tx).query(prepared(tx, 'outbox_delete_published', `DELETE FROM outbox_events WHERE seq = ANY($1::bigint[])`), [seqs]);
   }
 
   /** Counts a failed publish on the row that failed, with its error (it stays for the next pass). */

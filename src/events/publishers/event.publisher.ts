@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { CallContext } from '../../common/auth/principal.js';
@@ -27,12 +27,16 @@ import {
 import type { EventEnvelope } from '../models/envelope.js';
 import { fastPayloadProblems, fieldNamesOf } from '../models/event-field.js';
 import { EventValidationError } from '../models/validate-payload.js';
-import type { OutboxMessage } from '../outbox/outbox-message.js';
+import type { OutboxMessage, OutboxTemplate } from '../outbox/outbox-message.js';
 import { OutboxRepository } from '../outbox/outbox.repository.js';
 import { OutboxSignal } from '../outbox/outbox.signal.js';
 import { publishedSubject } from '../transport/subjects.js';
 
 type PayloadClass = new () => object;
+
+/** Marks a hole in a template's JSON text: unguessable (a nonce of this process), so no caller's data can contain it. */
+const HOLE_NONCE = randomBytes(12).toString('hex');
+const holeMark = (field: string): string => `\u0001hole:${HOLE_NONCE}:${field}`;
 
 /** Values as the wire has them: Date → ISO 8601 UTC string, Decimal → plain decimal string, undefined → null. */
 function wireValue(value: unknown): unknown {
@@ -59,6 +63,9 @@ function contractPayload(cls: PayloadClass, type: string, data: object): Record<
  * writes its rows and their events in one statement, `...Messages` builds the outbox messages and
  * `written(tx)` signals the relay once that statement's transaction commits.
  */
+/** The holes of a `product.usage.recorded` template, with the values the payload is checked with. */
+const USAGE_PRICE_HOLES = { unit_price: '0', total_cost: '0', is_free_tier: false } as const;
+
 @Injectable()
 export class EventPublisher {
   private readonly source: string;
@@ -137,6 +144,16 @@ export class EventPublisher {
     return data.map((d) => this.row(ProductUsageRecordedEvent, 'product.usage.recorded', d.usage_record_id, d, ctx));
   }
 
+  /**
+   * `product.usage.recorded` of a record whose price the writing statement computes: a template
+   * with holes for `unit_price`, `total_cost` and `is_free_tier` (see OutboxTemplate). The payload
+   * is checked with the holes' example values, so only the statement's own values go in unchecked
+   * (a decimal, a decimal, a boolean).
+   */
+  productUsageRecordedTemplate(data: ProductUsageRecordedData, ctx: CallContext): OutboxTemplate {
+    return this.template(ProductUsageRecordedEvent, 'product.usage.recorded', data.usage_record_id, data, ctx, USAGE_PRICE_HOLES);
+  }
+
   publishCatalogChanged(tx: Tx, data: CatalogChangedData, ctx: CallContext): Promise<string> {
     return this.write(tx, CatalogChangedEvent, 'product.catalog.changed', `${data.entity}:${data.id}`, data, ctx);
   }
@@ -151,6 +168,27 @@ export class EventPublisher {
     await this.outbox.insert(tx, [message]);
     this.written(tx);
     return message.id;
+  }
+
+  private template(
+    cls: PayloadClass,
+    type: string,
+    aggregateId: string,
+    data: object,
+    ctx: CallContext,
+    holes: Readonly<Record<string, unknown>>,
+  ): OutboxTemplate {
+    const message = this.row(cls, type, aggregateId, { ...data, ...holes }, ctx);
+    const names = Object.keys(holes);
+    for (const name of names) message.envelope.data[name] = holeMark(name);
+    let parts = [JSON.stringify(message.envelope)];
+    for (const name of names) {
+      const cut = parts[parts.length - 1].split(JSON.stringify(holeMark(name)));
+      if (cut.length !== 2) throw new Error(`event template: hole ${name} found ${cut.length - 1} times`);
+      parts = [...parts.slice(0, -1), ...cut];
+    }
+    const { envelope: _envelope, ...rest } = message;
+    return { ...rest, holes: names, parts };
   }
 
   private row(cls: PayloadClass, type: string, aggregateId: string, data: object, ctx: CallContext): OutboxMessage {

@@ -9,19 +9,23 @@ import { OutboxSignal } from '../../events/outbox/outbox.signal.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
 import { FakeUnitOfWork, internalCall, RecordingOutbox, testConfig } from '../../testing/doubles.js';
 import type { PriceTierEntity } from '../catalog/entities/price-tier.entity.js';
+import { type PriceSchedule, priceRecord } from '../catalog/pricing-engine.js';
 import type { ProductEntity } from '../catalog/entities/product.entity.js';
 import { ProductService } from '../catalog/services/product.service.js';
 import { SubscriptionQueries } from '../subscriptions/subscription-queries.service.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { UsageRecorder } from './usage-recorder.service.js';
 import type { UsageRecordEntity } from './usage-record.entity.js';
-import { type TotalIncrement, UsageRepository } from './usage.repository.js';
+import { type GroupOutcome, type GroupRecord, RequestIdRace, UsageRepository } from './usage.repository.js';
 
-/** usage_records and usage_period_totals in memory, with the request_id uniqueness of the real table. */
+/**
+ * usage_records and usage_period_totals in memory, with the request_id uniqueness of the real table
+ * and the group statement's semantics (UsageRepository.recordGroup), priced by the pricing engine.
+ */
 class InMemoryUsage {
   readonly records: UsageRecordEntity[] = [];
   readonly totals = new Map<string, Decimal>();
-  /** records another request stores between our dedup lookup and our insert (a race) */
+  /** records another request stores between our statement's snapshot and its insert (a race) */
   raceOnce: UsageRecordEntity[] = [];
 
   constructor(private readonly outbox: RecordingOutbox) {}
@@ -32,37 +36,37 @@ class InMemoryUsage {
     );
   }
 
-  addToTotals(_tx: unknown, increments: TotalIncrement[]) {
-    return Promise.resolve(
-      increments.map((g) => {
-        const key = `${g.userId}|${g.productId}|${g.subscriptionKey}|${g.periodStart.toISOString()}`;
-        const units = (this.totals.get(key) ?? new Decimal(0)).plus(g.sum);
-        this.totals.set(key, units);
-        return { userId: g.userId, productId: g.productId, subscriptionKey: g.subscriptionKey, periodStart: g.periodStart, units };
-      }),
-    );
-  }
-
-  /** as the real statement: records and events together, or (a record skipped) the caller rolls back */
-  async insertRecordsWithEvents(_tx: unknown, records: UsageRecordEntity[], messages: OutboxMessage[]): Promise<number> {
-    const inserted = await this.insertRecords(_tx, records);
-    if (inserted === records.length) this.outbox.messages.push(...messages);
-    return inserted;
-  }
-
-  insertRecords(_tx: unknown, records: UsageRecordEntity[]): Promise<number> {
-    this.records.push(...this.raceOnce.splice(0));
-    let inserted = 0;
-    for (const r of records) {
-      if (
-        r.requestId !== null &&
-        this.records.some((s) => s.userId === r.userId && s.productId === r.productId && s.requestId === r.requestId)
-      )
-        continue;
-      this.records.push(r);
-      inserted++;
+  recordGroup(_tx: unknown, group: GroupRecord[], schedules: Map<string, PriceSchedule>): Promise<GroupOutcome[]> {
+    const sameKey = (r: UsageRecordEntity, s: UsageRecordEntity) =>
+      r.requestId !== null && s.userId === r.userId && s.productId === r.productId && s.requestId === r.requestId;
+    const stored = group.filter((g) => this.records.some((s) => sameKey(g.record, s)));
+    const fresh = group.filter((g) => !stored.includes(g));
+    if (this.raceOnce.length > 0 && fresh.some((g) => this.raceOnce.some((s) => sameKey(g.record, s)))) {
+      this.records.push(...this.raceOnce.splice(0)); // the other writer committed first: our insert fails, nothing written
+      return Promise.reject(new RequestIdRace());
     }
-    return Promise.resolve(inserted);
+    const outcomes: GroupOutcome[] = stored.map((g) => ({ ord: g.ord, stored: true }));
+    for (const g of fresh) {
+      const key = `${g.record.userId}|${g.record.productId}|${g.subscriptionKey}|${g.record.periodStart.toISOString()}`;
+      const before = this.totals.get(key) ?? new Decimal(0);
+      const amount = new Decimal(g.record.usageAmount);
+      this.totals.set(key, before.plus(amount));
+      const price = priceRecord(schedules.get(g.record.productId) as PriceSchedule, before, amount);
+      const outcome = {
+        ord: g.ord,
+        stored: false as const,
+        unitsBefore: before.toFixed(),
+        unitPrice: price.unitPrice.toFixed(),
+        totalCost: price.cost.toFixed(),
+        isFreeTier: price.isFreeTier,
+      };
+      this.records.push({ ...g.record, ...outcome });
+      const fills = [JSON.stringify(outcome.unitPrice), JSON.stringify(outcome.totalCost), String(outcome.isFreeTier)];
+      const envelope = JSON.parse(g.event.parts.map((part, i) => part + (fills[i] ?? '')).join('')) as OutboxMessage['envelope'];
+      this.outbox.messages.push({ ...g.event, envelope });
+      outcomes.push(outcome);
+    }
+    return Promise.resolve(outcomes);
   }
 }
 

@@ -4,15 +4,15 @@ import { ConfigService } from '@nestjs/config';
 import { type CallContext, canActFor } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
 import { badRequest, DomainError, type ErrorDetail, forbidden } from '../../common/errors/domain-error.js';
-import { Decimal, ZERO } from '../../common/money/decimal.js';
+import type { Decimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { GroupCommitQueue, type Outcome } from '../../database/group-commit.js';
-import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
+import { UnitOfWork } from '../../database/unit-of-work.js';
 import type { ProductUsageRecordedData } from '../../events/models/event-data.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
 import { CatalogErrors } from '../catalog/catalog.errors.js';
 import type { ProductEntity } from '../catalog/entities/product.entity.js';
-import { type PriceSchedule, priceRecord } from '../catalog/pricing-engine.js';
+import type { PriceSchedule } from '../catalog/pricing-engine.js';
 import { ProductService } from '../catalog/services/product.service.js';
 import { calendarMonth, type Period } from '../subscriptions/billing-period.js';
 import { entitles } from '../subscriptions/entitlement.js';
@@ -23,13 +23,10 @@ import { isEntitling } from '../subscriptions/subscription-state-machine.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { scheduleOf } from './price-schedule.js';
 import { checkUsageWindow, parseTimestamp, parseUsageAmount } from './usage-input.js';
-import { INSERT_CHUNK, type TotalIncrement, UsageRepository } from './usage.repository.js';
+import { type GroupRecord, RequestIdRace, UsageRepository } from './usage.repository.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 
 const MAX_RACE_RETRIES = 3;
-
-/** Thrown inside the transaction when a concurrent request stored one of our request_ids first: roll back and redo. */
-class DuplicateRace extends Error {}
 
 /** A usage record that passed validation. */
 interface Accepted {
@@ -52,6 +49,8 @@ interface Submission {
   batch: boolean;
   ctx: CallContext;
   now: Date;
+  /** the subscriptions its records name, once checked (filled by the group) */
+  subscriptions: Map<string, SubscriptionEntity>;
 }
 
 export interface RecordOutcome {
@@ -85,8 +84,6 @@ class Failures {
 }
 
 const dedupKey = (userId: string, productId: string, requestId: string): string => JSON.stringify([userId, productId, requestId]);
-const totalKey = (userId: string, productId: string, subscriptionKey: string, periodStart: Date): string =>
-  JSON.stringify([userId, productId, subscriptionKey, periodStart.toISOString()]);
 
 /**
  * Records metered usage (SPEC "Usage") by group commit. A request is validated on its own (amounts,
@@ -110,6 +107,7 @@ const totalKey = (userId: string, productId: string, subscriptionKey: string, pe
 export class UsageRecorder {
   private readonly logger = new Logger('UsageRecorder');
   private readonly queue: GroupCommitQueue<Submission, RecordOutcome[]>;
+  private readonly schedules = new WeakMap<ProductEntity, PriceSchedule>();
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -192,7 +190,7 @@ export class UsageRecorder {
       else if (!a.product.isActive) refuse(a.index, CatalogErrors.productInactive(a.productId));
     }
     business.throwIfAny();
-    const submission: Submission = { accepted, batch, ctx, now };
+    const submission: Submission = { accepted, batch, ctx, now, subscriptions: new Map() };
     // inside a request transaction (an Idempotency-Key): commit there, alone, with the stored response
     if (this.uow.inRequestTransaction) {
       const [outcome] = await this.commitGroup([submission]);
@@ -202,39 +200,144 @@ export class UsageRecorder {
     return await this.queue.submit(submission);
   }
 
-  /** One group: one transaction (redone while a concurrent group stored one of its request_ids first). */
+  /**
+   * One group: the subscription rules (one read, only when a record names a subscription or needs
+   * an entitlement), the duplicates inside the group, then ONE statement (UsageRepository.recordGroup)
+   * that allocates, prices and stores every record with its event, atomically; redone when a
+   * concurrent writer stored one of its request_ids first. Duplicates of stored records are read
+   * back afterwards (rare: retries).
+   */
   private async commitGroup(submissions: readonly Submission[]): Promise<Outcome<RecordOutcome[]>[]> {
+    const started = performance.now();
+    const results: Outcome<RecordOutcome[]>[] = submissions.map(() => ({ ok: true, value: [] }));
+    const live = await this.checkSubscriptions(submissions, results);
+
+    // ---- the group's records in arrival order; a request_id repeated inside the group points at its first occurrence
+    const now = submissions[0].now;
+    const records: (GroupRecord & { a: Accepted; outcomes: RecordOutcome[] })[] = [];
+    const firstOf = new Map<string, number>();
+    const repeats: { a: Accepted; first: number; outcomes: RecordOutcome[] }[] = [];
+    const schedules = new Map<string, PriceSchedule>();
+    for (const i of live) {
+      const s = submissions[i];
+      const outcomes = (results[i] as { ok: true; value: RecordOutcome[] }).value;
+      for (const a of s.accepted) {
+        const key = a.requestId === null ? undefined : dedupKey(a.userId, a.productId, a.requestId);
+        const first = key === undefined ? undefined : firstOf.get(key);
+        if (first !== undefined) {
+          repeats.push({ a, first, outcomes });
+          continue;
+        }
+        if (key !== undefined) firstOf.set(key, records.length);
+        const sub = a.subscriptionId !== null ? s.subscriptions.get(a.subscriptionId) : undefined;
+        const period: Period = sub ? { start: sub.currentPeriodStart, end: sub.currentPeriodEnd } : calendarMonth(a.timestamp);
+        const record = newRecord(a, a.product, period, s.now);
+        if (!schedules.has(a.productId)) schedules.set(a.productId, this.scheduleOf(a.product));
+        records.push({
+          ord: records.length,
+          record,
+          subscriptionKey: a.subscriptionId ?? '',
+          event: this.events.productUsageRecordedTemplate(usageEvent(record), s.ctx),
+          a,
+          outcomes,
+        });
+      }
+    }
+
+    const stored = await this.store(records, schedules, now);
+    // ---- duplicates of stored records answer with the record stored first (one read, only when there are any)
+    const storedKeys = records.filter((r) => stored[r.ord] === 'stored' && r.a.requestId !== null);
+    const earlier = new Map<string, UsageRecordEntity>();
+    if (storedKeys.length > 0) {
+      const keys = storedKeys.map((r) => ({ userId: r.a.userId, productId: r.a.productId, requestId: r.a.requestId as string }));
+      for (const r of await this.uow.read((tx) => this.repo.findByRequestIds(tx, keys))) {
+        earlier.set(dedupKey(r.userId, r.productId, r.requestId as string), r);
+      }
+    }
+    const answers: RecordOutcome[] = records.map((r) => {
+      if (stored[r.ord] !== 'stored') return { index: r.a.index, duplicate: false, record: r.record, product: r.a.product };
+      const record = earlier.get(dedupKey(r.a.userId, r.a.productId, r.a.requestId as string));
+      if (!record) throw new Error('a usage record reported stored was not found'); // cannot happen: rows are never deleted
+      return { index: r.a.index, duplicate: true, record, product: r.a.product };
+    });
+    for (const [i, r] of records.entries()) r.outcomes.push(answers[i]);
+    for (const { a, first, outcomes } of repeats) {
+      outcomes.push({ index: a.index, duplicate: true, record: answers[first].record, product: answers[first].product });
+    }
+    for (const r of results) if (r.ok) r.value.sort((x, y) => x.index - y.index);
+    this.logger.debug(
+      {
+        requests: submissions.length,
+        records: records.length,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        waiting: this.queue.waiting,
+      },
+      'usage group committed',
+    );
+    return results;
+  }
+
+  /**
+   * Runs the group statement (redone, up to MAX_RACE_RETRIES times, while a concurrent writer stores
+   * one of its request_ids first) and sets each stored record's units and price; answers, per
+   * `ord`, 'new' or 'stored' (its request_id was stored before).
+   */
+  private async store(
+    records: readonly GroupRecord[],
+    schedules: ReadonlyMap<string, PriceSchedule>,
+    now: Date,
+  ): Promise<('new' | 'stored')[]> {
+    if (records.length === 0) return [];
     for (let attempt = 1; ; attempt++) {
       try {
-        const started = performance.now();
-        const outcomes = await this.uow.run((tx) => this.storeGroup(tx, submissions));
-        this.logger.debug(
-          { requests: submissions.length, attempt, ms: Math.round((performance.now() - started) * 10) / 10, waiting: this.queue.waiting },
-          'usage group committed',
-        );
-        return outcomes;
+        const outcomes = await this.uow.statement(async (tx) => {
+          const result = await this.repo.recordGroup(tx, records, schedules, now);
+          if (result.some((o) => !o.stored)) this.events.written(tx);
+          return result;
+        });
+        const kinds: ('new' | 'stored')[] = [];
+        for (const o of outcomes) {
+          kinds[o.ord] = o.stored ? 'stored' : 'new';
+          if (o.stored) continue;
+          Object.assign(records[o.ord].record, {
+            unitsBefore: o.unitsBefore,
+            unitPrice: o.unitPrice,
+            totalCost: o.totalCost,
+            isFreeTier: o.isFreeTier,
+          } satisfies Partial<UsageRecordEntity>);
+        }
+        return kinds;
       } catch (err) {
-        if (err instanceof DuplicateRace && attempt < MAX_RACE_RETRIES) continue;
+        if (attempt < MAX_RACE_RETRIES && err instanceof RequestIdRace) continue;
         throw err;
       }
     }
   }
 
-  private async storeGroup(tx: Tx, submissions: readonly Submission[]): Promise<Outcome<RecordOutcome[]>[]> {
+  /**
+   * The subscription rules of a group: a named subscription must be the user's and entitling; a
+   * product that requires a subscription needs an entitling one that includes it. One read for
+   * the whole group, only when a record names a subscription or needs an entitlement. A request
+   * breaking a rule gets its error in `results`; returns the indexes of the others, each with the
+   * subscriptions its records name.
+   */
+  private async checkSubscriptions(submissions: readonly Submission[], results: Outcome<RecordOutcome[]>[]): Promise<number[]> {
     const all = submissions.flatMap((s) => s.accepted);
-    // ---- subscription rules (one lookup, only when a record names a subscription or needs an entitlement)
     const subIds = [...new Set(all.map((a) => a.subscriptionId).filter((s): s is string => s !== null))];
-    const subById = new Map((await this.subscriptions.findByIds(tx, subIds)).map((s) => [s.subscriptionId, s]));
     const needsEntitlement = [
       ...new Set(all.filter((a) => a.product.requiresSubscription && a.subscriptionId === null).map((a) => a.userId)),
     ];
+    const subById = new Map<string, SubscriptionEntity>();
     const entitlingByUser = new Map<string, SubscriptionEntity[]>();
-    if (needsEntitlement.length > 0) {
-      for (const r of await this.subscriptions.entitlingOf(needsEntitlement, tx)) {
-        entitlingByUser.set(r.userId, [...(entitlingByUser.get(r.userId) ?? []), r]);
-      }
+    if (subIds.length > 0 || needsEntitlement.length > 0) {
+      await this.uow.read(async (tx) => {
+        for (const sub of await this.subscriptions.findByIds(tx, subIds)) subById.set(sub.subscriptionId, sub);
+        if (needsEntitlement.length === 0) return;
+        for (const r of await this.subscriptions.entitlingOf(needsEntitlement, tx)) {
+          entitlingByUser.set(r.userId, [...(entitlingByUser.get(r.userId) ?? []), r]);
+        }
+      });
     }
-    const results: Outcome<RecordOutcome[]>[] = submissions.map(() => ({ ok: true, value: [] }));
     const live: number[] = [];
     for (const [i, s] of submissions.entries()) {
       const failures = new Failures(s.batch);
@@ -246,6 +349,7 @@ export class UsageRecorder {
           fail(a.index, SubscriptionErrors.notActive(a.subscriptionId, a.userId), 'subscription_id');
           continue;
         }
+        if (named) s.subscriptions.set(named.subscriptionId, named);
         if (a.product.requiresSubscription) {
           const candidates = named ? [named] : (entitlingByUser.get(a.userId) ?? []);
           if (!candidates.some((sub) => entitles(sub, a.productId, a.organizationId, named !== undefined))) {
@@ -257,104 +361,17 @@ export class UsageRecorder {
       if (error) results[i] = { ok: false, error };
       else live.push(i);
     }
+    return live;
+  }
 
-    // ---- deduplication by request_id (against stored records, and within the group in arrival order)
-    const keys = live.flatMap((i) => submissions[i].accepted).filter((a): a is Accepted & { requestId: string } => a.requestId !== null);
-    const stored = new Map<string, UsageRecordEntity>();
-    for (const r of await this.repo.findByRequestIds(tx, keys)) stored.set(dedupKey(r.userId, r.productId, r.requestId as string), r);
-    const fresh: { a: Accepted; s: Submission; record: UsageRecordEntity; outcomes: RecordOutcome[] }[] = [];
-    const firstOf = new Map<string, RecordOutcome>();
-    const pendingDuplicates: { a: Accepted; key: string; outcomes: RecordOutcome[] }[] = [];
-    for (const i of live) {
-      const s = submissions[i];
-      const outcomes = (results[i] as { ok: true; value: RecordOutcome[] }).value;
-      for (const a of s.accepted) {
-        if (a.requestId !== null) {
-          const key = dedupKey(a.userId, a.productId, a.requestId);
-          const existing = stored.get(key);
-          if (existing) {
-            outcomes.push({ index: a.index, duplicate: true, record: existing, product: a.product });
-            continue;
-          }
-          if (firstOf.has(key)) {
-            pendingDuplicates.push({ a, key, outcomes });
-            continue;
-          }
-        }
-        const sub = a.subscriptionId !== null ? subById.get(a.subscriptionId) : undefined;
-        const period: Period = sub ? { start: sub.currentPeriodStart, end: sub.currentPeriodEnd } : calendarMonth(a.timestamp);
-        const record = newRecord(a, a.product, period, s.now);
-        const outcome: RecordOutcome = { index: a.index, duplicate: false, record, product: a.product };
-        if (a.requestId !== null) firstOf.set(dedupKey(a.userId, a.productId, a.requestId), outcome);
-        outcomes.push(outcome);
-        fresh.push({ a, s, record, outcomes });
-      }
+  /** A product's price schedule, built once per catalog snapshot (products are immutable there). */
+  private scheduleOf(product: ProductEntity): PriceSchedule {
+    let schedule = this.schedules.get(product);
+    if (!schedule) {
+      schedule = scheduleOf(product);
+      this.schedules.set(product, schedule);
     }
-
-    if (fresh.length > 0) {
-      // ---- running totals: one atomic upsert for the group, totals in key order (no deadlocks between groups)
-      const increments = new Map<string, TotalIncrement>();
-      for (const { a, record } of fresh) {
-        const subscriptionKey = a.subscriptionId ?? '';
-        const key = totalKey(a.userId, a.productId, subscriptionKey, record.periodStart);
-        const g = increments.get(key) ?? {
-          userId: a.userId,
-          productId: a.productId,
-          subscriptionKey,
-          periodStart: record.periodStart,
-          periodEnd: record.periodEnd,
-          sum: ZERO,
-        };
-        g.sum = g.sum.plus(a.amount);
-        increments.set(key, g);
-      }
-      const ordered = [...increments.entries()].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([, g]) => g);
-      // units before this group, per total; each record then takes the next [a, a + amount) in arrival order
-      const cursor = new Map<string, Decimal>();
-      const now = submissions[0].now;
-      for (const t of await this.repo.addToTotals(tx, ordered, now)) {
-        const key = totalKey(t.userId, t.productId, t.subscriptionKey, t.periodStart);
-        cursor.set(key, t.units.minus((increments.get(key) as TotalIncrement).sum));
-      }
-      const schedules = new Map<string, PriceSchedule>();
-      for (const { a, record } of fresh) {
-        const key = totalKey(a.userId, a.productId, a.subscriptionId ?? '', record.periodStart);
-        const before = cursor.get(key) as Decimal;
-        cursor.set(key, before.plus(a.amount));
-        let schedule = schedules.get(a.productId);
-        if (!schedule) {
-          schedule = scheduleOf(a.product);
-          schedules.set(a.productId, schedule);
-        }
-        const price = priceRecord(schedule, before, a.amount);
-        Object.assign(record, {
-          unitsBefore: before.toFixed(),
-          unitPrice: price.unitPrice.toFixed(),
-          totalCost: price.cost.toFixed(),
-          isFreeTier: price.isFreeTier,
-        } satisfies Partial<UsageRecordEntity>);
-      }
-      // ---- the records and their product.usage.recorded events, a statement per chunk (both in it)
-      for (let i = 0; i < fresh.length; i += INSERT_CHUNK) {
-        const chunk = fresh.slice(i, i + INSERT_CHUNK);
-        const messages = chunk.flatMap((f) => this.events.productUsageRecordedMessages([usageEvent(f.record)], f.s.ctx));
-        const inserted = await this.repo.insertRecordsWithEvents(
-          tx,
-          chunk.map((f) => f.record),
-          messages,
-        );
-        if (inserted !== chunk.length) throw new DuplicateRace();
-      }
-      this.events.written(tx);
-    }
-
-    // duplicates inside the group point at the record stored for the first occurrence
-    for (const { a, key, outcomes } of pendingDuplicates) {
-      const first = firstOf.get(key) as RecordOutcome;
-      outcomes.push({ index: a.index, duplicate: true, record: first.record, product: first.product });
-    }
-    for (const r of results) if (r.ok) r.value.sort((x, y) => x.index - y.index);
-    return results;
+    return schedule;
   }
 }
 

@@ -1,41 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { SelectQueryBuilder } from 'typeorm';
 import { Decimal } from '../../common/money/decimal.js';
-import { managerOf, type Tx } from '../../database/transaction.js';
-import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
+import { isUniqueViolation } from '../../database/pg-errors.js';
+import { managerOf, prepared, type Tx } from '../../database/transaction.js';
+import type { OutboxTemplate } from '../../events/outbox/outbox-message.js';
 import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
+import type { PriceSchedule } from '../catalog/pricing-engine.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
-
-/** Records per INSERT statement (with their events). */
-export const INSERT_CHUNK = 1000;
-
-/** Each column's SQL type, for json_to_recordset. */
-const RECORD_TYPES = `usage_record_id uuid, user_id text, organization_id text, subscription_id text, product_id text,
-  usage_amount numeric, units_before numeric, unit_price numeric, total_cost numeric, currency text, is_free_tier boolean,
-  period_start timestamptz, period_end timestamptz, session_id text, request_id text, usage_details jsonb,
-  usage_timestamp timestamptz, created_at timestamptz`;
-
-/** A record as the JSON object json_to_recordset reads (decimals stay strings: exact). */
-const recordJson = (r: UsageRecordEntity) => ({
-  usage_record_id: r.usageRecordId,
-  user_id: r.userId,
-  organization_id: r.organizationId,
-  subscription_id: r.subscriptionId,
-  product_id: r.productId,
-  usage_amount: r.usageAmount,
-  units_before: r.unitsBefore,
-  unit_price: r.unitPrice,
-  total_cost: r.totalCost,
-  currency: r.currency,
-  is_free_tier: r.isFreeTier,
-  period_start: r.periodStart,
-  period_end: r.periodEnd,
-  session_id: r.sessionId,
-  request_id: r.requestId,
-  usage_details: r.usageDetails,
-  usage_timestamp: r.usageTimestamp,
-  created_at: r.createdAt,
-});
 
 const RECORD_COLUMNS = [
   'usage_record_id',
@@ -121,15 +92,52 @@ export interface UsageFilters {
   end?: Date;
 }
 
-/** One running total to raise: (user, product, subscription or '', period) by `sum` units. */
-export interface TotalIncrement {
-  userId: string;
-  productId: string;
-  /** the subscription id, or '' for usage without a subscription */
+/** A concurrent writer stored one of the group's request_ids first: nothing was written; redo the group. */
+export class RequestIdRace extends Error {
+  constructor() {
+    super('a concurrent writer stored one of the request_ids first');
+  }
+}
+
+/** One record of a group commit, as the recorder built it: everything but its units and price, which the statement computes. */
+export interface GroupRecord {
+  /** its position in the group (arrival order: units are allocated in this order) */
+  ord: number;
+  /** the record without units_before, unit_price, total_cost, is_free_tier */
+  record: UsageRecordEntity;
+  /** the subscription id, or '' for usage without a subscription (the running total's key) */
   subscriptionKey: string;
-  periodStart: Date;
-  periodEnd: Date;
-  sum: Decimal;
+  /** its `product.usage.recorded` event, with holes for unit_price, total_cost and is_free_tier */
+  event: OutboxTemplate;
+}
+
+/** What the group statement did with one record: stored it (with its units and price), or found its request_id stored already. */
+export type GroupOutcome =
+  | { ord: number; stored: false; unitsBefore: string; unitPrice: string; totalCost: string; isFreeTier: boolean }
+  | { ord: number; stored: true };
+
+/** Each column's SQL type, for the group statement's json_to_recordset. */
+const GROUP_INPUT_TYPES = `ord int, usage_record_id uuid, user_id text, organization_id text, subscription_id text, subscription_key text,
+  product_id text, usage_amount numeric, currency text, period_start timestamptz, period_end timestamptz, session_id text,
+  request_id text, usage_details jsonb, usage_timestamp timestamptz, created_at timestamptz,
+  event_id uuid, event_type text, event_subject text, aggregate_id text, parts text[]`;
+
+/** The price schedules of a group's products as the statement's tier rows (see recordGroup). */
+function tierRows(schedules: ReadonlyMap<string, PriceSchedule>): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const [productId, schedule] of schedules) {
+    schedule.tiers.forEach((t, i) =>
+      rows.push({
+        product_id: productId,
+        free: schedule.freeTierLimit.toFixed(),
+        lo: t.minUnits.toFixed(),
+        hi: t.maxUnits === null ? null : t.maxUnits.toFixed(),
+        price: t.unitPrice.toFixed(),
+        last: i === schedule.tiers.length - 1,
+      }),
+    );
+  }
+  return rows;
 }
 
 export interface UsageAggregate {
@@ -144,12 +152,63 @@ export interface UsageStatisticsRows {
   byDate: (UsageAggregate & { day: string })[];
 }
 
+/** The text of UsageRepository.recordGroup's statement, with the outbox INSERT of the events (see there). */
+function buildGroupStatement(insertEvents: string): string {
+  return `WITH input AS (
+         SELECT * FROM json_to_recordset($1::json) AS r(${GROUP_INPUT_TYPES})
+       ), tiers AS (
+         SELECT * FROM json_to_recordset($2::json) AS t(product_id text, free numeric, lo numeric, hi numeric, price numeric, last boolean)
+       ), stored AS (
+         -- a probe of the request_id index per record (LATERAL ... LIMIT 1 is never turned into a hash join over the table)
+         SELECT i.ord FROM input i CROSS JOIN LATERAL (
+           SELECT 1 FROM usage_records u
+           WHERE u.user_id = i.user_id AND u.product_id = i.product_id AND u.request_id = i.request_id LIMIT 1
+         ) hit
+         WHERE i.request_id IS NOT NULL
+       ), fresh AS (
+         SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = i.ord)
+       ), totals AS (
+         INSERT INTO usage_period_totals AS t (user_id, product_id, subscription_key, period_start, period_end, units, updated_at)
+         SELECT user_id, product_id, subscription_key, period_start, max(period_end), sum(usage_amount), $3::timestamptz
+         FROM fresh GROUP BY user_id, product_id, subscription_key, period_start
+         ORDER BY user_id, product_id, subscription_key, period_start
+         ON CONFLICT (user_id, product_id, subscription_key, period_start)
+           DO UPDATE SET units = t.units + EXCLUDED.units, updated_at = EXCLUDED.updated_at
+         RETURNING user_id, product_id, subscription_key, period_start, units
+       ), ranged AS (
+         SELECT f.*, trim_scale(t.units - sum(f.usage_amount) OVER (
+             PARTITION BY f.user_id, f.product_id, f.subscription_key, f.period_start ORDER BY f.ord DESC)) AS units_before
+         FROM fresh f JOIN totals t USING (user_id, product_id, subscription_key, period_start)
+       ), priced AS (
+         SELECT r.*, p.free_all AS is_free_tier, trim_scale(p.cost) AS total_cost,
+                trim_scale(CASE WHEN p.free_all THEN 0 ELSE p.marginal END) AS unit_price
+         FROM ranged r CROSS JOIN LATERAL (
+           SELECT r.units_before + r.usage_amount <= max(t.free) AS free_all,
+                  coalesce(sum(greatest(0, least(r.units_before + r.usage_amount, coalesce(t.hi, r.units_before + r.usage_amount))
+                                           - greatest(r.units_before, t.free, t.lo)) * t.price), 0) AS cost,
+                  coalesce((array_agg(t.price ORDER BY t.lo) FILTER (
+                              WHERE greatest(r.units_before, t.free) >= t.lo AND (t.hi IS NULL OR greatest(r.units_before, t.free) < t.hi)))[1],
+                           (array_agg(t.price) FILTER (WHERE t.last))[1]) AS marginal
+           FROM tiers t WHERE t.product_id = r.product_id
+         ) p
+       ), records AS (
+         INSERT INTO usage_records (${RECORD_COLUMNS.join(', ')})
+         SELECT ${RECORD_COLUMNS.join(', ')} FROM priced ORDER BY ord
+       ), events AS (${insertEvents})
+       SELECT ord, false AS stored, units_before::text AS units_before, unit_price::text AS unit_price,
+              total_cost::text AS total_cost, is_free_tier FROM priced
+       UNION ALL
+       SELECT ord, true, NULL, NULL, NULL, NULL FROM stored`;
+}
+
 /**
  * usage_records and usage_period_totals: the dedup lookup by request_id, the atomic running-total
  * upsert, the record inserts (with their outbox events in the same statement), and the reads.
  */
 @Injectable()
 export class UsageRepository {
+  private groupSql?: string;
+
   constructor(private readonly outbox: OutboxRepository) {}
 
   /** Stored records with these (user, product, request_id) keys (one indexed lookup). */
@@ -163,63 +222,86 @@ export class UsageRepository {
     return rows.map(recordFromRow);
   }
 
-  /**
-   * Raises the running totals atomically (one upsert for all of them; pass them in a stable key
-   * order so concurrent requests lock rows in the same order) and returns each total after.
-   */
-  async addToTotals(
-    tx: Tx,
-    increments: readonly TotalIncrement[],
-    now: Date,
-  ): Promise<{ userId: string; productId: string; subscriptionKey: string; periodStart: Date; units: Decimal }[]> {
-    const rows = await managerOf(tx).query<
-      { user_id: string; product_id: string; subscription_key: string; period_start: Date; units: string }[]
-    >(
-      `INSERT INTO usage_period_totals (user_id, product_id, subscription_key, period_start, period_end, units, updated_at)
-       SELECT u, p, s, ps, pe, n, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::numeric[])
-         AS t(u, p, s, ps, pe, n)
-       ON CONFLICT (user_id, product_id, subscription_key, period_start)
-         DO UPDATE SET units = usage_period_totals.units + EXCLUDED.units, updated_at = EXCLUDED.updated_at
-       RETURNING user_id, product_id, subscription_key, period_start, units::text AS units`,
-      [
-        increments.map((g) => g.userId),
-        increments.map((g) => g.productId),
-        increments.map((g) => g.subscriptionKey),
-        increments.map((g) => g.periodStart.toISOString()),
-        increments.map((g) => g.periodEnd.toISOString()),
-        increments.map((g) => g.sum.toFixed()),
-        now,
-      ],
+  /** The group statement's text (constant: it runs prepared). */
+  private get groupStatement(): string {
+    this.groupSql ??= buildGroupStatement(
+      this.outbox.insertTemplatesStatement(
+        'priced',
+        [`to_json(unit_price::text)::text`, `to_json(total_cost::text)::text`, `CASE WHEN is_free_tier THEN 'true' ELSE 'false' END`],
+        'ord',
+      ),
     );
-    return rows.map((r) => ({
-      userId: r.user_id,
-      productId: r.product_id,
-      subscriptionKey: r.subscription_key,
-      periodStart: new Date(r.period_start),
-      units: new Decimal(r.units),
-    }));
+    return this.groupSql;
   }
 
   /**
-   * The records and their outbox events in ONE statement (a data-modifying CTE: one round trip),
-   * each side from one JSON parameter (json_to_recordset: binding two texts instead of 24 parameters
-   * per record). Records whose request_id a concurrent request stored meanwhile are skipped; returns
-   * how many records were inserted (the caller compares and redoes the unit of work on a race).
+   * A whole usage group in ONE statement, atomic on its own (no BEGIN / COMMIT round trips):
+   *
+   * 1. `stored`: the records whose (user, product, request_id) is stored already (duplicates:
+   *    nothing is written for them; the caller reads the stored record);
+   * 2. `totals`: one running-total upsert for every (user, product, subscription or '', period) of
+   *    the others, in key order (concurrent groups lock rows in the same order: no deadlock), each
+   *    returning its total after the group;
+   * 3. `ranged`: each record takes the next units [before, before + amount) of its total in arrival
+   *    order (`ord`): before = total after − the amounts of its own and every later record of the key;
+   * 4. `priced`: the pricing engine's arithmetic over the product's schedule (the tiers the caller
+   *    passes, from the in-memory catalog): cost = the sum over tiers of the units of [a, b) above
+   *    the free tier inside the tier, times its price; free when b ≤ the free tier limit; the unit
+   *    price is that of the tier holding the first billable unit max(a, free), the last tier when
+   *    none does, 0 when the record is free. Exact `numeric` arithmetic (+ and × only), trailing
+   *    zeros trimmed as decimal.js writes them; `pricing-engine.ts` is the reference and an e2e test
+   *    holds the two together;
+   * 5. the records, and their `product.usage.recorded` events with the price filled into the
+   *    templates' holes (outbox, same statement).
+   *
+   * A concurrent writer storing one of the request_ids first makes the insert fail with a unique
+   * violation on `usage_records_request_id_uq` (nothing is written): RequestIdRace, the caller redoes the group.
    */
-  async insertRecordsWithEvents(tx: Tx, records: readonly UsageRecordEntity[], messages: readonly OutboxMessage[]): Promise<number> {
-    const params: unknown[] = [JSON.stringify(records.map(recordJson))];
-    const eventsSql = this.outbox.insertManyStatement(messages, params);
-    const [row] = await managerOf(tx).query<{ inserted: number }[]>(
-      `WITH inserted AS (
-         INSERT INTO usage_records (${RECORD_COLUMNS.join(', ')})
-         SELECT ${RECORD_COLUMNS.join(', ')} FROM json_to_recordset($1::json) AS r(${RECORD_TYPES})
-         ON CONFLICT (user_id, product_id, request_id) WHERE request_id IS NOT NULL DO NOTHING
-         RETURNING usage_record_id
-       ), events AS (${eventsSql})
-       SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
-      params,
+  async recordGroup(
+    tx: Tx,
+    records: readonly GroupRecord[],
+    schedules: ReadonlyMap<string, PriceSchedule>,
+    now: Date,
+  ): Promise<GroupOutcome[]> {
+    const input = records.map(({ ord, record: r, subscriptionKey, event }) => ({
+      ord,
+      usage_record_id: r.usageRecordId,
+      user_id: r.userId,
+      organization_id: r.organizationId,
+      subscription_id: r.subscriptionId,
+      subscription_key: subscriptionKey,
+      product_id: r.productId,
+      usage_amount: r.usageAmount,
+      currency: r.currency,
+      period_start: r.periodStart,
+      period_end: r.periodEnd,
+      session_id: r.sessionId,
+      request_id: r.requestId,
+      usage_details: r.usageDetails,
+      usage_timestamp: r.usageTimestamp,
+      created_at: r.createdAt,
+      ...this.outbox.templateJson(event),
+    }));
+    const rows = await managerOf(tx)
+      .query<{ ord: number; stored: boolean; units_before: string; unit_price: string; total_cost: string; is_free_tier: boolean }[]>(
+        prepared(tx, 'usage_record_group', this.groupStatement),
+        [JSON.stringify(input), JSON.stringify(tierRows(schedules)), now],
+      )
+      .catch((err: unknown) => {
+        throw isUniqueViolation(err, 'usage_records_request_id_uq') ? new RequestIdRace() : err;
+      });
+    return rows.map((r) =>
+      r.stored
+        ? { ord: r.ord, stored: true }
+        : {
+            ord: r.ord,
+            stored: false,
+            unitsBefore: r.units_before,
+            unitPrice: r.unit_price,
+            totalCost: r.total_cost,
+            isFreeTier: r.is_free_tier,
+          },
     );
-    return row?.inserted ?? 0;
   }
 
   /** Newest first (by seq), before `beforeSeq` when given. */
