@@ -6,6 +6,7 @@ import { CreateIdempotencyKeys1764262000000 } from './1764262000000-CreateIdempo
 import { CreateInbox1764270000000 } from './1764270000000-CreateInbox.js';
 import { DropOutboxNotifyTrigger1764280000000 } from './1764280000000-DropOutboxNotifyTrigger.js';
 import { OutboxEnvelopeAsJson1764290000000 } from './1764290000000-OutboxEnvelopeAsJson.js';
+import { PriceTierPricingId1764300000000 } from './1764300000000-PriceTierPricingId.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   CreateInbox1764270000000,
   DropOutboxNotifyTrigger1764280000000,
   OutboxEnvelopeAsJson1764290000000,
+  PriceTierPricingId1764300000000,
 ];

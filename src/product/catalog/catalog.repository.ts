@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { QueryDeepPartialEntity } from 'typeorm';
 import { formatDecimal } from '../../common/money/decimal.js';
@@ -40,6 +41,7 @@ interface ProductWithTierRow {
   free_tier_period: string;
   created_at: Date;
   updated_at: Date;
+  pricing_id: string | null;
   tier_index: number | null;
   tier_name: string | null;
   min_units: string | null;
@@ -76,6 +78,7 @@ function productFromRows(rows: ProductWithTierRow[]): ProductEntity {
     if (t.tier_index === null) continue;
     tiers.push(
       Object.assign(new PriceTierEntity(), {
+        pricingId: t.pricing_id as string,
         productId: r.product_id,
         tierIndex: t.tier_index,
         tierName: t.tier_name as string,
@@ -92,7 +95,7 @@ function productFromRows(rows: ProductWithTierRow[]): ProductEntity {
 const PRODUCT_COLUMNS = `p.product_id, p.name, p.product_code, p.description, p.category_id, p.product_type, p.provider,
   p.features, p.quota_limits, p.metadata, p.requires_subscription, p.is_active, p.pricing_type, p.unit_type, p.currency,
   p.free_tier_limit, p.free_tier_period, p.created_at, p.updated_at,
-  t.tier_index, t.tier_name, t.min_units, t.max_units, t.unit_price`;
+  t.pricing_id, t.tier_index, t.tier_name, t.min_units, t.max_units, t.unit_price`;
 
 /** Groups FIND rows (ordered by product) into entities with `tiers` set. */
 function productsFromRows(rows: ProductWithTierRow[]): ProductEntity[] {
@@ -246,6 +249,7 @@ export class CatalogRepository {
     await managerOf(tx).insert(
       PriceTierEntity,
       tiers.map((t, i) => ({
+        pricingId: randomUUID(),
         productId,
         tierIndex: i,
         tierName: t.tier_name,

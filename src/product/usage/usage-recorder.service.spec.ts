@@ -67,6 +67,7 @@ class InMemoryUsage {
 }
 
 const tier = (i: number, min: string, max: string | null, price: string): PriceTierEntity => ({
+  pricingId: `00000000-0000-4000-8000-00000000000${i}`,
   productId: 'minio',
   tierIndex: i,
   tierName: `t${i}`,
