@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min, ValidateBy, type ValidationOptions } from 'class-validator';
 import { isDecimalString } from '../money/decimal.js';
 import { MAX_LIMIT } from '../pagination/page.js';
+import { parseTimestamp } from '../time/timestamp.js';
 
 /** SPEC identifiers: strings of 1-255 characters with no control characters. */
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
@@ -34,6 +35,20 @@ export function IsDecimalString(options?: ValidationOptions): PropertyDecorator 
       validator: {
         validate: (value: unknown) => isDecimalString(value),
         defaultMessage: (args) => `${args?.property} must be a non-negative decimal written as a string, e.g. "0.25"`,
+      },
+    },
+    options,
+  );
+}
+
+/** ISO 8601; without an offset it means UTC; `dateOnly` also accepts YYYY-MM-DD (midnight UTC). */
+export function IsTimestamp(dateOnly = false, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isTimestamp',
+      validator: {
+        validate: (value: unknown) => parseTimestamp(value, dateOnly) !== undefined,
+        defaultMessage: (args) => `${args?.property} must be an ISO 8601 timestamp (no offset = UTC)`,
       },
     },
     options,
