@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
+import { AuditEntryEntity } from './src/audit/audit-entry.entity.js';
 import { loadConfig } from './src/config/app-config.js';
 import { buildDataSourceOptions } from './src/database/data-source.options.js';
 import { InboxEventEntity } from './src/events/inbox/inbox-event.entity.js';
@@ -29,6 +30,7 @@ export const CLI_ENTITIES = [
   UsagePeriodTotalEntity,
   IdempotencyKeyEntity,
   InboxEventEntity,
+  AuditEntryEntity,
 ];
 
 export default new DataSource(await buildDataSourceOptions(loadConfig(process.env), CLI_ENTITIES));

@@ -7,6 +7,7 @@ import { CreateInbox1764270000000 } from './1764270000000-CreateInbox.js';
 import { DropOutboxNotifyTrigger1764280000000 } from './1764280000000-DropOutboxNotifyTrigger.js';
 import { OutboxEnvelopeAsJson1764290000000 } from './1764290000000-OutboxEnvelopeAsJson.js';
 import { PriceTierPricingId1764300000000 } from './1764300000000-PriceTierPricingId.js';
+import { CreateAuditLog1764310000000 } from './1764310000000-CreateAuditLog.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   DropOutboxNotifyTrigger1764280000000,
   OutboxEnvelopeAsJson1764290000000,
   PriceTierPricingId1764300000000,
+  CreateAuditLog1764310000000,
 ];

@@ -235,6 +235,25 @@ export class CatalogRepository {
     await this.insertTiers(tx, productId, pricing.tiers);
   }
 
+  /** The product of a tier row, or undefined when no row has this pricing_id. */
+  async productIdOfTier(tx: Tx, pricingId: string): Promise<string | undefined> {
+    const rows = await managerOf(tx).query<{ product_id: string }[]>(`SELECT product_id FROM product_price_tiers WHERE pricing_id = $1`, [
+      pricingId,
+    ]);
+    return rows[0]?.product_id;
+  }
+
+  /** Rewrites one tier row (caller holds its product's row lock and has checked the resulting table). */
+  async updateTier(tx: Tx, pricingId: string, tier: SeedPricing['tiers'][number], productId: string, now: Date): Promise<void> {
+    const manager = managerOf(tx);
+    await manager.update(
+      PriceTierEntity,
+      { pricingId },
+      { tierName: tier.tier_name, minUnits: tier.min_units, maxUnits: tier.max_units ?? null, unitPrice: tier.unit_price },
+    );
+    await manager.update(ProductEntity, { productId }, { updatedAt: now });
+  }
+
   /** Which of `productIds` exist. */
   async existingProductIds(tx: Tx, productIds: readonly string[]): Promise<string[]> {
     if (productIds.length === 0) return [];
