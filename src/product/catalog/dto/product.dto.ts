@@ -11,15 +11,12 @@ import {
   IsOptional,
   IsString,
   Length,
-  Matches,
   MaxLength,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsDecimalString, IsIdentifier, IsLimit, NO_CONTROL_CHARS, ToBoolean } from '../../../common/validation/validators.js';
+import { IsCurrency, IsDecimalString, IsIdentifier, IsLimit, NO_CONTROL_CHARS, ToBoolean } from '../../../common/validation/validators.js';
 import { FREE_TIER_PERIODS, PRICING_TYPES, PRODUCT_TYPES } from '../catalog.constants.js';
-/** Currency codes: ISO 4217 style or a platform unit such as CREDIT. */
-const CURRENCY = /^[A-Z][A-Z0-9_]{1,15}$/;
 
 export class TierDto {
   @ApiProperty({ example: 'base' })
@@ -61,7 +58,7 @@ export class PricingDto {
 
   @ApiProperty({ example: 'USD' })
   @IsString()
-  @Matches(CURRENCY, { message: 'currency must be an upper-case code such as USD or CREDIT' })
+  @IsCurrency()
   currency!: string;
 
   @ApiPropertyOptional({ example: '100000', default: '0', description: 'free units per period (decimal string)' })
