@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CatalogModule } from './catalog/catalog.module.js';
+import { CostsModule } from './costs/costs.module.js';
 import { InfoController } from './info.controller.js';
 import { PricingModule } from './pricing/pricing.module.js';
 import { ServiceStatisticsController } from './statistics/service-statistics.controller.js';
@@ -19,7 +20,7 @@ import { UsageModule } from './usage/usage.module.js';
  * user.deleted do to subscriptions).
  */
 @Module({
-  imports: [CatalogModule, SubscriptionsModule, UsageModule, PricingModule],
+  imports: [CatalogModule, CostsModule, SubscriptionsModule, UsageModule, PricingModule],
   controllers: [InfoController, ServiceStatisticsController],
   providers: [ServiceStatistics, { provide: SubscriptionEffects, useExisting: SubscriptionEffectsService }],
   exports: [SubscriptionEffects],

@@ -8,6 +8,7 @@ import { DropOutboxNotifyTrigger1764280000000 } from './1764280000000-DropOutbox
 import { OutboxEnvelopeAsJson1764290000000 } from './1764290000000-OutboxEnvelopeAsJson.js';
 import { PriceTierPricingId1764300000000 } from './1764300000000-PriceTierPricingId.js';
 import { CreateAuditLog1764310000000 } from './1764310000000-CreateAuditLog.js';
+import { CreateCostDefinitions1764320000000 } from './1764320000000-CreateCostDefinitions.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   OutboxEnvelopeAsJson1764290000000,
   PriceTierPricingId1764300000000,
   CreateAuditLog1764310000000,
+  CreateCostDefinitions1764320000000,
 ];
