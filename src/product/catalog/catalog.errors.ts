@@ -44,7 +44,10 @@ export const CatalogErrors = {
     forbidden(`Plan ${planId} is not available for self-service`, CatalogErrorCode.PLAN_NOT_AVAILABLE),
   /** a tier row (pricing_id) that does not exist: 404 */
   pricingNotFound: (pricingId: string): DomainError =>
-    notFound(CatalogErrorCode.PRICING_NOT_FOUND, `Pricing ${pricingId} not found (tier rows are identified by the pricing_id of the pricing response)`),
+    notFound(
+      CatalogErrorCode.PRICING_NOT_FOUND,
+      `Pricing ${pricingId} not found (tier rows are identified by the pricing_id of the pricing response)`,
+    ),
   /** 400 INVALID_TIERS naming each bad tier field. */
   invalidTiers: (details: ErrorDetail[]): DomainError =>
     badRequest('The tier table is invalid: tiers must be contiguous from 0 and ordered', details, CatalogErrorCode.INVALID_TIERS),

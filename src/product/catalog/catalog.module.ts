@@ -26,7 +26,12 @@ import { ProductService } from './services/product.service.js';
  * pricing engine (`pricing-engine.ts`, pure) every other feature prices with.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([CategoryEntity, ProductEntity, PriceTierEntity, PlanEntity]), OutboxModule, IdempotencyModule, AuditModule],
+  imports: [
+    TypeOrmModule.forFeature([CategoryEntity, ProductEntity, PriceTierEntity, PlanEntity]),
+    OutboxModule,
+    IdempotencyModule,
+    AuditModule,
+  ],
   controllers: [CategoriesController, ProductsController, PlansController],
   providers: [CatalogRepository, CatalogStore, CatalogWrites, CatalogCache, CategoryService, ProductService, PlanService, CatalogSeeder],
   exports: [ProductService, PlanService, CatalogCache],

@@ -9,7 +9,14 @@ import type { Tx } from '../../../database/unit-of-work.js';
 import { EventPublisher } from '../../../events/publishers/event.publisher.js';
 import { CatalogErrors } from '../catalog.errors.js';
 import { CatalogRepository, type ProductInput } from '../catalog.repository.js';
-import type { CreateProductDto, ListProductsQueryDto, PricingDto, ReplaceProductDto, TierDto, UpdateProductDto } from '../dto/product.dto.js';
+import type {
+  CreateProductDto,
+  ListProductsQueryDto,
+  PricingDto,
+  ReplaceProductDto,
+  TierDto,
+  UpdateProductDto,
+} from '../dto/product.dto.js';
 import type { PriceTierEntity } from '../entities/price-tier.entity.js';
 import type { ProductEntity } from '../entities/product.entity.js';
 import { type ProductResponse, toProductResponse } from '../mappers/catalog.mappers.js';
@@ -227,7 +234,12 @@ export class ProductService {
       const tiers = product.tiers ?? [];
       // the row may have been replaced between the lookup and the lock
       if (!tiers.some((t) => t.pricingId === pricingId)) throw CatalogErrors.pricingNotFound(pricingId);
-      const tier: TierInput = { tier_name: dto.tier_name, min_units: dto.min_units, max_units: dto.max_units ?? null, unit_price: dto.unit_price };
+      const tier: TierInput = {
+        tier_name: dto.tier_name,
+        min_units: dto.min_units,
+        max_units: dto.max_units ?? null,
+        unit_price: dto.unit_price,
+      };
       const table = tiers.map((t) => (t.pricingId === pricingId ? tier : toTierInput(t)));
       const problems = validateTiers(table, 'tiers');
       if (problems.length > 0) throw CatalogErrors.invalidTiers(problems);
