@@ -9,6 +9,7 @@ import { OutboxEnvelopeAsJson1764290000000 } from './1764290000000-OutboxEnvelop
 import { PriceTierPricingId1764300000000 } from './1764300000000-PriceTierPricingId.js';
 import { CreateAuditLog1764310000000 } from './1764310000000-CreateAuditLog.js';
 import { CreateCostDefinitions1764320000000 } from './1764320000000-CreateCostDefinitions.js';
+import { UsageProviderCost1764330000000 } from './1764330000000-UsageProviderCost.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   PriceTierPricingId1764300000000,
   CreateAuditLog1764310000000,
   CreateCostDefinitions1764320000000,
+  UsageProviderCost1764330000000,
 ];

@@ -13,7 +13,7 @@ export const INSERT_CHUNK = 1000;
 const RECORD_TYPES = `usage_record_id uuid, user_id text, organization_id text, subscription_id text, product_id text,
   usage_amount numeric, units_before numeric, unit_price numeric, total_cost numeric, currency text, is_free_tier boolean,
   period_start timestamptz, period_end timestamptz, session_id text, request_id text, usage_details jsonb,
-  usage_timestamp timestamptz, created_at timestamptz`;
+  usage_timestamp timestamptz, created_at timestamptz, provider_cost numeric`;
 
 /** A record as the JSON object json_to_recordset reads (decimals stay strings: exact). */
 const recordJson = (r: UsageRecordEntity) => ({
@@ -35,6 +35,7 @@ const recordJson = (r: UsageRecordEntity) => ({
   usage_details: r.usageDetails,
   usage_timestamp: r.usageTimestamp,
   created_at: r.createdAt,
+  provider_cost: r.providerCost,
 });
 
 const RECORD_COLUMNS = [
@@ -56,6 +57,7 @@ const RECORD_COLUMNS = [
   'usage_details',
   'usage_timestamp',
   'created_at',
+  'provider_cost',
 ] as const;
 
 /** A usage_records row as selected by RECORD_SELECT. */
@@ -79,12 +81,13 @@ interface UsageRecordRow {
   usage_details: Record<string, unknown> | null;
   usage_timestamp: Date;
   created_at: Date;
+  provider_cost: string | null;
 }
 
 const RECORD_SELECT = `r.usage_record_id, r.seq::text AS seq, r.user_id, r.organization_id, r.subscription_id, r.product_id,
   r.usage_amount::text AS usage_amount, r.units_before::text AS units_before, r.unit_price::text AS unit_price,
   r.total_cost::text AS total_cost, r.currency, r.is_free_tier, r.period_start, r.period_end, r.session_id, r.request_id,
-  r.usage_details, r.usage_timestamp, r.created_at`;
+  r.usage_details, r.usage_timestamp, r.created_at, r.provider_cost::text AS provider_cost`;
 
 function recordFromRow(r: UsageRecordRow): UsageRecordEntity {
   return Object.assign(new UsageRecordEntity(), {
@@ -107,6 +110,7 @@ function recordFromRow(r: UsageRecordRow): UsageRecordEntity {
     usageDetails: r.usage_details,
     usageTimestamp: r.usage_timestamp,
     createdAt: r.created_at,
+    providerCost: r.provider_cost,
   });
 }
 
@@ -136,6 +140,10 @@ export interface UsageAggregate {
   usage: string;
   cost: string;
   records: number;
+  /** sum of the records' provider costs (records without one count 0) */
+  provider_cost: string;
+  /** records without a provider cost (no cost definition matched when they were recorded) */
+  unpriced: number;
 }
 
 export interface UsageStatisticsRows {
@@ -235,12 +243,16 @@ export class UsageRepository {
       .select('coalesce(sum(r.usage_amount), 0)::text', 'usage')
       .addSelect('coalesce(sum(r.total_cost), 0)::text', 'cost')
       .addSelect('count(*)::int', 'records')
+      .addSelect('coalesce(sum(r.provider_cost), 0)::text', 'provider_cost')
+      .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced')
       .getRawOne<UsageAggregate>();
     const byProduct = await this.filtered(tx, filters)
       .select('r.product_id', 'product_id')
       .addSelect('sum(r.usage_amount)::text', 'usage')
       .addSelect('sum(r.total_cost)::text', 'cost')
       .addSelect('count(*)::int', 'records')
+      .addSelect('coalesce(sum(r.provider_cost), 0)::text', 'provider_cost')
+      .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced')
       .groupBy('r.product_id')
       .orderBy('r.product_id')
       .getRawMany<UsageAggregate & { product_id: string }>();
@@ -249,10 +261,12 @@ export class UsageRepository {
       .addSelect('sum(r.usage_amount)::text', 'usage')
       .addSelect('sum(r.total_cost)::text', 'cost')
       .addSelect('count(*)::int', 'records')
+      .addSelect('coalesce(sum(r.provider_cost), 0)::text', 'provider_cost')
+      .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced')
       .groupBy('day')
       .orderBy('day')
       .getRawMany<UsageAggregate & { day: string }>();
-    return { totals: totals ?? { usage: '0', cost: '0', records: 0 }, byProduct, byDate };
+    return { totals: totals ?? { usage: '0', cost: '0', records: 0, provider_cost: '0', unpriced: 0 }, byProduct, byDate };
   }
 
   /** Records created since each of the three instants (ascending ages: `d1` ≥ `d7` ≥ `d30`). */
