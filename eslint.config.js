@@ -4,13 +4,14 @@ import tseslint from 'typescript-eslint';
 
 /**
  * The layering (docs/architecture.md), enforced: each zone lists the folders its files must not
- * import from. Arrows point down: config ← common ← database ← idempotency, clients, metrics,
- * events/outbox ← product (catalog ← subscriptions ← usage ← pricing) ← events ← health ← app.
+ * import from. Arrows point down: config ← common ← database ← idempotency, audit, clients, metrics,
+ * events/outbox ← product (costs, catalog ← admin; catalog ← subscriptions ← usage (+ costs) ← pricing)
+ * ← events ← health ← app.
  */
 const UP = {
   app: ['**/app.module.js', '**/bootstrap.js', '**/main.js', '**/openapi.js'],
   database: ['**/database/**'],
-  features: ['**/idempotency/**', '**/clients/**', '**/metrics/**'],
+  features: ['**/idempotency/**', '**/audit/**', '**/clients/**', '**/metrics/**'],
   health: ['**/health/**'],
   // the features may use the writing half of the events module (publishers, outbox, event models), nothing else
   eventsBeyondPublishing: [
@@ -30,6 +31,8 @@ const UP = {
     '**/product/usage/**',
     '**/product/pricing/**',
     '**/product/statistics/**',
+    '**/product/costs/**',
+    '**/product/admin/**',
     '**/product/product.module*',
     '**/product/info*',
   ],
@@ -50,9 +53,9 @@ const layering = [
   ),
   zone(['src/database/**/*.ts'], [UP.app, UP.features, UP.events, UP.product, UP.health], 'database must not import features'),
   zone(
-    ['src/idempotency/**/*.ts', 'src/clients/**/*.ts', 'src/metrics/**/*.ts'],
+    ['src/idempotency/**/*.ts', 'src/audit/**/*.ts', 'src/clients/**/*.ts', 'src/metrics/**/*.ts'],
     [UP.app, UP.events, UP.product, UP.health],
-    'idempotency, clients and metrics sit below the business logic and the event bus',
+    'idempotency, audit, clients and metrics sit below the business logic and the event bus',
   ),
   zone(
     ['src/events/**/*.ts'],
@@ -61,18 +64,38 @@ const layering = [
   ),
   zone(
     ['src/product/catalog/**/*.ts'],
-    [UP.app, UP.health, UP.eventsBeyondPublishing, ['**/subscriptions/**', '**/usage/**', '**/pricing/**', '**/statistics/**']],
+    [
+      UP.app,
+      UP.health,
+      UP.eventsBeyondPublishing,
+      ['**/subscriptions/**', '**/usage/**', '**/pricing/**', '**/statistics/**', '**/product/costs/**', '**/product/admin/**'],
+    ],
     'catalog is the lowest feature: it imports no other feature',
   ),
   zone(
+    ['src/product/costs/**/*.ts'],
+    [
+      UP.app,
+      UP.health,
+      UP.eventsBeyondPublishing,
+      ['**/product/catalog/**', '**/subscriptions/**', '**/usage/**', '**/pricing/**', '**/statistics/**', '**/product/admin/**'],
+    ],
+    'costs (provider cost definitions) is a lowest feature: it imports no other feature',
+  ),
+  zone(
+    ['src/product/admin/**/*.ts'],
+    [UP.app, UP.health, UP.eventsBeyondPublishing, ['**/subscriptions/**', '**/usage/**', '**/pricing/**', '**/statistics/**']],
+    'admin works over the catalog and the cost definitions only',
+  ),
+  zone(
     ['src/product/subscriptions/**/*.ts'],
-    [UP.app, UP.health, UP.eventsBeyondPublishing, ['**/usage/**', '**/pricing/**', '**/statistics/**']],
+    [UP.app, UP.health, UP.eventsBeyondPublishing, ['**/usage/**', '**/pricing/**', '**/statistics/**', '**/product/admin/**']],
     'subscriptions may use the catalog, not usage or pricing',
   ),
   zone(
     ['src/product/usage/**/*.ts'],
-    [UP.app, UP.health, UP.eventsBeyondPublishing, ['**/product/pricing/**', '**/statistics/**']],
-    'usage may use the catalog and subscriptions, not pricing',
+    [UP.app, UP.health, UP.eventsBeyondPublishing, ['**/product/pricing/**', '**/statistics/**', '**/product/admin/**']],
+    'usage may use the catalog, subscriptions and the cost definitions, not pricing',
   ),
   zone(
     ['src/product/pricing/**/*.ts', 'src/product/statistics/**/*.ts', 'src/product/*.ts'],

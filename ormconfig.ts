@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
+import { AuditEntryEntity } from './src/audit/audit-entry.entity.js';
 import { loadConfig } from './src/config/app-config.js';
 import { buildDataSourceOptions } from './src/database/data-source.options.js';
 import { InboxEventEntity } from './src/events/inbox/inbox-event.entity.js';
@@ -9,6 +10,7 @@ import { CategoryEntity } from './src/product/catalog/entities/category.entity.j
 import { PlanEntity } from './src/product/catalog/entities/plan.entity.js';
 import { PriceTierEntity } from './src/product/catalog/entities/price-tier.entity.js';
 import { ProductEntity } from './src/product/catalog/entities/product.entity.js';
+import { CostDefinitionEntity } from './src/product/costs/cost-definition.entity.js';
 import { SubscriptionEntity } from './src/product/subscriptions/subscription.entity.js';
 import { UsagePeriodTotalEntity } from './src/product/usage/usage-period-total.entity.js';
 import { UsageRecordEntity } from './src/product/usage/usage-record.entity.js';
@@ -29,6 +31,8 @@ export const CLI_ENTITIES = [
   UsagePeriodTotalEntity,
   IdempotencyKeyEntity,
   InboxEventEntity,
+  AuditEntryEntity,
+  CostDefinitionEntity,
 ];
 
 export default new DataSource(await buildDataSourceOptions(loadConfig(process.env), CLI_ENTITIES));

@@ -49,6 +49,8 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
       { path: 'health/{*rest}', method: RequestMethod.ALL },
       { path: 'metrics', method: RequestMethod.ALL },
       { path: 'docs/asyncapi.json', method: RequestMethod.GET },
+      // the platform's provider-cost lookup path (CostLookupController)
+      { path: 'api/v1/costs/{*rest}', method: RequestMethod.ALL },
     ],
   });
   const fastify = app.getHttpAdapter().getInstance();

@@ -24,3 +24,12 @@ export function formatDecimal(value: Decimal | string | number): string {
   const d = value instanceof Decimal ? value : new Decimal(value);
   return d.toFixed();
 }
+
+/**
+ * A decimal input (IsDecimalInput) as the text to store: a string as written (its scale kept, like
+ * the catalog's "0.50"), a JSON number through its shortest round-trip text in plain notation
+ * (0.00015 → "0.00015", 1e-7 → "0.0000001").
+ */
+export function decimalInput(value: string | number): string {
+  return typeof value === 'number' ? new Decimal(String(value)).toFixed() : value;
+}

@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min, ValidateBy, type ValidationOptions } from 'class-validator';
 import { isDecimalString } from '../money/decimal.js';
 import { MAX_LIMIT } from '../pagination/page.js';
+import { parseTimestamp } from '../time/timestamp.js';
 
 /** SPEC identifiers: strings of 1-255 characters with no control characters. */
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
@@ -39,6 +40,46 @@ export function IsDecimalString(options?: ValidationOptions): PropertyDecorator 
     options,
   );
 }
+
+/** ISO 8601; without an offset it means UTC; `dateOnly` also accepts YYYY-MM-DD (midnight UTC). */
+export function IsTimestamp(dateOnly = false, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isTimestamp',
+      validator: {
+        validate: (value: unknown) => parseTimestamp(value, dateOnly) !== undefined,
+        defaultMessage: (args) => `${args?.property} must be an ISO 8601 timestamp (no offset = UTC)`,
+      },
+    },
+    options,
+  );
+}
+
+/**
+ * A non-negative exact decimal given as a plain decimal string ("0.00015") or as a JSON number
+ * (0.00015, as Python's json writes floats: read through its shortest round-trip text, see
+ * `decimalInput`). For inputs the platform's tools send either way.
+ */
+export function IsDecimalInput(options: ValidationOptions & { positive?: boolean } = {}): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isDecimalInput',
+      validator: {
+        validate: (value: unknown) => {
+          const ok = isDecimalString(value) || (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= 1e15);
+          return ok && (!options.positive || Number(value) > 0);
+        },
+        defaultMessage: (args) =>
+          `${args?.property} must be a ${options.positive ? 'positive' : 'non-negative'} decimal (a string such as "0.25", or a number)`,
+      },
+    },
+    options,
+  );
+}
+
+/** Currency codes: ISO 4217 style or a platform unit such as CREDIT. */
+export const IsCurrency = (): PropertyDecorator =>
+  Matches(/^[A-Z][A-Z0-9_]{1,15}$/, { message: 'currency must be an upper-case code such as USD or CREDIT' });
 
 /** Query-string integer `limit` with SPEC bounds (default applied by the service). */
 export function IsLimit(): PropertyDecorator {

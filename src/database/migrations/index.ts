@@ -6,7 +6,11 @@ import { CreateIdempotencyKeys1764262000000 } from './1764262000000-CreateIdempo
 import { CreateInbox1764270000000 } from './1764270000000-CreateInbox.js';
 import { DropOutboxNotifyTrigger1764280000000 } from './1764280000000-DropOutboxNotifyTrigger.js';
 import { OutboxEnvelopeAsJson1764290000000 } from './1764290000000-OutboxEnvelopeAsJson.js';
-import { OutboxAsQueue1764300000000 } from './1764300000000-OutboxAsQueue.js';
+import { PriceTierPricingId1764300000000 } from './1764300000000-PriceTierPricingId.js';
+import { CreateAuditLog1764310000000 } from './1764310000000-CreateAuditLog.js';
+import { CreateCostDefinitions1764320000000 } from './1764320000000-CreateCostDefinitions.js';
+import { UsageProviderCost1764330000000 } from './1764330000000-UsageProviderCost.js';
+import { OutboxAsQueue1764340000000 } from './1764340000000-OutboxAsQueue.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -18,5 +22,9 @@ export const MIGRATIONS = [
   CreateInbox1764270000000,
   DropOutboxNotifyTrigger1764280000000,
   OutboxEnvelopeAsJson1764290000000,
-  OutboxAsQueue1764300000000,
+  PriceTierPricingId1764300000000,
+  CreateAuditLog1764310000000,
+  CreateCostDefinitions1764320000000,
+  UsageProviderCost1764330000000,
+  OutboxAsQueue1764340000000,
 ];

@@ -1,6 +1,7 @@
 import { PaymentCompletedEvent, UserDeletedEvent, WalletInsufficientFundsEvent } from './consumed-events.js';
 import {
   CatalogChangedEvent,
+  CostDefinitionsChangedEvent,
   ProductUsageRecordedEvent,
   SubscriptionActivatedEvent,
   SubscriptionCanceledEvent,
@@ -40,6 +41,11 @@ export const PUBLISHED_EVENTS = [
   { type: 'subscription.plan_changed', payload: SubscriptionPlanChangedEvent, summary: 'A plan change takes effect.' },
   { type: 'product.usage.recorded', payload: ProductUsageRecordedEvent, summary: 'A usage record is stored (not for duplicates).' },
   { type: 'product.catalog.changed', payload: CatalogChangedEvent, summary: 'A product, price, category or plan changes.' },
+  {
+    type: 'product.cost_definitions.changed',
+    payload: CostDefinitionsChangedEvent,
+    summary: 'Provider cost definitions are created, changed, retired or rotated.',
+  },
 ] as const satisfies readonly EventTypeSpec[];
 
 export type PublishedEventType = (typeof PUBLISHED_EVENTS)[number]['type'];

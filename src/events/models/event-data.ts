@@ -101,6 +101,20 @@ export class CatalogChangedEvent {
   @F.enum(['created', 'updated', 'retired'], { example: 'updated' }) change!: 'created' | 'updated' | 'retired';
 }
 
+@EventSchema({
+  title: 'CostDefinitionsChangedEvent',
+  description: 'Provider cost definitions (what a unit costs the platform) were created, changed, retired or rotated.',
+})
+export class CostDefinitionsChangedEvent {
+  @F.ids({ example: ['openai-gpt-4o-mini-2026-12', 'openai-gpt-4o-mini-2026-11'], description: 'every definition the change touched' })
+  cost_ids!: string[];
+  @F.enum(['created', 'updated', 'retired', 'rotated'], {
+    example: 'rotated',
+    description: 'rotated: new definitions started and the ones they replace got effective_until',
+  })
+  change!: 'created' | 'updated' | 'retired' | 'rotated';
+}
+
 // The shapes business code passes to EventPublisher (kept from the first version of this file).
 export type SubscriptionCreatedData = SubscriptionCreatedEvent;
 export type SubscriptionStatusChangedData = SubscriptionStatusChangedEvent;
@@ -113,3 +127,4 @@ export type SubscriptionRenewedData = SubscriptionRenewedEvent;
 export type SubscriptionPlanChangedData = SubscriptionPlanChangedEvent;
 export type ProductUsageRecordedData = ProductUsageRecordedEvent;
 export type CatalogChangedData = CatalogChangedEvent;
+export type CostDefinitionsChangedData = CostDefinitionsChangedEvent;

@@ -82,6 +82,14 @@ const IsDecimalRule = ValidateBy({
   },
 });
 
+const IsIdsRule = ValidateBy({
+  name: 'isIdentifierList',
+  validator: {
+    validate: (value: unknown) => Array.isArray(value) && value.length > 0 && value.every((x) => isIdentifier(x)),
+    defaultMessage: (args) => `${args?.property} must be a non-empty array of identifiers`,
+  },
+});
+
 const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})?$/;
 const IsTimestampRule = ValidateBy({
   name: 'isTimestamp',
@@ -120,6 +128,17 @@ export const EventField = {
       },
       IsString(),
       ...(o.maxLength ? [MaxLength(o.maxLength)] : []),
+    ),
+  /** a non-empty array of SPEC identifiers */
+  ids: (o: FieldOptions = {}) =>
+    field(
+      {
+        ...o,
+        schema: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1, maxLength: 255 } },
+        check: (v) =>
+          unless(Array.isArray(v) && v.length > 0 && v.every((x) => isIdentifier(x)), 'must be a non-empty array of identifiers'),
+      },
+      IsIdsRule,
     ),
   /** non-empty string */
   text: (o: FieldOptions = {}) =>

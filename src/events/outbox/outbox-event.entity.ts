@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { EventEnvelope } from '../models/envelope.js';
 
-/** A pending event: written with its change, deleted once JetStream acknowledged it (migration 1764300000000). */
+/** A pending event: written with its change, deleted once JetStream acknowledged it (migration 1764340000000). */
 @Entity('outbox_events')
 export class OutboxEventEntity {
   /** commit-order position (identity); read-only */

@@ -8,6 +8,7 @@ import type { AppConfig } from '../../config/app-config.js';
 import type { Tx } from '../../database/unit-of-work.js';
 import {
   CatalogChangedEvent,
+  CostDefinitionsChangedEvent,
   ProductUsageRecordedEvent,
   SubscriptionActivatedEvent,
   SubscriptionCanceledEvent,
@@ -17,6 +18,7 @@ import {
   SubscriptionRenewedEvent,
   SubscriptionStatusChangedEvent,
   type CatalogChangedData,
+  type CostDefinitionsChangedData,
   type ProductUsageRecordedData,
   type SubscriptionCreatedData,
   type SubscriptionLifecycleData,
@@ -156,6 +158,11 @@ export class EventPublisher {
 
   publishCatalogChanged(tx: Tx, data: CatalogChangedData, ctx: CallContext): Promise<string> {
     return this.write(tx, CatalogChangedEvent, 'product.catalog.changed', `${data.entity}:${data.id}`, data, ctx);
+  }
+
+  /** One aggregate for every cost definition: their changes are published in commit order. */
+  publishCostDefinitionsChanged(tx: Tx, data: CostDefinitionsChangedData, ctx: CallContext): Promise<string> {
+    return this.write(tx, CostDefinitionsChangedEvent, 'product.cost_definitions.changed', 'cost_definitions', data, ctx);
   }
 
   /** Signals the relay once `tx` commits (for messages another repository wrote with its own rows). */

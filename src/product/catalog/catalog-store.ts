@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '../../common/clock/clock.js';
+import { CoalescedRefresh } from '../../common/snapshot/coalesced-refresh.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { PgNotifications } from '../../database/pg-notifications.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
@@ -27,9 +28,7 @@ export class CatalogStore implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly logger = new Logger('CatalogStore');
   private readonly refreshMs: number;
   private snapshot?: CatalogSnapshot;
-  private loading?: Promise<void>;
-  /** a reload queued behind the running one (every caller meanwhile shares it) */
-  private queued?: Promise<void>;
+  private readonly reload = new CoalescedRefresh(() => this.load());
   private timer?: NodeJS.Timeout;
   private seeded = false;
 
@@ -80,18 +79,7 @@ export class CatalogStore implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** Reloads the catalog from the database; resolves once a load that started after this call is in place. */
   refresh(): Promise<void> {
-    if (this.queued) return this.queued;
-    if (this.loading) {
-      this.queued = this.loading.then(() => {
-        this.queued = undefined;
-        return this.refresh();
-      });
-      return this.queued;
-    }
-    this.loading = this.load().finally(() => {
-      this.loading = undefined;
-    });
-    return this.loading;
+    return this.reload.run();
   }
 
   private async load(): Promise<void> {

@@ -18,6 +18,7 @@ export const CatalogErrorCode = {
   PLAN_EXISTS: 'PLAN_EXISTS',
   PLAN_NOT_AVAILABLE: 'PLAN_NOT_AVAILABLE',
   INVALID_TIERS: 'INVALID_TIERS',
+  PRICING_NOT_FOUND: 'PRICING_NOT_FOUND',
 } as const;
 
 /** The catalog's errors, by what went wrong. */
@@ -41,6 +42,12 @@ export const CatalogErrors = {
   planExists: (planId: string): DomainError => conflict(CatalogErrorCode.PLAN_EXISTS, `Plan ${planId} already exists`),
   planNotAvailable: (planId: string): DomainError =>
     forbidden(`Plan ${planId} is not available for self-service`, CatalogErrorCode.PLAN_NOT_AVAILABLE),
+  /** a tier row (pricing_id) that does not exist: 404 */
+  pricingNotFound: (pricingId: string): DomainError =>
+    notFound(
+      CatalogErrorCode.PRICING_NOT_FOUND,
+      `Pricing ${pricingId} not found (tier rows are identified by the pricing_id of the pricing response)`,
+    ),
   /** 400 INVALID_TIERS naming each bad tier field. */
   invalidTiers: (details: ErrorDetail[]): DomainError =>
     badRequest('The tier table is invalid: tiers must be contiguous from 0 and ordered', details, CatalogErrorCode.INVALID_TIERS),

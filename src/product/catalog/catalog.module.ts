@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditModule } from '../../audit/audit.module.js';
 import { OutboxModule } from '../../events/outbox/outbox.module.js';
 import { IdempotencyModule } from '../../idempotency/idempotency.module.js';
 import { CatalogCache } from './catalog-cache.js';
@@ -25,7 +26,12 @@ import { ProductService } from './services/product.service.js';
  * pricing engine (`pricing-engine.ts`, pure) every other feature prices with.
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([CategoryEntity, ProductEntity, PriceTierEntity, PlanEntity]), OutboxModule, IdempotencyModule],
+  imports: [
+    TypeOrmModule.forFeature([CategoryEntity, ProductEntity, PriceTierEntity, PlanEntity]),
+    OutboxModule,
+    IdempotencyModule,
+    AuditModule,
+  ],
   controllers: [CategoriesController, ProductsController, PlansController],
   providers: [CatalogRepository, CatalogStore, CatalogWrites, CatalogCache, CategoryService, ProductService, PlanService, CatalogSeeder],
   exports: [ProductService, PlanService, CatalogCache],

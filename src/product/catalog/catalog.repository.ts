@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { QueryDeepPartialEntity } from 'typeorm';
 import { formatDecimal } from '../../common/money/decimal.js';
@@ -40,6 +41,7 @@ interface ProductWithTierRow {
   free_tier_period: string;
   created_at: Date;
   updated_at: Date;
+  pricing_id: string | null;
   tier_index: number | null;
   tier_name: string | null;
   min_units: string | null;
@@ -76,6 +78,7 @@ function productFromRows(rows: ProductWithTierRow[]): ProductEntity {
     if (t.tier_index === null) continue;
     tiers.push(
       Object.assign(new PriceTierEntity(), {
+        pricingId: t.pricing_id as string,
         productId: r.product_id,
         tierIndex: t.tier_index,
         tierName: t.tier_name as string,
@@ -92,7 +95,7 @@ function productFromRows(rows: ProductWithTierRow[]): ProductEntity {
 const PRODUCT_COLUMNS = `p.product_id, p.name, p.product_code, p.description, p.category_id, p.product_type, p.provider,
   p.features, p.quota_limits, p.metadata, p.requires_subscription, p.is_active, p.pricing_type, p.unit_type, p.currency,
   p.free_tier_limit, p.free_tier_period, p.created_at, p.updated_at,
-  t.tier_index, t.tier_name, t.min_units, t.max_units, t.unit_price`;
+  t.pricing_id, t.tier_index, t.tier_name, t.min_units, t.max_units, t.unit_price`;
 
 /** Groups FIND rows (ordered by product) into entities with `tiers` set. */
 function productsFromRows(rows: ProductWithTierRow[]): ProductEntity[] {
@@ -232,6 +235,25 @@ export class CatalogRepository {
     await this.insertTiers(tx, productId, pricing.tiers);
   }
 
+  /** The product of a tier row, or undefined when no row has this pricing_id. */
+  async productIdOfTier(tx: Tx, pricingId: string): Promise<string | undefined> {
+    const rows = await managerOf(tx).query<{ product_id: string }[]>(`SELECT product_id FROM product_price_tiers WHERE pricing_id = $1`, [
+      pricingId,
+    ]);
+    return rows[0]?.product_id;
+  }
+
+  /** Rewrites one tier row (caller holds its product's row lock and has checked the resulting table). */
+  async updateTier(tx: Tx, pricingId: string, tier: SeedPricing['tiers'][number], productId: string, now: Date): Promise<void> {
+    const manager = managerOf(tx);
+    await manager.update(
+      PriceTierEntity,
+      { pricingId },
+      { tierName: tier.tier_name, minUnits: tier.min_units, maxUnits: tier.max_units ?? null, unitPrice: tier.unit_price },
+    );
+    await manager.update(ProductEntity, { productId }, { updatedAt: now });
+  }
+
   /** Which of `productIds` exist. */
   async existingProductIds(tx: Tx, productIds: readonly string[]): Promise<string[]> {
     if (productIds.length === 0) return [];
@@ -246,6 +268,7 @@ export class CatalogRepository {
     await managerOf(tx).insert(
       PriceTierEntity,
       tiers.map((t, i) => ({
+        pricingId: randomUUID(),
         productId,
         tierIndex: i,
         tierName: t.tier_name,

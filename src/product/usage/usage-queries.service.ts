@@ -35,11 +35,13 @@ export class UsageQueries {
       usage_amount: new Decimal(r.usage).toFixed(),
       total_cost: new Decimal(r.cost).toFixed(),
       records: Number(r.records),
+      ...costAndMargin(r),
     });
     return {
       total_usage: new Decimal(totals.usage).toFixed(),
       total_cost: new Decimal(totals.cost).toFixed(),
       total_records: Number(totals.records),
+      ...costAndMargin(totals),
       usage_by_product: Object.fromEntries(byProduct.map((r) => [r.product_id, entry(r)])),
       usage_by_date: Object.fromEntries(byDate.map((r) => [r.day, entry(r)])),
       period: {
@@ -72,6 +74,20 @@ export class UsageQueries {
     const units = await this.uow.read((tx) => this.repo.periodTotal(tx, userId, productId, subscriptionKey, period.start));
     return { periodStart: period.start, periodEnd: period.end, units };
   }
+}
+
+/**
+ * What the usage cost the platform and what it earned: `provider_cost` (the records' stored provider
+ * costs), `margin` = total_cost - provider_cost (exact; negative when sold below cost), and how many
+ * records have no provider cost (none matched when recorded: they count 0 in provider_cost).
+ */
+function costAndMargin(r: UsageAggregate): { provider_cost: string; margin: string; records_without_provider_cost: number } {
+  const providerCost = new Decimal(r.provider_cost);
+  return {
+    provider_cost: providerCost.toFixed(),
+    margin: new Decimal(r.cost).minus(providerCost).toFixed(),
+    records_without_provider_cost: Number(r.unpriced),
+  };
 }
 
 /** The query's filters; a user sees only their own usage (another user_id is 403). */

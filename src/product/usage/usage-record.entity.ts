@@ -61,4 +61,8 @@ export class UsageRecordEntity {
 
   @Column('timestamptz')
   createdAt!: Date;
+
+  /** what the units cost the platform (usage_amount / unit_size × cost_per_unit of the matched cost definition); null: none matched */
+  @Column('numeric', { nullable: true })
+  providerCost!: string | null;
 }

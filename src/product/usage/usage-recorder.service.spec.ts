@@ -12,6 +12,7 @@ import type { PriceTierEntity } from '../catalog/entities/price-tier.entity.js';
 import { type PriceSchedule, priceRecord } from '../catalog/pricing-engine.js';
 import type { ProductEntity } from '../catalog/entities/product.entity.js';
 import { ProductService } from '../catalog/services/product.service.js';
+import { CostDefinitionStore } from '../costs/cost-definition-store.js';
 import { SubscriptionQueries } from '../subscriptions/subscription-queries.service.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { UsageRecorder } from './usage-recorder.service.js';
@@ -71,6 +72,7 @@ class InMemoryUsage {
 }
 
 const tier = (i: number, min: string, max: string | null, price: string): PriceTierEntity => ({
+  pricingId: `00000000-0000-4000-8000-00000000000${i}`,
   productId: 'minio',
   tierIndex: i,
   tierName: `t${i}`,
@@ -127,6 +129,13 @@ describe('UsageRecorder (repository, catalog and subscriptions swapped by overri
           },
         },
         { provide: SubscriptionQueries, useValue: { findByIds: () => Promise.resolve([]), entitlingOf: () => Promise.resolve([]) } },
+        // provider cost: 0.5 per unit of minio, none for anything else
+        {
+          provide: CostDefinitionStore,
+          useValue: {
+            providerCostOf: (p: ProductEntity, amount: Decimal) => (p.productId === 'minio' ? amount.times('0.5').toFixed() : null),
+          },
+        },
         { provide: Clock, useValue: new ManualClock('2026-11-25T10:00:00.000Z') },
         { provide: ConfigService, useValue: testConfig() },
       ],
@@ -147,6 +156,12 @@ describe('UsageRecorder (repository, catalog and subscriptions swapped by overri
     expect(free.record).toMatchObject({ unitsBefore: '0', totalCost: '0', isFreeTier: true });
     expect(paid.record).toMatchObject({ unitsBefore: '1073741824', totalCost: '0.024696061952', isFreeTier: false });
     expect(outbox.types()).toEqual(['product.usage.recorded', 'product.usage.recorded']);
+  });
+
+  it('should store the provider cost the in-memory cost definitions give for each record', async () => {
+    const outcome = await recorder.recordOne(dto({ usage_amount: 3 }), internalCall);
+    expect(outcome.record.providerCost).toBe('1.5');
+    expect(usage.records[0].providerCost).toBe('1.5');
   });
 
   it('should store a request_id once: a stored repeat and a repeat inside one batch point at the first record', async () => {

@@ -14,6 +14,7 @@ import { CatalogErrors } from '../catalog/catalog.errors.js';
 import type { ProductEntity } from '../catalog/entities/product.entity.js';
 import type { PriceSchedule } from '../catalog/pricing-engine.js';
 import { ProductService } from '../catalog/services/product.service.js';
+import { CostDefinitionStore } from '../costs/cost-definition-store.js';
 import { calendarMonth, type Period } from '../subscriptions/billing-period.js';
 import { entitles } from '../subscriptions/entitlement.js';
 import { SubscriptionErrors } from '../subscriptions/subscription.errors.js';
@@ -117,6 +118,7 @@ export class UsageRecorder {
     private readonly events: EventPublisher,
     private readonly clock: Clock,
     config: ConfigService<AppConfig, true>,
+    private readonly costs: CostDefinitionStore,
   ) {
     const group = config.get('usage', { infer: true });
     this.queue = new GroupCommitQueue<Submission, RecordOutcome[]>({
@@ -231,7 +233,7 @@ export class UsageRecorder {
         if (key !== undefined) firstOf.set(key, records.length);
         const sub = a.subscriptionId !== null ? s.subscriptions.get(a.subscriptionId) : undefined;
         const period: Period = sub ? { start: sub.currentPeriodStart, end: sub.currentPeriodEnd } : calendarMonth(a.timestamp);
-        const record = newRecord(a, a.product, period, s.now);
+        const record = newRecord(a, a.product, period, s.now, this.costs.providerCostOf(a.product, a.amount, s.now));
         if (!schedules.has(a.productId)) schedules.set(a.productId, this.scheduleOf(a.product));
         records.push({
           ord: records.length,
@@ -375,7 +377,7 @@ export class UsageRecorder {
   }
 }
 
-function newRecord(a: Accepted, product: ProductEntity, period: Period, now: Date): UsageRecordEntity {
+function newRecord(a: Accepted, product: ProductEntity, period: Period, now: Date, providerCost: string | null): UsageRecordEntity {
   return Object.assign(new UsageRecordEntity(), {
     usageRecordId: randomUUID(),
     userId: a.userId,
@@ -391,6 +393,7 @@ function newRecord(a: Accepted, product: ProductEntity, period: Period, now: Dat
     usageDetails: a.details,
     usageTimestamp: a.timestamp,
     createdAt: now,
+    providerCost,
   } satisfies Partial<UsageRecordEntity>);
 }
 

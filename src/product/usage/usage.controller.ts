@@ -48,6 +48,15 @@ const toResponse = (o: RecordOutcome): RecordUsageResponse => ({
   timestamp: o.record.usageTimestamp.toISOString(),
 });
 
+const USAGE_ENTRY_EXAMPLE = {
+  usage_amount: '2147483648',
+  total_cost: '0.024696061952',
+  records: 2,
+  provider_cost: '0.012348030976',
+  margin: '0.012348030976',
+  records_without_provider_cost: 0,
+};
+
 @ApiTags('usage')
 @Controller()
 export class UsageController {
@@ -149,15 +158,23 @@ export class UsageController {
   }
 
   @Get('statistics/usage')
-  @ApiOperation({ summary: 'Usage totals by product and by UTC day for the filters (dates bound usage_timestamp: [start, end))' })
+  @ApiOperation({
+    summary: 'Usage totals by product and by UTC day for the filters (dates bound usage_timestamp: [start, end))',
+    description:
+      '`provider_cost` sums what the records cost the platform (stored when each was recorded; records without a matching cost ' +
+      'definition count 0 and are counted in `records_without_provider_cost`); `margin` = total_cost - provider_cost.',
+  })
   @ApiOkResponse({
     schema: {
       example: {
         total_usage: '2147483648',
         total_cost: '0.024696061952',
         total_records: 2,
-        usage_by_product: { minio_storage: { usage_amount: '2147483648', total_cost: '0.024696061952', records: 2 } },
-        usage_by_date: { '2026-11-25': { usage_amount: '2147483648', total_cost: '0.024696061952', records: 2 } },
+        provider_cost: '0.012348030976',
+        margin: '0.012348030976',
+        records_without_provider_cost: 0,
+        usage_by_product: { minio_storage: { ...USAGE_ENTRY_EXAMPLE } },
+        usage_by_date: { '2026-11-25': { ...USAGE_ENTRY_EXAMPLE } },
         period: { start_date: '2026-11-01T00:00:00.000Z', end_date: null },
       },
     },

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { OutboxModule } from '../../events/outbox/outbox.module.js';
 import { IdempotencyModule } from '../../idempotency/idempotency.module.js';
 import { CatalogModule } from '../catalog/catalog.module.js';
+import { CostsModule } from '../costs/costs.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { UsageQueries } from './usage-queries.service.js';
 import { UsageRecorder } from './usage-recorder.service.js';
@@ -19,6 +20,7 @@ import { UsageRepository } from './usage.repository.js';
   imports: [
     TypeOrmModule.forFeature([UsageRecordEntity, UsagePeriodTotalEntity]),
     CatalogModule,
+    CostsModule,
     SubscriptionsModule,
     OutboxModule,
     IdempotencyModule,

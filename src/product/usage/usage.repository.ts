@@ -27,6 +27,7 @@ const RECORD_COLUMNS = [
   'usage_details',
   'usage_timestamp',
   'created_at',
+  'provider_cost',
 ] as const;
 
 /** A usage_records row as selected by RECORD_SELECT. */
@@ -50,12 +51,13 @@ interface UsageRecordRow {
   usage_details: Record<string, unknown> | null;
   usage_timestamp: Date;
   created_at: Date;
+  provider_cost: string | null;
 }
 
 const RECORD_SELECT = `r.usage_record_id, r.seq::text AS seq, r.user_id, r.organization_id, r.subscription_id, r.product_id,
   r.usage_amount::text AS usage_amount, r.units_before::text AS units_before, r.unit_price::text AS unit_price,
   r.total_cost::text AS total_cost, r.currency, r.is_free_tier, r.period_start, r.period_end, r.session_id, r.request_id,
-  r.usage_details, r.usage_timestamp, r.created_at`;
+  r.usage_details, r.usage_timestamp, r.created_at, r.provider_cost::text AS provider_cost`;
 
 function recordFromRow(r: UsageRecordRow): UsageRecordEntity {
   return Object.assign(new UsageRecordEntity(), {
@@ -78,6 +80,7 @@ function recordFromRow(r: UsageRecordRow): UsageRecordEntity {
     usageDetails: r.usage_details,
     usageTimestamp: r.usage_timestamp,
     createdAt: r.created_at,
+    providerCost: r.provider_cost,
   });
 }
 
@@ -119,7 +122,7 @@ export type GroupOutcome =
 /** Each column's SQL type, for the group statement's json_to_recordset. */
 const GROUP_INPUT_TYPES = `ord int, usage_record_id uuid, user_id text, organization_id text, subscription_id text, subscription_key text,
   product_id text, usage_amount numeric, currency text, period_start timestamptz, period_end timestamptz, session_id text,
-  request_id text, usage_details jsonb, usage_timestamp timestamptz, created_at timestamptz,
+  request_id text, usage_details jsonb, usage_timestamp timestamptz, created_at timestamptz, provider_cost numeric,
   event_id uuid, event_type text, event_subject text, aggregate_id text, parts text[]`;
 
 /** The price schedules of a group's products as the statement's tier rows (see recordGroup). */
@@ -144,6 +147,10 @@ export interface UsageAggregate {
   usage: string;
   cost: string;
   records: number;
+  /** sum of the records' provider costs (records without one count 0) */
+  provider_cost: string;
+  /** records without a provider cost (no cost definition matched when they were recorded) */
+  unpriced: number;
 }
 
 export interface UsageStatisticsRows {
@@ -280,6 +287,7 @@ export class UsageRepository {
       usage_details: r.usageDetails,
       usage_timestamp: r.usageTimestamp,
       created_at: r.createdAt,
+      provider_cost: r.providerCost,
       ...this.outbox.templateJson(event),
     }));
     const rows = await managerOf(tx)
@@ -317,12 +325,16 @@ export class UsageRepository {
       .select('coalesce(sum(r.usage_amount), 0)::text', 'usage')
       .addSelect('coalesce(sum(r.total_cost), 0)::text', 'cost')
       .addSelect('count(*)::int', 'records')
+      .addSelect('coalesce(sum(r.provider_cost), 0)::text', 'provider_cost')
+      .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced')
       .getRawOne<UsageAggregate>();
     const byProduct = await this.filtered(tx, filters)
       .select('r.product_id', 'product_id')
       .addSelect('sum(r.usage_amount)::text', 'usage')
       .addSelect('sum(r.total_cost)::text', 'cost')
       .addSelect('count(*)::int', 'records')
+      .addSelect('coalesce(sum(r.provider_cost), 0)::text', 'provider_cost')
+      .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced')
       .groupBy('r.product_id')
       .orderBy('r.product_id')
       .getRawMany<UsageAggregate & { product_id: string }>();
@@ -331,10 +343,12 @@ export class UsageRepository {
       .addSelect('sum(r.usage_amount)::text', 'usage')
       .addSelect('sum(r.total_cost)::text', 'cost')
       .addSelect('count(*)::int', 'records')
+      .addSelect('coalesce(sum(r.provider_cost), 0)::text', 'provider_cost')
+      .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced')
       .groupBy('day')
       .orderBy('day')
       .getRawMany<UsageAggregate & { day: string }>();
-    return { totals: totals ?? { usage: '0', cost: '0', records: 0 }, byProduct, byDate };
+    return { totals: totals ?? { usage: '0', cost: '0', records: 0, provider_cost: '0', unpriced: 0 }, byProduct, byDate };
   }
 
   /** Records created since each of the three instants (ascending ages: `d1` ≥ `d7` ≥ `d30`). */

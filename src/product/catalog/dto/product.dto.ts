@@ -11,15 +11,12 @@ import {
   IsOptional,
   IsString,
   Length,
-  Matches,
   MaxLength,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { IsDecimalString, IsIdentifier, IsLimit, NO_CONTROL_CHARS, ToBoolean } from '../../../common/validation/validators.js';
+import { IsCurrency, IsDecimalString, IsIdentifier, IsLimit, NO_CONTROL_CHARS, ToBoolean } from '../../../common/validation/validators.js';
 import { FREE_TIER_PERIODS, PRICING_TYPES, PRODUCT_TYPES } from '../catalog.constants.js';
-/** Currency codes: ISO 4217 style or a platform unit such as CREDIT. */
-const CURRENCY = /^[A-Z][A-Z0-9_]{1,15}$/;
 
 export class TierDto {
   @ApiProperty({ example: 'base' })
@@ -61,7 +58,7 @@ export class PricingDto {
 
   @ApiProperty({ example: 'USD' })
   @IsString()
-  @Matches(CURRENCY, { message: 'currency must be an upper-case code such as USD or CREDIT' })
+  @IsCurrency()
   currency!: string;
 
   @ApiPropertyOptional({ example: '100000', default: '0', description: 'free units per period (decimal string)' })
@@ -185,6 +182,44 @@ export class UpdateProductDto extends ProductFieldsDto {
   @IsOptional()
   @IsIn(PRODUCT_TYPES)
   product_type?: string;
+}
+
+/**
+ * PUT /admin/products/{id}: the whole product (the POST body; `product_id` may be left out, and
+ * must be the path's when given; `pricing` may be left out: the pricing is then unchanged).
+ */
+export class ReplaceProductDto extends ProductFieldsDto {
+  @ApiPropertyOptional({ example: 'gpt-4o-mini', description: "the path's product_id, or absent" })
+  @IsOptional()
+  @IsIdentifier()
+  product_id?: string;
+
+  @ApiProperty({ example: 'GPT-4o Mini' })
+  @IsString()
+  @Length(1, 255)
+  @NO_CONTROL_CHARS
+  name!: string;
+
+  @ApiProperty({ example: 'ai_models' })
+  @IsIdentifier()
+  category_id!: string;
+
+  @ApiProperty({ enum: PRODUCT_TYPES, example: 'model_inference' })
+  @IsIn(PRODUCT_TYPES)
+  product_type!: string;
+
+  @ApiPropertyOptional({ type: PricingDto, description: 'given: replaces the pricing and its tier table; absent: unchanged' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => PricingDto)
+  pricing?: PricingDto;
+}
+
+export class PricingIdParams {
+  @ApiProperty({ example: '3f0b8a52-6c1e-4f7e-9a51-5d0c2f1e8a77', description: 'a tier row: the pricing_id of the pricing response' })
+  @IsIdentifier()
+  pricing_id!: string;
 }
 
 export class ListProductsQueryDto {

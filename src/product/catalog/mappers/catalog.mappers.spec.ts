@@ -29,6 +29,7 @@ const productRow = (over: Partial<ProductEntity> = {}): ProductEntity => ({
 });
 
 const tierRow = (tierIndex: number, minUnits: string, maxUnits: string | null, unitPrice: string): PriceTierEntity => ({
+  pricingId: `00000000-0000-4000-8000-00000000000${tierIndex}`,
   productId: 'p1',
   tierIndex,
   tierName: `t${tierIndex}`,

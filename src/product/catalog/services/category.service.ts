@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AuditTrail } from '../../../audit/audit-trail.service.js';
 import type { CallContext } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
 import { type JsonView, jsonView } from '../../../common/http/json-view.js';
@@ -18,6 +19,7 @@ export class CategoryService {
     private readonly repo: CatalogRepository,
     private readonly store: CatalogStore,
     private readonly events: EventPublisher,
+    private readonly audit: AuditTrail,
     private readonly clock: Clock,
   ) {}
 
@@ -50,7 +52,9 @@ export class CategoryService {
       );
       if (!inserted) throw CatalogErrors.categoryExists(dto.category_id);
       await this.events.publishCatalogChanged(tx, { entity: 'category', id: dto.category_id, change: 'created' }, ctx);
-      return toCategoryResponse((await this.repo.findCategory(tx, dto.category_id))!);
+      const after = toCategoryResponse((await this.repo.findCategory(tx, dto.category_id))!);
+      await this.audit.record(tx, { action: 'create', resourceType: 'category', resourceId: dto.category_id, before: null, after }, ctx);
+      return after;
     });
   }
 }

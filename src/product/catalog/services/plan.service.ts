@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AuditTrail } from '../../../audit/audit-trail.service.js';
 import { type CallContext, isInternal, type Principal } from '../../../common/auth/principal.js';
 import { Clock } from '../../../common/clock/clock.js';
 import { type JsonView, jsonView } from '../../../common/http/json-view.js';
@@ -29,6 +30,7 @@ export class PlanService {
     private readonly store: CatalogStore,
     private readonly products: ProductService,
     private readonly events: EventPublisher,
+    private readonly audit: AuditTrail,
     private readonly clock: Clock,
   ) {}
 
@@ -60,6 +62,11 @@ export class PlanService {
     return snapshot.view(`plan ${planId}`, () => jsonView(toPlanResponse(plan)));
   }
 
+  /** Every plan, active or not (in memory). */
+  all(): readonly PlanEntity[] {
+    return this.store.current.plans;
+  }
+
   /** The plan (active or not), or undefined. */
   find(planId: string): PlanEntity | undefined {
     return this.store.current.plan(planId);
@@ -83,7 +90,9 @@ export class PlanService {
       const inserted = await this.repo.insertPlan(tx, toPlanInput(dto), this.clock.now());
       if (!inserted) throw CatalogErrors.planExists(dto.plan_id);
       await this.events.publishCatalogChanged(tx, { entity: 'plan', id: dto.plan_id, change: 'created' }, ctx);
-      return toPlanResponse((await this.repo.findPlan(tx, dto.plan_id))!);
+      const after = toPlanResponse((await this.repo.findPlan(tx, dto.plan_id))!);
+      await this.audit.record(tx, { action: 'create', resourceType: 'plan', resourceId: dto.plan_id, before: null, after }, ctx);
+      return after;
     });
   }
 
@@ -92,7 +101,8 @@ export class PlanService {
     return this.writes.run(async (tx) => {
       const plan = await this.repo.lockPlan(tx, planId);
       if (!plan) throw CatalogErrors.planNotFound(planId);
-      if (changes.length === 0) return toPlanResponse(plan);
+      const before = toPlanResponse(plan);
+      if (changes.length === 0) return before;
       checkSeats(dto.min_seats ?? plan.minSeats, dto.max_seats === undefined || dto.max_seats === null ? plan.maxSeats : dto.max_seats);
       if (dto.included_products) await this.requireProducts(tx, dto.included_products);
       const patch: Record<string, unknown> = { updatedAt: this.clock.now() };
@@ -105,7 +115,9 @@ export class PlanService {
       await this.repo.updatePlan(tx, planId, patch);
       const retired = plan.isActive && dto.is_active === false;
       await this.events.publishCatalogChanged(tx, { entity: 'plan', id: planId, change: retired ? 'retired' : 'updated' }, ctx);
-      return toPlanResponse((await this.repo.findPlan(tx, planId))!);
+      const after = toPlanResponse((await this.repo.findPlan(tx, planId))!);
+      await this.audit.record(tx, { action: retired ? 'retire' : 'update', resourceType: 'plan', resourceId: planId, before, after }, ctx);
+      return after;
     });
   }
 

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { AuditTrail } from '../../../audit/audit-trail.service.js';
 import type { CallContext } from '../../../common/auth/principal.js';
+import { invalidField } from '../../../common/errors/domain-error.js';
 import { Clock } from '../../../common/clock/clock.js';
 import { type JsonView, jsonView } from '../../../common/http/json-view.js';
 import { DEFAULT_LIMIT, decodeCursor, pageHeaders, pageOf } from '../../../common/pagination/page.js';
@@ -7,12 +9,19 @@ import type { Tx } from '../../../database/unit-of-work.js';
 import { EventPublisher } from '../../../events/publishers/event.publisher.js';
 import { CatalogErrors } from '../catalog.errors.js';
 import { CatalogRepository, type ProductInput } from '../catalog.repository.js';
-import type { CreateProductDto, ListProductsQueryDto, PricingDto, UpdateProductDto } from '../dto/product.dto.js';
+import type {
+  CreateProductDto,
+  ListProductsQueryDto,
+  PricingDto,
+  ReplaceProductDto,
+  TierDto,
+  UpdateProductDto,
+} from '../dto/product.dto.js';
 import type { PriceTierEntity } from '../entities/price-tier.entity.js';
 import type { ProductEntity } from '../entities/product.entity.js';
 import { type ProductResponse, toProductResponse } from '../mappers/catalog.mappers.js';
 import { CatalogStore } from '../catalog-store.js';
-import { validateTiers } from '../pricing-engine.js';
+import { type TierInput, validateTiers } from '../pricing-engine.js';
 import { CatalogWrites } from './catalog-writes.js';
 import { definedEntries, snakeToCamel } from './patch.js';
 
@@ -33,6 +42,7 @@ export class ProductService {
     private readonly repo: CatalogRepository,
     private readonly store: CatalogStore,
     private readonly events: EventPublisher,
+    private readonly audit: AuditTrail,
     private readonly clock: Clock,
   ) {}
 
@@ -79,6 +89,11 @@ export class ProductService {
     return this.store.current.view(key, build);
   }
 
+  /** Every product, active or not, with `tiers` set (in memory, by product_id). */
+  all(): readonly ProductEntity[] {
+    return this.store.current.products;
+  }
+
   /** A product with its tiers, or undefined. */
   find(productId: string): ProductWithTiers | undefined {
     const product = this.store.current.product(productId);
@@ -121,37 +136,152 @@ export class ProductService {
       const inserted = await this.repo.insertProduct(tx, toProductInput(dto), this.clock.now());
       if (!inserted) throw CatalogErrors.productExists(dto.product_id, dto.product_code);
       await this.events.publishCatalogChanged(tx, { entity: 'product', id: dto.product_id, change: 'created' }, ctx);
-      return this.responseIn(tx, dto.product_id);
+      const after = await this.responseIn(tx, dto.product_id);
+      await this.audited(tx, 'create', null, after, ctx);
+      return after;
     });
   }
 
+  /** PATCH /products/{id}: the given fields change; `{"is_active": false}` retires. */
   async update(productId: string, dto: UpdateProductDto, ctx: CallContext): Promise<ProductResponse> {
     const changes = definedEntries(dto);
     return this.writes.run(async (tx) => {
       const product = await this.lockOrThrow(tx, productId);
       if (changes.length === 0) return this.responseIn(tx, productId);
-      if (dto.category_id !== undefined && dto.category_id !== null) await this.requireCategory(tx, dto.category_id);
-      if (dto.product_code !== undefined && dto.product_code !== null && dto.product_code !== product.productCode) {
-        if (await this.repo.productCodeTaken(tx, dto.product_code)) throw CatalogErrors.productCodeTaken(dto.product_code);
-      }
       const patch: Record<string, unknown> = { updatedAt: this.clock.now() };
       for (const [key, value] of changes) patch[snakeToCamel(key)] = value;
-      if (!(await this.repo.updateProduct(tx, productId, patch))) throw CatalogErrors.productCodeTaken(String(dto.product_code));
-      const retired = product.isActive && dto.is_active === false;
-      await this.events.publishCatalogChanged(tx, { entity: 'product', id: productId, change: retired ? 'retired' : 'updated' }, ctx);
-      return this.responseIn(tx, productId);
+      return this.applyPatch(tx, product, patch, ctx, 'update');
     });
   }
 
+  /**
+   * PUT /admin/products/{id}: the whole product. Absent optional fields take their defaults (as in
+   * a create), except `is_active` (absent: unchanged; retiring is DELETE or `false`); a given
+   * `pricing` replaces the pricing too (absent: unchanged). A `product_id` in the body must be the
+   * path's.
+   */
+  async replace(productId: string, dto: ReplaceProductDto, ctx: CallContext): Promise<ProductResponse> {
+    if (dto.product_id !== undefined && dto.product_id !== null && dto.product_id !== productId) {
+      throw invalidField('product_id', `product_id must be the one in the path (${productId}) or absent`);
+    }
+    if (dto.pricing) {
+      const problems = validateTiers(dto.pricing.tiers, 'pricing.tiers');
+      if (problems.length > 0) throw CatalogErrors.invalidTiers(problems);
+    }
+    return this.writes.run(async (tx) => {
+      const product = await this.lockOrThrow(tx, productId);
+      const now = this.clock.now();
+      const patch: Record<string, unknown> = {
+        name: dto.name,
+        productCode: dto.product_code ?? null,
+        description: dto.description ?? null,
+        categoryId: dto.category_id,
+        productType: dto.product_type,
+        provider: dto.provider ?? null,
+        features: dto.features ?? [],
+        quotaLimits: dto.quota_limits ?? {},
+        metadata: dto.metadata ?? {},
+        requiresSubscription: dto.requires_subscription ?? false,
+        updatedAt: now,
+      };
+      if (dto.is_active !== undefined && dto.is_active !== null) patch.isActive = dto.is_active;
+      if (dto.pricing) {
+        await this.repo.replacePricing(tx, productId, toPricingInput(dto.pricing), now);
+        await this.events.publishCatalogChanged(tx, { entity: 'pricing', id: productId, change: 'updated' }, ctx);
+      }
+      return this.applyPatch(tx, product, patch, ctx, 'replace');
+    });
+  }
+
+  /**
+   * DELETE /admin/products/{id}: retires (is_active false; never a hard delete: usage and
+   * subscriptions refer to it). Retiring a retired product changes nothing.
+   */
+  async retire(productId: string, ctx: CallContext): Promise<void> {
+    await this.writes.run(async (tx) => {
+      const product = await this.lockOrThrow(tx, productId);
+      if (!product.isActive) return;
+      await this.applyPatch(tx, product, { isActive: false, updatedAt: this.clock.now() }, ctx, 'update');
+    });
+  }
+
+  /** PUT /products/{id}/pricing, POST /admin/products/{id}/pricing: the pricing and its whole tier table. */
   async replacePricing(productId: string, dto: PricingDto, ctx: CallContext): Promise<ProductResponse> {
     const problems = validateTiers(dto.tiers, 'tiers');
     if (problems.length > 0) throw CatalogErrors.invalidTiers(problems);
     return this.writes.run(async (tx) => {
-      await this.lockOrThrow(tx, productId);
+      const product = await this.lockOrThrow(tx, productId);
+      const before = toProductResponse(product, product.tiers ?? []);
       await this.repo.replacePricing(tx, productId, toPricingInput(dto), this.clock.now());
       await this.events.publishCatalogChanged(tx, { entity: 'pricing', id: productId, change: 'updated' }, ctx);
-      return this.responseIn(tx, productId);
+      const after = await this.responseIn(tx, productId);
+      await this.audited(tx, 'replace_pricing', before, after, ctx);
+      return after;
     });
+  }
+
+  /**
+   * PUT /admin/pricing/{pricing_id}: one tier row, given whole, by its id (404 PRICING_NOT_FOUND);
+   * the product's table must stay contiguous from 0 and ordered (else 400 INVALID_TIERS naming the
+   * rows of the resulting table, `tiers[i]...`).
+   */
+  async updateTier(pricingId: string, dto: TierDto, ctx: CallContext): Promise<ProductResponse> {
+    if (!UUID.test(pricingId)) throw CatalogErrors.pricingNotFound(pricingId);
+    return this.writes.run(async (tx) => {
+      const productId = await this.repo.productIdOfTier(tx, pricingId);
+      if (productId === undefined) throw CatalogErrors.pricingNotFound(pricingId);
+      const product = await this.lockOrThrow(tx, productId);
+      const tiers = product.tiers ?? [];
+      // the row may have been replaced between the lookup and the lock
+      if (!tiers.some((t) => t.pricingId === pricingId)) throw CatalogErrors.pricingNotFound(pricingId);
+      const tier: TierInput = {
+        tier_name: dto.tier_name,
+        min_units: dto.min_units,
+        max_units: dto.max_units ?? null,
+        unit_price: dto.unit_price,
+      };
+      const table = tiers.map((t) => (t.pricingId === pricingId ? tier : toTierInput(t)));
+      const problems = validateTiers(table, 'tiers');
+      if (problems.length > 0) throw CatalogErrors.invalidTiers(problems);
+      const before = toProductResponse(product, tiers);
+      await this.repo.updateTier(tx, pricingId, tier, productId, this.clock.now());
+      await this.events.publishCatalogChanged(tx, { entity: 'pricing', id: productId, change: 'updated' }, ctx);
+      const after = await this.responseIn(tx, productId);
+      await this.audited(tx, 'update_tier', before, after, ctx);
+      return after;
+    });
+  }
+
+  /**
+   * The product-row part of PATCH and PUT (caller holds the row lock): category and product_code
+   * rules, the update, `product.catalog.changed` (`retired` when is_active goes true → false) and
+   * the audit entry.
+   */
+  private async applyPatch(
+    tx: Tx,
+    product: ProductEntity,
+    patch: Record<string, unknown>,
+    ctx: CallContext,
+    action: 'update' | 'replace',
+  ): Promise<ProductResponse> {
+    const productId = product.productId;
+    const before = toProductResponse(product, product.tiers ?? []);
+    const categoryId = patch.categoryId as string | undefined;
+    if (categoryId !== undefined && categoryId !== product.categoryId) await this.requireCategory(tx, categoryId);
+    const productCode = patch.productCode as string | null | undefined;
+    if (productCode !== undefined && productCode !== null && productCode !== product.productCode) {
+      if (await this.repo.productCodeTaken(tx, productCode)) throw CatalogErrors.productCodeTaken(productCode);
+    }
+    if (!(await this.repo.updateProduct(tx, productId, patch))) throw CatalogErrors.productCodeTaken(String(productCode));
+    const retired = product.isActive && patch.isActive === false;
+    await this.events.publishCatalogChanged(tx, { entity: 'product', id: productId, change: retired ? 'retired' : 'updated' }, ctx);
+    const after = await this.responseIn(tx, productId);
+    await this.audited(tx, retired ? 'retire' : action, before, after, ctx);
+    return after;
+  }
+
+  private audited(tx: Tx, action: string, before: ProductResponse | null, after: ProductResponse, ctx: CallContext): Promise<void> {
+    return this.audit.record(tx, { action, resourceType: 'product', resourceId: after.product_id, before, after }, ctx);
   }
 
   private async lockOrThrow(tx: Tx, productId: string): Promise<ProductEntity> {
@@ -169,6 +299,15 @@ export class ProductService {
     if (!(await this.repo.categoryExists(tx, categoryId))) throw CatalogErrors.categoryUnknown(categoryId);
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const toTierInput = (t: PriceTierEntity): TierInput => ({
+  tier_name: t.tierName,
+  min_units: t.minUnits,
+  max_units: t.maxUnits,
+  unit_price: t.unitPrice,
+});
 
 function toPricingInput(p: PricingDto): ProductInput['pricing'] {
   return {

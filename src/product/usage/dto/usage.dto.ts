@@ -1,21 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength, ValidateBy, type ValidationOptions } from 'class-validator';
-import { IsIdentifier, IsLimit } from '../../../common/validation/validators.js';
-import { parseTimestamp } from '../usage-input.js';
-
-/** ISO 8601; without an offset it means UTC; `dateOnly` also accepts YYYY-MM-DD (midnight UTC). */
-export function IsTimestamp(dateOnly = false, options?: ValidationOptions): PropertyDecorator {
-  return ValidateBy(
-    {
-      name: 'isTimestamp',
-      validator: {
-        validate: (value: unknown) => parseTimestamp(value, dateOnly) !== undefined,
-        defaultMessage: (args) => `${args?.property} must be an ISO 8601 timestamp (no offset = UTC)`,
-      },
-    },
-    options,
-  );
-}
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIdentifier, IsLimit, IsTimestamp } from '../../../common/validation/validators.js';
 
 /**
  * A usage record's body, as OpenAPI documents it. It is validated by RecordUsagePipe /

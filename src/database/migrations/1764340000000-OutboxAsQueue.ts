@@ -12,8 +12,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * whose dead entries are marked killed on the first visit and reclaimed by an eager autovacuum.
  * The event `id` keeps no index: nothing looks events up by id (JetStream deduplicates on it).
  */
-export class OutboxAsQueue1764300000000 implements MigrationInterface {
-  name = 'OutboxAsQueue1764300000000';
+export class OutboxAsQueue1764340000000 implements MigrationInterface {
+  name = 'OutboxAsQueue1764340000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`DELETE FROM outbox_events WHERE published_at IS NOT NULL`);

@@ -1,0 +1,39 @@
+/**
+ * Timestamps as the platform writes them (SPEC section 1): ISO 8601; input without an offset
+ * (`2026-11-25T10:00:00`, Python's `isoformat()`) means UTC. Pure functions.
+ */
+// 2026-11-25T10:00:00, with optional fraction (Python writes microseconds) and optional Z / ±hh:mm; ' ' accepted for 'T'.
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}:?\d{2})?$/;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * An ISO 8601 timestamp; without an offset it means UTC. Date-only strings are midnight UTC when
+ * `allowDateOnly`. Returns undefined for anything else (including impossible dates like Feb 30).
+ */
+export function parseTimestamp(value: unknown, allowDateOnly = false): Date | undefined {
+  if (typeof value !== 'string' || value.length > 64) return undefined;
+  const date = ISO_DATE.exec(value);
+  if (date && allowDateOnly) return checked(Number(date[1]), Number(date[2]), Number(date[3]), 0, 0, 0, 0, 0);
+  const m = ISO_DATE_TIME.exec(value);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac, offset] = m;
+  const ms = frac ? Number(frac.slice(0, 3).padEnd(3, '0')) : 0;
+  let offsetMinutes = 0;
+  if (offset && offset.toUpperCase() !== 'Z') {
+    const sign = offset.startsWith('-') ? -1 : 1;
+    const digits = offset.slice(1).replace(':', '');
+    const oh = Number(digits.slice(0, 2));
+    const om = Number(digits.slice(2, 4));
+    if (oh > 23 || om > 59) return undefined;
+    offsetMinutes = sign * (oh * 60 + om);
+  }
+  return checked(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s ?? 0), ms, offsetMinutes);
+}
+
+function checked(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, offsetMinutes: number): Date | undefined {
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
+  const utc = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+  const probe = new Date(utc);
+  if (probe.getUTCDate() !== d || probe.getUTCMonth() !== mo - 1) return undefined; // Feb 30 and the like
+  return new Date(utc - offsetMinutes * 60_000);
+}
