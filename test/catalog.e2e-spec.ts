@@ -174,8 +174,8 @@ describe('catalog (PostgreSQL)', () => {
     it('should give the full SPEC pricing shape for minio_storage', async () => {
       const res = await request(t.baseUrl).get(`${API}/products/minio_storage/pricing`).expect(200);
       const tiers = [
-        { tier_name: 'base', min_units: '0', max_units: '107374182400', unit_price: '0.000000000023' },
-        { tier_name: 'tier2', min_units: '107374182400', max_units: null, unit_price: '0.000000000020' },
+        { pricing_id: 'minio_storage:0', tier_name: 'base', min_units: '0', max_units: '107374182400', unit_price: '0.000000000023' },
+        { pricing_id: 'minio_storage:1', tier_name: 'tier2', min_units: '107374182400', max_units: null, unit_price: '0.000000000020' },
       ];
       expect(res.body).toEqual({
         product_id: 'minio_storage',

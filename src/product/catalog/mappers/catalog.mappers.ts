@@ -1,5 +1,6 @@
 import { formatDecimal } from '../../../common/money/decimal.js';
 import type { TierInput } from '../pricing-engine.js';
+import { pricingIdOf } from '../pricing-id.js';
 import type { CategoryEntity } from '../entities/category.entity.js';
 import type { PlanEntity } from '../entities/plan.entity.js';
 import type { PriceTierEntity } from '../entities/price-tier.entity.js';
@@ -17,6 +18,11 @@ export interface CategoryResponse {
 }
 
 export type TierResponse = TierInput;
+
+/** A tier in the pricing response: with its row's `pricing_id` (what the admin routes address). */
+export interface PricedTierResponse extends TierResponse {
+  pricing_id: string;
+}
 
 export interface PricingBlock {
   pricing_type: string;
@@ -89,6 +95,10 @@ export function toCategoryResponse(c: CategoryEntity): CategoryResponse {
 /** Tiers as stored (numeric text keeps the scale it was written with: "0.50" stays "0.50"). */
 export function toTierResponse(t: PriceTierEntity): TierResponse {
   return { tier_name: t.tierName, min_units: t.minUnits, max_units: t.maxUnits, unit_price: t.unitPrice };
+}
+
+export function toPricedTierResponse(t: PriceTierEntity): PricedTierResponse {
+  return { pricing_id: pricingIdOf(t.productId, t.tierIndex), ...toTierResponse(t) };
 }
 
 export function toPricingBlock(p: ProductEntity, tiers: readonly PriceTierEntity[]): PricingBlock {
