@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { canActFor, type CallContext } from '../../common/auth/principal.js';
+import type { CallContext } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
-import { forbidden, unauthorized } from '../../common/errors/domain-error.js';
 import { type JsonView, jsonView } from '../../common/http/json-view.js';
 import { Decimal, formatDecimal, ZERO } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -14,6 +13,7 @@ import { ProductService } from '../catalog/services/product.service.js';
 import { calendarMonth } from '../subscriptions/billing-period.js';
 import type { PeriodUsage } from '../usage/period-usage.js';
 import { UsageQueries } from '../usage/usage-queries.service.js';
+import { assertMayPriceFor } from './user-pricing-access.js';
 
 /** SPEC "Pricing response". */
 export interface PricingResponse {
@@ -80,8 +80,7 @@ export class PricingService {
     ctx: CallContext,
   ): Promise<PricingResponse> {
     // The route is public; a user's effective figures are that user's data.
-    if (ctx.principal.kind === 'anonymous' && !this.userAuthDisabled) throw unauthorized('Credentials required for effective pricing');
-    if (!canActFor(ctx.principal, userId)) throw forbidden('Users may only read their own effective pricing');
+    assertMayPriceFor(ctx, userId, this.userAuthDisabled, 'effective pricing');
     const { product, tiers } = this.products.get(productId);
     const usage = await this.usage.periodUsage(productId, userId, subscriptionId, this.clock.now());
     return buildPricingResponse(product, tiers, usage, true);
