@@ -59,7 +59,7 @@ describe('platform compatibility (PostgreSQL + fake account/organization service
     t = await startTestApp({ env: platform.env, clock });
     db = await Db.connect(t.databaseUrl as string, () => t.app.get(CatalogStore).refresh());
     await db.ensureCatalog();
-    await db.copyProduct('advanced_agent', { product_id: 'retired_agent', product_code: null, is_active: false });
+    await db.copyProduct('advanced_agent', { product_id: 'retired_agent', is_active: false });
   }, 60_000);
   afterAll(async () => {
     await db?.close();
