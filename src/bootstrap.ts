@@ -8,6 +8,8 @@ import { CommonErrorCode, DomainError } from './common/errors/domain-error.js';
 import { requestIdFor } from './common/http/request-id.js';
 import { installRequestLogging } from './common/logging/request-logging.js';
 import { JetStreamServer } from './events/transport/jetstream.server.js';
+import { HEALTH_ALIAS_PATHS } from './health/health-aliases.controller.js';
+import { PRICE_QUOTE_PATH } from './product/pricing/price-quote.controller.js';
 import { setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1/product';
@@ -51,6 +53,9 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
       { path: 'docs/asyncapi.json', method: RequestMethod.GET },
       // the platform's provider-cost lookup path (CostLookupController)
       { path: 'api/v1/costs/{*rest}', method: RequestMethod.ALL },
+      // where the platform's callers look (SPEC section 7): their controllers declare the whole path
+      { path: PRICE_QUOTE_PATH, method: RequestMethod.POST },
+      ...HEALTH_ALIAS_PATHS.map((path) => ({ path, method: RequestMethod.GET })),
     ],
   });
   const fastify = app.getHttpAdapter().getInstance();

@@ -27,6 +27,7 @@ const statusChange = (new_status: string) => ({
   user_id: 'user_1',
   organization_id: 'org_1',
   plan_id: 'pro',
+  plan_tier: 'pro',
   old_status: 'trialing',
   new_status,
   reason: 'because',
@@ -142,9 +143,16 @@ describe('events: every published type lands on JetStream (PostgreSQL + NATS)', 
     const data = (type: string) => messages.map((m) => m.json()).find((e) => e.type === type)?.data;
     expect(data('subscription.created')).toEqual(created);
     expect(Object.keys(data('subscription.created'))).toEqual(Object.keys(created));
+    // subscription.activated carries plan_tier (SPEC section 7); status_changed, canceled and expired do not
     expect(data('subscription.activated')).toEqual(statusChange('active'));
-    expect(data('subscription.canceled')).toEqual({ ...statusChange('canceled'), cancellation_reason: 'user_deleted' });
-    expect(data('subscription.expired')).toEqual({ ...statusChange('expired'), expiration_date: '2026-12-27T10:00:00.000Z' });
+    const { plan_tier: _tier, ...withoutTier } = statusChange('canceled');
+    expect(data('subscription.status_changed')).toEqual({ ...withoutTier, new_status: 'active' });
+    expect(data('subscription.canceled')).toEqual({ ...withoutTier, cancellation_reason: 'user_deleted' });
+    expect(data('subscription.expired')).toEqual({
+      ...withoutTier,
+      new_status: 'expired',
+      expiration_date: '2026-12-27T10:00:00.000Z',
+    });
     expect(data('product.usage.recorded')).toEqual(usage);
     expect(data('product.catalog.changed')).toEqual({ entity: 'product', id: 'minio_storage', change: 'updated' });
   }, 30_000);

@@ -50,10 +50,12 @@ describe('rate limits per caller (RATE_LIMIT_PER_MIN=5)', () => {
     }
   });
 
-  it('should not limit health probes or metrics scrapes', async () => {
+  it('should not limit health probes (and the /health aliases) or metrics scrapes', async () => {
     for (let i = 0; i < 8; i++) {
       await get('/health/live').expect(200);
       await get('/metrics').expect(200);
+      await get('/api/v1/products/health').expect(200);
+      await get('/api/v1/product/health').expect(200);
     }
     const metrics = await get('/metrics').expect(200);
     expect(metrics.text).toMatch(

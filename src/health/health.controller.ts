@@ -10,6 +10,7 @@ const SUMMARY_EXAMPLE = {
   status: 'degraded',
   service: 'product_service',
   version: '1.0.0',
+  port: 8215,
   timestamp: '2026-11-27T10:00:00.000Z',
   dependencies: {
     database: { status: 'healthy', migrations: 'applied', response_time_ms: 2 },
@@ -36,6 +37,13 @@ const DEPENDENCIES_DOWN_EXAMPLE = {
   },
 };
 
+/** The /health summary as an answer: 503 when unhealthy (the database is down), else 200. */
+export async function answerSummary(health: HealthService, reply: FastifyReply): Promise<PlatformHealth> {
+  const summary = await health.summary();
+  if (summary.status === 'unhealthy') void reply.status(503);
+  return summary;
+}
+
 /** Public operational endpoints, outside the API prefix (SPEC section 6). */
 @ApiTags('health')
 @Public()
@@ -58,10 +66,8 @@ export class HealthController {
     description: 'unhealthy: the database is down',
     schema: { example: { ...SUMMARY_EXAMPLE, status: 'unhealthy' } },
   })
-  async summary(@Res({ passthrough: true }) reply: FastifyReply): Promise<PlatformHealth> {
-    const summary = await this.health.summary();
-    if (summary.status === 'unhealthy') void reply.status(503);
-    return summary;
+  summary(@Res({ passthrough: true }) reply: FastifyReply): Promise<PlatformHealth> {
+    return answerSummary(this.health, reply);
   }
 
   @Get('live')

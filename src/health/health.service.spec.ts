@@ -1,4 +1,5 @@
 import type { ConfigService } from '@nestjs/config';
+import type { HttpAdapterHost } from '@nestjs/core';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import type { AppConfig } from '../config/app-config.js';
 import { HealthService } from './health.service.js';
@@ -16,10 +17,9 @@ const result = (key: string, up: boolean, details: Record<string, unknown> = {})
 });
 
 function service(up: Up, natsUpDetails: Record<string, unknown> = {}): HealthService {
-  const config = { get: (key: string) => ({ serviceName: 'product_service', version: '1.0.0' })[key] } as unknown as ConfigService<
-    AppConfig,
-    true
-  >;
+  const config = {
+    get: (key: string) => ({ serviceName: 'product_service', version: '1.0.0', http: { port: 8215 } })[key],
+  } as unknown as ConfigService<AppConfig, true>;
   return new HealthService(
     {
       isHealthy: (key: string) => Promise.resolve(result(key, up.database, { migrations: 'applied' })),
@@ -32,6 +32,7 @@ function service(up: Up, natsUpDetails: Record<string, unknown> = {}): HealthSer
     { isHealthy: (key: string) => result(key, true) } as unknown as LifecycleHealthIndicator,
     config,
     { isHealthy: (key: string) => Promise.resolve(result(key, true, { backlog: 0 })) } as unknown as OutboxHealthIndicator,
+    { httpAdapter: undefined } as unknown as HttpAdapterHost,
   );
 }
 
@@ -50,6 +51,7 @@ describe('HealthService.summary', () => {
       status: 'healthy',
       service: 'product_service',
       version: '1.0.0',
+      port: 8215,
       dependencies: {
         database: { status: 'healthy', migrations: 'applied' },
         nats: { status: 'healthy' },

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { HttpAdapterHost } from '@nestjs/core';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import type { AppConfig } from '../config/app-config.js';
 import { AccountServiceHealthIndicator } from './indicators/account-service.health.js';
@@ -25,6 +26,8 @@ export interface PlatformHealth {
   status: 'healthy' | 'degraded' | 'unhealthy';
   service: string;
   version: string;
+  /** the port this process serves HTTP on (SPEC section 7) */
+  port: number;
   timestamp: string;
   dependencies: Record<DependencyName, DependencyHealth>;
 }
@@ -32,6 +35,9 @@ export interface PlatformHealth {
 /** Which indicators each health endpoint runs, and the /health summary built from them. */
 @Injectable()
 export class HealthService {
+  /** the listening port, once known (PORT until the listener has one) */
+  private listeningPort: number | undefined;
+
   constructor(
     private readonly database: DatabaseHealthIndicator,
     private readonly nats: NatsHealthIndicator,
@@ -40,6 +46,7 @@ export class HealthService {
     private readonly lifecycle: LifecycleHealthIndicator,
     private readonly config: ConfigService<AppConfig, true>,
     private readonly outbox: OutboxHealthIndicator,
+    private readonly http: HttpAdapterHost,
   ) {}
 
   /** Readiness: the database (ping + migrations) and not shutting down. Nothing downstream. */
@@ -77,8 +84,21 @@ export class HealthService {
       status: dependencies.database.status === 'unhealthy' ? 'unhealthy' : down ? 'degraded' : 'healthy',
       service: this.config.get('serviceName', { infer: true }),
       version: this.config.get('version', { infer: true }),
+      port: this.port(),
       timestamp: new Date().toISOString(),
       dependencies,
     };
+  }
+
+  /** The port the HTTP server listens on (it differs from PORT only with PORT=0, as in tests). */
+  private port(): number {
+    if (this.listeningPort !== undefined) return this.listeningPort;
+    const server = this.http.httpAdapter?.getHttpServer() as { address?: () => unknown } | undefined;
+    const address = server?.address?.();
+    if (address !== null && typeof address === 'object' && typeof (address as { port?: unknown }).port === 'number') {
+      this.listeningPort = (address as { port: number }).port;
+      return this.listeningPort;
+    }
+    return this.config.get('http', { infer: true }).port;
   }
 }

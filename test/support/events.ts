@@ -173,6 +173,7 @@ export class RecordingEffects extends SubscriptionEffects {
         user_id: method === 'activateForPayment' ? 'user_x' : arg,
         organization_id: null,
         plan_id: 'pro',
+        plan_tier: 'pro',
         old_status: 'incomplete',
         new_status: method === 'cancelAllForUser' ? 'canceled' : method === 'markPastDueForUser' ? 'past_due' : 'active',
         reason: method,

@@ -7,8 +7,11 @@ import { Clock } from '../clock/clock.js';
 import { CommonErrorCode, DomainError } from '../errors/domain-error.js';
 import { FixedWindowLimiter } from './fixed-window.limiter.js';
 
-/** Route patterns that are never limited: probes and scrapes must answer under any load. */
-const UNLIMITED_PREFIXES = ['/health', '/metrics'];
+/**
+ * Route patterns that are never limited: probes and scrapes must answer under any load (the
+ * /health summary's aliases the platform calls too, SPEC section 7).
+ */
+const UNLIMITED_PREFIXES = ['/health', '/metrics', '/api/v1/products/health', '/api/v1/product/health'];
 
 /**
  * SPEC section 5 "Rate limits per caller": `RATE_LIMIT_PER_MIN` requests per caller per minute.

@@ -41,7 +41,8 @@ export async function validateBody<T extends object>(
 
 /**
  * Global validation: bodies reject unknown fields (SPEC), query strings drop unknown parameters
- * (browsers and proxies add cache-busters); both transform to the DTO's types.
+ * (browsers and proxies add cache-busters) and empty ones (SPEC section 7: `?x=` means x is not
+ * given, on every route); both transform to the DTO's types.
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
@@ -83,15 +84,33 @@ export class AppValidationPipe extends ValidationPipe {
   }
 
   private async transformQuery(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    // SPEC: an empty value (`?subscription_id=`, Python httpx's None) means the parameter is absent.
+    if (metadata.data !== undefined && value === '') return undefined;
+    const query = value !== null && typeof value === 'object' && !Array.isArray(value) ? withoutEmptyValues(value) : value;
     const metatype = metadata.metatype;
-    const empty = value !== null && typeof value === 'object' && Object.keys(value).length === 0;
-    if (!empty || !metatype || metatype === Object) return this.queryPipe.transform(value, metadata);
+    const empty = query !== null && typeof query === 'object' && Object.keys(query).length === 0;
+    if (!empty || !metatype || metatype === Object) return this.queryPipe.transform(query, metadata);
     let valid = this.emptyQueryValid.get(metatype);
     if (valid === undefined) {
       valid = (await validate(plainToInstance(metatype as new () => object, {}), { whitelist: true })).length === 0;
       this.emptyQueryValid.set(metatype, valid);
     }
-    if (!valid) return this.queryPipe.transform(value, metadata);
+    if (!valid) return this.queryPipe.transform(query, metadata);
     return new (metatype as new () => object)();
   }
+}
+
+/**
+ * The query without its empty parameters (`?a=&b=1` → `{b: "1"}`): the object itself when none is
+ * empty (no copy; a request without a query string loops over nothing).
+ */
+export function withoutEmptyValues(query: object): object {
+  const entries = query as Record<string, unknown>;
+  for (const key in entries) {
+    if (entries[key] !== '') continue;
+    const kept: Record<string, unknown> = {};
+    for (const k in entries) if (entries[k] !== '') kept[k] = entries[k];
+    return kept;
+  }
+  return query;
 }

@@ -92,13 +92,18 @@ export function IsLimit(): PropertyDecorator {
   );
 }
 
-/** Query-string boolean ("true" / "false"). */
+/** Query-string boolean: `true` / `false` / `1` / `0` in any letter case (Python's `requests` writes `True`). */
 export function ToBoolean(): PropertyDecorator {
-  return Transform(({ value }: { value: unknown }) => {
-    if (value === 'true' || value === '1') return true;
-    if (value === 'false' || value === '0') return false;
-    return value;
-  });
+  return Transform(({ value }: { value: unknown }) => parseQueryBoolean(value));
+}
+
+/** `true`/`1` → true, `false`/`0` → false (any letter case); anything else is returned as it is (and fails validation). */
+export function parseQueryBoolean(value: unknown): unknown {
+  if (typeof value !== 'string' || value.length > 5) return value;
+  const lower = value.toLowerCase();
+  if (lower === 'true' || lower === '1') return true;
+  if (lower === 'false' || lower === '0') return false;
+  return value;
 }
 
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point

@@ -42,7 +42,9 @@ export class SubscriptionStatusChangedEvent {
 }
 
 @EventSchema({ title: 'SubscriptionActivatedEvent', description: 'A subscription became active (in addition to status_changed).' })
-export class SubscriptionActivatedEvent extends SubscriptionStatusChangedEvent {}
+export class SubscriptionActivatedEvent extends SubscriptionStatusChangedEvent {
+  @F.text({ example: 'pro', description: "the tier of the subscription's plan" }) plan_tier!: string;
+}
 
 @EventSchema({ title: 'SubscriptionCanceledEvent', description: 'A subscription was canceled (in addition to status_changed).' })
 export class SubscriptionCanceledEvent extends SubscriptionStatusChangedEvent {
@@ -120,6 +122,8 @@ export type SubscriptionCreatedData = SubscriptionCreatedEvent;
 export type SubscriptionStatusChangedData = SubscriptionStatusChangedEvent;
 /** subscription.activated / .canceled / .expired: status_changed data plus these */
 export interface SubscriptionLifecycleData extends SubscriptionStatusChangedData {
+  /** the plan's tier (carried by subscription.activated) */
+  plan_tier: string;
   cancellation_reason?: string | null;
   expiration_date?: string | null;
 }

@@ -88,6 +88,7 @@ describe('EventPublisher', () => {
       user_id: 'u',
       organization_id: null,
       plan_id: 'p',
+      plan_tier: 'pro',
       old_status: 'active',
       reason: 'r',
       metadata: {},
@@ -105,6 +106,26 @@ describe('EventPublisher', () => {
     ]);
     expect(envelopes()[4].envelope.data.cancellation_reason).toBe('r');
     expect(envelopes()[2].envelope.data.expiration_date).toBeNull();
+  });
+
+  it('should give subscription.activated the plan_tier that status_changed does not carry', async () => {
+    const { tx, publisher, envelopes } = setup();
+    const data = {
+      subscription_id: 's',
+      user_id: 'u',
+      organization_id: null,
+      plan_id: 'tier_pro_001',
+      plan_tier: 'pro',
+      old_status: 'incomplete',
+      new_status: 'active',
+      reason: 'payment_completed',
+      metadata: {},
+    };
+    await publisher.publishSubscriptionStatusChanged(tx, data, { requestId: 'r', principal: { kind: 'internal' } });
+    const [changed, activated] = envelopes().map((e) => e.envelope);
+    expect([changed.type, activated.type]).toEqual(['subscription.status_changed', 'subscription.activated']);
+    expect(changed.data).not.toHaveProperty('plan_tier');
+    expect(activated.data).toMatchObject({ plan_id: 'tier_pro_001', plan_tier: 'pro', new_status: 'active' });
   });
 
   it('should refuse data that breaks the contract before writing anything', async () => {

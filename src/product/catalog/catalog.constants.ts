@@ -1,11 +1,16 @@
-/** Product types the catalog accepts (SPEC section 7). */
+/** Product types the catalog accepts (SPEC section 7: the platform's own list, aliases included). */
 export const PRODUCT_TYPES = [
   'model_inference',
+  'model',
   'agent_execution',
+  'agent',
+  'agent_runtime',
   'storage_minio',
+  'storage',
   'api_gateway',
   'api_service',
   'mcp_tool',
+  'mcp_service',
   'notification',
   'computation',
   'data_processing',

@@ -1,5 +1,14 @@
 import { Decimal } from '../../common/money/decimal.js';
-import { costOfUnits, freeTierRemaining, priceRecord, tierAt, toSchedule, unitPriceAt, validateTiers } from './pricing-engine.js';
+import {
+  costOfUnits,
+  freeTierRemaining,
+  priceRecord,
+  splitUnits,
+  tierAt,
+  toSchedule,
+  unitPriceAt,
+  validateTiers,
+} from './pricing-engine.js';
 
 const minio = toSchedule('1073741824', [
   { tier_name: 'base', min_units: '0', max_units: '107374182400', unit_price: '0.000000000023' },
@@ -59,6 +68,35 @@ describe('pricing engine', () => {
   it('should price fractional units exactly', () => {
     const tokens = toSchedule('0', [{ tier_name: 'base', min_units: '0', max_units: null, unit_price: '0.00003' }]);
     expect(costOfUnits(tokens, d(0), d('0.1')).toFixed()).toBe('0.000003');
+  });
+
+  it('should split a range by tier: the free tier first, then each tier it touches', () => {
+    // advanced_agent units 5..1010: 5 free, 990 at 0.50 (10..1000), 10 at 0.45
+    const parts = splitUnits(agent, d(5), d(1010));
+    expect(parts.map((p) => [p.tier?.tierName ?? 'free', p.from.toFixed(), p.to.toFixed(), p.units.toFixed(), p.cost.toFixed()])).toEqual([
+      ['free', '5', '10', '5', '0'],
+      ['base', '10', '1000', '990', '495'],
+      ['bulk', '1000', '1010', '10', '4.5'],
+    ]);
+    expect(splitUnits(agent, d(3), d(3))).toEqual([]);
+    expect(splitUnits(agent, d(20), d(30)).map((p) => p.tier?.tierName)).toEqual(['base']);
+  });
+
+  it('should split into parts whose costs add up to the cost of the range, as recording prices it', () => {
+    const cases: [string, string][] = [
+      ['0', '1073741824'],
+      ['0', '2147483648'],
+      ['1073741823.5', '107374182401.25'],
+      ['107374182400', '300000000000'],
+      ['5', '5.000001'],
+    ];
+    for (const [from, to] of cases) {
+      const parts = splitUnits(minio, d(from), d(to));
+      const sum = parts.reduce((acc, p) => acc.plus(p.cost), d(0));
+      expect([from, to, sum.toFixed()]).toEqual([from, to, costOfUnits(minio, d(from), d(to)).toFixed()]);
+      expect(sum.eq(priceRecord(minio, d(from), d(to).minus(from)).cost)).toBe(true);
+      expect(parts.reduce((acc, p) => acc.plus(p.units), d(0)).toFixed()).toBe(d(to).minus(from).toFixed());
+    }
   });
 
   it('should accept a contiguous tier table and name each problem of a bad one', () => {

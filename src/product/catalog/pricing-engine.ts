@@ -117,6 +117,43 @@ export function costOfUnits(schedule: PriceSchedule, from: Decimal, to: Decimal)
   return cost;
 }
 
+/** Units of a range that fall in one tier, or in the free tier (`tier` null). */
+export interface UnitsInTier {
+  /** the tier, or null for the free tier */
+  tier: Tier | null;
+  /** the stretch of the range inside it: [from, to) */
+  from: Decimal;
+  to: Decimal;
+  /** to - from */
+  units: Decimal;
+  /** price of each of these units (0 in the free tier) */
+  unitPrice: Decimal;
+  /** exact cost of these units */
+  cost: Decimal;
+}
+
+/**
+ * Units [from, to) split by where they fall, in order: the free tier (units below freeTierLimit),
+ * then each tier they touch (graduated); stretches of no units are left out. The costs add up to
+ * `costOfUnits(schedule, from, to)` exactly: it is the same integral, written out per tier. (Units
+ * beyond a bounded last tier fall in no tier and cost nothing, as in costOfUnits.)
+ */
+export function splitUnits(schedule: PriceSchedule, from: Decimal, to: Decimal): UnitsInTier[] {
+  if (!to.gt(from)) return [];
+  const parts: UnitsInTier[] = [];
+  const freeEnd = Decimal.min(to, schedule.freeTierLimit);
+  if (freeEnd.gt(from)) parts.push({ tier: null, from, to: freeEnd, units: freeEnd.minus(from), unitPrice: ZERO, cost: ZERO });
+  const billableFrom = Decimal.max(from, schedule.freeTierLimit);
+  for (const tier of schedule.tiers) {
+    const start = Decimal.max(billableFrom, tier.minUnits);
+    const end = tier.maxUnits === null ? to : Decimal.min(to, tier.maxUnits);
+    if (!end.gt(start)) continue;
+    const units = end.minus(start);
+    parts.push({ tier, from: start, to: end, units, unitPrice: tier.unitPrice, cost: units.times(tier.unitPrice) });
+  }
+  return parts;
+}
+
 /** Prices a record of `amount` units arriving after `before` units already used this period. */
 export function priceRecord(schedule: PriceSchedule, before: Decimal, amount: Decimal): RecordPrice {
   const after = before.plus(amount);

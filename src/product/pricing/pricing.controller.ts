@@ -30,7 +30,7 @@ export class PricingController {
       "With `user_id`, `unit_price` is the marginal price of that user's next unit this period. Users may only ask for their own.",
   })
   @ApiOkResponse({ schema: { example: PRICING_EXAMPLE } })
-  @ApiForbiddenResponse({ schema: { example: errorExample('FORBIDDEN', 'Users may only read their own effective pricing') } })
+  @ApiForbiddenResponse({ schema: { example: errorExample('FORBIDDEN', 'Users may only ask for their own effective pricing') } })
   @ApiProductNotFound()
   @ApiParam({ name: 'product_id', example: 'gpt-4o-mini' })
   async pricing(

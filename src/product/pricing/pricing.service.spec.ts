@@ -45,6 +45,15 @@ describe('pricing response', () => {
     });
   });
 
+  it('should give each tier its pricing_id, the tier row id, in tiers and pricing_model.tiers', () => {
+    const res = buildPricingResponse(productRow({}), [tiers[1], tiers[0]], { ...month, units: new Decimal(0) }, false);
+    expect(res.tiers.map((t) => [t.pricing_id, t.tier_name])).toEqual([
+      ['00000000-0000-4000-8000-000000000000', 't0'],
+      ['00000000-0000-4000-8000-000000000001', 't1'],
+    ]);
+    expect(res.pricing_model.tiers).toEqual(res.tiers);
+  });
+
   it('should give the marginal price of the next unit for a user: 0 inside the free tier', () => {
     const res = buildPricingResponse(productRow({ freeTierLimit: '10' }), tiers, { ...month, units: new Decimal('9.5') }, true);
     expect(res.unit_price).toBe('0');

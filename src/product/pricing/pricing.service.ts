@@ -1,19 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { canActFor, type CallContext } from '../../common/auth/principal.js';
+import type { CallContext } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
-import { forbidden, unauthorized } from '../../common/errors/domain-error.js';
 import { type JsonView, jsonView } from '../../common/http/json-view.js';
 import { Decimal, formatDecimal, ZERO } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import type { PriceTierEntity } from '../catalog/entities/price-tier.entity.js';
 import type { ProductEntity } from '../catalog/entities/product.entity.js';
-import { toTierResponse, type TierResponse } from '../catalog/mappers/catalog.mappers.js';
+import { type PricedTierResponse, toPricedTierResponse } from '../catalog/mappers/catalog.mappers.js';
 import { freeTierRemaining, type PriceSchedule, tierAt, toSchedule, unitPriceAt } from '../catalog/pricing-engine.js';
 import { ProductService } from '../catalog/services/product.service.js';
 import { calendarMonth } from '../subscriptions/billing-period.js';
 import type { PeriodUsage } from '../usage/period-usage.js';
 import { UsageQueries } from '../usage/usage-queries.service.js';
+import { assertMayPriceFor } from './user-pricing-access.js';
 
 /** SPEC "Pricing response". */
 export interface PricingResponse {
@@ -26,7 +26,7 @@ export interface PricingResponse {
   unit_price: string;
   /** first tier's price */
   base_unit_price: string;
-  tiers: TierResponse[];
+  tiers: PricedTierResponse[];
   pricing_model: {
     pricing_type: string;
     unit_type: string;
@@ -35,7 +35,7 @@ export interface PricingResponse {
     free_tier_limit: string;
     free_tier_period: string;
     tier_mode: 'graduated';
-    tiers: TierResponse[];
+    tiers: PricedTierResponse[];
   };
   effective_pricing: {
     /** unit price of the tier the next unit falls in (before the free tier) */
@@ -80,8 +80,7 @@ export class PricingService {
     ctx: CallContext,
   ): Promise<PricingResponse> {
     // The route is public; a user's effective figures are that user's data.
-    if (ctx.principal.kind === 'anonymous' && !this.userAuthDisabled) throw unauthorized('Credentials required for effective pricing');
-    if (!canActFor(ctx.principal, userId)) throw forbidden('Users may only read their own effective pricing');
+    assertMayPriceFor(ctx, userId, this.userAuthDisabled, 'effective pricing');
     const { product, tiers } = this.products.get(productId);
     const usage = await this.usage.periodUsage(productId, userId, subscriptionId, this.clock.now());
     return buildPricingResponse(product, tiers, usage, true);
@@ -95,7 +94,7 @@ export function buildPricingResponse(
   usage: PeriodUsage,
   effective: boolean,
 ): PricingResponse {
-  const tiers = [...tierRows].sort((a, b) => a.tierIndex - b.tierIndex).map(toTierResponse);
+  const tiers = [...tierRows].sort((a, b) => a.tierIndex - b.tierIndex).map(toPricedTierResponse);
   const schedule: PriceSchedule = toSchedule(product.freeTierLimit, tiers);
   const base = tiers[0]?.unit_price ?? '0';
   const current = schedule.tiers.length > 0 ? tierAt(schedule, usage.units) : undefined;

@@ -163,6 +163,7 @@ export class StatusChanges {
       user_id: sub.userId,
       organization_id: sub.organizationId,
       plan_id: sub.planId,
+      plan_tier: sub.planTier,
       old_status: from,
       new_status: to,
       reason,

@@ -4,7 +4,7 @@ import { forbidden } from '../../common/errors/domain-error.js';
 import { Decimal } from '../../common/money/decimal.js';
 import { DEFAULT_LIMIT, decodeSeqCursor, type Page, seqPageOf } from '../../common/pagination/page.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
-import { calendarMonth } from '../subscriptions/billing-period.js';
+import { type BillingCycle, calendarMonth } from '../subscriptions/billing-period.js';
 import { SubscriptionQueries } from '../subscriptions/subscription-queries.service.js';
 import type { ListUsageQuery, UsageFiltersQuery } from './dto/usage.dto.js';
 import type { PeriodUsage } from './period-usage.js';
@@ -64,15 +64,17 @@ export class UsageQueries {
   async periodUsage(productId: string, userId: string, subscriptionId: string | null | undefined, at: Date): Promise<PeriodUsage> {
     let period = calendarMonth(at);
     let subscriptionKey = '';
+    let billingCycle: BillingCycle | undefined;
     if (subscriptionId) {
       const sub = await this.subscriptions.find(subscriptionId);
       if (sub && sub.userId === userId) {
         period = { start: sub.currentPeriodStart, end: sub.currentPeriodEnd };
         subscriptionKey = subscriptionId;
+        billingCycle = sub.billingCycle;
       }
     }
     const units = await this.uow.read((tx) => this.repo.periodTotal(tx, userId, productId, subscriptionKey, period.start));
-    return { periodStart: period.start, periodEnd: period.end, units };
+    return { periodStart: period.start, periodEnd: period.end, units, ...(billingCycle ? { billingCycle } : {}) };
   }
 }
 

@@ -39,6 +39,8 @@ export const PRODUCT_EXAMPLE = {
   ...STAMPS,
 };
 
+const PRICED_TIERS = TIERS.map((tier, i) => ({ pricing_id: `3f0b8a52-6c1e-4f7e-9a51-5d0c2f1e8a7${i}`, ...tier }));
+
 export const PRICING_EXAMPLE = {
   product_id: 'gpt-4o-mini',
   product_name: 'GPT-4o Mini',
@@ -47,7 +49,7 @@ export const PRICING_EXAMPLE = {
   unit_type: 'token',
   unit_price: '0.0000003',
   base_unit_price: '0.0000003',
-  tiers: TIERS,
+  tiers: PRICED_TIERS,
   pricing_model: {
     pricing_type: 'usage_based',
     unit_type: 'token',
@@ -56,7 +58,7 @@ export const PRICING_EXAMPLE = {
     free_tier_limit: '100000',
     free_tier_period: 'monthly',
     tier_mode: 'graduated',
-    tiers: TIERS,
+    tiers: PRICED_TIERS,
   },
   effective_pricing: {
     base_unit_price: '0.0000003',

@@ -153,7 +153,7 @@ export class CreateProductDto extends ProductFieldsDto {
   category_id!: string;
 
   @ApiProperty({ enum: PRODUCT_TYPES, example: 'model_inference' })
-  @IsIn(PRODUCT_TYPES)
+  @IsIn(PRODUCT_TYPES, { message: `product_type must be one of ${PRODUCT_TYPES.join(', ')}` })
   product_type!: string;
 
   @ApiProperty({ type: PricingDto })
@@ -180,7 +180,7 @@ export class UpdateProductDto extends ProductFieldsDto {
 
   @ApiPropertyOptional({ enum: PRODUCT_TYPES, example: 'model_inference' })
   @IsOptional()
-  @IsIn(PRODUCT_TYPES)
+  @IsIn(PRODUCT_TYPES, { message: `product_type must be one of ${PRODUCT_TYPES.join(', ')}` })
   product_type?: string;
 }
 
@@ -228,12 +228,17 @@ export class ListProductsQueryDto {
   @IsIdentifier()
   category_id?: string;
 
-  @ApiPropertyOptional({ example: 'model_inference' })
+  @ApiPropertyOptional({ enum: PRODUCT_TYPES, example: 'model_inference', description: 'an unknown type is 400' })
   @IsOptional()
-  @IsIdentifier()
+  @IsIn(PRODUCT_TYPES, { message: `product_type must be one of ${PRODUCT_TYPES.join(', ')}` })
   product_type?: string;
 
-  @ApiPropertyOptional({ example: true, default: true, type: Boolean })
+  @ApiPropertyOptional({
+    example: true,
+    default: true,
+    type: Boolean,
+    description: 'true / false / 1 / 0 in any letter case (`True` as Python writes it)',
+  })
   @IsOptional()
   @ToBoolean()
   @IsBoolean({ message: 'is_active must be true or false' })

@@ -18,6 +18,11 @@ export interface CategoryResponse {
 
 export type TierResponse = TierInput;
 
+/** A tier in the pricing response: with its row's `pricing_id` (what the admin routes address). */
+export interface PricedTierResponse extends TierResponse {
+  pricing_id: string;
+}
+
 export interface PricingBlock {
   pricing_type: string;
   unit_type: string;
@@ -89,6 +94,10 @@ export function toCategoryResponse(c: CategoryEntity): CategoryResponse {
 /** Tiers as stored (numeric text keeps the scale it was written with: "0.50" stays "0.50"). */
 export function toTierResponse(t: PriceTierEntity): TierResponse {
   return { tier_name: t.tierName, min_units: t.minUnits, max_units: t.maxUnits, unit_price: t.unitPrice };
+}
+
+export function toPricedTierResponse(t: PriceTierEntity): PricedTierResponse {
+  return { pricing_id: t.pricingId, ...toTierResponse(t) };
 }
 
 export function toPricingBlock(p: ProductEntity, tiers: readonly PriceTierEntity[]): PricingBlock {
