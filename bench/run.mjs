@@ -260,6 +260,13 @@ function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STRE
     // the limiter runs (its cost is measured) but never refuses the benchmark's single client
     RATE_LIMIT_PER_MIN: '100000000',
     SHUTDOWN_GRACE_MS: '1000',
+    // settings to compare, e.g. BENCH_SERVICE_ENV="USAGE_GROUP_CONCURRENCY=4,DB_PREPARED_STATEMENTS=false"
+    ...Object.fromEntries(
+      (process.env.BENCH_SERVICE_ENV ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => [kv.slice(0, kv.indexOf('=')).trim(), kv.slice(kv.indexOf('=') + 1).trim()]),
+    ),
   };
 }
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { managerOf, prepared, type Tx } from '../../database/transaction.js';
+import { managerOf, type Tx } from '../../database/transaction.js';
 import type { OutboxMessage, OutboxTemplate, PendingOutboxRow } from './outbox-message.js';
 
 /** Arbitrary constant: the transaction-scoped advisory lock that makes one replica the relay at a time. */
@@ -110,18 +110,16 @@ export class OutboxRepository {
    * disk flush per relay pass.
    */
   async nextBatch(tx: Tx, limit: number, lock: boolean): Promise<{ locked: boolean; rows: PendingOutboxRow[] }> {
+    // not prepared: its best plan depends on the table's size (a generic plan made on an empty outbox could
+    // sort a whole backlog on every pass); it is small enough to plan every time
     const rows = await managerOf(tx).query<(PendingOutboxRow & { locked: boolean })[]>(
-      prepared(
-        tx,
-        'outbox_next_batch',
-        `SELECT l.locked, o.seq::text AS seq, o.id::text AS id, o.type, o.subject, o.aggregate_id, o.envelope::text AS payload
+      `SELECT l.locked, o.seq::text AS seq, o.id::text AS id, o.type, o.subject, o.aggregate_id, o.envelope::text AS payload
          FROM (SELECT CASE WHEN $2 THEN pg_try_advisory_xact_lock($1) ELSE true END AS locked,
                       set_config('synchronous_commit', 'off', true) AS async_commit) l
          LEFT JOIN LATERAL (
            SELECT e.seq, e.id, e.type, e.subject, e.aggregate_id, e.envelope FROM outbox_events e WHERE l.locked ORDER BY e.seq LIMIT $3
          ) o ON true
          ORDER BY o.seq`,
-      ),
       [RELAY_LOCK, lock, limit],
     );
     const locked = rows[0]?.locked === true;
@@ -131,7 +129,7 @@ export class OutboxRepository {
   /** Removes the rows JetStream acknowledged (by `seq`). */
   async deletePublished(tx: Tx, seqs: readonly string[]): Promise<void> {
     if (seqs.length === 0) return;
-    await managerOf(tx).query(prepared(tx, 'outbox_delete_published', `DELETE FROM outbox_events WHERE seq = ANY($1::bigint[])`), [seqs]);
+    await managerOf(tx).query(`DELETE FROM outbox_events WHERE seq = ANY($1::bigint[])`, [seqs]);
   }
 
   /** Counts a failed publish on the row that failed, with its error (it stays for the next pass). */

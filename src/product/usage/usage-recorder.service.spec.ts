@@ -17,7 +17,7 @@ import { SubscriptionQueries } from '../subscriptions/subscription-queries.servi
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { UsageRecorder } from './usage-recorder.service.js';
 import type { UsageRecordEntity } from './usage-record.entity.js';
-import { type GroupOutcome, type GroupRecord, RequestIdRace, UsageRepository } from './usage.repository.js';
+import { type GroupOutcome, type GroupRecord, RequestIdTaken, UsageRepository } from './usage.repository.js';
 
 /**
  * usage_records and usage_period_totals in memory, with the request_id uniqueness of the real table
@@ -40,13 +40,13 @@ class InMemoryUsage {
   recordGroup(_tx: unknown, group: GroupRecord[], schedules: Map<string, PriceSchedule>): Promise<GroupOutcome[]> {
     const sameKey = (r: UsageRecordEntity, s: UsageRecordEntity) =>
       r.requestId !== null && s.userId === r.userId && s.productId === r.productId && s.requestId === r.requestId;
-    const stored = group.filter((g) => this.records.some((s) => sameKey(g.record, s)));
-    const fresh = group.filter((g) => !stored.includes(g));
-    if (this.raceOnce.length > 0 && fresh.some((g) => this.raceOnce.some((s) => sameKey(g.record, s)))) {
-      this.records.push(...this.raceOnce.splice(0)); // the other writer committed first: our insert fails, nothing written
-      return Promise.reject(new RequestIdRace());
+    if (this.raceOnce.length > 0 && group.some((g) => this.raceOnce.some((s) => sameKey(g.record, s)))) {
+      this.records.push(...this.raceOnce.splice(0)); // the other writer committed first
     }
-    const outcomes: GroupOutcome[] = stored.map((g) => ({ ord: g.ord, stored: true }));
+    // a request_id stored already fails the insert: nothing is written
+    if (group.some((g) => this.records.some((s) => sameKey(g.record, s)))) return Promise.reject(new RequestIdTaken());
+    const outcomes: GroupOutcome[] = [];
+    const fresh = group;
     for (const g of fresh) {
       const key = `${g.record.userId}|${g.record.productId}|${g.subscriptionKey}|${g.record.periodStart.toISOString()}`;
       const before = this.totals.get(key) ?? new Decimal(0);
@@ -55,7 +55,6 @@ class InMemoryUsage {
       const price = priceRecord(schedules.get(g.record.productId) as PriceSchedule, before, amount);
       const outcome = {
         ord: g.ord,
-        stored: false as const,
         unitsBefore: before.toFixed(),
         unitPrice: price.unitPrice.toFixed(),
         totalCost: price.cost.toFixed(),

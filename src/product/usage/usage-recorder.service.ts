@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { type CallContext, canActFor } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
-import { badRequest, DomainError, type ErrorDetail, forbidden } from '../../common/errors/domain-error.js';
+import { badRequest, CommonErrorCode, DomainError, type ErrorDetail, forbidden, unavailable } from '../../common/errors/domain-error.js';
 import type { Decimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { GroupCommitQueue, type Outcome } from '../../database/group-commit.js';
@@ -24,7 +24,7 @@ import { isEntitling } from '../subscriptions/subscription-state-machine.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { scheduleOf } from './price-schedule.js';
 import { checkUsageWindow, parseTimestamp, parseUsageAmount } from './usage-input.js';
-import { type GroupRecord, RequestIdRace, UsageRepository } from './usage.repository.js';
+import { type GroupRecord, RequestIdTaken, UsageRepository } from './usage.repository.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 
 const MAX_RACE_RETRIES = 3;
@@ -246,21 +246,12 @@ export class UsageRecorder {
       }
     }
 
-    const stored = await this.store(records, schedules, now);
-    // ---- duplicates of stored records answer with the record stored first (one read, only when there are any)
-    const storedKeys = records.filter((r) => stored[r.ord] === 'stored' && r.a.requestId !== null);
-    const earlier = new Map<string, UsageRecordEntity>();
-    if (storedKeys.length > 0) {
-      const keys = storedKeys.map((r) => ({ userId: r.a.userId, productId: r.a.productId, requestId: r.a.requestId as string }));
-      for (const r of await this.uow.read((tx) => this.repo.findByRequestIds(tx, keys))) {
-        earlier.set(dedupKey(r.userId, r.productId, r.requestId as string), r);
-      }
-    }
+    const earlier = await this.store(records, schedules, now);
     const answers: RecordOutcome[] = records.map((r) => {
-      if (stored[r.ord] !== 'stored') return { index: r.a.index, duplicate: false, record: r.record, product: r.a.product };
-      const record = earlier.get(dedupKey(r.a.userId, r.a.productId, r.a.requestId as string));
-      if (!record) throw new Error('a usage record reported stored was not found'); // cannot happen: rows are never deleted
-      return { index: r.a.index, duplicate: true, record, product: r.a.product };
+      const record = earlier.get(r.ord);
+      return record
+        ? { index: r.a.index, duplicate: true, record, product: r.a.product }
+        : { index: r.a.index, duplicate: false, record: r.record, product: r.a.product };
     });
     for (const [i, r] of records.entries()) r.outcomes.push(answers[i]);
     for (const { a, first, outcomes } of repeats) {
@@ -280,38 +271,44 @@ export class UsageRecorder {
   }
 
   /**
-   * Runs the group statement (redone, up to MAX_RACE_RETRIES times, while a concurrent writer stores
-   * one of its request_ids first) and sets each stored record's units and price; answers, per
-   * `ord`, 'new' or 'stored' (its request_id was stored before).
+   * Runs the group statement and sets each new record's units and price. The statement takes only
+   * new records: when one of them turns out to have a stored request_id (a retry, or a concurrent
+   * writer was first), nothing was written; the stored records of the group's request_ids are read
+   * and the statement runs again without them (at most MAX_RACE_RETRIES times). Returns the stored
+   * record of each duplicate, by `ord`.
    */
   private async store(
-    records: readonly GroupRecord[],
+    records: readonly (GroupRecord & { a: Accepted })[],
     schedules: ReadonlyMap<string, PriceSchedule>,
     now: Date,
-  ): Promise<('new' | 'stored')[]> {
-    if (records.length === 0) return [];
+  ): Promise<Map<number, UsageRecordEntity>> {
+    const earlier = new Map<number, UsageRecordEntity>();
     for (let attempt = 1; ; attempt++) {
+      const fresh = records.filter((r) => !earlier.has(r.ord));
       try {
         const outcomes = await this.uow.statement(async (tx) => {
-          const result = await this.repo.recordGroup(tx, records, schedules, now);
-          if (result.some((o) => !o.stored)) this.events.written(tx);
+          const result = await this.repo.recordGroup(tx, fresh, schedules, now);
+          if (result.length > 0) this.events.written(tx);
           return result;
         });
-        const kinds: ('new' | 'stored')[] = [];
-        for (const o of outcomes) {
-          kinds[o.ord] = o.stored ? 'stored' : 'new';
-          if (o.stored) continue;
-          Object.assign(records[o.ord].record, {
-            unitsBefore: o.unitsBefore,
-            unitPrice: o.unitPrice,
-            totalCost: o.totalCost,
-            isFreeTier: o.isFreeTier,
-          } satisfies Partial<UsageRecordEntity>);
-        }
-        return kinds;
+        const byOrd = new Map(records.map((r) => [r.ord, r]));
+        for (const { ord, ...price } of outcomes) Object.assign((byOrd.get(ord) as GroupRecord).record, price);
+        return earlier;
       } catch (err) {
-        if (attempt < MAX_RACE_RETRIES && err instanceof RequestIdRace) continue;
-        throw err;
+        if (!(err instanceof RequestIdTaken)) throw err;
+        if (attempt >= MAX_RACE_RETRIES) {
+          throw unavailable(CommonErrorCode.SERVICE_UNAVAILABLE, 'Concurrent writers kept storing the same request_ids; retry', 1);
+        }
+        const keyed = fresh.filter((r) => r.a.requestId !== null);
+        const keys = keyed.map((r) => ({ userId: r.a.userId, productId: r.a.productId, requestId: r.a.requestId as string }));
+        const stored = new Map<string, UsageRecordEntity>();
+        for (const s of await this.uow.read((tx) => this.repo.findByRequestIds(tx, keys))) {
+          stored.set(dedupKey(s.userId, s.productId, s.requestId as string), s);
+        }
+        for (const r of keyed) {
+          const found = stored.get(dedupKey(r.a.userId, r.a.productId, r.a.requestId as string));
+          if (found) earlier.set(r.ord, found);
+        }
       }
     }
   }

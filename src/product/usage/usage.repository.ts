@@ -95,10 +95,10 @@ export interface UsageFilters {
   end?: Date;
 }
 
-/** A concurrent writer stored one of the group's request_ids first: nothing was written; redo the group. */
-export class RequestIdRace extends Error {
+/** One of the group's request_ids is stored already (a retry, or a concurrent writer was first): nothing was written. */
+export class RequestIdTaken extends Error {
   constructor() {
-    super('a concurrent writer stored one of the request_ids first');
+    super('a request_id of the group is stored already');
   }
 }
 
@@ -114,10 +114,14 @@ export interface GroupRecord {
   event: OutboxTemplate;
 }
 
-/** What the group statement did with one record: stored it (with its units and price), or found its request_id stored already. */
-export type GroupOutcome =
-  | { ord: number; stored: false; unitsBefore: string; unitPrice: string; totalCost: string; isFreeTier: boolean }
-  | { ord: number; stored: true };
+/** A record the group statement stored: its units and price. */
+export interface GroupOutcome {
+  ord: number;
+  unitsBefore: string;
+  unitPrice: string;
+  totalCost: string;
+  isFreeTier: boolean;
+}
 
 /** Each column's SQL type, for the group statement's json_to_recordset. */
 const GROUP_INPUT_TYPES = `ord int, usage_record_id uuid, user_id text, organization_id text, subscription_id text, subscription_key text,
@@ -165,19 +169,10 @@ function buildGroupStatement(insertEvents: string): string {
          SELECT * FROM json_to_recordset($1::json) AS r(${GROUP_INPUT_TYPES})
        ), tiers AS (
          SELECT * FROM json_to_recordset($2::json) AS t(product_id text, free numeric, lo numeric, hi numeric, price numeric, last boolean)
-       ), stored AS (
-         -- a probe of the request_id index per record (LATERAL ... LIMIT 1 is never turned into a hash join over the table)
-         SELECT i.ord FROM input i CROSS JOIN LATERAL (
-           SELECT 1 FROM usage_records u
-           WHERE u.user_id = i.user_id AND u.product_id = i.product_id AND u.request_id = i.request_id LIMIT 1
-         ) hit
-         WHERE i.request_id IS NOT NULL
-       ), fresh AS (
-         SELECT i.* FROM input i WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.ord = i.ord)
        ), totals AS (
          INSERT INTO usage_period_totals AS t (user_id, product_id, subscription_key, period_start, period_end, units, updated_at)
          SELECT user_id, product_id, subscription_key, period_start, max(period_end), sum(usage_amount), $3::timestamptz
-         FROM fresh GROUP BY user_id, product_id, subscription_key, period_start
+         FROM input GROUP BY user_id, product_id, subscription_key, period_start
          ORDER BY user_id, product_id, subscription_key, period_start
          ON CONFLICT (user_id, product_id, subscription_key, period_start)
            DO UPDATE SET units = t.units + EXCLUDED.units, updated_at = EXCLUDED.updated_at
@@ -185,7 +180,7 @@ function buildGroupStatement(insertEvents: string): string {
        ), ranged AS (
          SELECT f.*, trim_scale(t.units - sum(f.usage_amount) OVER (
              PARTITION BY f.user_id, f.product_id, f.subscription_key, f.period_start ORDER BY f.ord DESC)) AS units_before
-         FROM fresh f JOIN totals t USING (user_id, product_id, subscription_key, period_start)
+         FROM input f JOIN totals t USING (user_id, product_id, subscription_key, period_start)
        ), priced AS (
          SELECT r.*, p.free_all AS is_free_tier, trim_scale(p.cost) AS total_cost,
                 trim_scale(CASE WHEN p.free_all THEN 0 ELSE p.marginal END) AS unit_price
@@ -202,10 +197,8 @@ function buildGroupStatement(insertEvents: string): string {
          INSERT INTO usage_records (${RECORD_COLUMNS.join(', ')})
          SELECT ${RECORD_COLUMNS.join(', ')} FROM priced ORDER BY ord
        ), events AS (${insertEvents})
-       SELECT ord, false AS stored, units_before::text AS units_before, unit_price::text AS unit_price,
-              total_cost::text AS total_cost, is_free_tier FROM priced
-       UNION ALL
-       SELECT ord, true, NULL, NULL, NULL, NULL FROM stored`;
+       SELECT ord, units_before::text AS units_before, unit_price::text AS unit_price, total_cost::text AS total_cost, is_free_tier
+       FROM priced`;
 }
 
 /**
@@ -244,25 +237,26 @@ export class UsageRepository {
   /**
    * A whole usage group in ONE statement, atomic on its own (no BEGIN / COMMIT round trips):
    *
-   * 1. `stored`: the records whose (user, product, request_id) is stored already (duplicates:
-   *    nothing is written for them; the caller reads the stored record);
-   * 2. `totals`: one running-total upsert for every (user, product, subscription or '', period) of
-   *    the others, in key order (concurrent groups lock rows in the same order: no deadlock), each
-   *    returning its total after the group;
-   * 3. `ranged`: each record takes the next units [before, before + amount) of its total in arrival
+   * 1. `totals`: one running-total upsert for every (user, product, subscription or '', period),
+   *    in key order (concurrent groups lock rows in the same order: no deadlock), each returning
+   *    its total after the group;
+   * 2. `ranged`: each record takes the next units [before, before + amount) of its total in arrival
    *    order (`ord`): before = total after − the amounts of its own and every later record of the key;
-   * 4. `priced`: the pricing engine's arithmetic over the product's schedule (the tiers the caller
+   * 3. `priced`: the pricing engine's arithmetic over the product's schedule (the tiers the caller
    *    passes, from the in-memory catalog): cost = the sum over tiers of the units of [a, b) above
    *    the free tier inside the tier, times its price; free when b ≤ the free tier limit; the unit
    *    price is that of the tier holding the first billable unit max(a, free), the last tier when
    *    none does, 0 when the record is free. Exact `numeric` arithmetic (+ and × only), trailing
    *    zeros trimmed as decimal.js writes them; `pricing-engine.ts` is the reference and an e2e test
-   *    holds the two together;
-   * 5. the records, and their `product.usage.recorded` events with the price filled into the
+   *    (usage-pricing) holds the two together;
+   * 4. the records, and their `product.usage.recorded` events with the price filled into the
    *    templates' holes (outbox, same statement).
    *
-   * A concurrent writer storing one of the request_ids first makes the insert fail with a unique
-   * violation on `usage_records_request_id_uq` (nothing is written): RequestIdRace, the caller redoes the group.
+   * Every record must be new: a request_id stored already (a retry, or a concurrent writer first)
+   * fails the insert on `usage_records_request_id_uq` and nothing is written (RequestIdTaken: the
+   * caller reads which, and runs the group again without them). So the common case probes no
+   * index beforehand, and the statement's plan depends on no table's size (it runs prepared: a
+   * generic plan made while a table is empty must stay good when it is large).
    */
   async recordGroup(
     tx: Tx,
@@ -270,6 +264,7 @@ export class UsageRepository {
     schedules: ReadonlyMap<string, PriceSchedule>,
     now: Date,
   ): Promise<GroupOutcome[]> {
+    if (records.length === 0) return [];
     const input = records.map(({ ord, record: r, subscriptionKey, event }) => ({
       ord,
       usage_record_id: r.usageRecordId,
@@ -291,25 +286,20 @@ export class UsageRepository {
       ...this.outbox.templateJson(event),
     }));
     const rows = await managerOf(tx)
-      .query<{ ord: number; stored: boolean; units_before: string; unit_price: string; total_cost: string; is_free_tier: boolean }[]>(
+      .query<{ ord: number; units_before: string; unit_price: string; total_cost: string; is_free_tier: boolean }[]>(
         prepared(tx, 'usage_record_group', this.groupStatement),
         [JSON.stringify(input), JSON.stringify(tierRows(schedules)), now],
       )
       .catch((err: unknown) => {
-        throw isUniqueViolation(err, 'usage_records_request_id_uq') ? new RequestIdRace() : err;
+        throw isUniqueViolation(err, 'usage_records_request_id_uq') ? new RequestIdTaken() : err;
       });
-    return rows.map((r) =>
-      r.stored
-        ? { ord: r.ord, stored: true }
-        : {
-            ord: r.ord,
-            stored: false,
-            unitsBefore: r.units_before,
-            unitPrice: r.unit_price,
-            totalCost: r.total_cost,
-            isFreeTier: r.is_free_tier,
-          },
-    );
+    return rows.map((r) => ({
+      ord: r.ord,
+      unitsBefore: r.units_before,
+      unitPrice: r.unit_price,
+      totalCost: r.total_cost,
+      isFreeTier: r.is_free_tier,
+    }));
   }
 
   /** Newest first (by seq), before `beforeSeq` when given. */
