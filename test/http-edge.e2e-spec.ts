@@ -233,7 +233,7 @@ describe('HTTP edge: headers, caching, limits, timeouts', () => {
 
   describe('timeouts', () => {
     it('should run the HTTP server with the configured timeouts', () => {
-      const server = t.app.getHttpServer() as import('node:http').Server;
+      const server = t.app.getHttpServer() as import('node:http').Server & { maxHeaderSize?: number };
       expect({
         keepAlive: server.keepAliveTimeout,
         headers: server.headersTimeout,
