@@ -1,10 +1,13 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { CallContext } from '../../common/auth/principal.js';
+import type { AppConfig } from '../../config/app-config.js';
 import { CatalogErrorCode } from '../catalog/catalog.errors.js';
 import { type ProductResponse, toProductResponse } from '../catalog/mappers/catalog.mappers.js';
 import { ProductService } from '../catalog/services/product.service.js';
 import { SubscriptionErrorCode } from '../subscriptions/subscription.errors.js';
 import { EntitlementService } from '../subscriptions/entitlement.service.js';
+import { assertMayPriceFor } from './user-pricing-access.js';
 
 export interface AvailabilityResponse {
   available: boolean;
@@ -24,15 +27,25 @@ export interface AvailabilityQuery {
  * checks for `requires_subscription` products: the user needs an entitling (active / trialing)
  * subscription, personal or for the given organization, whose plan includes the product
  * (otherwise reason `SUBSCRIPTION_REQUIRED`; without a user_id such a product is not available).
+ *
+ * With a `user_id` the answer is that user's data (whether they hold an entitling subscription, and
+ * which plan includes what): like effective pricing, only that user or an internal caller may ask
+ * (401 without credentials while user auth is on, 403 for another user). Without one it is public.
  */
 @Injectable()
 export class AvailabilityService {
+  private readonly userAuthDisabled: boolean;
+
   constructor(
     private readonly products: ProductService,
     private readonly entitlements: EntitlementService,
-  ) {}
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.userAuthDisabled = config.get('auth', { infer: true }).userAuthDisabled;
+  }
 
-  async availability(productId: string, query: AvailabilityQuery, _ctx: CallContext): Promise<AvailabilityResponse> {
+  async availability(productId: string, query: AvailabilityQuery, ctx: CallContext): Promise<AvailabilityResponse> {
+    if (query.userId !== undefined) assertMayPriceFor(ctx, query.userId, this.userAuthDisabled, 'availability');
     const found = this.products.find(productId);
     if (!found) return { available: false, reason: CatalogErrorCode.PRODUCT_NOT_FOUND };
     const product = toProductResponse(found.product, found.tiers);
