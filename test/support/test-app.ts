@@ -1,11 +1,14 @@
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { RouteOptions } from 'fastify';
+import type { Writable } from 'node:stream';
+import { PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { AppModule } from '../../src/app.module.js';
 import { APP_OPTIONS, configureApp, createAdapter } from '../../src/bootstrap.js';
 import { Clock } from '../../src/common/clock/clock.js';
 import { loadConfig } from '../../src/config/app-config.js';
+import { loggerOptions } from '../../src/common/logging/logger.options.js';
 import { createTestDatabase } from './database.js';
 
 export const API = '/api/v1/product';
@@ -37,6 +40,8 @@ export interface TestAppOptions {
   overrides?: Array<{ provide: unknown; useValue: unknown }>;
   /** filled with every route Fastify registers (its onRoute hook, installed before any route exists) */
   routes?: RegisteredRoute[];
+  /** where the app's log lines go (the service's own logger options, LOG_LEVEL from env), instead of stdout */
+  logSink?: Writable;
 }
 
 /** One entry of Fastify's route table: a method (HEAD routes of GETs included) and the URL pattern. */
@@ -68,6 +73,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig(env);
   let builder = Test.createTestingModule({ imports: [AppModule.forRoot(env, config), ...(options.imports ?? [])] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
+  if (options.logSink) {
+    // nestjs-pino builds one root logger per module registry (per test file): the first app's sink wins
+    const params = loggerOptions(config);
+    builder = builder.overrideProvider(PARAMS_PROVIDER_TOKEN).useValue({ ...params, pinoHttp: [params.pinoHttp, options.logSink] });
+  }
   for (const { provide, useValue } of options.overrides ?? []) builder = builder.overrideProvider(provide).useValue(useValue);
   let app: NestFastifyApplication | undefined;
   try {
