@@ -107,6 +107,7 @@ describe('access matrix: every route × every kind of caller', () => {
     await internal('POST', `${P}/admin/cost-definitions`, costBody(costId, { model_name: modelName }));
     scene = {
       owner,
+      intruder: INTRUDER,
       subscriptionId: subscription.subscription_id,
       usageRecordId: usage.usage_record_id,
       productId,

@@ -6,7 +6,7 @@
  * route it does not have), and checks that docs/security.md shows this very table
  * (`UPDATE_ACCESS_MATRIX=1` rewrites it there).
  *
- * A new route is one line: `row(method, route as Fastify registers it, access, call)`, where
+ * A new route is one row: `row(method, route as Fastify registers it, access, call)`, where
  * `access` is one of the profiles below and `call` builds the request on the test's data (the
  * Scene), e.g.
  *
@@ -105,8 +105,10 @@ export interface Call {
  * rows whose success changes what they address (each cell gets its own).
  */
 export interface Scene {
-  /** the user whose data is addressed: `own_user` is this user, `other_user` is not */
+  /** the user whose data is addressed: `own_user` is this user */
   owner: string;
+  /** the `other_user` caller */
+  intruder: string;
   subscriptionId: string;
   usageRecordId: string;
   productId: string;
@@ -348,6 +350,13 @@ export const ACCESS_MATRIX: readonly AccessRow[] = [
     path: `${P}/usage/records/batch`,
     body: { records: [usageBody(s), usageBody(s)] },
   })),
+  row(
+    'POST',
+    `${P}/usage/records/batch`,
+    internalOnly(),
+    (s) => ({ path: `${P}/usage/records/batch`, body: { records: [usageBody(s), { ...usageBody(s), user_id: s.intruder }] } }),
+    "records of two users: each user's own only",
+  ),
   row('GET', `${P}/usage/records`, ownerOnly(), (s) => ({ path: `${P}/usage/records?user_id=${s.owner}` }), '?user_id='),
   row('GET', `${P}/usage/records`, anyUser(), () => ({ path: `${P}/usage/records` }), 'no filter: a user gets their own'),
   row('GET', `${P}/statistics/usage`, ownerOnly(), (s) => ({ path: `${P}/statistics/usage?user_id=${s.owner}` }), '?user_id='),
