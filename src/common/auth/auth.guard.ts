@@ -74,11 +74,22 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     }
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous unless a bearer token must be verified (the one asynchronous step): a request with
+   * no token, an internal caller or a gateway user pays no promise here.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const access = this.accessOf(context);
     const req = context.switchToHttp().getRequest<AuthedRequest>();
-    const principal = await this.resolve(req, access === 'public');
+    const lenient = access === 'public';
+    const resolved = this.resolve(req, lenient);
+    if (typeof resolved !== 'string') return this.admit(req, access, resolved);
+    return this.verifyBearer(resolved, lenient).then((principal) => this.admit(req, access, principal));
+  }
+
+  /** Remembers the caller on the request and applies the route's access level. */
+  private admit(req: AuthedRequest, access: Access, principal: Principal): boolean {
     req.principal = principal;
     if (access === 'public') return true;
     if (access === 'internal' && principal.kind !== 'internal') {
@@ -101,7 +112,8 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     return access;
   }
 
-  private async resolve(req: AuthedRequest, lenient: boolean): Promise<Principal> {
+  /** The caller from the request's headers, or the bearer token still to verify. */
+  private resolve(req: AuthedRequest, lenient: boolean): Principal | string {
     if (header(req, 'x-internal-service')?.toLowerCase() === 'true') {
       const secret = this.auth.internalServiceSecret;
       const given = header(req, 'x-internal-service-secret');
@@ -111,21 +123,23 @@ export class AuthGuard implements CanActivate, OnModuleInit {
       throw unauthorized('Invalid internal service credentials');
     }
     const authorization = header(req, 'authorization');
-    if (this.tokens && authorization !== undefined && /^bearer /i.test(authorization)) {
-      const verdict = await this.tokens.verify(authorization.slice(7).trim());
-      if ('userId' in verdict) return { kind: 'user', userId: verdict.userId };
-      if (lenient) return { kind: 'anonymous' };
-      if ('unavailable' in verdict) {
-        throw unavailable(CommonErrorCode.SERVICE_UNAVAILABLE, 'User tokens cannot be checked now', verdict.unavailable.retryAfterSeconds);
-      }
-      this.logger.debug({ reason: verdict.invalid }, 'bearer token refused');
-      throw unauthorized('Invalid or expired bearer token');
-    }
+    if (this.tokens && authorization !== undefined && /^bearer /i.test(authorization)) return authorization.slice(7).trim();
     if (this.auth.trustUserHeader) {
       const userId = header(req, 'x-user-id');
       if (userId !== undefined && isIdentifier(userId)) return { kind: 'user', userId };
     }
     if (this.auth.userAuthDisabled || lenient) return { kind: 'anonymous' };
     throw unauthorized();
+  }
+
+  private async verifyBearer(token: string, lenient: boolean): Promise<Principal> {
+    const verdict = await (this.tokens as TokenVerifier).verify(token);
+    if ('userId' in verdict) return { kind: 'user', userId: verdict.userId };
+    if (lenient) return { kind: 'anonymous' };
+    if ('unavailable' in verdict) {
+      throw unavailable(CommonErrorCode.SERVICE_UNAVAILABLE, 'User tokens cannot be checked now', verdict.unavailable.retryAfterSeconds);
+    }
+    this.logger.debug({ reason: verdict.invalid }, 'bearer token refused');
+    throw unauthorized('Invalid or expired bearer token');
   }
 }
