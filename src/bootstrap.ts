@@ -114,7 +114,7 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
   });
   fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     void reply.header('X-Request-Id', req.id);
-    // security headers and Cache-Control: no-store on every response (catalog reads replace the latter)
+    // helmet's JSON-API headers on every response (src/common/http/http-edge.ts)
     for (let i = 0; i < EDGE_HEADERS.length; i++) void reply.header(EDGE_HEADERS[i][0], EDGE_HEADERS[i][1]);
     // the query-string parser's verdicts (see createQueryParser): 400 before anything else runs
     if (req.query === TOO_MANY_QUERY_PARAMS) return done(tooManyQueryParams(http.maxQueryParams));

@@ -153,15 +153,20 @@ describe('HTTP edge: headers, caching, limits, timeouts', () => {
         const res = await request(t.baseUrl).get(`${API}${path}`).set(USER).expect(200);
         expect([path, res.headers['cache-control']]).toEqual([path, 'no-store']);
       }
+      // every route that needs credentials, and every error (also of a cacheable route)
       for (const [path, headers] of [
         [`${API}/statistics/service`, USER],
         [`${API}/subscriptions`, INTERNAL],
-        ['/health', {}],
+        [`${API}/subscriptions`, {}],
         [`${API}/products/nope`, {}],
+        [`${API}/products?product_type=bogus`, {}],
+        ['/nope', {}],
       ] as const) {
         const res = await request(t.baseUrl).get(path).set(headers);
-        expect([path, res.headers['cache-control']]).toEqual([path, 'no-store']);
+        expect([path, res.status < 300 || res.status >= 400, res.headers['cache-control']]).toEqual([path, true, 'no-store']);
       }
+      // probes and scrapes say nothing about caching (nothing in them belongs to a caller)
+      expect((await request(t.baseUrl).get('/health/live').expect(200)).headers['cache-control']).toBeUndefined();
     });
   });
 

@@ -4,7 +4,9 @@ import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import type { AppConfig } from '../../config/app-config.js';
 import { withoutPassword } from '../../config/app-config.js';
+import type { FastifyReply } from 'fastify';
 import { Clock } from '../clock/clock.js';
+import { NO_STORE } from '../http/http-edge.js';
 import { CommonErrorCode, forbidden, unauthorized, unavailable } from '../errors/domain-error.js';
 import { isIdentifier } from '../validation/validators.js';
 import { ACCESS_KEY, type Access, type AuthedRequest } from './auth.decorators.js';
@@ -83,6 +85,8 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     const access = this.accessOf(context);
     const req = context.switchToHttp().getRequest<AuthedRequest>();
     const lenient = access === 'public';
+    // what a route that needs credentials answers depends on who asks: never kept by a cache
+    if (!lenient) void context.switchToHttp().getResponse<FastifyReply>().header('Cache-Control', NO_STORE);
     const resolved = this.resolve(req, lenient);
     if (typeof resolved !== 'string') return this.admit(req, access, resolved);
     return this.verifyBearer(resolved, lenient).then((principal) => this.admit(req, access, principal));

@@ -83,12 +83,15 @@ export function helmetHeaders(options: Readonly<HelmetOptions>): HeaderList {
 }
 
 /**
- * Set on every response in the request's first hook: helmet's JSON-API headers and
- * `Cache-Control: no-store`, which the catalog's cacheable reads replace with their own
- * (`public, max-age=...` with a strong ETag); everything else (subscriptions, usage, statistics,
- * quotas, errors, health) is never stored by a cache.
+ * Set on every response in the request's first hook: helmet's JSON-API headers. Caching is decided
+ * where the answer is: catalog reads send `public, max-age` with a strong ETag; every answer that
+ * depends on who asks is `no-store` (NO_STORE: routes that need credentials, in the auth guard;
+ * public routes answering for a named user, in their controllers; every error, in the filter).
  */
-export const EDGE_HEADERS: HeaderList = [...helmetHeaders(JSON_API_HELMET), ['cache-control', 'no-store']];
+export const EDGE_HEADERS: HeaderList = helmetHeaders(JSON_API_HELMET);
+
+/** `Cache-Control` of answers no cache may keep. */
+export const NO_STORE = 'no-store';
 
 /** What the /docs pages add to EDGE_HEADERS (a route-level hook: no other route pays for it). */
 export const DOCS_HEADERS: HeaderList = helmetHeaders(DOCS_HELMET).filter(([name]) => !EDGE_HEADERS.some(([edge]) => edge === name));
@@ -166,6 +169,7 @@ export function createClientErrorHandler(
         `content-length: ${Buffer.byteLength(body)}`,
         'connection: close',
         `x-request-id: ${requestId}`,
+        `cache-control: ${NO_STORE}`,
         ...EDGE_HEADERS.map(([name, value]) => `${name}: ${value}`),
       ];
       socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
