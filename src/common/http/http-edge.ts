@@ -15,7 +15,7 @@ import type { AppConfig } from '../../config/app-config.js';
  * plus Cross-Origin-Resource-Policy so no other origin can load an answer as a script or image.
  * They are computed once, from helmet itself (its middleware run against a recording response):
  * `@fastify/helmet` would run helmet's option parsing on every request. Every header costs a
- * request its validation and bytes (about 1-2 % of a bare Fastify hello each, measured), so what
+ * request its validation and bytes (under 1 % of a /health/live request each, in a CPU profile), so what
  * only an HTML document reads (CSP, Referrer-Policy, Cross-Origin-Opener-Policy,
  * X-Permitted-Cross-Domain-Policies, Origin-Agent-Cluster) is sent on the /docs page only, and
  * what only legacy browsers read (X-XSS-Protection, X-Download-Options, X-DNS-Prefetch-Control)
