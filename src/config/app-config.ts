@@ -30,6 +30,8 @@ export interface AppConfig {
     stream: string;
     maxDeliver: number;
     outboxPollMs: number;
+    /** least time between two relay passes while commits keep coming (OUTBOX_RELAY_LINGER_MS): more events per pass */
+    outboxLingerMs: number;
     /** first token of every event subject (`events`); tests use their own to run streams side by side */
     subjectPrefix: string;
     /** first nak delay of a failed handler; doubles per delivery, capped at 60 s */
@@ -238,6 +240,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       stream,
       maxDeliver: int('EVENTS_MAX_DELIVER', 5, 1, 1000),
       outboxPollMs: duration('OUTBOX_POLL_MS', '1000'),
+      outboxLingerMs: duration('OUTBOX_RELAY_LINGER_MS', '5', 0),
       subjectPrefix,
       retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),
       outboxBatchSize: int('OUTBOX_BATCH_SIZE', 1000, 1, 10_000),

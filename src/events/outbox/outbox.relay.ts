@@ -170,7 +170,15 @@ export class OutboxRelay implements OnApplicationBootstrap {
 
   private async loop(): Promise<void> {
     let backoff = 0;
+    let lastPass = 0;
     while (!this.stopping) {
+      // Commits keep coming: let the next pass start at least OUTBOX_RELAY_LINGER_MS after the last one,
+      // so that it carries every event committed meanwhile (a pass costs four round trips to PostgreSQL
+      // and one to NATS, whether it publishes one event or a thousand). After a quiet spell the pass
+      // starts at once.
+      const sinceLast = performance.now() - lastPass;
+      if (sinceLast < this.nats.outboxLingerMs) await this.sleep(this.nats.outboxLingerMs - sinceLast, 'reconnect');
+      lastPass = performance.now();
       this.wakeRequested = false;
       const localCommits = this.localCommits;
       this.localCommits = false;

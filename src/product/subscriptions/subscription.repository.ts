@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { In, type QueryDeepPartialEntity } from 'typeorm';
 import { isUniqueViolation } from '../../database/pg-errors.js';
-import { managerOf, type Tx } from '../../database/transaction.js';
+import { managerOf, prepared, type Tx } from '../../database/transaction.js';
 import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
 import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
 import { SubscriptionEntity } from './subscription.entity.js';
@@ -100,9 +100,14 @@ export class SubscriptionRepository {
     const params: unknown[] = INSERT_COLUMNS.map(([, value]) => value(sub));
     const eventsSql = this.outbox.insertStatementIfAny(messages, params, 'inserted');
     try {
+      // prepared (its text depends only on how many events go with the row); its plan depends on no table's size
       const [row] = await managerOf(tx).query<{ inserted: number }[]>(
-        `WITH inserted AS (${INSERT_SQL}), events AS (${eventsSql})
+        prepared(
+          tx,
+          `subscription_insert_${messages.length}`,
+          `WITH inserted AS (${INSERT_SQL}), events AS (${eventsSql})
          SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
+        ),
         params,
       );
       return row?.inserted === 1;
