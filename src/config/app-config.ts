@@ -230,6 +230,10 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     problems.push(`EVENTS_SUBJECT_PREFIX must be one subject token of 1-64 letters, digits, _ or - (got "${subjectPrefix}")`);
   }
 
+  const redisUrl = url('RATE_LIMIT_REDIS_URL', undefined, ['redis:', 'rediss:']);
+  if (redisUrl !== undefined && !/^\/?\d*$/.test(new URL(redisUrl).pathname)) {
+    problems.push('RATE_LIMIT_REDIS_URL must be redis[s]://[user][:password]@host[:port][/db] with a numeric db');
+  }
   const redisKeyPrefix = raw('RATE_LIMIT_REDIS_PREFIX') ?? `${serviceName}:rate-limit:`;
   if (!/^[\x21-\x7e]{1,128}$/.test(redisKeyPrefix)) {
     problems.push(`RATE_LIMIT_REDIS_PREFIX must be 1-128 printable ASCII characters without spaces (got "${redisKeyPrefix}")`);
@@ -293,7 +297,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     },
     rateLimit: {
       perMinute: int('RATE_LIMIT_PER_MIN', 60_000, 1, 100_000_000),
-      redisUrl: url('RATE_LIMIT_REDIS_URL', undefined, ['redis:', 'rediss:']),
+      redisUrl,
       redisKeyPrefix,
       redisTimeoutMs: duration('RATE_LIMIT_REDIS_TIMEOUT_MS', '200'),
     },

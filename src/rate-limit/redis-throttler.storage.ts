@@ -1,7 +1,7 @@
 import { Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import type { ThrottlerStorage } from '@nestjs/throttler';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { MemoryThrottlerStorage, ThrottlerStorageRecord } from './memory-throttler.storage.js';
 import type { RateLimitMetrics } from './rate-limit.metrics.js';
 
@@ -21,13 +21,32 @@ const RETRY_AFTER_ERROR_MS = 1000;
 const START_WAIT_MS = 1000;
 
 /**
+ * Connection options from a `redis://` / `rediss://` URL ([user][:password]@host[:port][/db]), read
+ * with the WHATWG URL parser: ioredis parses a URL string with Node's deprecated `url.parse()`, which
+ * prints a DEP0169 warning at start once the client is bundled (dist/bundle/main.mjs).
+ */
+export function redisOptionsFromUrl(url: string): RedisOptions {
+  const parsed = new URL(url);
+  const db = parsed.pathname.replace(/^\//, '');
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    ...(db === '' ? {} : { db: Number(db) }),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+  };
+}
+
+/**
  * An ioredis client for the limiter that never makes a request wait for a Redis that is not there:
  * no offline queue (a command while disconnected fails at once), no retry of a command, a timeout
  * per command. Once connected (`RedisThrottlerStorage.onModuleInit`) it reconnects forever
  * (ioredis' default back-off, up to 2 s).
  */
 export function createRateLimitRedis(options: RedisStoreOptions): Redis {
-  return new Redis(options.url, {
+  return new Redis({
+    ...redisOptionsFromUrl(options.url),
     lazyConnect: true, // RedisThrottlerStorage connects on module init, once the app's logger is in place
     keyPrefix: options.keyPrefix,
     connectionName: options.connectionName,
