@@ -45,10 +45,12 @@ interface RoutePlan {
   routeId: string;
 }
 
-const headerNames = (name: string) => {
-  const suffix = name === 'default' ? '' : `-${name}`;
-  return { limit: `X-RateLimit-Limit${suffix}`, remaining: `X-RateLimit-Remaining${suffix}`, reset: `X-RateLimit-Reset${suffix}` };
-};
+/** The headers of a throttler other than `default` carry its name, as `@nestjs/throttler` names them. */
+const headerNames = (name: string) => ({
+  limit: `X-RateLimit-Limit-${name}`,
+  remaining: `X-RateLimit-Remaining-${name}`,
+  reset: `X-RateLimit-Reset-${name}`,
+});
 
 /** The shape `@nestjs/throttler`'s storages answer in, as the guard's decision. */
 const decisionOf = (record: ThrottlerStorageRecord, limit: number): RateLimitDecision => ({
@@ -158,12 +160,21 @@ export class RateLimitGuard extends ThrottlerGuard {
 
   /** The X-RateLimit headers, and the refusal when the caller is over the limit. */
   private answer(reply: FastifyReply, name: string, ttlMs: number, decision: RateLimitDecision): void {
-    const headers = headerNames(name);
-    void reply.headers({
-      [headers.limit]: decision.limit,
-      [headers.remaining]: decision.remaining,
-      [headers.reset]: decision.resetSeconds,
-    });
+    if (name === 'default') {
+      // the one throttler there is: constant names, no string built per request
+      void reply.headers({
+        'X-RateLimit-Limit': decision.limit,
+        'X-RateLimit-Remaining': decision.remaining,
+        'X-RateLimit-Reset': decision.resetSeconds,
+      });
+    } else {
+      const headers = headerNames(name);
+      void reply.headers({
+        [headers.limit]: decision.limit,
+        [headers.remaining]: decision.remaining,
+        [headers.reset]: decision.resetSeconds,
+      });
+    }
     if (decision.allowed) return;
     const per = ttlMs === 60_000 ? 'minute' : `${ttlMs / 1000} s`;
     throw new DomainError(
