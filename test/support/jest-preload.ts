@@ -12,7 +12,8 @@
  * refuses it: "Cannot require() ES Module .../@nestjs/common/index.js in a cycle"
  * (ERR_REQUIRE_CYCLE_MODULE). Node itself loads the same graph (npm start); a two-line spec
  * `import '@nestjs/common'; import { ThrottlerGuard } from '@nestjs/throttler';` reproduces it on
- * Node 24.22 and on Node 20.
+ * Node 24.22. (On Node 20 it fails earlier, preload or not: Jest's runtime cannot require() an ES
+ * module at all before Node 24.9, "Must use import to load ES Module".)
  *
  * Evaluated here first, in a graph of their own, the two packages are registry entries when the
  * spec's graph is walked: the CommonJS `require()` gets the evaluated module, as under Node.
