@@ -86,7 +86,16 @@ export interface AppConfig {
     /** `Cache-Control: max-age` of catalog answers, in seconds (CATALOG_CACHE_MAX_AGE) */
     cacheMaxAgeSeconds: number;
   };
-  rateLimitPerMin: number;
+  rateLimit: {
+    /** requests per caller per minute (RATE_LIMIT_PER_MIN) */
+    perMinute: number;
+    /** Redis shared by the replicas (RATE_LIMIT_REDIS_URL); undefined: counters in each process */
+    redisUrl: string | undefined;
+    /** prefix of every Redis key the limiter writes (RATE_LIMIT_REDIS_PREFIX) */
+    redisKeyPrefix: string;
+    /** how long a request waits for Redis before it is counted in process memory instead (RATE_LIMIT_REDIS_TIMEOUT_MS) */
+    redisTimeoutMs: number;
+  };
   lifecycle: { incompleteExpiryMs: number; pastDueGraceMs: number; sweepIntervalMs: number };
   logLevel: string;
   shutdownGraceMs: number;
@@ -221,6 +230,15 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     problems.push(`EVENTS_SUBJECT_PREFIX must be one subject token of 1-64 letters, digits, _ or - (got "${subjectPrefix}")`);
   }
 
+  const redisUrl = url('RATE_LIMIT_REDIS_URL', undefined, ['redis:', 'rediss:']);
+  if (redisUrl !== undefined && !/^\/?\d*$/.test(new URL(redisUrl).pathname)) {
+    problems.push('RATE_LIMIT_REDIS_URL must be redis[s]://[user][:password]@host[:port][/db] with a numeric db');
+  }
+  const redisKeyPrefix = raw('RATE_LIMIT_REDIS_PREFIX') ?? `${serviceName}:rate-limit:`;
+  if (!/^[\x21-\x7e]{1,128}$/.test(redisKeyPrefix)) {
+    problems.push(`RATE_LIMIT_REDIS_PREFIX must be 1-128 printable ASCII characters without spaces (got "${redisKeyPrefix}")`);
+  }
+
   const config: AppConfig = {
     nodeEnv,
     isProduction,
@@ -277,7 +295,12 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       refreshMs: duration('CATALOG_REFRESH_MS', '30s', 100),
       cacheMaxAgeSeconds: Math.floor(duration('CATALOG_CACHE_MAX_AGE', '30s', 0) / 1000),
     },
-    rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 60_000, 1, 100_000_000),
+    rateLimit: {
+      perMinute: int('RATE_LIMIT_PER_MIN', 60_000, 1, 100_000_000),
+      redisUrl,
+      redisKeyPrefix,
+      redisTimeoutMs: duration('RATE_LIMIT_REDIS_TIMEOUT_MS', '200'),
+    },
     lifecycle: {
       incompleteExpiryMs: duration('INCOMPLETE_EXPIRY', '23h'),
       pastDueGraceMs: duration('PAST_DUE_GRACE', '7d'),
