@@ -44,7 +44,7 @@ describe('metering: corrections, quotas and thresholds (PostgreSQL, two instance
   /** A free plan (active at once) with these usage limits, and a user subscribed to it. */
   const limitedUser = async (usageLimits: Record<string, unknown>): Promise<{ user: string; subscriptionId: string }> => {
     const planId = `meter_plan_${++n}`;
-    await db.copyPlan('tier_free_001', { plan_id: planId, usage_limits: usageLimits } as never);
+    await db.copyPlan('tier_free_001', { plan_id: planId, usage_limits: usageLimits });
     await refreshCatalogs();
     const user = newUser();
     const sub = await request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).send({ user_id: user, plan_id: planId }).expect(200);
@@ -229,7 +229,7 @@ describe('metering: corrections, quotas and thresholds (PostgreSQL, two instance
 
     it('should apply a subscription made through one instance to the records of the other (NOTIFY invalidates its cache)', async () => {
       const planId = `meter_plan_${++n}`;
-      await db.copyPlan('tier_free_001', { plan_id: planId, usage_limits: { quota_agent: { daily_requests: 1 } } } as never);
+      await db.copyPlan('tier_free_001', { plan_id: planId, usage_limits: { quota_agent: { daily_requests: 1 } } });
       await refreshCatalogs();
       const user = newUser();
       // the replica learns that the user has no subscription (cached)

@@ -57,7 +57,7 @@ describe('subscriptions and usage on embedded PGlite', () => {
 
   it("should hold an enforced limit, publish each threshold once and void at the record's own tiers (SPEC section 8)", async () => {
     platform.accounts.addUser('pg_quota');
-    await db.copyPlan('tier_free_001', { plan_id: 'pg_limited', usage_limits: { agent_execution: { daily_requests: 3 } } } as never);
+    await db.copyPlan('tier_free_001', { plan_id: 'pg_limited', usage_limits: { agent_execution: { daily_requests: 3 } } });
     await request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).send({ user_id: 'pg_quota', plan_id: 'pg_limited' }).expect(200);
     const results = await Promise.all(
       Array.from({ length: 6 }, () =>
