@@ -166,6 +166,7 @@ export interface QuotaCandidate {
 
 export interface QuotaRefusal {
   counter: QuotaCounter;
+  /** the counter without the refused request */
   used: Decimal;
 }
 
@@ -215,7 +216,8 @@ export function decideQuotas(candidates: readonly QuotaCandidate[], used: Readon
         const now = valueOf(counter);
         const next = now.plus(incrementOf(counter.kind, r.amount));
         if (r.enforce && next.gt(counter.limit)) {
-          refusal = { counter, used: now };
+          // what is used without this request (a batch's own earlier records are taken back with it)
+          refusal = { counter, used: before.get(counter.id) ?? ZERO };
           break;
         }
         current.set(counter.id, next);
