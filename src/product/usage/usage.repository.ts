@@ -199,16 +199,20 @@ export interface UsageStatisticsRows {
 }
 
 /** The text of UsageRepository.recordGroup's statement, with the outbox INSERT of the events (see there). */
-function buildGroupStatement(insertEvents: string): string {
+function buildGroupStatement(insertEvents: string, withSchedules: boolean): string {
   return `WITH input AS (
          SELECT * FROM json_to_recordset($1::json) AS r(${GROUP_INPUT_TYPES})
        ), tiers AS (
          SELECT * FROM json_to_recordset($2::json) AS t(product_id text, sid text, free numeric, lo numeric, hi numeric, price numeric, last boolean)
-       ), schedules AS (
+       ),${
+         withSchedules
+           ? ` schedules AS (
          INSERT INTO usage_price_schedules (schedule_id, free_tier_limit, tiers, created_at)
          SELECT id, free, tiers, $3::timestamptz FROM json_to_recordset($4::json) AS s(id text, free numeric, tiers jsonb)
          ON CONFLICT DO NOTHING
-       ), totals AS (
+       ),`
+           : ''
+       } totals AS (
          INSERT INTO usage_period_totals AS t (user_id, product_id, subscription_key, period_start, period_end, units, updated_at)
          SELECT user_id, product_id, subscription_key, period_start, max(period_end), sum(usage_amount), $3::timestamptz
          FROM input GROUP BY user_id, product_id, subscription_key, period_start
@@ -246,7 +250,8 @@ function buildGroupStatement(insertEvents: string): string {
  */
 @Injectable()
 export class UsageRepository {
-  private groupSql?: string;
+  /** the group statement's text, without and with the schedules' insert */
+  private readonly groupSql: (string | undefined)[] = [];
 
   constructor(private readonly outbox: OutboxRepository) {}
 
@@ -262,15 +267,17 @@ export class UsageRepository {
   }
 
   /** The group statement's text (constant: it runs prepared). */
-  private get groupStatement(): string {
-    this.groupSql ??= buildGroupStatement(
+  private groupStatement(withSchedules: boolean): string {
+    const i = withSchedules ? 1 : 0;
+    this.groupSql[i] ??= buildGroupStatement(
       this.outbox.insertTemplatesStatement(
         'priced',
         [`to_json(unit_price::text)::text`, `to_json(total_cost::text)::text`, `CASE WHEN is_free_tier THEN 'true' ELSE 'false' END`],
         'ord',
       ),
+      withSchedules,
     );
-    return this.groupSql;
+    return this.groupSql[i];
   }
 
   /**
@@ -289,7 +296,11 @@ export class UsageRepository {
    *    zeros trimmed as decimal.js writes them; `pricing-engine.ts` is the reference and an e2e test
    *    (usage-pricing) holds the two together;
    * 4. the records, and their `product.usage.recorded` events with the price filled into the
-   *    templates' holes (outbox, same statement).
+   *    templates' holes (outbox, same statement); each record keeps the content hash of its price
+   *    schedule (`price_schedule_id`, from the tier rows), and the schedules this process does not
+   *    yet know to be stored are inserted ON CONFLICT DO NOTHING (a second prepared variant of the
+   *    statement: the steady state has no such insert) so that a void can price at the record's own
+   *    tiers; records under plan limits carry `over_quota` and `quota` (the quota way only).
    *
    * Every record must be new: a request_id stored already (a retry, or a concurrent writer first)
    * fails the insert on `usage_records_request_id_uq` and nothing is written (RequestIdTaken: the
@@ -327,15 +338,14 @@ export class UsageRepository {
       ...(quota ? { quota } : {}),
       ...this.outbox.templateJson(event),
     }));
+    // schedules not yet known to be stored go in with the group (ON CONFLICT DO NOTHING); the steady state runs without that insert
+    const unsaved = registry?.unsaved ?? [];
+    const params: unknown[] = [JSON.stringify(input), JSON.stringify(tierRows(schedules, registry?.ids)), now];
+    if (unsaved.length > 0) params.push(JSON.stringify(unsaved.map(({ id, schedule }) => scheduleJson(id, schedule))));
     const rows = await managerOf(tx)
       .query<{ ord: number; units_before: string; unit_price: string; total_cost: string; is_free_tier: boolean }[]>(
-        prepared(tx, 'usage_record_group', this.groupStatement),
-        [
-          JSON.stringify(input),
-          JSON.stringify(tierRows(schedules, registry?.ids)),
-          now,
-          JSON.stringify((registry?.unsaved ?? []).map(({ id, schedule }) => scheduleJson(id, schedule))),
-        ],
+        prepared(tx, unsaved.length > 0 ? 'usage_record_group_schedules' : 'usage_record_group', this.groupStatement(unsaved.length > 0)),
+        params,
       )
       .catch((err: unknown) => {
         throw isUniqueViolation(err, 'usage_records_request_id_uq') ? new RequestIdTaken() : err;
