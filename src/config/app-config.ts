@@ -79,6 +79,13 @@ export interface AppConfig {
     groupMaxWaitMs: number;
     /** groups committing at once (USAGE_GROUP_CONCURRENCY) */
     groupConcurrency: number;
+    /**
+     * safety net of the per-replica cache of users' entitling subscriptions (quota limits): an entry
+     * is read again after this long even without a NOTIFY (QUOTA_SUBSCRIPTION_CACHE_TTL_MS)
+     */
+    subscriptionCacheTtlMs: number;
+    /** users kept in that cache at most (QUOTA_SUBSCRIPTION_CACHE_USERS) */
+    subscriptionCacheUsers: number;
   };
   catalog: {
     /** the safety-net reload of the in-memory catalog (CATALOG_REFRESH_MS) */
@@ -290,6 +297,8 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       groupMaxRecords: int('USAGE_GROUP_MAX_RECORDS', 1000, 1, 10_000),
       groupMaxWaitMs: duration('USAGE_GROUP_MAX_WAIT_MS', '0', 0),
       groupConcurrency: int('USAGE_GROUP_CONCURRENCY', 2, 1, 64),
+      subscriptionCacheTtlMs: duration('QUOTA_SUBSCRIPTION_CACHE_TTL_MS', '60s', 0),
+      subscriptionCacheUsers: int('QUOTA_SUBSCRIPTION_CACHE_USERS', 100_000, 0, 10_000_000),
     },
     catalog: {
       refreshMs: duration('CATALOG_REFRESH_MS', '30s', 100),
