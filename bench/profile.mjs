@@ -48,6 +48,17 @@ const bodies = {
   '/api/v1/product/subscriptions': () => ({ user_id: `prof-sub-${runId}-${n++}`, plan_id: 'tier_pro_001' }),
 };
 
+/** utime + stime of a process in clock ticks (/proc/<pid>/stat; 0 when gone). */
+function cpuTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
 function summarize(profile) {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map();
@@ -123,10 +134,19 @@ async function main() {
   };
   log(`warm-up 3 s, then profiling ${method} ${path}: ${seconds} s, ${connections} connections`);
   await autocannonRun(target, { seconds: 3, connections });
+  // CPU spent per request, by the service and by its PostgreSQL backends: a measure of work that other
+  // load on the machine changes far less than it changes req/s
+  const backends = (await db.query(`SELECT pid FROM pg_stat_activity WHERE datname = $1`, [db.name])).rows.map((r) => r.pid);
+  const cpuBefore = { service: cpuTicks(service.pid), postgres: backends.reduce((sum, pid) => sum + cpuTicks(pid), 0) };
   service.kill('SIGWINCH');
   const result = await autocannonRun(target, { seconds, connections });
   service.kill('SIGWINCH');
+  const requests = Math.max(1, Math.round(result.requests_per_second * seconds));
+  const perRequest = (ticks) => Math.round((ticks * 10_000) / requests); // 100 ticks a second: µs
+  const serviceUs = perRequest(cpuTicks(service.pid) - cpuBefore.service);
+  const postgresUs = perRequest(backends.reduce((sum, pid) => sum + cpuTicks(pid), 0) - cpuBefore.postgres);
   log(`${result.requests_per_second} req/s, p99 ${result.latency_ms?.p99} ms, non-2xx ${result.non_2xx}`);
+  log(`CPU per request: service ${serviceUs} µs, its PostgreSQL backends ${postgresUs} µs (profiler on)`);
   for (let i = 0; i < 50 && !existsSync(profileFile); i++) await new Promise((r) => setTimeout(r, 100));
   await stopProcess(service);
   if (!existsSync(profileFile)) throw new Error(`no profile written at ${profileFile}`);

@@ -7,7 +7,7 @@
 //   npm run bench -- --scenarios hello,usage_record --duration 3
 //   BENCH_SCENARIOS=all npm run bench                   # also the opt-in backlog_drain
 //
-// It builds nothing: it runs dist/src/main.js as built. It creates scratch PostgreSQL databases
+// It builds nothing: it runs the build as `npm start` does (dist/bundle/main.mjs). It creates scratch PostgreSQL databases
 // (dropped at the end), a JetStream stream of its own (EVENTS_STREAM=BENCH_<pid>, subjects
 // `bench_<pid>.>`, deleted at the end; the machine's EVENTS stream is never touched), a fake
 // account/organization service, the reference, the bare Nest app and the service, all on free
@@ -270,7 +270,7 @@ function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STRE
   };
 }
 
-/** Spawns dist/src/main.js and waits for /health/ready; resolves to { child, url, readyMs }. */
+/** Spawns the service (as `npm start` does) and waits for /health/ready; resolves to { child, url, readyMs }. */
 async function startService(name, options) {
   const port = await freePort();
   const child = startProcess(name, process.execPath, [...ctx.nodeFlags, ctx.entry], {
@@ -941,16 +941,15 @@ function writeReport(incomplete) {
 async function main() {
   assertLoopback('BENCH_ADMIN_DATABASE_URL', CONFIG.adminUrl);
   if (CONFIG.natsUrl !== 'off') assertLoopback('BENCH_NATS_URL', CONFIG.natsUrl);
-  ctx.entry = join(ROOT, 'dist', 'src', 'main.js');
-  // the service runs with the Node flags of `npm start` (and the image's CMD), e.g. --max-semi-space-size
-  ctx.nodeFlags = (
-    JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start.match(/^node\s+(.*?)\s*dist\/src\/main\.js/)?.[1] ?? ''
-  )
-    .split(/\s+/)
-    .filter(Boolean);
+  // the service runs as `npm start` runs it (and the image's CMD): its Node flags (e.g. --max-semi-space-size)
+  // and its entry (the bundle, dist/bundle/main.mjs)
+  const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start.match(/^node\s+(.*?)\s*(dist\/\S+)$/);
+  if (!start) throw new Error('package.json scripts.start is not "node <flags> dist/<entry>"');
+  ctx.entry = join(ROOT, start[2]);
+  ctx.nodeFlags = start[1].split(/\s+/).filter(Boolean);
   // extra flags for the service only, e.g. BENCH_SERVICE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (profile of a whole run)
   ctx.nodeFlags.push(...(process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
-  if (!existsSync(ctx.entry)) throw new Error('dist/src/main.js is missing: run `npm run build` first (the benchmark builds nothing)');
+  if (!existsSync(ctx.entry)) throw new Error(`${start[2]} is missing: run \`npm run build\` first (the benchmark builds nothing)`);
   log(`scenarios: ${SELECTED.join(', ')}`);
 
   ctx.workDir = mkdtempSync(join(tmpdir(), 'product-bench-'));

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Replays the Dockerfile's stages without a Docker engine, in a temporary directory:
 #   deps     npm ci                                  (all dependencies)
-#   build    npm run build                           (tsc -> dist/)
-#   runtime  npm ci --omit=dev --ignore-scripts + dist/, NODE_ENV=production, node dist/src/main.js
+#   build    npm run build                           (tsc -> dist/, esbuild -> dist/bundle/main.mjs)
+#   runtime  npm ci --omit=dev --ignore-scripts + dist/, NODE_ENV=production, node dist/bundle/main.mjs
 # then checks that the runtime answers /health/live, /health/ready and /metrics, stops on SIGTERM
 # with exit code 0, and that the migration Job's command (deploy/k8s/migrate-job.yaml) works on the
 # runtime tree. Not part of `npm test` (it installs the dependencies twice: a few minutes).
@@ -38,7 +38,7 @@ start_service() {
   (cd "$WORK/runtime" && exec env -i PATH="$PATH" HOME="$WORK" NODE_ENV=production HOST=127.0.0.1 PORT="$PORT" \
     NATS_URL=off LOG_LEVEL=warn INTERNAL_SERVICE_SECRET=check-secret AUTH_TRUST_USER_HEADER=true \
     ACCOUNT_SERVICE_URL=http://127.0.0.1:9 ORGANIZATION_SERVICE_URL=http://127.0.0.1:9 \
-    SHUTDOWN_GRACE_MS=500 "$@" node dist/src/main.js >"$log" 2>&1) &
+    SHUTDOWN_GRACE_MS=500 "$@" node --max-semi-space-size=4 dist/bundle/main.mjs >"$log" 2>&1) &
   SERVER_PID=$!
   for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$PORT/health/live" >/dev/null 2>&1; then return 0; fi
@@ -69,6 +69,7 @@ status_of() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$1";
 step "context: the files the Dockerfile copies (see .dockerignore)"
 mkdir -p "$WORK/build" "$WORK/runtime"
 (cd "$ROOT" && cp -r package.json package-lock.json tsconfig.json tsconfig.build.json ormconfig.ts src "$WORK/build/")
+mkdir -p "$WORK/build/scripts" && cp "$ROOT/scripts/bundle.mjs" "$WORK/build/scripts/"
 echo "$WORK"
 
 step "deps: npm ci"
@@ -76,7 +77,7 @@ step "deps: npm ci"
 
 step "build: npm run build"
 (cd "$WORK/build" && npm run build)
-[[ -f "$WORK/build/dist/src/main.js" && -f "$WORK/build/dist/ormconfig.js" ]] || fail "dist/src/main.js or dist/ormconfig.js missing"
+[[ -f "$WORK/build/dist/bundle/main.mjs" && -f "$WORK/build/dist/ormconfig.js" ]] || fail "dist/bundle/main.mjs or dist/ormconfig.js missing"
 
 step "runtime: npm ci --omit=dev --ignore-scripts, copy dist/"
 cp "$ROOT/package.json" "$ROOT/package-lock.json" "$WORK/runtime/"
@@ -89,7 +90,7 @@ echo "runtime node_modules: $(du -sh "$WORK/runtime/node_modules" | cut -f1)"
 
 PORT="$(free_port)"
 
-step "start: node dist/src/main.js (NODE_ENV=production, DATABASE_URL=pglite://memory, NATS_URL=off) on :$PORT"
+step "start: node dist/bundle/main.mjs (NODE_ENV=production, DATABASE_URL=pglite://memory, NATS_URL=off) on :$PORT"
 start_service "$WORK/service.log" DATABASE_URL=pglite://memory
 curl -fsS "http://127.0.0.1:$PORT/health/live"
 echo

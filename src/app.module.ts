@@ -6,7 +6,6 @@ import { AuthGuard } from './common/auth/auth.guard.js';
 import { CommonModule } from './common/common.module.js';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter.js';
 import { loggerOptions } from './common/logging/logger.options.js';
-import { RateLimitGuard } from './common/rate-limit/rate-limit.guard.js';
 import { AppValidationPipe } from './common/validation/validation.pipe.js';
 import { type AppConfig, loadConfig } from './config/app-config.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -15,6 +14,8 @@ import { HealthModule } from './health/health.module.js';
 import { IdempotencyModule } from './idempotency/idempotency.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { ProductModule } from './product/product.module.js';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 
 /**
  * The composition root. Global: configuration, the logger, the clock (CommonModule) and the
@@ -37,6 +38,7 @@ export class AppModule {
         CommonModule,
         DatabaseModule,
         MetricsModule,
+        RateLimitModule,
         IdempotencyModule,
         ProductModule,
         EventsModule,
@@ -46,7 +48,7 @@ export class AppModule {
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
-        // after AuthGuard: limits per resolved caller (req.principal)
+        // after AuthGuard: limits per resolved caller (req.principal); @nestjs/throttler's guard, see RateLimitModule
         { provide: APP_GUARD, useClass: RateLimitGuard },
       ],
     };

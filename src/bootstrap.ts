@@ -89,7 +89,7 @@ function docsHeaders(_req: FastifyRequest, reply: FastifyReply, done: () => void
  * Everything main.ts does to the application besides listening, so e2e tests run the same app:
  * prefix, logger, error handling outside Nest's router, request-id echo, OpenAPI, shutdown hooks.
  */
-export function configureApp(app: NestFastifyApplication, options: { swaggerUi?: boolean } = {}): INestApplication {
+export function configureApp(app: NestFastifyApplication): INestApplication {
   app.useLogger(app.get(Logger));
   const http = app.get<ConfigService<AppConfig, true>>(ConfigService).get('http', { infer: true });
   app.setGlobalPrefix(API_PREFIX, {
@@ -143,7 +143,7 @@ export function configureApp(app: NestFastifyApplication, options: { swaggerUi?:
   });
   // Errors raised by Fastify itself (body parsing, limits) reach Nest's own Fastify error handler, which maps
   // them to HttpException and runs the global AllExceptionsFilter: the SPEC body without a second handler.
-  setupOpenApi(app, { ui: options.swaggerUi ?? true });
+  setupOpenApi(app);
   connectEventConsumers(app);
   // SIGTERM/SIGINT: readiness 503, SHUTDOWN_GRACE_MS of serving, hooks, then exit code 0.
   app.enableShutdownHooks([], { useProcessExit: true });

@@ -2,7 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 
 /** OpenAPI 3 document at /docs-json and its UI at /docs, covering every endpoint. */
-export function setupOpenApi(app: INestApplication, options: { ui: boolean } = { ui: true }): void {
+export function setupOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
     .setTitle('Product service')
     .setDescription(
@@ -17,8 +17,7 @@ export function setupOpenApi(app: INestApplication, options: { ui: boolean } = {
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
     useGlobalPrefix: false,
-    // The UI's static assets are served by @fastify/static (on under Jest too since Node 24:
-    // test/api-docs-browser.e2e-spec.ts opens /docs in Chromium); `ui: false` serves the document only.
-    swaggerUiEnabled: options.ui,
+    // The UI's static assets are served by @fastify/static, under Jest too (they could not be on Node 20,
+    // where e2e apps turned the UI off; test/api-docs-browser.e2e-spec.ts opens /docs in Chromium).
   });
 }

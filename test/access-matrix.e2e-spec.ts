@@ -117,6 +117,12 @@ describe('access matrix: every route × every kind of caller', () => {
       unique,
       freshOrganization,
       freshProduct,
+      freshUsageRecord: async () =>
+        (
+          (await internal('POST', `${P}/usage/record`, { user_id: owner, product_id: 'gpt-4o-mini', usage_amount: 10 })) as {
+            usage_record_id: string;
+          }
+        ).usage_record_id,
       freshSubscription: async () =>
         (
           (await internal('POST', `${P}/subscriptions`, {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { Registry } from 'prom-client';
 import request from 'supertest';
@@ -26,6 +27,7 @@ import {
   promqlLabelNames,
   promqlSeriesNames,
   ruleQueries,
+  RULES_FILE,
   RUNBOOK_FILE,
 } from './support/observability.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -172,7 +174,7 @@ describe('dashboard and alert rules against the real /metrics (PostgreSQL + NATS
     expect(problems).toEqual([]);
   });
 
-  it('should give every alert a severity, a summary, a description, runbook text and a runbook link to a RUNBOOK.md section', () => {
+  it('should give every alert a severity, a summary, a description, runbook text and a runbook link to its RUNBOOK.md section', () => {
     const anchors = markdownAnchors(readFileSync(RUNBOOK_FILE, 'utf8'));
     const alerts = rules.filter((r) => r.alert);
     expect(alerts.length).toBeGreaterThanOrEqual(8);
@@ -181,8 +183,10 @@ describe('dashboard and alert rules against the real /metrics (PostgreSQL + NATS
       for (const key of ['summary', 'description', 'runbook', 'runbook_url']) {
         expect([r.alert, key, typeof r.annotations?.[key]]).toEqual([r.alert, key, 'string']);
       }
-      const anchor = /RUNBOOK\.md#([\w-]+)$/.exec(r.annotations!.runbook_url)?.[1];
-      expect([r.alert, anchor && anchors.has(anchor)]).toEqual([r.alert, true]);
+      // relative to the rules file, like the repository's Markdown links: RUNBOOK.md, at a heading
+      const [path, anchor] = r.annotations!.runbook_url.split('#');
+      expect([r.alert, resolve(dirname(RULES_FILE), path)]).toEqual([r.alert, RUNBOOK_FILE]);
+      expect([r.alert, anchor, anchors.has(anchor)]).toEqual([r.alert, anchor, true]);
     }
   });
 

@@ -54,4 +54,41 @@ describe('subscriptions and usage on embedded PGlite', () => {
     expect(stats.body).toMatchObject({ total_usage: '20', total_cost: '5' });
     await t.app.get(LifecycleSweeper).sweepOnce();
   }, 60_000);
+
+  it("should hold an enforced limit, publish each threshold once and void at the record's own tiers (SPEC section 8)", async () => {
+    platform.accounts.addUser('pg_quota');
+    await db.copyPlan('tier_free_001', { plan_id: 'pg_limited', usage_limits: { agent_execution: { daily_requests: 3 } } });
+    await request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).send({ user_id: 'pg_quota', plan_id: 'pg_limited' }).expect(200);
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        request(t.baseUrl)
+          .post(`${API}/usage/record`)
+          .set(INTERNAL)
+          .send({ user_id: 'pg_quota', product_id: 'advanced_agent', usage_amount: 10, enforce: true }),
+      ),
+    );
+    expect(results.map((r) => r.status).sort()).toEqual([200, 200, 200, 429, 429, 429]);
+    const events = await db.query<{ percent: number }>(
+      `SELECT (envelope->'data'->>'threshold_percent')::int AS percent FROM outbox_events
+       WHERE type = 'product.usage.threshold_reached' AND envelope->'data'->>'user_id' = 'pg_quota' ORDER BY 1`,
+    );
+    expect(events.map((e) => e.percent)).toEqual([50, 80, 100]);
+    const quota = await request(t.baseUrl)
+      .get(`${API}/usage/quota`)
+      .set(INTERNAL)
+      .query({ user_id: 'pg_quota', product_id: 'advanced_agent' });
+    expect(quota.body).toMatchObject({ limits: [{ key: 'agent_execution', limit: 3, used: 3, remaining: 0 }], has_access: false });
+    const paid = results.filter((r) => r.status === 200).find((r) => r.body.total_cost === '5') as (typeof results)[number];
+    const voided = await request(t.baseUrl)
+      .post(`${API}/usage/records/${paid.body.usage_record_id}/void`)
+      .set(INTERNAL)
+      .send({ reason: 'pglite' })
+      .expect(200);
+    expect(voided.body).toMatchObject({ voided_amount: '10', credited_cost: '5', remaining_amount: '0' });
+    await request(t.baseUrl)
+      .post(`${API}/usage/record`)
+      .set(INTERNAL)
+      .send({ user_id: 'pg_quota', product_id: 'advanced_agent', usage_amount: 1, enforce: true })
+      .expect(200);
+  }, 60_000);
 });

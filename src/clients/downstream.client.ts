@@ -5,7 +5,6 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { HttpService } from '@nestjs/axios';
 import type { ConfigService } from '@nestjs/config';
 import { isAxiosError } from 'axios';
-import { firstValueFrom } from 'rxjs';
 import type { AppConfig } from '../config/app-config.js';
 import type { ClientMetrics, DownstreamService } from './client.metrics.js';
 import { type ClientCallOptions, DependencyUnavailableError, type DownstreamHealth } from './client.types.js';
@@ -123,17 +122,18 @@ export abstract class DownstreamClient implements OnApplicationShutdown {
   private async attempt<T>(url: string, headers: Record<string, string>, signal: AbortSignal): Promise<T | null> {
     let response;
     try {
-      response = await firstValueFrom(
-        this.http.get<T>(url, {
-          headers,
-          signal,
-          validateStatus: () => true,
-          httpAgent: this.httpAgent,
-          httpsAgent: this.httpsAgent,
-          maxRedirects: 0,
-          responseType: 'json',
-        }),
-      );
+      // the module's axios instance itself (HttpService.axiosRef): HttpService's Observable wrapper adds a
+      // CancelToken to every call and cancels it once the answer is in (an error object with a stack per
+      // call); the AbortSignal of the resilience policy already cancels what must be cancelled
+      response = await this.http.axiosRef.get<T>(url, {
+        headers,
+        signal,
+        validateStatus: () => true,
+        httpAgent: this.httpAgent,
+        httpsAgent: this.httpsAgent,
+        maxRedirects: 0,
+        responseType: 'json',
+      });
     } catch (err) {
       if (signal.aborted) throw err; // the timeout (or shutdown) already decided
       this.metrics.record(this.service, 'network_error');

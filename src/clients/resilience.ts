@@ -85,7 +85,9 @@ export class ResiliencePolicy {
     listeners: ResilienceListeners = {},
   ) {
     const transient = handleWhen(isTransient);
-    this.timeout = timeout(settings.timeoutMs, TimeoutStrategy.Aggressive);
+    // abortOnReturn off: a finished call has nothing left to abort (aborting it anyway costs an AbortError and
+    // axios' cancellation handling on every successful call); a timeout still aborts the call in flight
+    this.timeout = timeout(settings.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
     this.breaker = circuitBreaker(transient, {
       halfOpenAfter: settings.breakerHalfOpenAfterMs,
       breaker: new ConsecutiveBreaker(settings.breakerThreshold),

@@ -156,4 +156,38 @@ describe('loadConfig', () => {
       /CLIENT_RETRIES[\s\S]*CLIENT_BREAKER_THRESHOLD[\s\S]*CLIENT_BREAKER_HALF_OPEN_AFTER/,
     );
   });
+
+  it('should read the rate-limit settings: per replica by default, Redis when given, every bad one named', () => {
+    expect(loadConfig({}).rateLimit).toEqual({
+      perMinute: 60_000,
+      redisUrl: undefined,
+      redisKeyPrefix: 'product_service:rate-limit:',
+      redisTimeoutMs: 200,
+    });
+    expect(
+      loadConfig({
+        RATE_LIMIT_PER_MIN: '100',
+        RATE_LIMIT_REDIS_URL: 'rediss://:secret@redis.internal:6380/2',
+        RATE_LIMIT_REDIS_PREFIX: 'product:rl:',
+        RATE_LIMIT_REDIS_TIMEOUT_MS: '50ms',
+        SERVICE_NAME: 'product_b',
+      }).rateLimit,
+    ).toEqual({ perMinute: 100, redisUrl: 'rediss://:secret@redis.internal:6380/2', redisKeyPrefix: 'product:rl:', redisTimeoutMs: 50 });
+    expect(loadConfig({ SERVICE_NAME: 'product_b' }).rateLimit.redisKeyPrefix).toBe('product_b:rate-limit:');
+    let error: unknown;
+    try {
+      loadConfig({
+        RATE_LIMIT_PER_MIN: '0',
+        RATE_LIMIT_REDIS_URL: 'http://redis:6379',
+        RATE_LIMIT_REDIS_PREFIX: 'with space',
+        RATE_LIMIT_REDIS_TIMEOUT_MS: 'soon',
+      });
+    } catch (err) {
+      error = err;
+    }
+    for (const name of ['RATE_LIMIT_PER_MIN', 'RATE_LIMIT_REDIS_URL', 'RATE_LIMIT_REDIS_PREFIX', 'RATE_LIMIT_REDIS_TIMEOUT_MS']) {
+      expect((error as Error).message).toContain(name);
+    }
+    expect(() => loadConfig({ RATE_LIMIT_REDIS_URL: 'redis://redis:6379/cache' })).toThrow(/RATE_LIMIT_REDIS_URL .*numeric db/);
+  });
 });

@@ -46,6 +46,8 @@ export interface AppConfig {
     stream: string;
     maxDeliver: number;
     outboxPollMs: number;
+    /** least time between two relay passes while commits keep coming (OUTBOX_RELAY_LINGER_MS): more events per pass */
+    outboxLingerMs: number;
     /** first token of every event subject (`events`); tests use their own to run streams side by side */
     subjectPrefix: string;
     /** first nak delay of a failed handler; doubles per delivery, capped at 60 s */
@@ -95,6 +97,13 @@ export interface AppConfig {
     groupMaxWaitMs: number;
     /** groups committing at once (USAGE_GROUP_CONCURRENCY) */
     groupConcurrency: number;
+    /**
+     * safety net of the per-replica cache of users' entitling subscriptions (quota limits): an entry
+     * is read again after this long even without a NOTIFY (QUOTA_SUBSCRIPTION_CACHE_TTL_MS)
+     */
+    subscriptionCacheTtlMs: number;
+    /** users kept in that cache at most (QUOTA_SUBSCRIPTION_CACHE_USERS) */
+    subscriptionCacheUsers: number;
   };
   catalog: {
     /** the safety-net reload of the in-memory catalog (CATALOG_REFRESH_MS) */
@@ -102,7 +111,16 @@ export interface AppConfig {
     /** `Cache-Control: max-age` of catalog answers, in seconds (CATALOG_CACHE_MAX_AGE) */
     cacheMaxAgeSeconds: number;
   };
-  rateLimitPerMin: number;
+  rateLimit: {
+    /** requests per caller per minute (RATE_LIMIT_PER_MIN) */
+    perMinute: number;
+    /** Redis shared by the replicas (RATE_LIMIT_REDIS_URL); undefined: counters in each process */
+    redisUrl: string | undefined;
+    /** prefix of every Redis key the limiter writes (RATE_LIMIT_REDIS_PREFIX) */
+    redisKeyPrefix: string;
+    /** how long a request waits for Redis before it is counted in process memory instead (RATE_LIMIT_REDIS_TIMEOUT_MS) */
+    redisTimeoutMs: number;
+  };
   lifecycle: { incompleteExpiryMs: number; pastDueGraceMs: number; sweepIntervalMs: number };
   logLevel: string;
   shutdownGraceMs: number;
@@ -268,6 +286,15 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     problems.push(`EVENTS_SUBJECT_PREFIX must be one subject token of 1-64 letters, digits, _ or - (got "${subjectPrefix}")`);
   }
 
+  const redisUrl = url('RATE_LIMIT_REDIS_URL', undefined, ['redis:', 'rediss:']);
+  if (redisUrl !== undefined && !/^\/?\d*$/.test(new URL(redisUrl).pathname)) {
+    problems.push('RATE_LIMIT_REDIS_URL must be redis[s]://[user][:password]@host[:port][/db] with a numeric db');
+  }
+  const redisKeyPrefix = raw('RATE_LIMIT_REDIS_PREFIX') ?? `${serviceName}:rate-limit:`;
+  if (!/^[\x21-\x7e]{1,128}$/.test(redisKeyPrefix)) {
+    problems.push(`RATE_LIMIT_REDIS_PREFIX must be 1-128 printable ASCII characters without spaces (got "${redisKeyPrefix}")`);
+  }
+
   const config: AppConfig = {
     nodeEnv,
     isProduction,
@@ -297,6 +324,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       stream,
       maxDeliver: int('EVENTS_MAX_DELIVER', 5, 1, 1000),
       outboxPollMs: duration('OUTBOX_POLL_MS', '1000'),
+      outboxLingerMs: duration('OUTBOX_RELAY_LINGER_MS', '5', 0),
       subjectPrefix,
       retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),
       outboxBatchSize: int('OUTBOX_BATCH_SIZE', 1000, 1, 10_000),
@@ -329,12 +357,19 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       groupMaxRecords: int('USAGE_GROUP_MAX_RECORDS', 1000, 1, 10_000),
       groupMaxWaitMs: duration('USAGE_GROUP_MAX_WAIT_MS', '0', 0),
       groupConcurrency: int('USAGE_GROUP_CONCURRENCY', 2, 1, 64),
+      subscriptionCacheTtlMs: duration('QUOTA_SUBSCRIPTION_CACHE_TTL_MS', '60s', 0),
+      subscriptionCacheUsers: int('QUOTA_SUBSCRIPTION_CACHE_USERS', 100_000, 0, 10_000_000),
     },
     catalog: {
       refreshMs: duration('CATALOG_REFRESH_MS', '30s', 100),
       cacheMaxAgeSeconds: Math.floor(duration('CATALOG_CACHE_MAX_AGE', '30s', 0) / 1000),
     },
-    rateLimitPerMin: int('RATE_LIMIT_PER_MIN', 60_000, 1, 100_000_000),
+    rateLimit: {
+      perMinute: int('RATE_LIMIT_PER_MIN', 60_000, 1, 100_000_000),
+      redisUrl,
+      redisKeyPrefix,
+      redisTimeoutMs: duration('RATE_LIMIT_REDIS_TIMEOUT_MS', '200'),
+    },
     lifecycle: {
       incompleteExpiryMs: duration('INCOMPLETE_EXPIRY', '23h'),
       pastDueGraceMs: duration('PAST_DUE_GRACE', '7d'),

@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { usesPglite } from './data-source.options.js';
@@ -26,7 +27,7 @@ const isPgPool = (pool: unknown): pool is PgPoolShape =>
  * The one place that decides "embedded PGlite or PostgreSQL".
  */
 @Injectable()
-export class DatabaseRuntime {
+export class DatabaseRuntime implements OnApplicationShutdown {
   /** true on embedded PGlite: one in-process connection, no pool, no LISTEN/NOTIFY between processes */
   readonly embedded: boolean;
   readonly poolSize: number;
@@ -43,15 +44,68 @@ export class DatabaseRuntime {
     this.poolSize = this.embedded ? 1 : database.poolSize;
     this.preparedStatements = database.preparedStatements;
     this.description = this.embedded ? `embedded PGlite (${database.pgliteDataDir})` : 'PostgreSQL';
+    this.url = database.url;
+    this.applicationName = `${config.get('serviceName', { infer: true })}-probe`;
   }
+
+  private readonly url: string | undefined;
+  private readonly applicationName: string;
+  /** PostgreSQL: the connection of the health pings, beside the pool (see `ping`) */
+  private probe?: pg.Client;
+  private probing?: Promise<pg.Client>;
+  private closed = false;
 
   get isInitialized(): boolean {
     return this.dataSource.isInitialized;
   }
 
-  /** One round trip; rejects when the database cannot answer. */
+  /**
+   * One round trip; rejects when the database cannot answer. On PostgreSQL on a connection of its
+   * own, beside the pool: readiness must tell "the database is down" from "every pooled connection
+   * is busy" (a saturated pool made the probe wait, and Kubernetes took a busy replica out of the
+   * Service exactly when it was needed). One connection per replica; reopened after an error.
+   */
   async ping(): Promise<void> {
-    await this.dataSource.query('SELECT 1');
+    if (this.embedded || this.url === undefined) {
+      await this.dataSource.query('SELECT 1');
+      return;
+    }
+    const client = await this.probeClient();
+    try {
+      await client.query('SELECT 1');
+    } catch (err) {
+      this.dropProbe(client);
+      throw err;
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    const client = this.probe ?? (await this.probing?.catch(() => undefined));
+    if (client) this.dropProbe(client);
+  }
+
+  private probeClient(): Promise<pg.Client> {
+    if (this.probe) return Promise.resolve(this.probe);
+    if (this.closed) return Promise.reject(new Error('shutting down'));
+    this.probing ??= (async () => {
+      const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 2000, application_name: this.applicationName });
+      client.on('error', () => this.dropProbe(client)); // a dropped connection: the next ping opens a new one
+      try {
+        await client.connect();
+      } catch (err) {
+        void client.end().catch(() => undefined);
+        throw err;
+      }
+      this.probe = client;
+      return client;
+    })().finally(() => (this.probing = undefined));
+    return this.probing;
+  }
+
+  private dropProbe(client: pg.Client): void {
+    if (this.probe === client) this.probe = undefined;
+    void client.end().catch(() => undefined);
   }
 
   migrationsPending(): Promise<boolean> {

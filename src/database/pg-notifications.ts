@@ -6,7 +6,8 @@ import type { AppConfig } from '../config/app-config.js';
 import { UnitOfWork } from './unit-of-work.js';
 import { managerOf, type Tx } from './transaction.js';
 
-type Handler = () => void;
+/** Called with the notification's payload; without one after each (re)connection (catch up on what was missed). */
+type Handler = (payload?: string) => void;
 
 /**
  * PostgreSQL LISTEN/NOTIFY between replicas, on one dedicated connection that reconnects on its
@@ -96,7 +97,7 @@ export class PgNotifications implements OnApplicationShutdown {
       });
       client.on('notification', (n) => {
         if (n.payload === this.instanceId) return;
-        for (const handler of this.handlers.get(n.channel) ?? []) handler();
+        for (const handler of this.handlers.get(n.channel) ?? []) handler(n.payload);
       });
       await client.connect();
       for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);

@@ -20,7 +20,10 @@ export class TypeOrmLogger implements TypeOrmLoggerInterface {
     this.logger.warn({ query: String(query).slice(0, 500), duration_ms: time }, 'slow query');
   }
 
-  logSchemaBuild(): void {}
+  /** TypeORM 1.x reports migrations here ("Migration X has been executed successfully.", "No migrations are pending"). */
+  logSchemaBuild(message: string): void {
+    this.logger.log(message);
+  }
 
   logMigration(message: string): void {
     this.logger.log(message);

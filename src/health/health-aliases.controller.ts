@@ -1,5 +1,6 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../common/auth/auth.decorators.js';
 import { answerSummary } from './health.controller.js';
@@ -13,6 +14,8 @@ const ALIAS_DESCRIPTION = 'The same answer as `GET /health` (status 200, or 503 
 /** GET /api/v1/products/health and GET /api/v1/product/health: the /health summary under other names. */
 @ApiTags('health')
 @Public()
+// probes must answer under any load
+@SkipThrottle()
 @Controller()
 export class HealthAliasesController {
   constructor(private readonly health: HealthService) {}

@@ -1,6 +1,7 @@
 import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../common/auth/auth.decorators.js';
 import { type Check, HealthService, type PlatformHealth } from './health.service.js';
@@ -47,6 +48,8 @@ export async function answerSummary(health: HealthService, reply: FastifyReply):
 /** Public operational endpoints, outside the API prefix (SPEC section 6). */
 @ApiTags('health')
 @Public()
+// probes must answer under any load
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -10,7 +10,7 @@
  * `access` is one of the profiles below and `call` builds the request on the test's data (the
  * Scene), e.g.
  *
- *     row('POST', `${P}/usage/records/:usage_record_id/void`, internalOnly(), async (s) => ({ path: `${P}/usage/records/${await s.freshUsageRecord()}/void`, body: { reason: 'matrix' } })),
+ *     row('GET', `${P}/usage/quota`, ownerOnly(), (s) => ({ path: `${P}/usage/quota?user_id=${s.owner}&product_id=gpt-4o-mini` })),
  */
 
 /** The kinds of caller, in the order of the table's columns. */
@@ -123,6 +123,8 @@ export interface Scene {
   freshSubscription(): Promise<string>;
   /** a new product (admin API) */
   freshProduct(): Promise<string>;
+  /** a new usage record of the owner */
+  freshUsageRecord(): Promise<string>;
   /** the pricing_id of a product's first tier */
   tierIdOf(productId: string): Promise<string>;
   /** an internal call that must succeed (to prepare a cell) */
@@ -362,6 +364,13 @@ export const ACCESS_MATRIX: readonly AccessRow[] = [
   row('GET', `${P}/statistics/usage`, ownerOnly(), (s) => ({ path: `${P}/statistics/usage?user_id=${s.owner}` }), '?user_id='),
   row('GET', `${P}/statistics/usage`, anyUser(), () => ({ path: `${P}/statistics/usage` }), 'no filter: a user gets their own'),
   plain('GET', `${P}/statistics/service`, anyUser()),
+
+  // corrections and quotas (SPEC section 8)
+  row('POST', `${P}/usage/records/:usage_record_id/void`, internalOnly(), async (s) => ({
+    path: `${P}/usage/records/${await s.freshUsageRecord()}/void`,
+    body: { reason: 'matrix' },
+  })),
+  row('GET', `${P}/usage/quota`, ownerOnly(), (s) => ({ path: `${P}/usage/quota?user_id=${s.owner}&product_id=gpt-4o-mini` })),
 ];
 
 /** What no caller but internal ones may see in an answer under /api (the platform's purchase prices). */

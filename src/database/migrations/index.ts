@@ -11,6 +11,7 @@ import { CreateAuditLog1764310000000 } from './1764310000000-CreateAuditLog.js';
 import { CreateCostDefinitions1764320000000 } from './1764320000000-CreateCostDefinitions.js';
 import { UsageProviderCost1764330000000 } from './1764330000000-UsageProviderCost.js';
 import { OutboxAsQueue1764340000000 } from './1764340000000-OutboxAsQueue.js';
+import { UsageCorrectionsAndQuotas1764350000000 } from './1764350000000-UsageCorrectionsAndQuotas.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   CreateCostDefinitions1764320000000,
   UsageProviderCost1764330000000,
   OutboxAsQueue1764340000000,
+  UsageCorrectionsAndQuotas1764350000000,
 ];

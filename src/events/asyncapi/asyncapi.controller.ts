@@ -1,6 +1,7 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../../common/auth/auth.decorators.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { buildAsyncApiDocument } from './asyncapi.builder.js';
@@ -8,6 +9,8 @@ import { buildAsyncApiDocument } from './asyncapi.builder.js';
 /** The event contract, beside the OpenAPI document: GET /docs/asyncapi.json (public). */
 @ApiTags('docs')
 @Public()
+// like /docs and /docs-json (served outside Nest's guards): documents are not rate limited
+@SkipThrottle()
 @Controller('docs')
 export class AsyncApiController {
   private readonly document: Record<string, unknown>;

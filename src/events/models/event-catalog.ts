@@ -3,6 +3,8 @@ import {
   CatalogChangedEvent,
   CostDefinitionsChangedEvent,
   ProductUsageRecordedEvent,
+  ProductUsageThresholdReachedEvent,
+  ProductUsageVoidedEvent,
   SubscriptionActivatedEvent,
   SubscriptionCanceledEvent,
   SubscriptionCreatedEvent,
@@ -40,6 +42,16 @@ export const PUBLISHED_EVENTS = [
   { type: 'subscription.renewed', payload: SubscriptionRenewedEvent, summary: 'A billing period rolls forward (billing charges on it).' },
   { type: 'subscription.plan_changed', payload: SubscriptionPlanChangedEvent, summary: 'A plan change takes effect.' },
   { type: 'product.usage.recorded', payload: ProductUsageRecordedEvent, summary: 'A usage record is stored (not for duplicates).' },
+  {
+    type: 'product.usage.voided',
+    payload: ProductUsageVoidedEvent,
+    summary: "Units of a usage record were voided (internal correction): credit credited_cost, at the record's own tiers.",
+  },
+  {
+    type: 'product.usage.threshold_reached',
+    payload: ProductUsageThresholdReachedEvent,
+    summary: "A user's usage reached a threshold percentage of a plan limit: once per threshold per window.",
+  },
   { type: 'product.catalog.changed', payload: CatalogChangedEvent, summary: 'A product, price, category or plan changes.' },
   {
     type: 'product.cost_definitions.changed',

@@ -96,6 +96,44 @@ export class ProductUsageRecordedEvent {
   @F.timestamp({ example: '2026-11-27T10:00:00.000Z' }) usage_timestamp!: string;
 }
 
+@EventSchema({
+  title: 'ProductUsageVoidedEvent',
+  description:
+    "Units of a usage record were voided (a correction): credit `credited_cost`, the cost of the record's last `voided_amount` units at its own tiers.",
+})
+export class ProductUsageVoidedEvent {
+  @F.id({ example: '0b9c1c9e-3d0b-4c38-9d8e-5f6f0f5f8a11' }) usage_record_id!: string;
+  @F.id({ example: 'user_123' }) user_id!: string;
+  @F.id({ nullable: true, example: null }) organization_id!: string | null;
+  @F.id({ nullable: true, example: null }) subscription_id!: string | null;
+  @F.id({ example: 'minio_storage' }) product_id!: string;
+  @F.decimal({ example: '1073741824', description: 'units voided by this correction' }) voided_amount!: string;
+  @F.decimal({ example: '0.024696061952', description: 'what to credit, exact decimal' }) credited_cost!: string;
+  @F.text({ example: 'USD' }) currency!: string;
+  @F.string({ example: 'duplicate upload', maxLength: 1000 }) reason!: string;
+  @F.timestamp({ example: '2026-11-27T10:00:00.000Z' }) voided_at!: string;
+}
+
+@EventSchema({
+  title: 'ProductUsageThresholdReachedEvent',
+  description:
+    "A user's usage reached `threshold_percent` of a plan limit in a window (used ≥ limit × percent / 100): published once per threshold per window.",
+})
+export class ProductUsageThresholdReachedEvent {
+  @F.id({ example: 'user_123' }) user_id!: string;
+  @F.id({ nullable: true, example: null }) organization_id!: string | null;
+  @F.id({ example: 'sub_7f3c2a', description: 'the entitling subscription whose plan sets the limit' }) subscription_id!: string;
+  @F.id({ example: 'gpt-4o-mini', description: 'the product whose record reached the threshold' }) product_id!: string;
+  @F.text({ example: 'model_inference', description: "the limit's key in the plan's usage_limits: a product type or a product id" })
+  key!: string;
+  @F.enum(['daily_requests', 'period_units'], { example: 'daily_requests' }) kind!: 'daily_requests' | 'period_units';
+  @F.number({ example: 80 }) threshold_percent!: number;
+  @F.amount({ example: 100, description: 'daily_requests: an integer; period_units: a decimal string' }) limit!: number | string;
+  @F.amount({ example: 80, description: 'what was used when the threshold was reached (same type as limit)' }) used!: number | string;
+  @F.timestamp({ example: '2026-11-27T00:00:00.000Z' }) window_start!: string;
+  @F.timestamp({ example: '2026-11-28T00:00:00.000Z' }) window_end!: string;
+}
+
 @EventSchema({ title: 'CatalogChangedEvent', description: 'A product, its pricing, a category or a plan changed.' })
 export class CatalogChangedEvent {
   @F.enum(['product', 'pricing', 'category', 'plan'], { example: 'product' }) entity!: 'product' | 'pricing' | 'category' | 'plan';
@@ -131,4 +169,6 @@ export type SubscriptionRenewedData = SubscriptionRenewedEvent;
 export type SubscriptionPlanChangedData = SubscriptionPlanChangedEvent;
 export type ProductUsageRecordedData = ProductUsageRecordedEvent;
 export type CatalogChangedData = CatalogChangedEvent;
+export type ProductUsageVoidedData = ProductUsageVoidedEvent;
+export type ProductUsageThresholdReachedData = ProductUsageThresholdReachedEvent;
 export type CostDefinitionsChangedData = CostDefinitionsChangedEvent;

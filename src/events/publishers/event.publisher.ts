@@ -10,6 +10,8 @@ import {
   CatalogChangedEvent,
   CostDefinitionsChangedEvent,
   ProductUsageRecordedEvent,
+  ProductUsageThresholdReachedEvent,
+  ProductUsageVoidedEvent,
   SubscriptionActivatedEvent,
   SubscriptionCanceledEvent,
   SubscriptionCreatedEvent,
@@ -20,6 +22,8 @@ import {
   type CatalogChangedData,
   type CostDefinitionsChangedData,
   type ProductUsageRecordedData,
+  type ProductUsageThresholdReachedData,
+  type ProductUsageVoidedData,
   type SubscriptionCreatedData,
   type SubscriptionLifecycleData,
   type SubscriptionPlanChangedData,
@@ -154,6 +158,19 @@ export class EventPublisher {
    */
   productUsageRecordedTemplate(data: ProductUsageRecordedData, ctx: CallContext): OutboxTemplate {
     return this.template(ProductUsageRecordedEvent, 'product.usage.recorded', data.usage_record_id, data, ctx, USAGE_PRICE_HOLES);
+  }
+
+  /** `product.usage.voided`, ordered with the record's `product.usage.recorded` (same aggregate). */
+  publishProductUsageVoided(tx: Tx, data: ProductUsageVoidedData, ctx: CallContext): Promise<string> {
+    return this.write(tx, ProductUsageVoidedEvent, 'product.usage.voided', data.usage_record_id, data, ctx);
+  }
+
+  /**
+   * A `product.usage.threshold_reached` message for a statement that writes it only when it records
+   * the threshold as reached for the first time (see UsageQuotaRepository.applyCounters); signal with `written`.
+   */
+  productUsageThresholdReachedMessage(data: ProductUsageThresholdReachedData, ctx: CallContext): OutboxMessage {
+    return this.row(ProductUsageThresholdReachedEvent, 'product.usage.threshold_reached', `usage-quota:${data.user_id}`, data, ctx);
   }
 
   publishCatalogChanged(tx: Tx, data: CatalogChangedData, ctx: CallContext): Promise<string> {

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { AppConfig } from '../../config/app-config.js';
+import { JetStreamAsyncPublisher } from './async-publisher.js';
 import { ensureStream } from './stream.js';
 
 export type EventBusState = 'disabled' | 'connecting' | 'connected' | 'disconnected' | 'closed';
@@ -20,6 +21,7 @@ export class EventBusConnection {
   private nc?: NatsConnection;
   private js?: JetStreamClient;
   private jsm?: JetStreamManager;
+  private asyncPublisher?: JetStreamAsyncPublisher;
   private stateValue: EventBusState;
   private readonly listeners = new Set<() => void>();
   private readonly waiters = new Set<() => void>();
@@ -72,6 +74,12 @@ export class EventBusConnection {
     return this.js;
   }
 
+  /** Pipelined JetStream publishes with asynchronous acks (the outbox relay's). */
+  publisher(): JetStreamAsyncPublisher {
+    if (!this.asyncPublisher) throw new Error('event bus not connected');
+    return this.asyncPublisher;
+  }
+
   manager(): JetStreamManager {
     if (!this.jsm) throw new Error('event bus not connected');
     return this.jsm;
@@ -117,6 +125,7 @@ export class EventBusConnection {
       }
       this.nc = nc;
       this.js = jetstream(nc);
+      this.asyncPublisher = new JetStreamAsyncPublisher(nc);
       this.jsm = await jetstreamManager(nc, { checkAPI: false });
       void this.watchStatus(nc);
       await this.connected('Event bus connected');
@@ -175,6 +184,8 @@ export class EventBusConnection {
     this.nc = undefined;
     this.js = undefined;
     this.jsm = undefined;
+    this.asyncPublisher?.close();
+    this.asyncPublisher = undefined;
     if (nc && !nc.isClosed()) {
       try {
         await nc.drain();

@@ -56,6 +56,9 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   private readonly serviceName: string;
   private readonly consumers = new Map<string, ConsumerState>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** messages being handled, with when they started: one timer tells the server about the slow ones */
+  private readonly working = new Map<JsMsg, number>();
+  private heartbeat?: NodeJS.Timeout;
   private stopping = false;
   private stopped?: Promise<void>;
   private unsubscribe?: () => void;
@@ -101,6 +104,13 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     }
     this.connection.start();
     this.unsubscribe = this.connection.onConnected(() => void this.onConnected());
+    // a slow handler keeps its message: tell the server we are still working before ack_wait runs out
+    // (one timer for every message in progress, not a timer per message)
+    this.heartbeat = setInterval(() => {
+      const due = performance.now() - ACK_WAIT_MS / 3;
+      for (const [m, started] of this.working) if (started <= due) m.working();
+    }, ACK_WAIT_MS / 3);
+    this.heartbeat.unref();
     callback();
   }
 
@@ -194,7 +204,8 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       return;
     }
     const event = decoded.event;
-    const logCtx = {
+    // built only when a line is logged (m.info parses the message's reply subject)
+    const logCtx = () => ({
       event_id: event.id,
       type: c.pattern,
       source: event.source,
@@ -203,28 +214,26 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       delivery: m.info.deliveryCount,
       request_id: event.metadata.request_id,
       correlation_id: event.id,
-    };
+    });
     c.handler ??= this.getHandlerByPattern(c.pattern);
     const handler = c.handler;
     if (!handler) {
       m.nak(5000);
       return;
     }
-    // a slow handler keeps its message: tell the server we are still working before ack_wait runs out
-    const heartbeat = setInterval(() => m.working(), ACK_WAIT_MS / 3);
-    heartbeat.unref();
+    this.working.set(m, performance.now());
     try {
       await this.invoke(handler, event, new JetStreamContext([m.subject, m, event]));
-      clearInterval(heartbeat);
+      this.working.delete(m);
       m.ack();
       this.metrics.handled.inc({ type: c.pattern });
     } catch (err) {
-      clearInterval(heartbeat);
+      this.working.delete(m);
       const outcome = classifyEventError(err);
       if (outcome.action === 'ack') {
         m.ack();
         this.metrics.handled.inc({ type: c.pattern });
-        this.log.warn({ ...logCtx, code: outcome.code, err: outcome.message }, 'Event refused by a business rule; acknowledged');
+        this.log.warn({ ...logCtx(), code: outcome.code, err: outcome.message }, 'Event refused by a business rule; acknowledged');
         return;
       }
       this.metrics.failed.inc({ type: c.pattern });
@@ -238,7 +247,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       }
       const delay = retryDelayMs(this.nats.retryBackoffMs, m.info.deliveryCount);
       m.nak(delay);
-      this.log.warn({ ...logCtx, err: outcome.message, retry_in_ms: delay }, 'Event handler failed; will retry');
+      this.log.warn({ ...logCtx(), err: outcome.message, retry_in_ms: delay }, 'Event handler failed; will retry');
     }
   }
 
@@ -303,6 +312,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
 
   async close(): Promise<void> {
     await this.stopConsuming();
+    clearInterval(this.heartbeat);
   }
 
   on(): void {

@@ -7,6 +7,10 @@ import { type ProductResponse, toProductResponse } from '../catalog/mappers/cata
 import { ProductService } from '../catalog/services/product.service.js';
 import { SubscriptionErrorCode } from '../subscriptions/subscription.errors.js';
 import { EntitlementService } from '../subscriptions/entitlement.service.js';
+import { Clock } from '../../common/clock/clock.js';
+import { UsageErrorCode } from '../usage/usage.errors.js';
+import { type QuotaLimitView, UsageQuotas } from '../usage/usage-quotas.service.js';
+import { CatalogErrors } from '../catalog/catalog.errors.js';
 import { assertMayPriceFor } from './user-pricing-access.js';
 
 export interface AvailabilityResponse {
@@ -14,6 +18,13 @@ export interface AvailabilityResponse {
   /** why not (a SCREAMING_SNAKE code), when not available */
   reason?: string;
   product?: ProductResponse;
+}
+
+/** GET /usage/quota (SPEC section 8). */
+export interface QuotaResponse {
+  product_id: string;
+  limits: QuotaLimitView[];
+  has_access: boolean;
 }
 
 export interface AvailabilityQuery {
@@ -39,6 +50,8 @@ export class AvailabilityService {
   constructor(
     private readonly products: ProductService,
     private readonly entitlements: EntitlementService,
+    private readonly quotas: UsageQuotas,
+    private readonly clock: Clock,
     config: ConfigService<AppConfig, true>,
   ) {
     this.userAuthDisabled = config.get('auth', { infer: true }).userAuthDisabled;
@@ -46,6 +59,35 @@ export class AvailabilityService {
 
   async availability(productId: string, query: AvailabilityQuery, ctx: CallContext): Promise<AvailabilityResponse> {
     if (query.userId !== undefined) assertMayPriceFor(ctx, query.userId, this.userAuthDisabled, 'availability');
+    return (await this.decide(productId, query, ctx)).availability;
+  }
+
+  /**
+   * GET /usage/quota: the user's limits on the product (each with what is used and left, and when
+   * it resets) and `has_access` as availability says. Unknown product: 404.
+   */
+  async quota(productId: string, userId: string, organizationId: string | undefined, ctx: CallContext): Promise<QuotaResponse> {
+    if (!this.products.find(productId)) throw CatalogErrors.productNotFound(productId);
+    const { availability, limits } = await this.decide(productId, { userId, organizationId }, ctx);
+    return { product_id: productId, limits, has_access: availability.available };
+  }
+
+  /** Availability, with the user's limits when it got as far as reading them. */
+  private async decide(
+    productId: string,
+    query: AvailabilityQuery,
+    _ctx: CallContext,
+  ): Promise<{ availability: AvailabilityResponse; limits: QuotaLimitView[] }> {
+    const availability = await this.productAvailability(productId, query);
+    if (!availability.available || query.userId === undefined) return { availability, limits: [] };
+    const product = this.products.get(productId).product;
+    const { limits, exhausted } = await this.quotas.status(query.userId, product, query.organizationId, this.clock.now());
+    if (exhausted)
+      return { availability: { available: false, reason: UsageErrorCode.QUOTA_EXCEEDED, product: availability.product }, limits };
+    return { availability, limits };
+  }
+
+  private async productAvailability(productId: string, query: AvailabilityQuery): Promise<AvailabilityResponse> {
     const found = this.products.find(productId);
     if (!found) return { available: false, reason: CatalogErrorCode.PRODUCT_NOT_FOUND };
     const product = toProductResponse(found.product, found.tiers);

@@ -7,6 +7,7 @@ import { PriceQuoteController } from './price-quote.controller.js';
 import { PriceQuoteService } from './price-quote.service.js';
 import { PricingController } from './pricing.controller.js';
 import { PricingService } from './pricing.service.js';
+import { UsageQuotaController } from './usage-quota.controller.js';
 
 /**
  * What a user would pay now, and whether they may use a product: effective pricing (list price
@@ -16,7 +17,7 @@ import { PricingService } from './pricing.service.js';
  */
 @Module({
   imports: [CatalogModule, SubscriptionsModule, UsageModule],
-  controllers: [PricingController, PriceQuoteController],
+  controllers: [PricingController, PriceQuoteController, UsageQuotaController],
   providers: [PricingService, AvailabilityService, PriceQuoteService],
 })
 export class PricingModule {}

@@ -112,7 +112,7 @@ export class SubscriptionTransitions {
   /** UPDATE the row and keep the in-memory entity in step. */
   async patch(tx: Tx, sub: SubscriptionEntity, patch: Partial<SubscriptionEntity>): Promise<void> {
     const full = { ...patch, updatedAt: this.clock.now() };
-    await this.repo.update(tx, sub.subscriptionId, full);
+    await this.repo.update(tx, sub.subscriptionId, full, sub.userId);
     Object.assign(sub, full);
   }
 }

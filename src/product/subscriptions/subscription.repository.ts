@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { In, type QueryDeepPartialEntity } from 'typeorm';
 import { isUniqueViolation } from '../../database/pg-errors.js';
-import { managerOf, type Tx } from '../../database/transaction.js';
+import { managerOf, prepared, type Tx } from '../../database/transaction.js';
 import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
+import { EntitlingSubscriptionsCache } from './entitling-subscriptions.cache.js';
 import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
 import { SubscriptionEntity } from './subscription.entity.js';
 import { ENTITLING_STATUSES, SUBSCRIPTION_STATUSES, type SubscriptionStatus } from './subscription-state-machine.js';
@@ -89,7 +90,15 @@ export interface DueThresholds {
 /** The subscriptions table: every read, lock and write of a subscription. */
 @Injectable()
 export class SubscriptionRepository {
-  constructor(private readonly outbox: OutboxRepository) {}
+  constructor(
+    private readonly outbox: OutboxRepository,
+    private readonly cache: EntitlingSubscriptionsCache,
+  ) {}
+
+  /** The users whose subscriptions a write changes: this replica's cache forgets them once it commits (the others hear the trigger's NOTIFY). */
+  private changed(tx: Tx, userIds: readonly string[] | undefined): void {
+    tx.afterCommit(() => this.cache.changed(userIds));
+  }
 
   /**
    * Inserts a new subscription and its events in ONE statement (atomic on its own, so it needs no
@@ -100,11 +109,17 @@ export class SubscriptionRepository {
     const params: unknown[] = INSERT_COLUMNS.map(([, value]) => value(sub));
     const eventsSql = this.outbox.insertStatementIfAny(messages, params, 'inserted');
     try {
+      // prepared (its text depends only on how many events go with the row); its plan depends on no table's size
       const [row] = await managerOf(tx).query<{ inserted: number }[]>(
-        `WITH inserted AS (${INSERT_SQL}), events AS (${eventsSql})
+        prepared(
+          tx,
+          `subscription_insert_${messages.length}`,
+          `WITH inserted AS (${INSERT_SQL}), events AS (${eventsSql})
          SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
+        ),
         params,
       );
+      if (row?.inserted === 1) this.changed(tx, [sub.userId]);
       return row?.inserted === 1;
     } catch (err) {
       if (isUniqueViolation(err, ONE_OPEN_INDEX)) return false;
@@ -177,10 +192,13 @@ export class SubscriptionRepository {
        WHERE s.subscription_id = v.subscription_id`,
       [JSON.stringify(rows)],
     );
+    this.changed(tx, [...new Set(subs.map((s) => s.userId))]);
   }
 
-  async update(tx: Tx, subscriptionId: string, patch: Partial<SubscriptionEntity>): Promise<void> {
+  /** `userId`: the subscription's user (its cache entry is dropped after the commit; all entries when not given). */
+  async update(tx: Tx, subscriptionId: string, patch: Partial<SubscriptionEntity>, userId?: string): Promise<void> {
     await managerOf(tx).update(SubscriptionEntity, { subscriptionId }, patch as QueryDeepPartialEntity<SubscriptionEntity>);
+    this.changed(tx, userId === undefined ? undefined : [userId]);
   }
 
   /** Newest first (by seq), before `beforeSeq` when given. */

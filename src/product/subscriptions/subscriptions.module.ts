@@ -5,6 +5,7 @@ import { OutboxModule } from '../../events/outbox/outbox.module.js';
 import { IdempotencyModule } from '../../idempotency/idempotency.module.js';
 import { CatalogModule } from '../catalog/catalog.module.js';
 import { EntitlementService } from './entitlement.service.js';
+import { EntitlingSubscriptionsCache } from './entitling-subscriptions.cache.js';
 import { LifecycleSweeper } from './lifecycle.sweeper.js';
 import { SubscriptionCommands } from './subscription-commands.service.js';
 import { SubscriptionEffectsService } from './subscription-effects.service.js';
@@ -33,7 +34,8 @@ import { SubscriptionsController } from './subscriptions.controller.js';
     LifecycleSweeper,
     SubscriptionEffectsService,
     EntitlementService,
+    EntitlingSubscriptionsCache,
   ],
-  exports: [SubscriptionQueries, EntitlementService, SubscriptionEffectsService, LifecycleSweeper],
+  exports: [SubscriptionQueries, EntitlementService, EntitlingSubscriptionsCache, SubscriptionEffectsService, LifecycleSweeper],
 })
 export class SubscriptionsModule {}

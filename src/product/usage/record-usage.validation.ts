@@ -11,6 +11,7 @@ const amount: Rule = (v) => {
   const parsed = parseUsageAmount(v);
   return typeof parsed === 'string' ? parsed : undefined;
 };
+const boolean: Rule = (v, f) => (typeof v === 'boolean' ? undefined : `${f} must be a boolean`);
 const timestamp: Rule = (v, f) => (parseTimestamp(v) ? undefined : `${f} must be an ISO 8601 timestamp (no offset = UTC)`);
 
 /**
@@ -30,6 +31,7 @@ const FIELDS: Readonly<Record<keyof RecordUsageDto, { required: boolean; rule: R
   request_id: { required: false, rule: identifier },
   usage_details: { required: false, rule: object },
   usage_timestamp: { required: false, rule: timestamp },
+  enforce: { required: false, rule: boolean },
 };
 const NAMES = Object.keys(FIELDS) as (keyof RecordUsageDto)[];
 

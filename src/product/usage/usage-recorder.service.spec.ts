@@ -16,6 +16,8 @@ import { CostDefinitionStore } from '../costs/cost-definition-store.js';
 import { SubscriptionQueries } from '../subscriptions/subscription-queries.service.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { UsageRecorder } from './usage-recorder.service.js';
+import { UsageQuotaRepository } from './usage-quota.repository.js';
+import { UsageQuotas } from './usage-quotas.service.js';
 import type { UsageRecordEntity } from './usage-record.entity.js';
 import { type GroupOutcome, type GroupRecord, RequestIdTaken, UsageRepository } from './usage.repository.js';
 
@@ -135,6 +137,16 @@ describe('UsageRecorder (repository, catalog and subscriptions swapped by overri
             providerCostOf: (p: ProductEntity, amount: Decimal) => (p.productId === 'minio' ? amount.times('0.5').toFixed() : null),
           },
         },
+        // no user has plan limits here (the quota groups are proven end to end: test/usage-metering.e2e-spec.ts)
+        {
+          provide: UsageQuotas,
+          useValue: {
+            knownSubscriptions: (ids: Iterable<string>) => ({ known: new Map([...ids].map((u) => [u, []])), missing: [], version: 0 }),
+            remember: () => undefined,
+            countersFor: () => [],
+          },
+        },
+        { provide: UsageQuotaRepository, useValue: {} },
         { provide: Clock, useValue: new ManualClock('2026-11-25T10:00:00.000Z') },
         { provide: ConfigService, useValue: testConfig() },
       ],

@@ -22,9 +22,12 @@ import type { SubscriptionEntity } from '../subscriptions/subscription.entity.js
 import { SubscriptionQueries } from '../subscriptions/subscription-queries.service.js';
 import { isEntitling } from '../subscriptions/subscription-state-machine.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
-import { scheduleOf } from './price-schedule.js';
+import { scheduleIdOf, scheduleOf } from './price-schedule.js';
 import { checkUsageWindow, parseTimestamp, parseUsageAmount } from './usage-input.js';
-import { type GroupRecord, RequestIdTaken, UsageRepository } from './usage.repository.js';
+import { type GroupOutcome, type GroupRecord, RequestIdTaken, type ScheduleRegistry, UsageRepository } from './usage.repository.js';
+import { decideQuotas, type QuotaCandidate, type QuotaCounter, quotaNumber } from './quota-limits.js';
+import { counterRow, UsageQuotas } from './usage-quotas.service.js';
+import { UsageQuotaRepository } from './usage-quota.repository.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 
 const MAX_RACE_RETRIES = 3;
@@ -42,6 +45,8 @@ interface Accepted {
   requestId: string | null;
   details: Record<string, unknown> | null;
   timestamp: Date;
+  /** refuse (429) rather than pass a plan limit */
+  enforce: boolean;
 }
 
 /** One request's records on their way into a group: a single record, or a whole batch (all or nothing). */
@@ -84,7 +89,33 @@ class Failures {
   }
 }
 
+/** A record of the group on its way into the statement, with the request it belongs to. */
+type GroupEntry = GroupRecord & { a: Accepted; submission: number };
+
+interface GroupPlan {
+  records: GroupEntry[];
+  /** request_ids repeated inside the group: answered with their first occurrence (`first`: its index in records) */
+  repeats: { a: Accepted; first: number; submission: number }[];
+}
+
+/** What a group stored: its plan, the stored records its duplicates point at (by dedupKey), and the requests refused (429). */
+interface Stored {
+  plan: GroupPlan;
+  earlier: Map<string, UsageRecordEntity>;
+  refused: Map<number, DomainError>;
+}
+
+interface Schedules {
+  byProduct: Map<string, PriceSchedule>;
+  ids: Map<string, string>;
+  unsaved: Map<string, PriceSchedule>;
+}
+const newSchedules = (): Schedules => ({ byProduct: new Map(), ids: new Map(), unsaved: new Map() });
+
 const dedupKey = (userId: string, productId: string, requestId: string): string => JSON.stringify([userId, productId, requestId]);
+
+const isEarlier = (r: GroupEntry, earlier: ReadonlyMap<string, UsageRecordEntity>): boolean =>
+  r.a.requestId !== null && earlier.has(dedupKey(r.a.userId, r.a.productId, r.a.requestId));
 
 /**
  * Records metered usage (SPEC "Usage") by group commit. A request is validated on its own (amounts,
@@ -108,7 +139,9 @@ const dedupKey = (userId: string, productId: string, requestId: string): string 
 export class UsageRecorder {
   private readonly logger = new Logger('UsageRecorder');
   private readonly queue: GroupCommitQueue<Submission, RecordOutcome[]>;
-  private readonly schedules = new WeakMap<ProductEntity, PriceSchedule>();
+  private readonly schedules = new WeakMap<ProductEntity, { schedule: PriceSchedule; id: string }>();
+  /** price schedules known to be in usage_price_schedules (this process wrote or found them) */
+  private readonly savedSchedules = new Set<string>();
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -119,6 +152,8 @@ export class UsageRecorder {
     private readonly clock: Clock,
     config: ConfigService<AppConfig, true>,
     private readonly costs: CostDefinitionStore,
+    private readonly quotas: UsageQuotas,
+    private readonly quotaRepo: UsageQuotaRepository,
   ) {
     const group = config.get('usage', { infer: true });
     this.queue = new GroupCommitQueue<Submission, RecordOutcome[]>({
@@ -181,6 +216,7 @@ export class UsageRecorder {
         requestId: dto.request_id ?? null,
         details: dto.usage_details ?? null,
         timestamp,
+        enforce: dto.enforce === true,
       });
     }
     failures.throwIfAny();
@@ -203,65 +239,52 @@ export class UsageRecorder {
   }
 
   /**
-   * One group: the subscription rules (one read, only when a record names a subscription or needs
-   * an entitlement), the duplicates inside the group, then ONE statement (UsageRepository.recordGroup)
-   * that allocates, prices and stores every record with its event, atomically; redone when a
-   * concurrent writer stored one of its request_ids first. Duplicates of stored records are read
-   * back afterwards (rare: retries).
+   * One group: the subscription rules and the users' entitling subscriptions (one read, only when a
+   * record names a subscription, needs an entitlement, or its user is not in the cache), the
+   * duplicates inside the group, then ONE statement (UsageRepository.recordGroup) that allocates,
+   * prices and stores every record with its event, atomically; redone when a concurrent writer
+   * stored one of its request_ids first. When a record's user has a plan limit on its product, the
+   * group goes the quota way instead (`storeWithQuotas`: one transaction that locks the counters
+   * first). Duplicates of stored records are read back afterwards (rare: retries).
    */
   private async commitGroup(submissions: readonly Submission[]): Promise<Outcome<RecordOutcome[]>[]> {
     const started = performance.now();
     const results: Outcome<RecordOutcome[]>[] = submissions.map(() => ({ ok: true, value: [] }));
-    const live = await this.checkSubscriptions(submissions, results);
-
-    // ---- the group's records in arrival order; a request_id repeated inside the group points at its first occurrence
+    const { live, entitling } = await this.checkSubscriptions(submissions, results);
     const now = submissions[0].now;
-    const records: (GroupRecord & { a: Accepted; outcomes: RecordOutcome[] })[] = [];
-    const firstOf = new Map<string, number>();
-    const repeats: { a: Accepted; first: number; outcomes: RecordOutcome[] }[] = [];
-    const schedules = new Map<string, PriceSchedule>();
+
+    // the plan limits each record counts in (from memory: the cache and the catalog)
+    const counters = new Map<Accepted, QuotaCounter[]>();
     for (const i of live) {
       const s = submissions[i];
-      const outcomes = (results[i] as { ok: true; value: RecordOutcome[] }).value;
       for (const a of s.accepted) {
-        const key = a.requestId === null ? undefined : dedupKey(a.userId, a.productId, a.requestId);
-        const first = key === undefined ? undefined : firstOf.get(key);
-        if (first !== undefined) {
-          repeats.push({ a, first, outcomes });
-          continue;
-        }
-        if (key !== undefined) firstOf.set(key, records.length);
-        const sub = a.subscriptionId !== null ? s.subscriptions.get(a.subscriptionId) : undefined;
-        const period: Period = sub ? { start: sub.currentPeriodStart, end: sub.currentPeriodEnd } : calendarMonth(a.timestamp);
-        const record = newRecord(a, a.product, period, s.now, this.costs.providerCostOf(a.product, a.amount, s.now));
-        if (!schedules.has(a.productId)) schedules.set(a.productId, this.scheduleOf(a.product));
-        records.push({
-          ord: records.length,
-          record,
-          subscriptionKey: a.subscriptionId ?? '',
-          event: this.events.productUsageRecordedTemplate(usageEvent(record), s.ctx),
-          a,
-          outcomes,
-        });
+        const named = a.subscriptionId !== null ? s.subscriptions.get(a.subscriptionId) : undefined;
+        const list = this.quotas.countersFor(entitling.get(a.userId) ?? [], a, named, s.now);
+        if (list.length > 0) counters.set(a, list);
       }
     }
 
-    const earlier = await this.store(records, schedules, now);
+    const stored =
+      counters.size === 0 ? await this.store(submissions, live, now) : await this.storeWithQuotas(submissions, live, counters, now);
+    for (const [i, error] of stored.refused) results[i] = { ok: false, error };
+    const { records, repeats } = stored.plan;
     const answers: RecordOutcome[] = records.map((r) => {
-      const record = earlier.get(r.ord);
+      const record = r.a.requestId === null ? undefined : stored.earlier.get(dedupKey(r.a.userId, r.a.productId, r.a.requestId));
       return record
         ? { index: r.a.index, duplicate: true, record, product: r.a.product }
         : { index: r.a.index, duplicate: false, record: r.record, product: r.a.product };
     });
-    for (const [i, r] of records.entries()) r.outcomes.push(answers[i]);
-    for (const { a, first, outcomes } of repeats) {
-      outcomes.push({ index: a.index, duplicate: true, record: answers[first].record, product: answers[first].product });
+    const valueOf = (i: number) => (results[i] as { ok: true; value: RecordOutcome[] }).value;
+    for (const [k, r] of records.entries()) valueOf(r.submission).push(answers[k]);
+    for (const { a, first, submission } of repeats) {
+      valueOf(submission).push({ index: a.index, duplicate: true, record: answers[first].record, product: answers[first].product });
     }
     for (const r of results) if (r.ok) r.value.sort((x, y) => x.index - y.index);
     this.logger.debug(
       {
         requests: submissions.length,
         records: records.length,
+        quota: counters.size > 0,
         ms: Math.round((performance.now() - started) * 10) / 10,
         waiting: this.queue.waiting,
       },
@@ -271,70 +294,235 @@ export class UsageRecorder {
   }
 
   /**
-   * Runs the group statement and sets each new record's units and price. The statement takes only
-   * new records: when one of them turns out to have a stored request_id (a retry, or a concurrent
-   * writer was first), nothing was written; the stored records of the group's request_ids are read
-   * and the statement runs again without them (at most MAX_RACE_RETRIES times). Returns the stored
-   * record of each duplicate, by `ord`.
+   * The group's records in arrival order, from the requests `live`; a request_id repeated inside the
+   * group points at its first occurrence. Fills `schedules` with each product's price schedule.
    */
-  private async store(
-    records: readonly (GroupRecord & { a: Accepted })[],
-    schedules: ReadonlyMap<string, PriceSchedule>,
-    now: Date,
-  ): Promise<Map<number, UsageRecordEntity>> {
-    const earlier = new Map<number, UsageRecordEntity>();
+  private build(submissions: readonly Submission[], live: readonly number[], schedules: Schedules): GroupPlan {
+    const records: GroupEntry[] = [];
+    const firstOf = new Map<string, number>();
+    const repeats: GroupPlan['repeats'] = [];
+    for (const i of live) {
+      const s = submissions[i];
+      for (const a of s.accepted) {
+        const key = a.requestId === null ? undefined : dedupKey(a.userId, a.productId, a.requestId);
+        const first = key === undefined ? undefined : firstOf.get(key);
+        if (first !== undefined) {
+          repeats.push({ a, first, submission: i });
+          continue;
+        }
+        if (key !== undefined) firstOf.set(key, records.length);
+        const sub = a.subscriptionId !== null ? s.subscriptions.get(a.subscriptionId) : undefined;
+        const period: Period = sub ? { start: sub.currentPeriodStart, end: sub.currentPeriodEnd } : calendarMonth(a.timestamp);
+        const record = newRecord(a, a.product, period, s.now, this.costs.providerCostOf(a.product, a.amount, s.now));
+        if (!schedules.byProduct.has(a.productId)) {
+          const { schedule, id } = this.scheduleOf(a.product);
+          schedules.byProduct.set(a.productId, schedule);
+          schedules.ids.set(a.productId, id);
+          if (!this.savedSchedules.has(id)) schedules.unsaved.set(id, schedule);
+        }
+        record.priceScheduleId = schedules.ids.get(a.productId) ?? null;
+        records.push({
+          ord: records.length,
+          record,
+          subscriptionKey: a.subscriptionId ?? '',
+          event: this.events.productUsageRecordedTemplate(usageEvent(record), s.ctx),
+          a,
+          submission: i,
+        });
+      }
+    }
+    return { records, repeats };
+  }
+
+  /** The schedules a statement registers, and after it committed, remembers as stored (not inside a request transaction, which may still roll back). */
+  private registry(schedules: Schedules): ScheduleRegistry {
+    return { ids: schedules.ids, unsaved: [...schedules.unsaved].map(([id, schedule]) => ({ id, schedule })) };
+  }
+
+  private saved(schedules: Schedules): void {
+    if (this.uow.inRequestTransaction) return;
+    for (const id of schedules.unsaved.keys()) this.savedSchedules.add(id);
+  }
+
+  /** Sets each new record's units and price from the statement's outcomes. */
+  private static priced(records: readonly GroupEntry[], outcomes: readonly GroupOutcome[]): void {
+    const byOrd = new Map(records.map((r) => [r.ord, r]));
+    for (const { ord, ...price } of outcomes) {
+      const entry = byOrd.get(ord) as GroupEntry;
+      Object.assign(entry.record, price, { overQuota: entry.overQuota ?? false, quota: entry.quota ?? null });
+    }
+  }
+
+  /**
+   * The common case (no record under a plan limit): the group statement alone, no transaction. It
+   * takes only new records: when one of them turns out to have a stored request_id (a retry, or a
+   * concurrent writer was first), nothing was written; the stored records of the group's request_ids
+   * are read and the statement runs again without them (at most MAX_RACE_RETRIES times).
+   */
+  private async store(submissions: readonly Submission[], live: readonly number[], now: Date): Promise<Stored> {
+    const schedules = newSchedules();
+    const plan = this.build(submissions, live, schedules);
+    const earlier = new Map<string, UsageRecordEntity>();
     for (let attempt = 1; ; attempt++) {
-      const fresh = records.filter((r) => !earlier.has(r.ord));
+      const fresh = plan.records.filter((r) => !isEarlier(r, earlier));
       try {
         const outcomes = await this.uow.statement(async (tx) => {
-          const result = await this.repo.recordGroup(tx, fresh, schedules, now);
+          const result = await this.repo.recordGroup(tx, fresh, schedules.byProduct, now, this.registry(schedules));
           if (result.length > 0) this.events.written(tx);
           return result;
         });
-        const byOrd = new Map(records.map((r) => [r.ord, r]));
-        for (const { ord, ...price } of outcomes) Object.assign((byOrd.get(ord) as GroupRecord).record, price);
-        return earlier;
+        this.saved(schedules);
+        UsageRecorder.priced(plan.records, outcomes);
+        return { plan, earlier, refused: new Map() };
       } catch (err) {
         if (!(err instanceof RequestIdTaken)) throw err;
-        if (attempt >= MAX_RACE_RETRIES) {
-          throw unavailable(CommonErrorCode.SERVICE_UNAVAILABLE, 'Concurrent writers kept storing the same request_ids; retry', 1);
-        }
-        const keyed = fresh.filter((r) => r.a.requestId !== null);
-        const keys = keyed.map((r) => ({ userId: r.a.userId, productId: r.a.productId, requestId: r.a.requestId as string }));
-        const stored = new Map<string, UsageRecordEntity>();
-        for (const s of await this.uow.read((tx) => this.repo.findByRequestIds(tx, keys))) {
-          stored.set(dedupKey(s.userId, s.productId, s.requestId as string), s);
-        }
-        for (const r of keyed) {
-          const found = stored.get(dedupKey(r.a.userId, r.a.productId, r.a.requestId as string));
-          if (found) earlier.set(r.ord, found);
-        }
+        await this.readEarlier(fresh, earlier, attempt);
       }
     }
   }
 
   /**
-   * The subscription rules of a group: a named subscription must be the user's and entitling; a
-   * product that requires a subscription needs an entitling one that includes it. One read for
-   * the whole group, only when a record names a subscription or needs an entitlement. A request
-   * breaking a rule gets its error in `results`; returns the indexes of the others, each with the
-   * subscriptions its records name.
+   * A group with records under plan limits: ONE transaction that first locks the counters of every
+   * limit the group touches (an upsert taking each row's lock, in key order), then decides in memory
+   * in arrival order (decideQuotas): an enforced record that would pass a limit refuses its request
+   * (429; the others go on), the rest are stored, `over_quota` when past a limit; then the group
+   * statement, and the counters with the thresholds reached and their events. Concurrent groups (and
+   * replicas) touching a counter wait on its row lock, so they decide one after the other: enforced
+   * records never pass a limit together. Round trips: BEGIN, lock, records, counters, COMMIT.
    */
-  private async checkSubscriptions(submissions: readonly Submission[], results: Outcome<RecordOutcome[]>[]): Promise<number[]> {
+  private async storeWithQuotas(
+    submissions: readonly Submission[],
+    live: readonly number[],
+    counters: ReadonlyMap<Accepted, QuotaCounter[]>,
+    now: Date,
+  ): Promise<Stored> {
+    const earlier = new Map<string, UsageRecordEntity>();
+    const rows = new Map<string, QuotaCounter>();
+    for (const list of counters.values()) for (const c of list) rows.set(c.id, c);
+    for (let attempt = 1; ; attempt++) {
+      const schedules = newSchedules();
+      let fresh: GroupEntry[] = [];
+      try {
+        const result = await this.uow.run(async (tx) => {
+          const used = await this.quotaRepo.lock(tx, [...rows.values()].map(counterRow), now);
+          const refused = new Map<number, DomainError>();
+          let current = [...live];
+          for (;;) {
+            const plan = this.build(submissions, current, schedules);
+            fresh = plan.records.filter((r) => !isEarlier(r, earlier));
+            const candidates: QuotaCandidate[] = [];
+            for (const r of fresh) {
+              const list = counters.get(r.a);
+              if (list)
+                candidates.push({
+                  ord: r.ord,
+                  submission: r.submission,
+                  enforce: r.a.enforce,
+                  amount: r.a.amount,
+                  productId: r.a.productId,
+                  counters: list,
+                });
+            }
+            const decision = decideQuotas(candidates, used);
+            if (decision.refused.size > 0) {
+              for (const [i, { counter, used: at }] of decision.refused)
+                refused.set(i, this.quotas.refusal(counter, at, submissions[i].now));
+              current = current.filter((i) => !decision.refused.has(i));
+              continue;
+            }
+            for (const r of fresh) {
+              const list = counters.get(r.a);
+              if (!list) continue;
+              r.overQuota = decision.overQuota.has(r.ord);
+              r.quota = {
+                scope: list[0].scope,
+                counters: list.map((c) => ({
+                  key: c.key,
+                  kind: c.kind,
+                  window_start: c.window.start.toISOString(),
+                  window_end: c.window.end.toISOString(),
+                })),
+              };
+            }
+            const outcomes = await this.repo.recordGroup(tx, fresh, schedules.byProduct, now, this.registry(schedules));
+            const byOrd = new Map(fresh.map((r) => [r.ord, r]));
+            const thresholds = decision.reached.map((t) => ({
+              ...counterRow(t.counter),
+              percent: t.percent,
+              message: this.events.productUsageThresholdReachedMessage(
+                {
+                  user_id: t.counter.userId,
+                  organization_id: t.counter.organizationId,
+                  subscription_id: t.counter.subscriptionId,
+                  product_id: t.productId,
+                  key: t.counter.key,
+                  kind: t.counter.kind,
+                  threshold_percent: t.percent,
+                  limit: quotaNumber(t.counter.kind, t.counter.limit),
+                  used: quotaNumber(t.counter.kind, t.used),
+                  window_start: t.counter.window.start.toISOString(),
+                  window_end: t.counter.window.end.toISOString(),
+                },
+                submissions[(byOrd.get(t.ord) as GroupEntry).submission].ctx,
+              ),
+            }));
+            const deltas = [...decision.deltas.values()].map(({ counter, delta }) => ({ ...counterRow(counter), delta }));
+            await this.quotaRepo.apply(tx, deltas, thresholds, now);
+            if (outcomes.length > 0 || thresholds.length > 0) this.events.written(tx);
+            return { plan, refused, outcomes };
+          }
+        });
+        this.saved(schedules);
+        UsageRecorder.priced(result.plan.records, result.outcomes);
+        return { plan: result.plan, earlier, refused: result.refused };
+      } catch (err) {
+        if (!(err instanceof RequestIdTaken)) throw err;
+        await this.readEarlier(fresh, earlier, attempt);
+      }
+    }
+  }
+
+  /** After RequestIdTaken: the stored records of the statement's request_ids, into `earlier`. */
+  private async readEarlier(fresh: readonly GroupEntry[], earlier: Map<string, UsageRecordEntity>, attempt: number): Promise<void> {
+    if (attempt >= MAX_RACE_RETRIES) {
+      throw unavailable(CommonErrorCode.SERVICE_UNAVAILABLE, 'Concurrent writers kept storing the same request_ids; retry', 1);
+    }
+    const keys = fresh
+      .filter((r) => r.a.requestId !== null)
+      .map((r) => ({ userId: r.a.userId, productId: r.a.productId, requestId: r.a.requestId as string }));
+    for (const s of await this.uow.read((tx) => this.repo.findByRequestIds(tx, keys))) {
+      earlier.set(dedupKey(s.userId, s.productId, s.requestId as string), s);
+    }
+  }
+
+  /**
+   * The subscription rules of a group: a named subscription must be the user's and entitling; a
+   * product that requires a subscription needs an entitling one that includes it. And every user's
+   * entitling subscriptions (their plan limits): from the per-replica cache, read for the users it
+   * does not know. One read for the whole group, only when a record names a subscription, needs an
+   * entitlement or has a user the cache does not know. A request breaking a rule gets its error in
+   * `results`; returns the indexes of the others (each with the subscriptions its records name) and
+   * the users' entitling subscriptions.
+   */
+  private async checkSubscriptions(
+    submissions: readonly Submission[],
+    results: Outcome<RecordOutcome[]>[],
+  ): Promise<{ live: number[]; entitling: Map<string, readonly SubscriptionEntity[]> }> {
     const all = submissions.flatMap((s) => s.accepted);
     const subIds = [...new Set(all.map((a) => a.subscriptionId).filter((s): s is string => s !== null))];
-    const needsEntitlement = [
-      ...new Set(all.filter((a) => a.product.requiresSubscription && a.subscriptionId === null).map((a) => a.userId)),
-    ];
+    const needsEntitlement = new Set(all.filter((a) => a.product.requiresSubscription && a.subscriptionId === null).map((a) => a.userId));
+    const { known, missing, version } = this.quotas.knownSubscriptions(all.map((a) => a.userId));
+    const toRead = [...new Set([...needsEntitlement, ...missing])];
     const subById = new Map<string, SubscriptionEntity>();
-    const entitlingByUser = new Map<string, SubscriptionEntity[]>();
-    if (subIds.length > 0 || needsEntitlement.length > 0) {
+    const entitling = new Map<string, readonly SubscriptionEntity[]>(known);
+    if (subIds.length > 0 || toRead.length > 0) {
       await this.uow.read(async (tx) => {
         for (const sub of await this.subscriptions.findByIds(tx, subIds)) subById.set(sub.subscriptionId, sub);
-        if (needsEntitlement.length === 0) return;
-        for (const r of await this.subscriptions.entitlingOf(needsEntitlement, tx)) {
-          entitlingByUser.set(r.userId, [...(entitlingByUser.get(r.userId) ?? []), r]);
-        }
+        if (toRead.length === 0) return;
+        const rows = await this.subscriptions.entitlingOf(toRead, tx);
+        this.quotas.remember(toRead, rows, version);
+        for (const u of toRead) entitling.set(u, []);
+        for (const r of rows) entitling.set(r.userId, [...(entitling.get(r.userId) ?? []), r]);
       });
     }
     const live: number[] = [];
@@ -350,7 +538,7 @@ export class UsageRecorder {
         }
         if (named) s.subscriptions.set(named.subscriptionId, named);
         if (a.product.requiresSubscription) {
-          const candidates = named ? [named] : (entitlingByUser.get(a.userId) ?? []);
+          const candidates = named ? [named] : (entitling.get(a.userId) ?? []);
           if (!candidates.some((sub) => entitles(sub, a.productId, a.organizationId, named !== undefined))) {
             fail(a.index, SubscriptionErrors.required(a.productId), 'product_id');
           }
@@ -360,17 +548,18 @@ export class UsageRecorder {
       if (error) results[i] = { ok: false, error };
       else live.push(i);
     }
-    return live;
+    return { live, entitling };
   }
 
-  /** A product's price schedule, built once per catalog snapshot (products are immutable there). */
-  private scheduleOf(product: ProductEntity): PriceSchedule {
-    let schedule = this.schedules.get(product);
-    if (!schedule) {
-      schedule = scheduleOf(product);
-      this.schedules.set(product, schedule);
+  /** A product's price schedule and its content hash, built once per catalog snapshot (products are immutable there). */
+  private scheduleOf(product: ProductEntity): { schedule: PriceSchedule; id: string } {
+    let entry = this.schedules.get(product);
+    if (!entry) {
+      const schedule = scheduleOf(product);
+      entry = { schedule, id: scheduleIdOf(schedule) };
+      this.schedules.set(product, entry);
     }
-    return schedule;
+    return entry;
   }
 }
 

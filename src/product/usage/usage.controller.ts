@@ -1,11 +1,13 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Ctx } from '../../common/auth/auth.decorators.js';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Ctx, InternalOnly } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
 import { Idempotent } from '../../idempotency/idempotent.decorator.js';
 import { sendPage } from '../../common/pagination/send-page.js';
-import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery } from './dto/usage.dto.js';
+import { IdentifierPipe } from '../../common/validation/identifier.pipe.js';
+import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery, VoidUsageDto } from './dto/usage.dto.js';
+import { type VoidUsageResponse, UsageVoids } from './usage-voids.service.js';
 import { RecordUsagePipe, UsageBatchPipe } from './usage-batch.pipe.js';
 import { USAGE_RECORD_EXAMPLE, type UsageRecordView } from './usage.mapper.js';
 import { UsageQueries } from './usage-queries.service.js';
@@ -25,6 +27,8 @@ export interface RecordUsageResponse {
   total_cost: string;
   currency: string;
   is_free_tier: boolean;
+  /** stored past a plan limit */
+  over_quota: boolean;
   timestamp: string;
 }
 
@@ -45,6 +49,7 @@ const toResponse = (o: RecordOutcome): RecordUsageResponse => ({
   total_cost: o.record.totalCost,
   currency: o.record.currency,
   is_free_tier: o.record.isFreeTier,
+  over_quota: o.record.overQuota ?? false,
   timestamp: o.record.usageTimestamp.toISOString(),
 });
 
@@ -63,6 +68,7 @@ export class UsageController {
   constructor(
     private readonly recorder: UsageRecorder,
     private readonly queries: UsageQueries,
+    private readonly voids: UsageVoids,
   ) {}
 
   @Post('usage/record')
@@ -95,11 +101,37 @@ export class UsageController {
         total_cost: '0.024696061952',
         currency: 'USD',
         is_free_tier: false,
+        over_quota: false,
         timestamp: '2026-11-25T10:00:00.000Z',
       },
     },
   })
   @ApiResponse({ status: 400, description: 'usage_amount not finite / ≤ 0 / > 1e12; usage_timestamp outside [-35 d, +5 min]' })
+  @ApiResponse({
+    status: 429,
+    description:
+      'QUOTA_EXCEEDED: `enforce: true` and recording it would pass a limit of the plan; `Retry-After` = seconds until the window resets',
+    schema: {
+      example: {
+        error: {
+          code: 'QUOTA_EXCEEDED',
+          message: "Recording this usage would pass the plan's daily_requests limit for model_inference",
+          details: [
+            {
+              field: 'model_inference',
+              message: 'daily_requests limit 100: 100 used, 0 remaining',
+              kind: 'daily_requests',
+              limit: 100,
+              used: 100,
+              remaining: 0,
+            },
+          ],
+          request_id: 'req-42',
+        },
+        detail: "Recording this usage would pass the plan's daily_requests limit for model_inference",
+      },
+    },
+  })
   @ApiResponse({ status: 422, description: 'PRODUCT_NOT_FOUND, PRODUCT_INACTIVE, SUBSCRIPTION_NOT_ACTIVE, SUBSCRIPTION_REQUIRED' })
   @ApiBody({ type: RecordUsageDto })
   async record(@Body(RecordUsagePipe) dto: RecordUsageBody, @Ctx() ctx: CallContext): Promise<RecordUsageResponse> {
@@ -143,6 +175,42 @@ export class UsageController {
         total_cost: o.record.totalCost,
       })),
     };
+  }
+
+  @Post('usage/records/:usage_record_id/void')
+  @HttpCode(200)
+  @InternalOnly()
+  @Idempotent()
+  @ApiOperation({
+    summary: 'Void a usage record, or its last units (internal correction)',
+    description:
+      "Voids `usage_amount` units (all that remain when absent) from the record's end: the credit is the cost of those units at " +
+      "the record's own tiers (the price schedule it was recorded with), the period's running total goes down by them, and no " +
+      "other record changes. Repeated partial voids credit, in total, the record's cost. Publishes `product.usage.voided`.",
+  })
+  @ApiParam({ name: 'usage_record_id', example: USAGE_RECORD_EXAMPLE.usage_record_id })
+  @ApiBody({ type: VoidUsageDto })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        usage_record_id: USAGE_RECORD_EXAMPLE.usage_record_id,
+        voided_amount: '1073741824',
+        credited_cost: '0.024696061952',
+        currency: 'USD',
+        remaining_amount: '0',
+        voided_at: '2026-11-26T09:00:00.000Z',
+      },
+    },
+  })
+  @ApiResponse({ status: 400, description: 'reason missing; usage_amount not > 0 / ≤ 1e12' })
+  @ApiResponse({ status: 404, description: 'USAGE_RECORD_NOT_FOUND' })
+  @ApiResponse({ status: 409, description: "NOTHING_TO_VOID (more than remains), PERIOD_CLOSED (the record's billing period has ended)" })
+  voidRecord(
+    @Param('usage_record_id', IdentifierPipe) usageRecordId: string,
+    @Body() dto: VoidUsageDto,
+    @Ctx() ctx: CallContext,
+  ): Promise<VoidUsageResponse> {
+    return this.voids.void(usageRecordId, dto, ctx);
   }
 
   @Get('usage/records')

@@ -18,6 +18,12 @@ export interface UsageRecordView {
   usage_details: Record<string, unknown> | null;
   usage_timestamp: string;
   created_at: string;
+  /** units voided so far (SPEC section 8) */
+  voided_amount: string;
+  /** what the voids credited so far */
+  credited_cost: string;
+  /** stored past a plan limit */
+  over_quota: boolean;
 }
 
 export function toUsageRecordView(r: UsageRecordEntity): UsageRecordView {
@@ -39,6 +45,9 @@ export function toUsageRecordView(r: UsageRecordEntity): UsageRecordView {
     usage_details: r.usageDetails,
     usage_timestamp: r.usageTimestamp.toISOString(),
     created_at: r.createdAt.toISOString(),
+    voided_amount: r.voidedAmount ?? '0',
+    credited_cost: r.creditedCost ?? '0',
+    over_quota: r.overQuota ?? false,
   };
 }
 
@@ -60,4 +69,7 @@ export const USAGE_RECORD_EXAMPLE: UsageRecordView = {
   usage_details: null,
   usage_timestamp: '2026-11-25T10:00:00.000Z',
   created_at: '2026-11-25T10:00:00.120Z',
+  voided_amount: '0',
+  credited_cost: '0',
+  over_quota: false,
 };

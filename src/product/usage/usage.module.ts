@@ -11,6 +11,10 @@ import { UsagePeriodTotalEntity } from './usage-period-total.entity.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 import { UsageController } from './usage.controller.js';
 import { UsageRepository } from './usage.repository.js';
+import { UsagePriceScheduleEntity, UsageQuotaCounterEntity, UsageQuotaThresholdEntity } from './usage-quota.entities.js';
+import { UsageQuotaRepository } from './usage-quota.repository.js';
+import { UsageQuotas } from './usage-quotas.service.js';
+import { UsageVoids } from './usage-voids.service.js';
 
 /**
  * What was used and what it cost: recording (priced from the period's running total, deduplicated
@@ -18,7 +22,13 @@ import { UsageRepository } from './usage.repository.js';
  */
 @Module({
   imports: [
-    TypeOrmModule.forFeature([UsageRecordEntity, UsagePeriodTotalEntity]),
+    TypeOrmModule.forFeature([
+      UsageRecordEntity,
+      UsagePeriodTotalEntity,
+      UsageQuotaCounterEntity,
+      UsageQuotaThresholdEntity,
+      UsagePriceScheduleEntity,
+    ]),
     CatalogModule,
     CostsModule,
     SubscriptionsModule,
@@ -26,7 +36,7 @@ import { UsageRepository } from './usage.repository.js';
     IdempotencyModule,
   ],
   controllers: [UsageController],
-  providers: [UsageRepository, UsageRecorder, UsageQueries],
-  exports: [UsageQueries],
+  providers: [UsageRepository, UsageQuotaRepository, UsageRecorder, UsageQueries, UsageQuotas, UsageVoids],
+  exports: [UsageQueries, UsageQuotas],
 })
 export class UsageModule {}

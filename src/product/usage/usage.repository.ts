@@ -6,7 +6,8 @@ import { managerOf, prepared, type Tx } from '../../database/transaction.js';
 import type { OutboxTemplate } from '../../events/outbox/outbox-message.js';
 import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
 import type { PriceSchedule } from '../catalog/pricing-engine.js';
-import { UsageRecordEntity } from './usage-record.entity.js';
+import { type RecordQuota, UsageRecordEntity } from './usage-record.entity.js';
+import { scheduleJson } from './price-schedule.js';
 
 const RECORD_COLUMNS = [
   'usage_record_id',
@@ -28,7 +29,13 @@ const RECORD_COLUMNS = [
   'usage_timestamp',
   'created_at',
   'provider_cost',
+  'over_quota',
+  'price_schedule_id',
+  'quota',
 ] as const;
+
+/** How the group statement computes a column from `priced` (the column itself unless listed). */
+const RECORD_VALUE: Partial<Record<(typeof RECORD_COLUMNS)[number], string>> = { over_quota: 'coalesce(over_quota, false)' };
 
 /** A usage_records row as selected by RECORD_SELECT. */
 interface UsageRecordRow {
@@ -52,12 +59,21 @@ interface UsageRecordRow {
   usage_timestamp: Date;
   created_at: Date;
   provider_cost: string | null;
+  voided_amount: string;
+  credited_cost: string;
+  voided_provider_cost: string;
+  voided_at: Date | null;
+  over_quota: boolean;
+  price_schedule_id: string | null;
+  quota: RecordQuota | null;
 }
 
 const RECORD_SELECT = `r.usage_record_id, r.seq::text AS seq, r.user_id, r.organization_id, r.subscription_id, r.product_id,
   r.usage_amount::text AS usage_amount, r.units_before::text AS units_before, r.unit_price::text AS unit_price,
   r.total_cost::text AS total_cost, r.currency, r.is_free_tier, r.period_start, r.period_end, r.session_id, r.request_id,
-  r.usage_details, r.usage_timestamp, r.created_at, r.provider_cost::text AS provider_cost`;
+  r.usage_details, r.usage_timestamp, r.created_at, r.provider_cost::text AS provider_cost,
+  r.voided_amount::text AS voided_amount, r.credited_cost::text AS credited_cost, r.voided_provider_cost::text AS voided_provider_cost,
+  r.voided_at, r.over_quota, r.price_schedule_id, r.quota`;
 
 function recordFromRow(r: UsageRecordRow): UsageRecordEntity {
   return Object.assign(new UsageRecordEntity(), {
@@ -81,6 +97,13 @@ function recordFromRow(r: UsageRecordRow): UsageRecordEntity {
     usageTimestamp: r.usage_timestamp,
     createdAt: r.created_at,
     providerCost: r.provider_cost,
+    voidedAmount: r.voided_amount,
+    creditedCost: r.credited_cost,
+    voidedProviderCost: r.voided_provider_cost,
+    voidedAt: r.voided_at,
+    overQuota: r.over_quota,
+    priceScheduleId: r.price_schedule_id,
+    quota: r.quota,
   });
 }
 
@@ -112,6 +135,16 @@ export interface GroupRecord {
   subscriptionKey: string;
   /** its `product.usage.recorded` event, with holes for unit_price, total_cost and is_free_tier */
   event: OutboxTemplate;
+  /** stored past a plan limit (quota groups only) */
+  overQuota?: boolean;
+  /** the quota counters it counts in (quota groups only) */
+  quota?: RecordQuota | null;
+}
+
+/** The price schedules of a group, by product: the content hash each record keeps, and those not yet known to be stored. */
+export interface ScheduleRegistry {
+  ids: ReadonlyMap<string, string>;
+  unsaved: readonly { id: string; schedule: PriceSchedule }[];
 }
 
 /** A record the group statement stored: its units and price. */
@@ -127,15 +160,17 @@ export interface GroupOutcome {
 const GROUP_INPUT_TYPES = `ord int, usage_record_id uuid, user_id text, organization_id text, subscription_id text, subscription_key text,
   product_id text, usage_amount numeric, currency text, period_start timestamptz, period_end timestamptz, session_id text,
   request_id text, usage_details jsonb, usage_timestamp timestamptz, created_at timestamptz, provider_cost numeric,
-  event_id uuid, event_type text, event_subject text, aggregate_id text, parts text[]`;
+  over_quota boolean, quota jsonb, event_id uuid, event_type text, event_subject text, aggregate_id text, parts text[]`;
 
 /** The price schedules of a group's products as the statement's tier rows (see recordGroup). */
-function tierRows(schedules: ReadonlyMap<string, PriceSchedule>): Record<string, unknown>[] {
+function tierRows(schedules: ReadonlyMap<string, PriceSchedule>, ids?: ReadonlyMap<string, string>): Record<string, unknown>[] {
   const rows: Record<string, unknown>[] = [];
   for (const [productId, schedule] of schedules) {
+    const sid = ids?.get(productId) ?? null;
     schedule.tiers.forEach((t, i) =>
       rows.push({
         product_id: productId,
+        sid,
         free: schedule.freeTierLimit.toFixed(),
         lo: t.minUnits.toFixed(),
         hi: t.maxUnits === null ? null : t.maxUnits.toFixed(),
@@ -164,12 +199,20 @@ export interface UsageStatisticsRows {
 }
 
 /** The text of UsageRepository.recordGroup's statement, with the outbox INSERT of the events (see there). */
-function buildGroupStatement(insertEvents: string): string {
+function buildGroupStatement(insertEvents: string, withSchedules: boolean): string {
   return `WITH input AS (
          SELECT * FROM json_to_recordset($1::json) AS r(${GROUP_INPUT_TYPES})
        ), tiers AS (
-         SELECT * FROM json_to_recordset($2::json) AS t(product_id text, free numeric, lo numeric, hi numeric, price numeric, last boolean)
-       ), totals AS (
+         SELECT * FROM json_to_recordset($2::json) AS t(product_id text, sid text, free numeric, lo numeric, hi numeric, price numeric, last boolean)
+       ),${
+         withSchedules
+           ? ` schedules AS (
+         INSERT INTO usage_price_schedules (schedule_id, free_tier_limit, tiers, created_at)
+         SELECT id, free, tiers, $3::timestamptz FROM json_to_recordset($4::json) AS s(id text, free numeric, tiers jsonb)
+         ON CONFLICT DO NOTHING
+       ),`
+           : ''
+       } totals AS (
          INSERT INTO usage_period_totals AS t (user_id, product_id, subscription_key, period_start, period_end, units, updated_at)
          SELECT user_id, product_id, subscription_key, period_start, max(period_end), sum(usage_amount), $3::timestamptz
          FROM input GROUP BY user_id, product_id, subscription_key, period_start
@@ -182,10 +225,10 @@ function buildGroupStatement(insertEvents: string): string {
              PARTITION BY f.user_id, f.product_id, f.subscription_key, f.period_start ORDER BY f.ord DESC)) AS units_before
          FROM input f JOIN totals t USING (user_id, product_id, subscription_key, period_start)
        ), priced AS (
-         SELECT r.*, p.free_all AS is_free_tier, trim_scale(p.cost) AS total_cost,
+         SELECT r.*, p.free_all AS is_free_tier, trim_scale(p.cost) AS total_cost, p.sid AS price_schedule_id,
                 trim_scale(CASE WHEN p.free_all THEN 0 ELSE p.marginal END) AS unit_price
          FROM ranged r CROSS JOIN LATERAL (
-           SELECT r.units_before + r.usage_amount <= max(t.free) AS free_all,
+           SELECT r.units_before + r.usage_amount <= max(t.free) AS free_all, min(t.sid) AS sid,
                   coalesce(sum(greatest(0, least(r.units_before + r.usage_amount, coalesce(t.hi, r.units_before + r.usage_amount))
                                            - greatest(r.units_before, t.free, t.lo)) * t.price), 0) AS cost,
                   coalesce((array_agg(t.price ORDER BY t.lo) FILTER (
@@ -195,7 +238,7 @@ function buildGroupStatement(insertEvents: string): string {
          ) p
        ), records AS (
          INSERT INTO usage_records (${RECORD_COLUMNS.join(', ')})
-         SELECT ${RECORD_COLUMNS.join(', ')} FROM priced ORDER BY ord
+         SELECT ${RECORD_COLUMNS.map((c) => RECORD_VALUE[c] ?? c).join(', ')} FROM priced ORDER BY ord
        ), events AS (${insertEvents})
        SELECT ord, units_before::text AS units_before, unit_price::text AS unit_price, total_cost::text AS total_cost, is_free_tier
        FROM priced`;
@@ -207,7 +250,8 @@ function buildGroupStatement(insertEvents: string): string {
  */
 @Injectable()
 export class UsageRepository {
-  private groupSql?: string;
+  /** the group statement's text, without and with the schedules' insert */
+  private readonly groupSql: (string | undefined)[] = [];
 
   constructor(private readonly outbox: OutboxRepository) {}
 
@@ -223,15 +267,17 @@ export class UsageRepository {
   }
 
   /** The group statement's text (constant: it runs prepared). */
-  private get groupStatement(): string {
-    this.groupSql ??= buildGroupStatement(
+  private groupStatement(withSchedules: boolean): string {
+    const i = withSchedules ? 1 : 0;
+    this.groupSql[i] ??= buildGroupStatement(
       this.outbox.insertTemplatesStatement(
         'priced',
         [`to_json(unit_price::text)::text`, `to_json(total_cost::text)::text`, `CASE WHEN is_free_tier THEN 'true' ELSE 'false' END`],
         'ord',
       ),
+      withSchedules,
     );
-    return this.groupSql;
+    return this.groupSql[i];
   }
 
   /**
@@ -250,7 +296,11 @@ export class UsageRepository {
    *    zeros trimmed as decimal.js writes them; `pricing-engine.ts` is the reference and an e2e test
    *    (usage-pricing) holds the two together;
    * 4. the records, and their `product.usage.recorded` events with the price filled into the
-   *    templates' holes (outbox, same statement).
+   *    templates' holes (outbox, same statement); each record keeps the content hash of its price
+   *    schedule (`price_schedule_id`, from the tier rows), and the schedules this process does not
+   *    yet know to be stored are inserted ON CONFLICT DO NOTHING (a second prepared variant of the
+   *    statement: the steady state has no such insert) so that a void can price at the record's own
+   *    tiers; records under plan limits carry `over_quota` and `quota` (the quota way only).
    *
    * Every record must be new: a request_id stored already (a retry, or a concurrent writer first)
    * fails the insert on `usage_records_request_id_uq` and nothing is written (RequestIdTaken: the
@@ -263,9 +313,10 @@ export class UsageRepository {
     records: readonly GroupRecord[],
     schedules: ReadonlyMap<string, PriceSchedule>,
     now: Date,
+    registry?: ScheduleRegistry,
   ): Promise<GroupOutcome[]> {
     if (records.length === 0) return [];
-    const input = records.map(({ ord, record: r, subscriptionKey, event }) => ({
+    const input = records.map(({ ord, record: r, subscriptionKey, event, overQuota, quota }) => ({
       ord,
       usage_record_id: r.usageRecordId,
       user_id: r.userId,
@@ -283,12 +334,18 @@ export class UsageRepository {
       usage_timestamp: r.usageTimestamp,
       created_at: r.createdAt,
       provider_cost: r.providerCost,
+      ...(overQuota ? { over_quota: true } : {}),
+      ...(quota ? { quota } : {}),
       ...this.outbox.templateJson(event),
     }));
+    // schedules not yet known to be stored go in with the group (ON CONFLICT DO NOTHING); the steady state runs without that insert
+    const unsaved = registry?.unsaved ?? [];
+    const params: unknown[] = [JSON.stringify(input), JSON.stringify(tierRows(schedules, registry?.ids)), now];
+    if (unsaved.length > 0) params.push(JSON.stringify(unsaved.map(({ id, schedule }) => scheduleJson(id, schedule))));
     const rows = await managerOf(tx)
       .query<{ ord: number; units_before: string; unit_price: string; total_cost: string; is_free_tier: boolean }[]>(
-        prepared(tx, 'usage_record_group', this.groupStatement),
-        [JSON.stringify(input), JSON.stringify(tierRows(schedules)), now],
+        prepared(tx, unsaved.length > 0 ? 'usage_record_group_schedules' : 'usage_record_group', this.groupStatement(unsaved.length > 0)),
+        params,
       )
       .catch((err: unknown) => {
         throw isUniqueViolation(err, 'usage_records_request_id_uq') ? new RequestIdTaken() : err;
@@ -309,32 +366,28 @@ export class UsageRepository {
     return qb.orderBy('r.seq', 'DESC').limit(limit).getMany();
   }
 
-  /** Totals, per product and per UTC day, of the records matching `filters`. */
+  /**
+   * Totals, per product and per UTC day, of the records matching `filters`, counting only what is
+   * not voided: a record's remaining units, its cost less what its voids credited, its provider cost
+   * less that of the voided units; a wholly voided record counts nothing (not even as a record).
+   */
   async statistics(tx: Tx, filters: UsageFilters): Promise<UsageStatisticsRows> {
-    const totals = await this.filtered(tx, filters)
-      .select('coalesce(sum(r.usage_amount), 0)::text', 'usage')
-      .addSelect('coalesce(sum(r.total_cost), 0)::text', 'cost')
-      .addSelect('count(*)::int', 'records')
-      .addSelect('coalesce(sum(r.provider_cost), 0)::text', 'provider_cost')
-      .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced')
-      .getRawOne<UsageAggregate>();
-    const byProduct = await this.filtered(tx, filters)
-      .select('r.product_id', 'product_id')
-      .addSelect('sum(r.usage_amount)::text', 'usage')
-      .addSelect('sum(r.total_cost)::text', 'cost')
-      .addSelect('count(*)::int', 'records')
-      .addSelect('coalesce(sum(r.provider_cost), 0)::text', 'provider_cost')
-      .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced')
+    const aggregate = (qb: SelectQueryBuilder<UsageRecordEntity>) =>
+      qb
+        .select('coalesce(sum(r.usage_amount - r.voided_amount), 0)::text', 'usage')
+        .addSelect('coalesce(sum(r.total_cost - r.credited_cost), 0)::text', 'cost')
+        .addSelect('count(*)::int', 'records')
+        .addSelect('coalesce(sum(r.provider_cost - r.voided_provider_cost), 0)::text', 'provider_cost')
+        .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced');
+    const live = () => this.filtered(tx, filters).andWhere('r.voided_amount < r.usage_amount');
+    const totals = await aggregate(live()).getRawOne<UsageAggregate>();
+    const byProduct = await aggregate(live())
+      .addSelect('r.product_id', 'product_id')
       .groupBy('r.product_id')
       .orderBy('r.product_id')
       .getRawMany<UsageAggregate & { product_id: string }>();
-    const byDate = await this.filtered(tx, filters)
-      .select(`to_char(r.usage_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, 'day')
-      .addSelect('sum(r.usage_amount)::text', 'usage')
-      .addSelect('sum(r.total_cost)::text', 'cost')
-      .addSelect('count(*)::int', 'records')
-      .addSelect('coalesce(sum(r.provider_cost), 0)::text', 'provider_cost')
-      .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced')
+    const byDate = await aggregate(live())
+      .addSelect(`to_char(r.usage_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, 'day')
       .groupBy('day')
       .orderBy('day')
       .getRawMany<UsageAggregate & { day: string }>();
@@ -360,6 +413,57 @@ export class UsageRepository {
       [userId, productId, subscriptionKey, periodStart],
     );
     return new Decimal(row?.units ?? '0');
+  }
+
+  /**
+   * A record locked FOR UPDATE (the first lock a void takes: then the quota counters, then the
+   * running total, the order the group statements keep), with the price schedule it was priced
+   * with (null for records stored before schedules were kept).
+   */
+  async lockForVoid(
+    tx: Tx,
+    usageRecordId: string,
+  ): Promise<{
+    record: UsageRecordEntity;
+    schedule: { free: string; tiers: { min_units: string; max_units: string | null; unit_price: string }[] } | null;
+  } | null> {
+    const [row] = await managerOf(tx).query<
+      (UsageRecordRow & { s_free: string | null; s_tiers: { min_units: string; max_units: string | null; unit_price: string }[] | null })[]
+    >(
+      `SELECT ${RECORD_SELECT}, s.free_tier_limit::text AS s_free, s.tiers AS s_tiers
+       FROM usage_records r LEFT JOIN usage_price_schedules s ON s.schedule_id = r.price_schedule_id
+       WHERE r.usage_record_id = $1 FOR UPDATE OF r`,
+      [usageRecordId],
+    );
+    if (!row) return null;
+    return { record: recordFromRow(row), schedule: row.s_free !== null && row.s_tiers ? { free: row.s_free, tiers: row.s_tiers } : null };
+  }
+
+  /** Adds one void to a (locked) record: its units, credit and provider-cost credit. */
+  async addVoid(tx: Tx, usageRecordId: string, units: string, credit: string, providerCredit: string, at: Date): Promise<void> {
+    await managerOf(tx).query(
+      `UPDATE usage_records SET voided_amount = voided_amount + $2::numeric, credited_cost = credited_cost + $3::numeric,
+         voided_provider_cost = voided_provider_cost + $4::numeric, voided_at = $5
+       WHERE usage_record_id = $1`,
+      [usageRecordId, units, credit, providerCredit, at],
+    );
+  }
+
+  /** Lowers a running total by `units` (a void): the next records of the bucket number their units from there. */
+  async lowerPeriodTotal(
+    tx: Tx,
+    userId: string,
+    productId: string,
+    subscriptionKey: string,
+    periodStart: Date,
+    units: string,
+    at: Date,
+  ): Promise<void> {
+    await managerOf(tx).query(
+      `UPDATE usage_period_totals SET units = units - $5::numeric, updated_at = $6
+       WHERE user_id = $1 AND product_id = $2 AND subscription_key = $3 AND period_start = $4`,
+      [userId, productId, subscriptionKey, periodStart, units, at],
+    );
   }
 
   private filtered(tx: Tx, f: UsageFilters): SelectQueryBuilder<UsageRecordEntity> {

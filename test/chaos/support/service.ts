@@ -7,7 +7,8 @@ import { REPO_ROOT, say, type ChaosRun } from './run.js';
 
 export const INTERNAL_SECRET = 'chaos-internal-secret';
 export const INTERNAL_HEADERS = { 'x-internal-service': 'true', 'x-internal-service-secret': INTERNAL_SECRET };
-const ENTRY = join(REPO_ROOT, 'dist', 'src', 'main.js');
+/** what `npm start` and the image run */
+const ENTRY = join(REPO_ROOT, 'dist', 'bundle', 'main.mjs');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -18,7 +19,7 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds dist/ (npm run build) when dist/src/main.js is missing or older than a file in src/. */
+/** Builds dist/ (npm run build) when the bundle is missing or older than a file in src/. */
 export async function ensureBuilt(): Promise<void> {
   if (existsSync(ENTRY) && statSync(ENTRY).mtimeMs >= newestMtime(join(REPO_ROOT, 'src'))) return;
   say('build', 'dist/ is missing or older than src/: npm run build');
@@ -27,7 +28,7 @@ export async function ensureBuilt(): Promise<void> {
 }
 
 /**
- * One service process (`node dist/src/main.js`) with the environment it gets in production, its
+ * One service process (`node dist/bundle/main.mjs`, as `npm start` runs it) with the environment it gets in production, its
  * output in the run's log directory. Faults: kill -9, SIGSTOP/SIGCONT; restart on the same port.
  */
 export class ServiceProcess {
@@ -74,7 +75,7 @@ export class ServiceProcess {
   async start(timeoutMs = 60_000, options: { underLoad?: boolean } = {}): Promise<boolean> {
     if (this.running) throw new Error(`${this.name} is already running`);
     const log = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, [ENTRY], {
+    const child = spawn(process.execPath, ['--max-semi-space-size=4', ENTRY], {
       cwd: REPO_ROOT,
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...this.env, PORT: String(this.port) },
       stdio: ['ignore', log, log],

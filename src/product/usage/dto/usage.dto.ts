@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { Allow, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { IsIdentifier, IsLimit, IsTimestamp } from '../../../common/validation/validators.js';
 
 /**
@@ -33,6 +33,15 @@ export class RecordUsageDto {
 
   @ApiPropertyOptional({ nullable: true, example: '2026-11-25T10:00:00', description: 'default now; ≤ 5 min ahead, ≤ 35 d back' })
   usage_timestamp?: string | null;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    example: false,
+    description:
+      'true: refuse with 429 QUOTA_EXCEEDED rather than pass a limit of the plan (record before serving). Default false: usage that ' +
+      'happened is always recorded, `over_quota: true` when past a limit',
+  })
+  enforce?: boolean | null;
 }
 
 export class RecordUsageBatchDto {
@@ -82,4 +91,38 @@ export class ListUsageQuery extends UsageFiltersQuery {
   @IsString()
   @MaxLength(500)
   cursor?: string;
+}
+
+/** POST /usage/records/{usage_record_id}/void */
+export class VoidUsageDto {
+  @ApiProperty({ example: 'duplicate upload', description: 'why (1-1000 characters); carried by product.usage.voided' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1000)
+  reason!: string;
+
+  @ApiPropertyOptional({
+    nullable: true,
+    example: 1073741824,
+    description: "units to void, from the record's end (JSON number or decimal string, > 0, ≤ 1e12); absent: all that remain",
+  })
+  @IsOptional()
+  @Allow()
+  usage_amount?: number | string | null;
+}
+
+/** GET /usage/quota */
+export class UsageQuotaQuery {
+  @ApiProperty({ example: 'user_123' })
+  @IsIdentifier()
+  user_id!: string;
+
+  @ApiProperty({ example: 'gpt-4o-mini' })
+  @IsIdentifier()
+  product_id!: string;
+
+  @ApiPropertyOptional({ description: "the organization the usage is for: its subscription's limits, else the personal one's" })
+  @IsOptional()
+  @IsIdentifier()
+  organization_id?: string;
 }

@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { Decimal } from '../../common/money/decimal.js';
+import { managerOf, prepared, type Tx } from '../../database/transaction.js';
+import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
+import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
+import { counterId } from './quota-limits.js';
+
+/** A counter row's identity and window. */
+export interface CounterRow {
+  userId: string;
+  scope: string;
+  key: string;
+  kind: string;
+  windowStart: Date;
+  windowEnd: Date;
+}
+
+const COUNTER_COLUMNS = 'user_id text, scope text, limit_key text, kind text, window_start timestamptz, window_end timestamptz';
+const counterJson = (c: CounterRow) => ({
+  user_id: c.userId,
+  scope: c.scope,
+  limit_key: c.key,
+  kind: c.kind,
+  window_start: c.windowStart,
+  window_end: c.windowEnd,
+});
+
+/**
+ * usage_quota_counters and usage_quota_thresholds (SPEC section 8). The counters are locked before
+ * any decision (`lock`: an upsert that takes each row's lock, in key order: concurrent groups and
+ * voids take them in the same order), then written with the records in the same transaction
+ * (`apply`), with the thresholds reached and their events: a threshold's row is inserted ON
+ * CONFLICT DO NOTHING and its event is written only when the row is new, so "once per threshold
+ * per window" holds across groups and replicas.
+ */
+@Injectable()
+export class UsageQuotaRepository {
+  private applySql?: string;
+
+  constructor(private readonly outbox: OutboxRepository) {}
+
+  /** Creates the missing counters (used 0) and locks all of them FOR the transaction; returns each one's value by counterId. */
+  async lock(tx: Tx, counters: readonly CounterRow[], now: Date): Promise<Map<string, Decimal>> {
+    if (counters.length === 0) return new Map();
+    const rows = await managerOf(tx).query<
+      { user_id: string; scope: string; limit_key: string; kind: string; window_start: Date; used: string }[]
+    >(
+      prepared(
+        tx,
+        'usage_quota_lock',
+        `INSERT INTO usage_quota_counters AS c (user_id, scope, limit_key, kind, window_start, window_end, used, updated_at)
+         SELECT user_id, scope, limit_key, kind, window_start, window_end, 0, $2::timestamptz
+         FROM json_to_recordset($1::json) AS k(${COUNTER_COLUMNS})
+         ORDER BY user_id, scope, limit_key, kind, window_start
+         ON CONFLICT (user_id, scope, limit_key, kind, window_start) DO UPDATE SET used = c.used
+         RETURNING user_id, scope, limit_key, kind, window_start, used::text AS used`,
+      ),
+      [JSON.stringify(counters.map(counterJson)), now],
+    );
+    return new Map(rows.map((r) => [counterId(r.user_id, r.scope, r.limit_key, r.kind, r.window_start), new Decimal(r.used)]));
+  }
+
+  /**
+   * Adds each delta to its (locked) counter, records the thresholds reached (those not reached
+   * before in their window) and writes the event of each new one. One statement. Returns how many
+   * thresholds were new.
+   */
+  async apply(
+    tx: Tx,
+    deltas: readonly (CounterRow & { delta: Decimal })[],
+    thresholds: readonly (CounterRow & { percent: number; message: OutboxMessage })[],
+    now: Date,
+  ): Promise<number> {
+    if (deltas.length === 0 && thresholds.length === 0) return 0;
+    const [row] = await managerOf(tx).query<{ events: number }[]>(prepared(tx, 'usage_quota_apply', this.applyStatement()), [
+      JSON.stringify(deltas.map((d) => ({ ...counterJson(d), delta: d.delta.toFixed() }))),
+      JSON.stringify(
+        thresholds.map((t, ord) => ({
+          ord,
+          ...counterJson(t),
+          threshold_percent: String(t.percent),
+          ...this.outbox.templateJson({ ...t.message, holes: [], parts: [JSON.stringify(t.message.envelope)] }),
+        })),
+      ),
+      now,
+    ]);
+    return Number(row?.events ?? 0);
+  }
+
+  private applyStatement(): string {
+    this.applySql ??= `WITH d AS (
+        SELECT * FROM json_to_recordset($1::json) AS d(${COUNTER_COLUMNS}, delta numeric)
+      ), upd AS (
+        UPDATE usage_quota_counters c SET used = c.used + d.delta, updated_at = $3::timestamptz FROM d
+        WHERE c.user_id = d.user_id AND c.scope = d.scope AND c.limit_key = d.limit_key AND c.kind = d.kind
+          AND c.window_start = d.window_start
+      ), t AS (
+        SELECT * FROM json_to_recordset($2::json) AS t(ord int, ${COUNTER_COLUMNS}, threshold_percent numeric,
+          event_id uuid, event_type text, event_subject text, aggregate_id text, created_at timestamptz, parts text[])
+      ), fresh AS (
+        INSERT INTO usage_quota_thresholds (user_id, scope, limit_key, kind, window_start, threshold_percent, reached_at)
+        SELECT user_id, scope, limit_key, kind, window_start, threshold_percent, $3::timestamptz FROM t ORDER BY ord
+        ON CONFLICT DO NOTHING
+        RETURNING user_id, scope, limit_key, kind, window_start, threshold_percent
+      ), new_events AS (
+        SELECT t.* FROM t JOIN fresh USING (user_id, scope, limit_key, kind, window_start, threshold_percent)
+      ), events AS (${this.outbox.insertTemplatesStatement('new_events', [], 'ord')} RETURNING 1)
+      SELECT (SELECT count(*) FROM events)::int AS events`;
+    return this.applySql;
+  }
+
+  /** The counters' values (0 for those without a row), by counterId; no lock. */
+  async read(tx: Tx, counters: readonly CounterRow[]): Promise<Map<string, Decimal>> {
+    if (counters.length === 0) return new Map();
+    const rows = await managerOf(tx).query<
+      { user_id: string; scope: string; limit_key: string; kind: string; window_start: Date; used: string }[]
+    >(
+      `SELECT c.user_id, c.scope, c.limit_key, c.kind, c.window_start, c.used::text AS used
+       FROM json_to_recordset($1::json) AS k(${COUNTER_COLUMNS})
+       JOIN usage_quota_counters c USING (user_id, scope, limit_key, kind, window_start)`,
+      [JSON.stringify(counters.map(counterJson))],
+    );
+    return new Map(rows.map((r) => [counterId(r.user_id, r.scope, r.limit_key, r.kind, r.window_start), new Decimal(r.used)]));
+  }
+}

@@ -1,0 +1,61 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { type ThrottlerModuleOptions, ThrottlerModule, type ThrottlerStorage } from '@nestjs/throttler';
+import { Clock } from '../common/clock/clock.js';
+import type { AppConfig } from '../config/app-config.js';
+import { MetricsModule } from '../metrics/metrics.module.js';
+import { MemoryThrottlerStorage } from './memory-throttler.storage.js';
+import { RateLimitMetrics } from './rate-limit.metrics.js';
+import { createRateLimitRedis, RedisThrottlerStorage } from './redis-throttler.storage.js';
+
+/** The storage instance, as a provider of its own so that its shutdown hook (closing Redis) runs. */
+export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
+
+/**
+ * The counters: in this process (`MemoryThrottlerStorage`) without RATE_LIMIT_REDIS_URL, else in
+ * Redis shared by the replicas (`RedisThrottlerStorage`, which counts in memory while Redis cannot
+ * answer).
+ */
+@Module({
+  imports: [MetricsModule],
+  providers: [
+    RateLimitMetrics,
+    {
+      provide: RATE_LIMIT_STORAGE,
+      inject: [ConfigService, Clock, RateLimitMetrics],
+      useFactory: (config: ConfigService<AppConfig, true>, clock: Clock, metrics: RateLimitMetrics): ThrottlerStorage => {
+        const settings = config.get('rateLimit', { infer: true });
+        const memory = new MemoryThrottlerStorage(clock);
+        if (settings.redisUrl === undefined) return memory;
+        const redis = createRateLimitRedis({
+          url: settings.redisUrl,
+          keyPrefix: settings.redisKeyPrefix,
+          timeoutMs: settings.redisTimeoutMs,
+          connectionName: config.get('serviceName', { infer: true }),
+        });
+        return new RedisThrottlerStorage(redis, memory, metrics);
+      },
+    },
+  ],
+  exports: [RATE_LIMIT_STORAGE],
+})
+class RateLimitStorageModule {}
+
+/**
+ * Rate limits (SPEC section 5) on `@nestjs/throttler`: its (global) module with one throttler,
+ * `default` = RATE_LIMIT_PER_MIN requests per 60 s, over our storage. The guard, `RateLimitGuard`,
+ * is registered in AppModule as an APP_GUARD after AuthGuard.
+ */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      imports: [RateLimitStorageModule],
+      inject: [ConfigService, RATE_LIMIT_STORAGE],
+      useFactory: (config: ConfigService<AppConfig, true>, storage: ThrottlerStorage): ThrottlerModuleOptions => ({
+        throttlers: [{ name: 'default', ttl: 60_000, limit: config.get('rateLimit', { infer: true }).perMinute }],
+        storage,
+      }),
+    }),
+  ],
+})
+export class RateLimitModule {}
