@@ -131,7 +131,13 @@ describe('rate limits shared in Redis by two replicas (RATE_LIMIT_REDIS_URL)', (
 
   beforeAll(async () => {
     redis = new Redis(REDIS_URL);
-    const env = { RATE_LIMIT_PER_MIN: '5', RATE_LIMIT_REDIS_URL: REDIS_URL, RATE_LIMIT_REDIS_PREFIX: prefix };
+    // a generous Redis timeout: on a loaded machine a slow answer would (by design) count in memory instead
+    const env = {
+      RATE_LIMIT_PER_MIN: '5',
+      RATE_LIMIT_REDIS_URL: REDIS_URL,
+      RATE_LIMIT_REDIS_PREFIX: prefix,
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '5000',
+    };
     a = await startTestApp({ env });
     b = await startTestApp({ env, databaseUrl: a.databaseUrl }); // a second replica of the same service
   });
@@ -157,6 +163,12 @@ describe('rate limits shared in Redis by two replicas (RATE_LIMIT_REDIS_URL)', (
       expect(res.headers['x-ratelimit-reset']).toBe(res.headers['retry-after']);
     }
     await get(b, `${API}/info`, USER('bob')).expect(200);
+  });
+
+  it('should refuse every request over the limit however fast they come (a refusal never opens a new window)', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await get(i % 2 === 0 ? a : b, `${API}/info`, USER('carol'))).status);
+    expect(statuses).toEqual([...Array<number>(5).fill(200), ...Array<number>(25).fill(429)]);
   });
 
   it('should keep one window key per caller in Redis, under the run prefix, expiring with the window', async () => {
