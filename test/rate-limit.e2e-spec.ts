@@ -131,7 +131,13 @@ describe('rate limits shared in Redis by two replicas (RATE_LIMIT_REDIS_URL)', (
 
   beforeAll(async () => {
     redis = new Redis(REDIS_URL);
-    const env = { RATE_LIMIT_PER_MIN: '5', RATE_LIMIT_REDIS_URL: REDIS_URL, RATE_LIMIT_REDIS_PREFIX: prefix };
+    // a generous Redis timeout: on a loaded machine a slow answer would (by design) count in memory instead
+    const env = {
+      RATE_LIMIT_PER_MIN: '5',
+      RATE_LIMIT_REDIS_URL: REDIS_URL,
+      RATE_LIMIT_REDIS_PREFIX: prefix,
+      RATE_LIMIT_REDIS_TIMEOUT_MS: '5000',
+    };
     a = await startTestApp({ env });
     b = await startTestApp({ env, databaseUrl: a.databaseUrl }); // a second replica of the same service
   });
