@@ -9,6 +9,9 @@ import { managerOf, type Tx } from './transaction.js';
 /** Called with the notification's payload; without one after each (re)connection (catch up on what was missed). */
 type Handler = (payload?: string) => void;
 
+/** Between the sender's instance id and the data of a NOTIFY payload (a control character: never in an identifier). */
+const DATA_SEPARATOR = '\u001e';
+
 /**
  * PostgreSQL LISTEN/NOTIFY between replicas, on one dedicated connection that reconnects on its
  * own. Notifications carry this process's instance id, so a process never hears itself. On
@@ -59,11 +62,15 @@ export class PgNotifications implements OnApplicationShutdown {
     await managerOf(tx).query('SELECT pg_notify($1, $2)', [channel, this.instanceId]);
   }
 
-  /** One NOTIFY outside any business transaction. Failure only delays the listeners to their poll. */
-  async notify(channel: string): Promise<void> {
+  /**
+   * One NOTIFY outside any business transaction; `data` (at most ~7,900 bytes) reaches the other
+   * processes' handlers. Failure only delays the listeners to their poll or safety net.
+   */
+  async notify(channel: string, data?: string): Promise<void> {
     if (!this.available) return;
+    const payload = data === undefined ? this.instanceId : `${this.instanceId}${DATA_SEPARATOR}${data}`;
     try {
-      await this.uow.read((tx) => managerOf(tx).query('SELECT pg_notify($1, $2)', [channel, this.instanceId]));
+      await this.uow.read((tx) => managerOf(tx).query('SELECT pg_notify($1, $2)', [channel, payload]));
     } catch (err) {
       this.logger.warn({ channel, err: err instanceof Error ? err.message : String(err) }, 'NOTIFY failed; listeners will poll');
     }
@@ -96,8 +103,10 @@ export class PgNotifications implements OnApplicationShutdown {
         reconnect();
       });
       client.on('notification', (n) => {
-        if (n.payload === this.instanceId) return;
-        for (const handler of this.handlers.get(n.channel) ?? []) handler(n.payload);
+        const payload = n.payload ?? '';
+        if (payload === this.instanceId || payload.startsWith(`${this.instanceId}${DATA_SEPARATOR}`)) return; // our own
+        const cut = payload.indexOf(DATA_SEPARATOR);
+        for (const handler of this.handlers.get(n.channel) ?? []) handler(cut >= 0 ? payload.slice(cut + 1) : payload);
       });
       await client.connect();
       for (const channel of this.handlers.keys()) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);

@@ -14,9 +14,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   counts. The rows are locked by an upsert before an enforced decision (exact under concurrency).
  * - `usage_quota_thresholds`: a threshold reached in a window, once (the primary key makes "once"
  *   a database fact; the event is written with the row).
- * - a trigger NOTIFYs `product_subscriptions` with the user id when a subscription that may give
- *   limits changes (inserted entitling; status, plan, organization or period updated): the
- *   per-replica cache of entitling subscriptions drops that user.
+ * (Replicas hear of subscription changes by a NOTIFY the writer sends after its commit, not by a
+ * trigger: a NOTIFY inside a transaction serialises the commits of every notifying transaction.)
  */
 export class UsageCorrectionsAndQuotas1764350000000 implements MigrationInterface {
   name = 'UsageCorrectionsAndQuotas1764350000000';
@@ -64,29 +63,9 @@ export class UsageCorrectionsAndQuotas1764350000000 implements MigrationInterfac
         reached_at         timestamptz NOT NULL,
         PRIMARY KEY (user_id, scope, limit_key, kind, window_start, threshold_percent)
       )`);
-    await q.query(`
-      CREATE FUNCTION subscriptions_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        PERFORM pg_notify('product_subscriptions', NEW.user_id);
-        RETURN NULL;
-      END
-      $$`);
-    await q.query(`
-      CREATE TRIGGER subscriptions_notify_insert AFTER INSERT ON subscriptions FOR EACH ROW
-        WHEN (NEW.status IN ('active', 'trialing')) EXECUTE FUNCTION subscriptions_notify_change()`);
-    await q.query(`
-      CREATE TRIGGER subscriptions_notify_update AFTER UPDATE ON subscriptions FOR EACH ROW
-        WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.plan_id IS DISTINCT FROM NEW.plan_id
-              OR OLD.organization_id IS DISTINCT FROM NEW.organization_id
-              OR OLD.current_period_start IS DISTINCT FROM NEW.current_period_start
-              OR OLD.current_period_end IS DISTINCT FROM NEW.current_period_end)
-        EXECUTE FUNCTION subscriptions_notify_change()`);
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP TRIGGER subscriptions_notify_update ON subscriptions`);
-    await q.query(`DROP TRIGGER subscriptions_notify_insert ON subscriptions`);
-    await q.query(`DROP FUNCTION subscriptions_notify_change()`);
     await q.query(`DROP TABLE usage_quota_thresholds`);
     await q.query(`DROP TABLE usage_quota_counters`);
     await q.query(`DROP TABLE usage_price_schedules`);

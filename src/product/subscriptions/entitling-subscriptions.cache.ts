@@ -4,8 +4,12 @@ import type { AppConfig } from '../../config/app-config.js';
 import { PgNotifications } from '../../database/pg-notifications.js';
 import type { SubscriptionEntity } from './subscription.entity.js';
 
-/** NOTIFY channel of subscription changes (payload: the user id), sent by a trigger on `subscriptions`. */
+/** NOTIFY channel of subscription changes: the users' ids (separated by USER_SEPARATOR), or nothing for "every user". */
 export const SUBSCRIPTIONS_CHANNEL = 'product_subscriptions';
+/** A control character: never inside an identifier (SPEC section 1). */
+const USER_SEPARATOR = '\u001f';
+/** Longest list of user ids sent in one NOTIFY (PostgreSQL takes payloads under 8,000 bytes); longer: "every user". */
+const MAX_PAYLOAD = 7000;
 
 interface Entry {
   subs: readonly SubscriptionEntity[];
@@ -21,9 +25,10 @@ interface Entry {
  * Staleness bound: an entry is dropped
  * - at once, in this process, when a subscription write of this process commits (`changed`, called
  *   by SubscriptionRepository after the commit);
- * - on every replica, when the trigger `subscriptions_notify_*` NOTIFYs `product_subscriptions`
- *   with the user id (any change of status, plan, organization or period, from any writer): the
- *   delay of a NOTIFY, milliseconds;
+ * - on every other replica, when the writer's NOTIFY on `product_subscriptions` arrives: sent after
+ *   the commit, outside any transaction (a NOTIFY inside one would serialise every notifying
+ *   commit), one at a time with the ids of every commit meanwhile: milliseconds. A writer that dies
+ *   between its commit and its NOTIFY leaves the others to the TTL below;
  * - all entries, whenever the LISTEN connection (re)connects (what was sent while it was down is lost);
  * - at the latest QUOTA_SUBSCRIPTION_CACHE_TTL_MS (60 s) after it was read: the safety net while
  *   the LISTEN connection is down and not yet known to be down.
@@ -47,8 +52,35 @@ export class EntitlingSubscriptionsCache implements OnModuleInit {
     this.maxUsers = usage.subscriptionCacheUsers;
   }
 
+  private readonly unsent = new Set<string>();
+  private unsentAll = false;
+  private sending?: Promise<void>;
+
   onModuleInit(): void {
-    this.notifications.listen(SUBSCRIPTIONS_CHANNEL, (userId) => (userId ? this.changed([userId]) : this.changed()));
+    this.notifications.listen(SUBSCRIPTIONS_CHANNEL, (data) => (data ? this.changed(data.split(USER_SEPARATOR)) : this.changed()));
+  }
+
+  /**
+   * A subscription write of this process committed: these users' entries go here at once, and on
+   * the other replicas when the NOTIFY arrives (every user when none are given).
+   */
+  committed(userIds?: readonly string[]): void {
+    this.changed(userIds);
+    if (!this.notifications.available) return;
+    if (userIds) for (const u of userIds) this.unsent.add(u);
+    else this.unsentAll = true;
+    this.sending ??= this.send().finally(() => (this.sending = undefined));
+  }
+
+  /** One NOTIFY at a time, each with the users of every commit since the previous one. */
+  private async send(): Promise<void> {
+    while (this.unsentAll || this.unsent.size > 0) {
+      let data = this.unsentAll ? '' : [...this.unsent].join(USER_SEPARATOR);
+      if (data.length > MAX_PAYLOAD) data = '';
+      this.unsent.clear();
+      this.unsentAll = false;
+      await this.notifications.notify(SUBSCRIPTIONS_CHANNEL, data);
+    }
   }
 
   /** Taken before a read whose result goes to `remember`. */

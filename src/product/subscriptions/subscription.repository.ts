@@ -95,9 +95,9 @@ export class SubscriptionRepository {
     private readonly cache: EntitlingSubscriptionsCache,
   ) {}
 
-  /** The users whose subscriptions a write changes: this replica's cache forgets them once it commits (the others hear the trigger's NOTIFY). */
+  /** The users whose subscriptions a write changes: once it commits, the caches of every replica forget them (EntitlingSubscriptionsCache). */
   private changed(tx: Tx, userIds: readonly string[] | undefined): void {
-    tx.afterCommit(() => this.cache.changed(userIds));
+    tx.afterCommit(() => this.cache.committed(userIds));
   }
 
   /**

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { type CallContext, canActFor } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
+import { uuidv7 } from '../../common/ids/uuid-v7.js';
 import { badRequest, CommonErrorCode, DomainError, type ErrorDetail, forbidden, unavailable } from '../../common/errors/domain-error.js';
 import type { Decimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
@@ -565,7 +565,7 @@ export class UsageRecorder {
 
 function newRecord(a: Accepted, product: ProductEntity, period: Period, now: Date, providerCost: string | null): UsageRecordEntity {
   return Object.assign(new UsageRecordEntity(), {
-    usageRecordId: randomUUID(),
+    usageRecordId: uuidv7(now.getTime()),
     userId: a.userId,
     organizationId: a.organizationId,
     subscriptionId: a.subscriptionId,
