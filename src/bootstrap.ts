@@ -1,11 +1,22 @@
 import type { IncomingMessage } from 'node:http';
 import { type INestApplication, RequestMethod } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { Logger, PARAMS_PROVIDER_TOKEN, type Params, PinoLogger } from 'nestjs-pino';
 import { CommonErrorCode, DomainError } from './common/errors/domain-error.js';
+import {
+  connectionsCheckingIntervalMs,
+  createClientErrorHandler,
+  createQueryParser,
+  DOCS_HEADERS,
+  EDGE_HEADERS,
+  QUERY_ARRAY_TOO_LONG,
+  TOO_MANY_QUERY_PARAMS,
+} from './common/http/http-edge.js';
 import { requestIdFor } from './common/http/request-id.js';
+import type { AppConfig } from './config/app-config.js';
 import { installRequestLogging } from './common/logging/request-logging.js';
 import { JetStreamServer } from './events/transport/jetstream.server.js';
 import { HEALTH_ALIAS_PATHS } from './health/health-aliases.controller.js';
@@ -24,19 +35,54 @@ const hasBody = (req: FastifyRequest): boolean =>
  */
 export const APP_OPTIONS = { bufferLogs: true, bodyParser: false } as const;
 
-/** The Fastify adapter with the SPEC's wire rules: 1 MiB bodies, request ids. */
-export function createAdapter(): FastifyAdapter {
+/**
+ * The Fastify adapter with the SPEC's wire rules (1 MiB bodies, request ids) and the HTTP edge
+ * (docs/security.md): server timeouts, header-size and query-string limits, and the SPEC error
+ * body for requests that fail before Fastify sees them.
+ *
+ * Timeouts (docs/configuration.md "HTTP server"): a keep-alive connection idle for
+ * HTTP_KEEP_ALIVE_TIMEOUT is closed (longer than the load balancer's idle timeout, so the balancer
+ * never reuses a connection the service is closing); a request whose headers are not in after
+ * HTTP_HEADERS_TIMEOUT, or that is not wholly received after HTTP_REQUEST_TIMEOUT (a client
+ * trickling bytes), is answered 408 and its connection closed, which also bounds how long a
+ * connection can hold the shutdown past SHUTDOWN_GRACE_MS.
+ */
+export function createAdapter(http: AppConfig['http']): FastifyAdapter {
   return new FastifyAdapter({
-    bodyLimit: 1024 * 1024,
+    bodyLimit: http.bodyLimitBytes,
     genReqId: (req: IncomingMessage) => requestIdFor(req),
     trustProxy: true,
     // false: requests keep being served during the shutdown grace period (readiness alone turns 503,
     // see ShutdownState); with true the adapter answers every request 503 from the first shutdown step.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    // Long ids must reach validation (400 over 255 characters) instead of Fastify's 100-character 404.
-    routerOptions: { maxParamLength: 1024 },
+    keepAliveTimeout: http.keepAliveTimeoutMs,
+    requestTimeout: http.requestTimeoutMs,
+    // node:http's own options (Fastify sets keepAliveTimeout and requestTimeout over them)
+    http: {
+      maxHeaderSize: http.maxHeaderBytes,
+      headersTimeout: http.headersTimeoutMs,
+      requestTimeout: http.requestTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs(http),
+    },
+    clientErrorHandler: createClientErrorHandler(http),
+    routerOptions: {
+      // Long ids must reach validation (400 over 255 characters) instead of Fastify's 100-character 404.
+      maxParamLength: 1024,
+      querystringParser: createQueryParser(http),
+    },
   });
+}
+
+const tooManyQueryParams = (limit: number): DomainError =>
+  new DomainError(CommonErrorCode.VALIDATION_ERROR, 'invalid', `Too many query parameters (at most ${limit})`);
+const queryArrayTooLong = (limit: number): DomainError =>
+  new DomainError(CommonErrorCode.VALIDATION_ERROR, 'invalid', `Too many values of one query parameter (at most ${limit})`);
+
+/** Route-level hook of the /docs pages: the HTML headers (CSP...) on top of the edge headers. */
+function docsHeaders(_req: FastifyRequest, reply: FastifyReply, done: () => void): void {
+  for (let i = 0; i < DOCS_HEADERS.length; i++) void reply.header(DOCS_HEADERS[i][0], DOCS_HEADERS[i][1]);
+  done();
 }
 
 /**
@@ -45,6 +91,7 @@ export function createAdapter(): FastifyAdapter {
  */
 export function configureApp(app: NestFastifyApplication): INestApplication {
   app.useLogger(app.get(Logger));
+  const http = app.get<ConfigService<AppConfig, true>>(ConfigService).get('http', { infer: true });
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'health', method: RequestMethod.ALL },
@@ -60,8 +107,18 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
   });
   const fastify = app.getHttpAdapter().getInstance();
   installRequestLogging(fastify, new PinoLogger(app.get<Params>(PARAMS_PROVIDER_TOKEN)));
+  // The /docs pages (Swagger UI, registered by setupOpenApi below) get the HTML headers; routes added
+  // later (Nest's controllers at init) are not under /docs.
+  fastify.addHook('onRoute', (route: RouteOptions) => {
+    if (route.url.startsWith('/docs')) route.onRequest = [docsHeaders, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
+  });
   fastify.addHook('onRequest', (req: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     void reply.header('X-Request-Id', req.id);
+    // helmet's JSON-API headers on every response (src/common/http/http-edge.ts)
+    for (let i = 0; i < EDGE_HEADERS.length; i++) void reply.header(EDGE_HEADERS[i][0], EDGE_HEADERS[i][1]);
+    // the query-string parser's verdicts (see createQueryParser): 400 before anything else runs
+    if (req.query === TOO_MANY_QUERY_PARAMS) return done(tooManyQueryParams(http.maxQueryParams));
+    if (req.query === QUERY_ARRAY_TOO_LONG) return done(queryArrayTooLong(http.maxQueryArrayLength));
     // Bodies are JSON only (SPEC: 415 otherwise), also for the types Fastify and Nest parse by default
     // (text/plain, application/x-www-form-urlencoded).
     if (hasBody(req) && !JSON_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) {

@@ -16,7 +16,11 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(process.env, config), createAdapter(), APP_OPTIONS);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(process.env, config),
+    createAdapter(config.http),
+    APP_OPTIONS,
+  );
   configureApp(app);
   await app.listen(config.http.port, config.http.host);
   // event consumers start once the app is initialised (never waits for NATS: it connects in the background)

@@ -37,6 +37,8 @@ describe('API page /docs in a real browser', () => {
   let profileDir: string;
   let operations: string[];
   const pageErrors: string[] = [];
+  /** what the page's Content-Security-Policy (src/common/http/http-edge.ts) refused, as Chromium reports it */
+  const cspViolations: string[] = [];
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -56,6 +58,9 @@ describe('API page /docs in a real browser', () => {
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
     await page.goto(`${t.baseUrl}/docs`, { waitUntil: 'load' });
     await page.locator('.opblock').first().waitFor({ timeout: 60_000 });
   }, SLOW);
@@ -65,6 +70,11 @@ describe('API page /docs in a real browser', () => {
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     await t?.close();
   }, SLOW);
+
+  it('should serve the page under its Content-Security-Policy', async () => {
+    const page = await request(t.baseUrl).get('/docs').expect(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+  });
 
   it('should list every operation of the OpenAPI document on the page', async () => {
     expect(operations.length).toBeGreaterThan(20);
@@ -79,6 +89,7 @@ describe('API page /docs in a real browser', () => {
     expect([...new Set(listed)].sort()).toEqual([...new Set(operations)].sort());
     expect(await page.title()).toBe('Swagger UI');
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
   });
 
   it('should call GET /products/{product_id} with "Try it out" and "Execute" and show the 200 response', async () => {
@@ -98,5 +109,6 @@ describe('API page /docs in a real browser', () => {
     expect(JSON.parse(body ?? '{}')).toMatchObject({ product_id: 'gpt-4o' });
     expect(await block.locator('.request-url pre').textContent()).toBe(`${t.baseUrl}${API}/products/gpt-4o`);
     expect(pageErrors).toEqual([]);
+    expect(cspViolations).toEqual([]);
   });
 });

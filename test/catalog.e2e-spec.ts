@@ -262,9 +262,21 @@ describe('catalog (PostgreSQL)', () => {
 
   describe('availability', () => {
     it('should say a known active product is available', async () => {
-      const res = await request(t.baseUrl).get(`${API}/products/gpt-4/availability?user_id=user_1&organization_id=org_1`).expect(200);
+      const res = await request(t.baseUrl)
+        .get(`${API}/products/gpt-4/availability?user_id=user_1&organization_id=org_1`)
+        .set('X-User-Id', 'user_1')
+        .expect(200);
       expect(res.body.available).toBe(true);
       expect(res.body.product.product_id).toBe('gpt-4');
+    });
+
+    it("should answer a user's availability to that user and internal callers only (401 without credentials, 403 for another user)", async () => {
+      const path = `${API}/products/gpt-4/availability?user_id=user_1`;
+      expect((await request(t.baseUrl).get(path).expect(401)).body.error.code).toBe('UNAUTHORIZED');
+      expect((await request(t.baseUrl).get(path).set('X-User-Id', 'user_2').expect(403)).body.error.code).toBe('FORBIDDEN');
+      await request(t.baseUrl).get(path).set(INTERNAL).expect(200);
+      // without a user it stays public
+      await request(t.baseUrl).get(`${API}/products/gpt-4/availability`).expect(200);
     });
 
     it('should answer 200 with PRODUCT_NOT_FOUND for an unknown product', async () => {

@@ -466,6 +466,11 @@ describe('provider cost definitions (PostgreSQL + NATS)', () => {
       });
       expect(stats.body.usage_by_product.api_gateway).toMatchObject({ provider_cost: '0', records_without_provider_cost: 1 });
       expect(stats.body.usage_by_date['2026-12-10']).toMatchObject({ provider_cost: '0.023622320128' });
+      // the platform's purchase prices are for internal callers: the user sees their usage and its cost
+      const mine = await request(t.baseUrl).get(`${API}/statistics/usage`).set('X-User-Id', user).expect(200);
+      expect(mine.body.usage_by_product.minio_storage).toEqual({ usage_amount: '2147483648', total_cost: '0.024696061952', records: 2 });
+      expect(mine.body).toMatchObject({ total_cost: stats.body.total_cost, total_records: 3 });
+      for (const field of ['provider_cost', 'margin', 'records_without_provider_cost']) expect(mine.body[field]).toBeUndefined();
     });
 
     it('should use the definition in force when recorded: a rotation changes later records only', async () => {

@@ -165,6 +165,12 @@ describe('rate limits shared in Redis by two replicas (RATE_LIMIT_REDIS_URL)', (
     await get(b, `${API}/info`, USER('bob')).expect(200);
   });
 
+  it('should refuse every request over the limit however fast they come (a refusal never opens a new window)', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await get(i % 2 === 0 ? a : b, `${API}/info`, USER('carol'))).status);
+    expect(statuses).toEqual([...Array<number>(5).fill(200), ...Array<number>(25).fill(429)]);
+  });
+
   it('should keep one window key per caller in Redis, under the run prefix, expiring with the window', async () => {
     await get(a, `${API}/info`).expect(200); // anonymous: by IP
     const keys = await keysUnder(redis, prefix);

@@ -115,7 +115,11 @@ describe('metering: corrections, quotas and thresholds (PostgreSQL, two instance
         limits: [],
         has_access: true,
       });
-      const availability = await request(t.baseUrl).get(`${API}/products/gpt-4o-mini/availability`).query({ user_id: user }).expect(200);
+      const availability = await request(t.baseUrl)
+        .get(`${API}/products/gpt-4o-mini/availability`)
+        .query({ user_id: user })
+        .set('X-User-Id', user)
+        .expect(200);
       expect(availability.body).toMatchObject({ available: false, reason: 'QUOTA_EXCEEDED' });
 
       clock.set('2026-11-26T00:00:01.000Z');

@@ -370,11 +370,14 @@ describe('metered usage (PostgreSQL)', () => {
       await subscribe(pro, 'tier_pro_001');
       await subscribe(free, 'tier_free_001');
       const availability = async (query: string) =>
-        (await request(t.baseUrl).get(`${API}/products/priority_queue/availability${query}`).expect(200)).body;
+        (await request(t.baseUrl).get(`${API}/products/priority_queue/availability${query}`).set(INTERNAL).expect(200)).body;
       expect(await availability(`?user_id=${pro}`)).toMatchObject({ available: true });
       expect(await availability(`?user_id=${free}`)).toMatchObject({ available: false, reason: 'SUBSCRIPTION_REQUIRED' });
       expect(await availability('')).toMatchObject({ available: false, reason: 'SUBSCRIPTION_REQUIRED' });
-      expect((await request(t.baseUrl).get(`${API}/products/gpt-4/availability?user_id=${free}`).expect(200)).body.available).toBe(true);
+      expect(
+        (await request(t.baseUrl).get(`${API}/products/gpt-4/availability?user_id=${free}`).set('X-User-Id', free).expect(200)).body
+          .available,
+      ).toBe(true);
     });
   });
 

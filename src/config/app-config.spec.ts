@@ -1,4 +1,4 @@
-import { ConfigValidationError, loadConfig } from './app-config.js';
+import { ConfigValidationError, loadConfig, withoutPassword } from './app-config.js';
 
 describe('loadConfig', () => {
   it('should apply the SPEC defaults', () => {
@@ -50,7 +50,63 @@ describe('loadConfig', () => {
 
   it('should refuse production without secrets', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/INTERNAL_SERVICE_SECRET[\s\S]*AUTH_JWT_SECRET/);
-    expect(() => loadConfig({ NODE_ENV: 'production', INTERNAL_SERVICE_SECRET: 's', AUTH_JWT_SECRET: 'j' })).not.toThrow();
+    const secret = 'j'.repeat(32);
+    expect(() => loadConfig({ NODE_ENV: 'production', INTERNAL_SERVICE_SECRET: 's', AUTH_JWT_SECRET: secret })).not.toThrow();
+  });
+
+  it('should refuse a production HS256 secret shorter than 256 bits, without showing it', () => {
+    let message = '';
+    try {
+      loadConfig({ NODE_ENV: 'production', INTERNAL_SERVICE_SECRET: 's', AUTH_JWT_SECRET: 'short-secret-value' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('AUTH_JWT_SECRET must be at least 32 bytes');
+    expect(message).not.toContain('short-secret-value');
+    // development and tests may use any secret
+    expect(loadConfig({ AUTH_JWT_SECRET: 'short' }).auth.jwtSecret).toBe('short');
+  });
+
+  it('should never show the password of a bad URL in its message', () => {
+    let message = '';
+    try {
+      loadConfig({
+        DATABASE_URL: 'mysql://app:hunter2-db@db:3306/x',
+        NATS_URL: 'nats://bus:hunter2-nats@n:4222,http://x',
+        AUTH_JWKS_URL: 'ftp://u:hunter2-jwks@h/keys',
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    for (const name of ['DATABASE_URL', 'NATS_URL', 'AUTH_JWKS_URL']) expect(message).toContain(name);
+    expect(message).toContain('mysql://app:***@db:3306/x');
+    expect(message).not.toContain('hunter2');
+    expect(withoutPassword('postgres://u@h/db')).toBe('postgres://u@h/db');
+    expect(withoutPassword('postgres://u:p@h:5432/db?x=1')).toBe('postgres://u:***@h:5432/db?x=1');
+  });
+
+  it('should read the HTTP server timeouts and the token clock tolerance, headers no longer than the request', () => {
+    expect(loadConfig({}).http).toMatchObject({
+      keepAliveTimeoutMs: 65_000,
+      headersTimeoutMs: 5000,
+      requestTimeoutMs: 10_000,
+      maxHeaderBytes: 16_384,
+    });
+    expect(loadConfig({}).auth.clockToleranceSeconds).toBe(30);
+    const custom = loadConfig({
+      HTTP_KEEP_ALIVE_TIMEOUT: '75s',
+      HTTP_HEADERS_TIMEOUT: '200',
+      HTTP_REQUEST_TIMEOUT: '1s',
+      AUTH_CLOCK_TOLERANCE: '0',
+    });
+    expect(custom.http).toMatchObject({ keepAliveTimeoutMs: 75_000, headersTimeoutMs: 200, requestTimeoutMs: 1000 });
+    expect(custom.auth.clockToleranceSeconds).toBe(0);
+    expect(() => loadConfig({ HTTP_HEADERS_TIMEOUT: '20s', HTTP_REQUEST_TIMEOUT: '10s' })).toThrow(
+      /HTTP_HEADERS_TIMEOUT[\s\S]*HTTP_REQUEST_TIMEOUT/,
+    );
+    expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT: 'never', AUTH_CLOCK_TOLERANCE: '1h' })).toThrow(
+      /HTTP_KEEP_ALIVE_TIMEOUT[\s\S]*AUTH_CLOCK_TOLERANCE/,
+    );
   });
 
   it('should read the event bus settings with defaults and name bad ones', () => {

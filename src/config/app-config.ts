@@ -12,7 +12,23 @@ export interface AppConfig {
   isProduction: boolean;
   serviceName: string;
   version: string;
-  http: { port: number; host: string; bodyLimitBytes: number };
+  http: {
+    port: number;
+    host: string;
+    bodyLimitBytes: number;
+    /** request line + headers at most (fixed: Node's 16 KiB default, set explicitly); above: 431 */
+    maxHeaderBytes: number;
+    /** query parameters per request at most (fixed); above: 400 */
+    maxQueryParams: number;
+    /** values of one repeated query parameter at most (fixed); above: 400 */
+    maxQueryArrayLength: number;
+    /** idle time of a keep-alive connection before the server closes it (HTTP_KEEP_ALIVE_TIMEOUT) */
+    keepAliveTimeoutMs: number;
+    /** time to receive a request's headers (HTTP_HEADERS_TIMEOUT) */
+    headersTimeoutMs: number;
+    /** time to receive a whole request, headers and body (HTTP_REQUEST_TIMEOUT) */
+    requestTimeoutMs: number;
+  };
   database: {
     /** postgres URL, or undefined for embedded PGlite */
     url: string | undefined;
@@ -71,6 +87,8 @@ export interface AppConfig {
     trustUserHeader: boolean;
     /** true when no user-auth method is configured (development only) */
     userAuthDisabled: boolean;
+    /** leeway for a token's `exp` / `nbf` against this service's clock, in seconds (AUTH_CLOCK_TOLERANCE) */
+    clockToleranceSeconds: number;
   };
   usage: {
     /** records per group commit at most (USAGE_GROUP_MAX_RECORDS) */
@@ -128,6 +146,22 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 type Env = Record<string, string | undefined>;
 
+/** A URL as an error message may show it: the password of its user-info masked (DATABASE_URL, NATS_URL...). */
+export function withoutPassword(value: string): string {
+  const scheme = value.indexOf('://');
+  if (scheme < 0) return value;
+  const start = scheme + 3;
+  let end = value.length;
+  for (const stop of ['/', '?', '#']) {
+    const at = value.indexOf(stop, start);
+    if (at >= 0 && at < end) end = at;
+  }
+  const at = value.lastIndexOf('@', end - 1);
+  const colon = value.indexOf(':', start);
+  if (at < start || colon < 0 || colon > at) return value;
+  return `${value.slice(0, colon + 1)}***${value.slice(at)}`;
+}
+
 /** Reads and validates the environment; throws ConfigValidationError naming every bad variable. */
 export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig {
   const problems: string[] = [];
@@ -170,7 +204,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       if (!protocols.includes(parsed.protocol)) throw new Error('protocol');
       return value.replace(/\/+$/, '');
     } catch {
-      problems.push(`${name} must be a ${protocols.join(' or ')} URL (got "${value}")`);
+      problems.push(`${name} must be a ${protocols.join(' or ')} URL (got "${withoutPassword(value)}")`);
       return fallback;
     }
   };
@@ -210,7 +244,8 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       }
     });
     if (bad.length > 0 || servers.some((server) => server === '')) {
-      problems.push(`NATS_URL must be "off" or one or more comma-separated nats:, tls:, ws: or wss: URLs (got "${natsRaw}")`);
+      const shown = (natsRaw ?? '').split(',').map(withoutPassword).join(',');
+      problems.push(`NATS_URL must be "off" or one or more comma-separated nats:, tls:, ws: or wss: URLs (got "${shown}")`);
     } else {
       natsUrl = servers.map((server) => server.replace(/\/+$/, '')).join(',');
     }
@@ -226,7 +261,21 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     if (userAuthDisabled) {
       problems.push('one of AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_TRUST_USER_HEADER=true is required when NODE_ENV=production');
     }
+    // RFC 7518 3.2: an HS256 key must be at least 256 bits; a shorter one can be guessed from any token (the value is never shown)
+    if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+      problems.push('AUTH_JWT_SECRET must be at least 32 bytes when NODE_ENV=production (HS256 needs a 256-bit key)');
+    }
   }
+
+  // HTTP server timeouts (docs/configuration.md "HTTP server"): Node refuses headers > request
+  const keepAliveTimeoutMs = duration('HTTP_KEEP_ALIVE_TIMEOUT', '65s', 1000);
+  const headersTimeoutMs = duration('HTTP_HEADERS_TIMEOUT', '5s', 50);
+  const requestTimeoutMs = duration('HTTP_REQUEST_TIMEOUT', '10s', 50);
+  if (headersTimeoutMs > requestTimeoutMs) {
+    problems.push(`HTTP_HEADERS_TIMEOUT (${headersTimeoutMs} ms) must not be longer than HTTP_REQUEST_TIMEOUT (${requestTimeoutMs} ms)`);
+  }
+  const clockToleranceMs = duration('AUTH_CLOCK_TOLERANCE', '30s', 0);
+  if (clockToleranceMs > 300_000) problems.push(`AUTH_CLOCK_TOLERANCE must be at most 5 minutes (got ${clockToleranceMs} ms)`);
 
   const serviceName = raw('SERVICE_NAME') ?? 'product_service';
   if (!/^[a-z0-9_-]{1,64}$/i.test(serviceName)) problems.push(`SERVICE_NAME must be 1-64 letters, digits, _ or - (got "${serviceName}")`);
@@ -251,7 +300,17 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     isProduction,
     serviceName,
     version,
-    http: { port: int('PORT', 8215, 0, 65535), host: raw('HOST') ?? '0.0.0.0', bodyLimitBytes: 1024 * 1024 },
+    http: {
+      port: int('PORT', 8215, 0, 65535),
+      host: raw('HOST') ?? '0.0.0.0',
+      bodyLimitBytes: 1024 * 1024,
+      maxHeaderBytes: 16 * 1024,
+      maxQueryParams: 64,
+      maxQueryArrayLength: 16,
+      keepAliveTimeoutMs,
+      headersTimeoutMs,
+      requestTimeoutMs,
+    },
     database: {
       url: dbUrl,
       pgliteDataDir,
@@ -292,6 +351,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       audience: raw('AUTH_AUDIENCE'),
       trustUserHeader,
       userAuthDisabled,
+      clockToleranceSeconds: clockToleranceMs / 1000,
     },
     usage: {
       groupMaxRecords: int('USAGE_GROUP_MAX_RECORDS', 1000, 1, 10_000),

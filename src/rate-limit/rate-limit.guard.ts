@@ -20,13 +20,15 @@ export const THROTTLER_METADATA = {
 } as const;
 
 /**
- * What a refusal blocks in a shared storage: 1 ms. `@nestjs/throttler` blocks a caller for
- * `blockDuration` (its `ttl` by default) from the first refusal; the SPEC's limit is a window: a
- * refused caller may come back when its window ends (`Retry-After`), which is what a block of 1 ms
- * in `@nest-lab/throttler-storage-redis`'s script gives (every request over the limit is refused
- * until the window key expires). The memory storage has no blocks at all.
+ * How long a refusal blocks in a shared storage: the window itself. `@nest-lab/throttler-storage-redis`'s
+ * script resets a caller's window to one hit when it meets a block whose time is up, so a block of
+ * 1 ms (meant to refuse until the window ends) let a caller sending a request every millisecond or
+ * two start a new window after every refusal: five of every six requests passed a limit of five
+ * (found by the e2e test of two replicas on Redis under load; issue 15). Blocked for the window
+ * from its first refusal, a caller gets at most `limit` requests per window plus block, and
+ * `Retry-After` says when the block ends. The memory storage has no blocks at all.
  */
-const BLOCK_MS = 1;
+const blockFor = (ttl: number): number => ttl;
 
 interface RouteLimit {
   name: string;
@@ -57,7 +59,8 @@ const decisionOf = (record: ThrottlerStorageRecord, limit: number): RateLimitDec
   allowed: !record.isBlocked,
   limit,
   remaining: Math.max(0, limit - record.totalHits),
-  resetSeconds: Math.max(1, record.timeToExpire),
+  // refused: until the block ends (a shared storage's block can outlast the window); else the window's end
+  resetSeconds: Math.max(1, record.isBlocked ? Math.max(record.timeToBlockExpire, record.timeToExpire) : record.timeToExpire),
 });
 
 /**
@@ -75,7 +78,7 @@ const decisionOf = (record: ThrottlerStorageRecord, limit: number): RateLimitDec
  *   SPEC says (the library keys per route and hashes the key with sha256 on every request). A route
  *   tuned with `@Throttle()` gets its own counter per caller, `Controller.handler:<caller>`.
  * - **the refusal**: 429 `RATE_LIMITED` in the SPEC body through the HTTP filter, a DomainError with
- *   `Retry-After` = seconds until the caller's window ends; `X-RateLimit-Limit`, `-Remaining`,
+ *   `Retry-After` = seconds until the caller's window (or, in Redis, its block) ends; `X-RateLimit-Limit`, `-Remaining`,
  *   `-Reset` (seconds to the window's end) on every limited response, refusals included.
  * - **the cost**: every request passes here. The route's metadata is read once per handler and
  *   cached. With the in-memory storage (the default) `canActivate` answers synchronously: the counter
@@ -125,7 +128,7 @@ export class RateLimitGuard extends ThrottlerGuard {
   private async countShared(plan: RoutePlan, tracker: string, reply: FastifyReply): Promise<boolean> {
     for (const { name, limit, ttl, ownCounter } of plan.limits) {
       const key = ownCounter ? `${plan.routeId}:${tracker}` : tracker;
-      const record = await this.storageService.increment(key, ttl as number, limit as number, BLOCK_MS, name);
+      const record = await this.storageService.increment(key, ttl as number, limit as number, blockFor(ttl as number), name);
       this.answer(reply, name, ttl as number, decisionOf(record, limit as number));
     }
     return true;
@@ -144,7 +147,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     if (ignoreUserAgents?.some((pattern) => pattern.test(userAgent))) return true;
     const name = throttler.name ?? 'default';
     const key = generateKey(context, await getTracker(req, context), name);
-    const record = await this.storageService.increment(key, ttl, limit, BLOCK_MS, name);
+    const record = await this.storageService.increment(key, ttl, limit, blockFor(ttl), name);
     this.answer(http.getResponse<FastifyReply>(), name, ttl, decisionOf(record, limit));
     return true;
   }

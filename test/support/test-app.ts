@@ -1,9 +1,14 @@
 import { Test } from '@nestjs/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { RouteOptions } from 'fastify';
+import type { Writable } from 'node:stream';
+import { PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { AppModule } from '../../src/app.module.js';
 import { APP_OPTIONS, configureApp, createAdapter } from '../../src/bootstrap.js';
 import { Clock } from '../../src/common/clock/clock.js';
+import { loadConfig } from '../../src/config/app-config.js';
+import { loggerOptions } from '../../src/common/logging/logger.options.js';
 import { createTestDatabase } from './database.js';
 
 export const API = '/api/v1/product';
@@ -33,6 +38,16 @@ export interface TestAppOptions {
   imports?: ModuleMetadata['imports'];
   /** providers to replace (Test.overrideProvider(...).useValue(...)) */
   overrides?: Array<{ provide: unknown; useValue: unknown }>;
+  /** filled with every route Fastify registers (its onRoute hook, installed before any route exists) */
+  routes?: RegisteredRoute[];
+  /** where the app's log lines go (the service's own logger options, LOG_LEVEL from env), instead of stdout */
+  logSink?: Writable;
+}
+
+/** One entry of Fastify's route table: a method (HEAD routes of GETs included) and the URL pattern. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
 }
 
 /**
@@ -55,13 +70,28 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SWEEP_INTERVAL_MS: '1h',
     ...options.env,
   };
-  let builder = Test.createTestingModule({ imports: [AppModule.forRoot(env), ...(options.imports ?? [])] });
+  const config = loadConfig(env);
+  let builder = Test.createTestingModule({ imports: [AppModule.forRoot(env, config), ...(options.imports ?? [])] });
   if (options.clock) builder = builder.overrideProvider(Clock).useValue(options.clock);
+  if (options.logSink) {
+    // nestjs-pino builds one root logger per module registry (per test file): the first app's sink wins
+    const params = loggerOptions(config);
+    builder = builder.overrideProvider(PARAMS_PROVIDER_TOKEN).useValue({ ...params, pinoHttp: [params.pinoHttp, options.logSink] });
+  }
   for (const { provide, useValue } of options.overrides ?? []) builder = builder.overrideProvider(provide).useValue(useValue);
   let app: NestFastifyApplication | undefined;
   try {
     const moduleRef = await builder.compile();
-    app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(), APP_OPTIONS);
+    app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(config.http), APP_OPTIONS);
+    const routes = options.routes;
+    if (routes) {
+      app
+        .getHttpAdapter()
+        .getInstance()
+        .addHook('onRoute', (route: RouteOptions) => {
+          for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+        });
+    }
     configureApp(app);
     await app.listen(0, '127.0.0.1');
     await app.startAllMicroservices();

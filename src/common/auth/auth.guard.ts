@@ -2,12 +2,22 @@ import { timingSafeEqual } from 'node:crypto';
 import { type CanActivate, type ExecutionContext, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
-import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { AppConfig } from '../../config/app-config.js';
-import { forbidden, unauthorized } from '../errors/domain-error.js';
+import { withoutPassword } from '../../config/app-config.js';
+import type { FastifyReply } from 'fastify';
+import { Clock } from '../clock/clock.js';
+import { NO_STORE } from '../http/http-edge.js';
+import { CommonErrorCode, forbidden, unauthorized, unavailable } from '../errors/domain-error.js';
 import { isIdentifier } from '../validation/validators.js';
 import { ACCESS_KEY, type Access, type AuthedRequest } from './auth.decorators.js';
 import type { Principal } from './principal.js';
+import { RemoteKeySet } from './remote-key-set.js';
+import { TokenVerifier } from './token-verifier.js';
+
+/** The key set of AUTH_JWKS_URL is fetched again after this long (while its endpoint answers). */
+export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
+/** At most one fetch of the key set per this long, however many unknown `kid`s tokens bring. */
+export const JWKS_REFRESH_COOLDOWN_MS = 30_000;
 
 const header = (req: AuthedRequest, name: string): string | undefined => {
   const value = req.headers[name];
@@ -28,20 +38,36 @@ const safeEqual = (a: string, b: string): boolean => {
 export class AuthGuard implements CanActivate, OnModuleInit {
   private readonly logger = new Logger('Auth');
   private readonly auth: AppConfig['auth'];
-  private readonly jwks?: JWTVerifyGetKey;
-  private readonly hmacKey?: Uint8Array;
+  /** the key set of AUTH_JWKS_URL, when set */
+  readonly keySet?: RemoteKeySet;
+  private readonly tokens?: TokenVerifier;
   private readonly accessByHandler = new WeakMap<object, Access>();
 
   constructor(
     private readonly reflector: Reflector,
     config: ConfigService<AppConfig, true>,
+    clock: Clock,
   ) {
     this.auth = config.get('auth', { infer: true });
-    if (this.auth.jwksUrl) this.jwks = createRemoteJWKSet(new URL(this.auth.jwksUrl));
-    if (this.auth.jwtSecret) this.hmacKey = new TextEncoder().encode(this.auth.jwtSecret);
+    if (this.auth.jwksUrl) {
+      const url = withoutPassword(this.auth.jwksUrl);
+      this.keySet = new RemoteKeySet(
+        new URL(this.auth.jwksUrl),
+        clock,
+        {
+          cacheMaxAgeMs: JWKS_CACHE_MAX_AGE_MS,
+          cooldownMs: JWKS_REFRESH_COOLDOWN_MS,
+          timeoutMs: config.get('clients', { infer: true }).timeoutMs,
+        },
+        (err) => this.logger.warn({ url, error: err instanceof Error ? err.message : String(err) }, 'user token keys could not be fetched'),
+      );
+    }
+    if (this.auth.jwtSecret || this.keySet) this.tokens = new TokenVerifier(this.auth, clock, this.keySet);
   }
 
   onModuleInit(): void {
+    // fetched ahead of the first token; start-up never waits for it (nor fails without it)
+    if (this.keySet) void this.keySet.refresh().catch(() => undefined);
     if (this.auth.userAuthDisabled) {
       this.logger.warn('User authentication is OFF (no AUTH_JWT_SECRET, AUTH_JWKS_URL or AUTH_TRUST_USER_HEADER): development only');
     }
@@ -50,11 +76,24 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     }
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous unless a bearer token must be verified (the one asynchronous step): a request with
+   * no token, an internal caller or a gateway user pays no promise here.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const access = this.accessOf(context);
     const req = context.switchToHttp().getRequest<AuthedRequest>();
-    const principal = await this.resolve(req, access === 'public');
+    const lenient = access === 'public';
+    // what a route that needs credentials answers depends on who asks: never kept by a cache
+    if (!lenient) void context.switchToHttp().getResponse<FastifyReply>().header('Cache-Control', NO_STORE);
+    const resolved = this.resolve(req, lenient);
+    if (typeof resolved !== 'string') return this.admit(req, access, resolved);
+    return this.verifyBearer(resolved, lenient).then((principal) => this.admit(req, access, principal));
+  }
+
+  /** Remembers the caller on the request and applies the route's access level. */
+  private admit(req: AuthedRequest, access: Access, principal: Principal): boolean {
     req.principal = principal;
     if (access === 'public') return true;
     if (access === 'internal' && principal.kind !== 'internal') {
@@ -77,7 +116,8 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     return access;
   }
 
-  private async resolve(req: AuthedRequest, lenient: boolean): Promise<Principal> {
+  /** The caller from the request's headers, or the bearer token still to verify. */
+  private resolve(req: AuthedRequest, lenient: boolean): Principal | string {
     if (header(req, 'x-internal-service')?.toLowerCase() === 'true') {
       const secret = this.auth.internalServiceSecret;
       const given = header(req, 'x-internal-service-secret');
@@ -87,12 +127,7 @@ export class AuthGuard implements CanActivate, OnModuleInit {
       throw unauthorized('Invalid internal service credentials');
     }
     const authorization = header(req, 'authorization');
-    if (authorization?.toLowerCase().startsWith('bearer ') && (this.hmacKey || this.jwks)) {
-      const userId = await this.verifyJwt(authorization.slice(7).trim());
-      if (userId) return { kind: 'user', userId };
-      if (lenient) return { kind: 'anonymous' };
-      throw unauthorized('Invalid or expired bearer token');
-    }
+    if (this.tokens && authorization !== undefined && /^bearer /i.test(authorization)) return authorization.slice(7).trim();
     if (this.auth.trustUserHeader) {
       const userId = header(req, 'x-user-id');
       if (userId !== undefined && isIdentifier(userId)) return { kind: 'user', userId };
@@ -101,18 +136,14 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     throw unauthorized();
   }
 
-  private async verifyJwt(token: string): Promise<string | undefined> {
-    const options = {
-      issuer: this.auth.issuer,
-      audience: this.auth.audience,
-    };
-    try {
-      const { payload } = this.hmacKey
-        ? await jwtVerify(token, this.hmacKey, { ...options, algorithms: ['HS256'] })
-        : await jwtVerify(token, this.jwks as JWTVerifyGetKey, options);
-      return typeof payload.sub === 'string' && isIdentifier(payload.sub) ? payload.sub : undefined;
-    } catch {
-      return undefined;
+  private async verifyBearer(token: string, lenient: boolean): Promise<Principal> {
+    const verdict = await (this.tokens as TokenVerifier).verify(token);
+    if ('userId' in verdict) return { kind: 'user', userId: verdict.userId };
+    if (lenient) return { kind: 'anonymous' };
+    if ('unavailable' in verdict) {
+      throw unavailable(CommonErrorCode.SERVICE_UNAVAILABLE, 'User tokens cannot be checked now', verdict.unavailable.retryAfterSeconds);
     }
+    this.logger.debug({ reason: verdict.invalid }, 'bearer token refused');
+    throw unauthorized('Invalid or expired bearer token');
   }
 }

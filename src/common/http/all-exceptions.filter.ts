@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../errors/domain-error.js';
 import { toHttpError } from './error-response.js';
+import { NO_STORE } from './http-edge.js';
 
 /** The one HTTP exception filter: every error leaves as the SPEC error body. */
 @Catch()
@@ -20,6 +21,8 @@ export class AllExceptionsFilter implements ExceptionFilter {
     } else if (status >= 500) {
       this.logger.error({ err: exception, request_id: req.id }, 'Unhandled error while serving request');
     }
+    // no error is kept by a cache (a catalog read that failed had not set its public Cache-Control yet)
+    void reply.header('Cache-Control', NO_STORE);
     if (headers) void reply.headers(headers);
     void reply.status(status).send(body);
   }

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { CallContext } from '../../common/auth/principal.js';
+import type { AppConfig } from '../../config/app-config.js';
 import { CatalogErrorCode } from '../catalog/catalog.errors.js';
 import { type ProductResponse, toProductResponse } from '../catalog/mappers/catalog.mappers.js';
 import { ProductService } from '../catalog/services/product.service.js';
@@ -9,6 +11,7 @@ import { Clock } from '../../common/clock/clock.js';
 import { UsageErrorCode } from '../usage/usage.errors.js';
 import { type QuotaLimitView, UsageQuotas } from '../usage/usage-quotas.service.js';
 import { CatalogErrors } from '../catalog/catalog.errors.js';
+import { assertMayPriceFor } from './user-pricing-access.js';
 
 export interface AvailabilityResponse {
   available: boolean;
@@ -35,17 +38,27 @@ export interface AvailabilityQuery {
  * checks for `requires_subscription` products: the user needs an entitling (active / trialing)
  * subscription, personal or for the given organization, whose plan includes the product
  * (otherwise reason `SUBSCRIPTION_REQUIRED`; without a user_id such a product is not available).
+ *
+ * With a `user_id` the answer is that user's data (whether they hold an entitling subscription, and
+ * which plan includes what): like effective pricing, only that user or an internal caller may ask
+ * (401 without credentials while user auth is on, 403 for another user). Without one it is public.
  */
 @Injectable()
 export class AvailabilityService {
+  private readonly userAuthDisabled: boolean;
+
   constructor(
     private readonly products: ProductService,
     private readonly entitlements: EntitlementService,
     private readonly quotas: UsageQuotas,
     private readonly clock: Clock,
-  ) {}
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.userAuthDisabled = config.get('auth', { infer: true }).userAuthDisabled;
+  }
 
   async availability(productId: string, query: AvailabilityQuery, ctx: CallContext): Promise<AvailabilityResponse> {
+    if (query.userId !== undefined) assertMayPriceFor(ctx, query.userId, this.userAuthDisabled, 'availability');
     return (await this.decide(productId, query, ctx)).availability;
   }
 

@@ -48,7 +48,11 @@ export class PricingController {
 
   @Get(':product_id/availability')
   @Public()
-  @ApiOperation({ summary: 'Is the product available (to this user / organization)? Always 200, also for an unknown product' })
+  @ApiOperation({
+    summary: 'Is the product available (to this user / organization)? 200, also for an unknown product',
+    description: 'With `user_id`: that user or internal callers only (401 without credentials, 403 for another user).',
+  })
+  @ApiForbiddenResponse({ schema: { example: errorExample('FORBIDDEN', 'Users may only ask for their own availability') } })
   @ApiOkResponse({
     description: 'unknown product: `{"available": false, "reason": "PRODUCT_NOT_FOUND"}`; retired: reason `PRODUCT_INACTIVE`',
     schema: { example: { available: true, product: PRODUCT_EXAMPLE } },

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { CallContext } from '../../common/auth/principal.js';
+import { type CallContext, isInternal } from '../../common/auth/principal.js';
 import { forbidden } from '../../common/errors/domain-error.js';
 import { Decimal } from '../../common/money/decimal.js';
 import { DEFAULT_LIMIT, decodeSeqCursor, type Page, seqPageOf } from '../../common/pagination/page.js';
@@ -28,20 +28,26 @@ export class UsageQueries {
     return this.uow.read(async (tx) => seqPageOf(await this.repo.list(tx, filters, limit + 1, beforeSeq), limit, toUsageRecordView));
   }
 
+  /**
+   * Totals by product and by day. `provider_cost` and `margin` are the platform's purchase prices
+   * (what the internal-only cost lookup answers): internal callers only, users see their usage and
+   * what it cost them.
+   */
   async statistics(query: UsageFiltersQuery, ctx: CallContext): Promise<Record<string, unknown>> {
     const filters = filtersFor(query, ctx);
     const { totals, byProduct, byDate } = await this.uow.read((tx) => this.repo.statistics(tx, filters));
+    const providerCosts = isInternal(ctx.principal) ? costAndMargin : () => ({});
     const entry = (r: UsageAggregate) => ({
       usage_amount: new Decimal(r.usage).toFixed(),
       total_cost: new Decimal(r.cost).toFixed(),
       records: Number(r.records),
-      ...costAndMargin(r),
+      ...providerCosts(r),
     });
     return {
       total_usage: new Decimal(totals.usage).toFixed(),
       total_cost: new Decimal(totals.cost).toFixed(),
       total_records: Number(totals.records),
-      ...costAndMargin(totals),
+      ...providerCosts(totals),
       usage_by_product: Object.fromEntries(byProduct.map((r) => [r.product_id, entry(r)])),
       usage_by_date: Object.fromEntries(byDate.map((r) => [r.day, entry(r)])),
       period: {

@@ -229,8 +229,9 @@ export class UsageController {
   @ApiOperation({
     summary: 'Usage totals by product and by UTC day for the filters (dates bound usage_timestamp: [start, end))',
     description:
-      '`provider_cost` sums what the records cost the platform (stored when each was recorded; records without a matching cost ' +
-      'definition count 0 and are counted in `records_without_provider_cost`); `margin` = total_cost - provider_cost.',
+      'For internal callers only (users see their usage and its cost): `provider_cost` sums what the records cost the platform ' +
+      '(stored when each was recorded; records without a matching cost definition count 0 and are counted in ' +
+      '`records_without_provider_cost`); `margin` = total_cost - provider_cost.',
   })
   @ApiOkResponse({
     schema: {
