@@ -12,14 +12,20 @@ import { OutboxSignal } from './outbox.signal.js';
 
 /** LISTEN/NOTIFY channel on which a replica wakes the relay lock holder for its own commits. */
 const NOTIFY_CHANNEL = 'outbox_events';
-const PUBLISH_TIMEOUT_MS = 5000;
+/**
+ * How long a wave waits for its PubAcks. JetStream acknowledges in milliseconds, also at three
+ * replicas; a wave still unanswered after this long is failed and published again (same
+ * Nats-Msg-Id). Short, because a stalled server (SIGSTOP in the chaos suite) holds the relay this
+ * long after it wakes up: 5 s had the relay resume ~8 s after the stall ended.
+ */
+const PUBLISH_TIMEOUT_MS = 2000;
 /**
  * Longest wait between failing passes. Short: while the connection is up and publishes fail
  * (JetStream electing a new stream leader after a node died, a stalled server), a pass costs one
  * short transaction and one publish attempt, and the relay should catch up within this long of
  * JetStream answering again; a reconnection cuts the wait short anyway.
  */
-const MAX_BACKOFF_MS = 2000;
+const MAX_BACKOFF_MS = 1000;
 /** PROCESS_ROLE=api: at most one NOTIFY per this many ms to wake a worker's relay (the commits in between ride along). */
 const API_NOTIFY_SPACING_MS = 5;
 

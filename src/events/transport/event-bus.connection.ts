@@ -22,6 +22,8 @@ export class EventBusConnection {
   private js?: JetStreamClient;
   private jsm?: JetStreamManager;
   private asyncPublisher?: JetStreamAsyncPublisher;
+  /** the stream was found or created once by this process (so a later failing check is not a missing stream) */
+  private streamEnsured = false;
   private stateValue: EventBusState;
   private readonly listeners = new Set<() => void>();
   private readonly waiters = new Set<() => void>();
@@ -136,18 +138,33 @@ export class EventBusConnection {
   private async connected(message: string): Promise<void> {
     try {
       const created = await ensureStream(this.manager(), this.nats.stream, this.nats.subjectPrefix);
+      this.streamEnsured = true;
       this.stateValue = 'connected';
       this.lastError = undefined;
       this.logger.log({ nats_server: this.nc?.getServer(), stream: this.nats.stream, stream_created: created }, message);
     } catch (err) {
-      // connected but JetStream not usable (disabled, not ready): stay "disconnected" and retry
       this.lastError = `stream ${this.nats.stream}: ${err instanceof Error ? err.message : String(err)}`;
-      this.stateValue = 'disconnected';
-      this.logger.error({ err: this.lastError }, 'Event bus connected but the stream is not available; retrying in 5 s');
-      setTimeout(() => {
-        if (this.stateValue === 'disconnected' && this.nc && !this.nc.isClosed()) void this.connected(message);
-      }, 5000).unref();
-      return;
+      const retry = () => {
+        if (this.nc && !this.nc.isClosed() && this.stateValue !== 'closed') void this.connected(message);
+      };
+      if (this.streamEnsured) {
+        // The stream existed before this reconnection (it is never deleted by us): its API not answering
+        // yet is JetStream electing leaders after a node loss. Publishing and consuming may go on (a
+        // publish without a leader fails and is retried by the relay); the check is repeated meanwhile.
+        // Waiting for it instead had held the relay back for 5 s after each reconnection.
+        this.stateValue = 'connected';
+        this.logger.warn(
+          { err: this.lastError },
+          'Event bus reconnected; the stream does not answer yet (leader election?); checking again in 1 s',
+        );
+        setTimeout(() => void this.recheckStream(), 1000).unref();
+      } else {
+        // connected but JetStream not usable (disabled, not ready): stay "disconnected" and retry
+        this.stateValue = 'disconnected';
+        this.logger.error({ err: this.lastError }, 'Event bus connected but the stream is not available; retrying in 1 s');
+        setTimeout(() => this.stateValue === 'disconnected' && retry(), 1000).unref();
+        return;
+      }
     }
     for (const resolve of this.waiters) resolve();
     this.waiters.clear();
@@ -157,6 +174,19 @@ export class EventBusConnection {
       } catch (err) {
         this.logger.error({ err }, 'event bus listener failed');
       }
+    }
+  }
+
+  /** After a reconnection whose stream check failed: check again every second until it answers (no listener is told again). */
+  private async recheckStream(): Promise<void> {
+    if (!this.nc || this.nc.isClosed() || this.stateValue !== 'connected' || !this.lastError) return;
+    try {
+      await ensureStream(this.manager(), this.nats.stream, this.nats.subjectPrefix);
+      this.lastError = undefined;
+      this.logger.log({ nats_server: this.nc.getServer(), stream: this.nats.stream }, 'Event bus stream answers again');
+    } catch (err) {
+      this.lastError = `stream ${this.nats.stream}: ${err instanceof Error ? err.message : String(err)}`;
+      setTimeout(() => void this.recheckStream(), 1000).unref();
     }
   }
 

@@ -15,6 +15,7 @@ import { errorExample } from '../catalog/controllers/examples.js';
 import type { PriceQuoteResponse } from './price-quote.js';
 import { PriceQuoteService } from './price-quote.service.js';
 import { PriceQuoteDto } from './pricing.dto.js';
+import { Idempotent } from '../../idempotency/idempotent.decorator.js';
 
 /** The route as the platform calls it: outside the /api/v1/product prefix (bootstrap.ts excludes it). */
 export const PRICE_QUOTE_PATH = 'api/v1/pricing/calculate';
@@ -65,10 +66,11 @@ export class PriceQuoteController {
   @Post(PRICE_QUOTE_PATH)
   @HttpCode(200)
   @Public()
+  @Idempotent()
   @ApiOperation({
     summary: 'Quote the exact cost of `quantity` units of a product (public; with user_id: that user only, or internal callers)',
     description:
-      "Without `user_id`: the list price of units [0, quantity) over the paid tiers (no free tier). With `user_id` (and `subscription_id`): the next `quantity` units after that user's usage this period, free tier included — what recording them now would cost. Nothing is stored; an `Idempotency-Key` is accepted and has nothing to deduplicate.",
+      "Without `user_id`: the list price of units [0, quantity) over the paid tiers (no free tier). With `user_id` (and `subscription_id`): the next `quantity` units after that user's usage this period, free tier included — what recording them now would cost. Nothing is stored but, like every POST, an `Idempotency-Key` replays the first answer for 24 h (and a malformed key is 400).",
   })
   @ApiBody({
     type: PriceQuoteDto,

@@ -1,3 +1,4 @@
+import { IdempotencyModule } from '../../idempotency/idempotency.module.js';
 import { Module } from '@nestjs/common';
 import { CatalogModule } from '../catalog/catalog.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
@@ -16,7 +17,7 @@ import { UsageQuotaController } from './usage-quota.controller.js';
  * below imports it.
  */
 @Module({
-  imports: [CatalogModule, SubscriptionsModule, UsageModule],
+  imports: [CatalogModule, SubscriptionsModule, UsageModule, IdempotencyModule],
   controllers: [PricingController, PriceQuoteController, UsageQuotaController],
   providers: [PricingService, AvailabilityService, PriceQuoteService],
 })

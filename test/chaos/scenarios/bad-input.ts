@@ -193,7 +193,8 @@ function writeEndpoints(ctx: { subscriptionId: string }): WriteEndpoint[] {
         effective_from: new Date().toISOString(),
         is_active: true,
       }),
-      required: ['cost_id', 'service_type', 'cost_per_unit'],
+      // cost_id is generated when absent (README decision)
+      required: ['service_type', 'cost_per_unit'],
       ids: ['cost_id'],
     },
     {
