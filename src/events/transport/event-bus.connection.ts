@@ -143,10 +143,7 @@ export class EventBusConnection {
       this.lastError = undefined;
       this.logger.log({ nats_server: this.nc?.getServer(), stream: this.nats.stream, stream_created: created }, message);
     } catch (err) {
-      this.lastError = `stream ${this.nats.stream}: ${err instanceof Error ? err.message : String(err)}`;
-      const retry = () => {
-        if (this.nc && !this.nc.isClosed() && this.stateValue !== 'closed') void this.connected(message);
-      };
+      this.lastError = this.streamError(err);
       if (this.streamEnsured) {
         // The stream existed before this reconnection (it is never deleted by us): its API not answering
         // yet is JetStream electing leaders after a node loss. Publishing and consuming may go on (a
@@ -162,7 +159,9 @@ export class EventBusConnection {
         // connected but JetStream not usable (disabled, not ready): stay "disconnected" and retry
         this.stateValue = 'disconnected';
         this.logger.error({ err: this.lastError }, 'Event bus connected but the stream is not available; retrying in 1 s');
-        setTimeout(() => this.stateValue === 'disconnected' && retry(), 1000).unref();
+        setTimeout(() => {
+          if (this.stateValue === 'disconnected' && this.nc && !this.nc.isClosed()) void this.connected(message);
+        }, 1000).unref();
         return;
       }
     }
@@ -185,9 +184,13 @@ export class EventBusConnection {
       this.lastError = undefined;
       this.logger.log({ nats_server: this.nc.getServer(), stream: this.nats.stream }, 'Event bus stream answers again');
     } catch (err) {
-      this.lastError = `stream ${this.nats.stream}: ${err instanceof Error ? err.message : String(err)}`;
+      this.lastError = this.streamError(err);
       setTimeout(() => void this.recheckStream(), 1000).unref();
     }
+  }
+
+  private streamError(err: unknown): string {
+    return `stream ${this.nats.stream}: ${err instanceof Error ? err.message : String(err)}`;
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {

@@ -11,11 +11,11 @@ import {
 } from '@nestjs/swagger';
 import { Ctx, Public } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
+import { Idempotent } from '../../idempotency/idempotent.decorator.js';
 import { errorExample } from '../catalog/controllers/examples.js';
 import type { PriceQuoteResponse } from './price-quote.js';
 import { PriceQuoteService } from './price-quote.service.js';
 import { PriceQuoteDto } from './pricing.dto.js';
-import { Idempotent } from '../../idempotency/idempotent.decorator.js';
 
 /** The route as the platform calls it: outside the /api/v1/product prefix (bootstrap.ts excludes it). */
 export const PRICE_QUOTE_PATH = 'api/v1/pricing/calculate';

@@ -1,5 +1,5 @@
-import { IdempotencyModule } from '../../idempotency/idempotency.module.js';
 import { Module } from '@nestjs/common';
+import { IdempotencyModule } from '../../idempotency/idempotency.module.js';
 import { CatalogModule } from '../catalog/catalog.module.js';
 import { SubscriptionsModule } from '../subscriptions/subscriptions.module.js';
 import { UsageModule } from '../usage/usage.module.js';
