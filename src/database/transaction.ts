@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { EntityManager } from 'typeorm';
 
 /**
@@ -47,4 +48,62 @@ export function prepared(tx: Tx, name: string, text: string): string {
 export function managerOf(tx: Tx): EntityManager {
   if (!(tx instanceof ManagedTx)) throw new Error('not a transaction of this UnitOfWork');
   return tx.manager;
+}
+
+/**
+ * A transaction sent as SQL text over PostgreSQL's simple query protocol, several statements per
+ * message: BEGIN travels with the first statement and COMMIT with the last, so a short transaction
+ * of two statements costs two round trips instead of four. No parameters: repositories inline their
+ * values as literals (`sqlLiteral`). Handed out by `UnitOfWork.scripted` (PostgreSQL only).
+ */
+export class ScriptedTx {
+  private begun = false;
+  private ended = false;
+
+  constructor(private readonly send: (sql: string) => Promise<unknown>) {}
+
+  /** Runs `sql` (with BEGIN before it, the first time); answers the rows of its last statement. */
+  async query<R>(sql: string): Promise<R[]> {
+    if (this.ended) throw new Error('the scripted transaction has ended');
+    const first = !this.begun;
+    this.begun = true;
+    return lastRows<R>(await this.send(first ? `BEGIN; ${sql}` : sql));
+  }
+
+  /** Runs `sql` (if any) and COMMIT in one message; the transaction ends. */
+  async commit(sql?: string): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    if (!this.begun && !sql) return;
+    await this.send([this.begun ? undefined : 'BEGIN', sql, 'COMMIT'].filter(Boolean).join('; '));
+  }
+
+  /** After a failure: ROLLBACK if the transaction began and did not end (by the caller, UnitOfWork). */
+  async abort(): Promise<void> {
+    if (this.ended || !this.begun) return;
+    this.ended = true;
+    await this.send('ROLLBACK');
+  }
+
+  get open(): boolean {
+    return this.begun && !this.ended;
+  }
+}
+
+/** node-postgres answers one result for one statement and an array of results for several. */
+function lastRows<R>(result: unknown): R[] {
+  const last = (Array.isArray(result) ? result[result.length - 1] : result) as { rows?: R[] } | undefined;
+  return last?.rows ?? [];
+}
+
+/** A value as an SQL literal for a ScriptedTx (strings quoted and escaped; integers checked). */
+export function sqlLiteral(value: string | number | boolean | null): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'boolean') return value ? 'true' : 'false';
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new Error(`not an integer literal: ${value}`);
+    return String(value);
+  }
+  // quotes doubled, and E'...' with doubled backslashes when there are any (whatever standard_conforming_strings says)
+  return pg.escapeLiteral(value.replaceAll('\0', ''));
 }

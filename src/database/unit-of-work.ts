@@ -4,7 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { translateDatabaseError } from './database-errors.js';
 import { DatabaseRuntime } from './database-runtime.js';
 import { pgCode } from './pg-errors.js';
-import { type AfterCommitHook, ManagedTx, type Tx } from './transaction.js';
+import { type AfterCommitHook, ManagedTx, ScriptedTx, type Tx } from './transaction.js';
 
 export type { Tx } from './transaction.js';
 
@@ -16,6 +16,15 @@ interface Committed<T> {
   hooks: AfterCommitHook[];
 }
 const MAX_ATTEMPTS = 3;
+
+/** The node-postgres pool behind TypeORM's PostgreSQL driver (`driver.master`), as far as `scripted` uses it. */
+interface PgPoolClient {
+  query(sql: string): Promise<unknown>;
+  release(err?: Error): void;
+}
+interface PgPool {
+  connect(): Promise<PgPoolClient>;
+}
 
 /**
  * The single unit-of-work helper: every write opens one transaction here, changes state and
@@ -118,6 +127,41 @@ export class UnitOfWork {
       }
     };
     return this.afterCommit(await this.queued(job));
+  }
+
+  /**
+   * A short transaction sent as SQL text, BEGIN with its first statement and COMMIT with its last
+   * (see ScriptedTx): for a loop that runs one hundreds of times a second (the outbox relay), where
+   * every round trip is a syscall pair and, under load, a turn of a busy event loop. On one pooled
+   * connection; rolled back when `work` throws, committed when it returns without having committed.
+   * Not retried, no after-commit hooks, not inside a request transaction. PostgreSQL only: on
+   * embedded PGlite use `run`.
+   */
+  async scripted<T>(work: (tx: ScriptedTx) => Promise<T>): Promise<T> {
+    const pool = (this.dataSource.driver as { master?: PgPool }).master;
+    if (this.serialize || !pool || typeof pool.connect !== 'function') throw new Error('scripted transactions need PostgreSQL');
+    let client: PgPoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      throw translateDatabaseError(err);
+    }
+    const tx = new ScriptedTx((sql) => client.query(sql));
+    let broken: Error | undefined;
+    try {
+      const result = await work(tx);
+      await tx.commit();
+      return result;
+    } catch (err) {
+      try {
+        await tx.abort();
+      } catch (rollbackError) {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError)); // the connection is gone
+      }
+      throw translateDatabaseError(err);
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** On PGlite, behind the other units of work (one connection); on PostgreSQL at once. */

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../../config/app-config.js';
 import { DatabaseRuntime } from '../../database/database-runtime.js';
 import { PgNotifications } from '../../database/pg-notifications.js';
+import type { ScriptedTx, Tx } from '../../database/transaction.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import { EventsMetrics } from '../events.metrics.js';
 import { EventBusConnection } from '../transport/event-bus.connection.js';
@@ -26,6 +27,15 @@ const PUBLISH_TIMEOUT_MS = 2000;
  * JetStream answering again; a reconnection cuts the wait short anyway.
  */
 const MAX_BACKOFF_MS = 1000;
+/**
+ * While behind (a pass read a full batch), each pass reads twice as many rows as the last, up to
+ * this many times OUTBOX_BATCH_SIZE (and at most 10,000). A pass costs a few loop turns and round
+ * trips whatever its size; when request handling saturates the CPU each of those waits behind a
+ * busy event loop, so only larger passes let the relay catch up. Back to OUTBOX_BATCH_SIZE once a
+ * pass finds less than it asked for, or fails.
+ */
+const MAX_BATCH_GROWTH = 8;
+const MAX_BATCH = 10_000;
 /** PROCESS_ROLE=api: at most one NOTIFY per this many ms to wake a worker's relay (the commits in between ride along). */
 const API_NOTIFY_SPACING_MS = 5;
 
@@ -83,6 +93,9 @@ export class OutboxRelay implements OnApplicationBootstrap {
   private readonly apiOnly: boolean;
   private notifying?: Promise<void>;
   private notifyAgain = false;
+  /** rows the next pass reads (see MAX_BATCH_GROWTH) */
+  private batchLimit: number;
+  private readonly maxBatchLimit: number;
 
   constructor(
     private readonly uow: UnitOfWork,
@@ -96,6 +109,8 @@ export class OutboxRelay implements OnApplicationBootstrap {
   ) {
     this.nats = config.get('nats', { infer: true });
     this.apiOnly = config.get('processRole', { infer: true }) === 'api';
+    this.batchLimit = this.nats.outboxBatchSize;
+    this.maxBatchLimit = Math.max(this.batchLimit, Math.min(this.batchLimit * MAX_BATCH_GROWTH, MAX_BATCH));
     signal.listen(() => {
       if (this.apiOnly) {
         this.notifyWorker();
@@ -179,7 +194,7 @@ export class OutboxRelay implements OnApplicationBootstrap {
     let lastPass = 0;
     while (!this.stopping) {
       // Commits keep coming: let the next pass start at least OUTBOX_RELAY_LINGER_MS after the last one,
-      // so that it carries every event committed meanwhile (a pass costs four round trips to PostgreSQL
+      // so that it carries every event committed meanwhile (a pass costs two round trips to PostgreSQL
       // and one to NATS, whether it publishes one event or a thousand). After a quiet spell the pass
       // starts at once.
       const sinceLast = performance.now() - lastPass;
@@ -228,49 +243,57 @@ export class OutboxRelay implements OnApplicationBootstrap {
 
   private async relayBatch(): Promise<{ result: BatchResult; published: number }> {
     if (!this.connection.isConnected) return { result: 'failed', published: 0 };
-    const publisher = this.connection.publisher();
     const sent: PendingOutboxRow[] = [];
-    const result = await this.uow.run(async (tx): Promise<BatchResult> => {
-      sent.length = 0;
-      const { locked, rows } = await this.outbox.nextBatch(tx, this.nats.outboxBatchSize, !this.database.embedded);
-      if (!locked) return 'busy';
-      if (rows.length === 0) return 'idle';
-      // Pipelined per wave (see publishWaves): the publishes of a wave are written in seq order on the one
-      // connection (JetStream stores them in that order), then their acks are awaited together. Only the
-      // acknowledged prefix is deleted; anything after the first failure is published again on the next
-      // pass with the same msgID, which JetStream deduplicates.
-      let failure: { row: PendingOutboxRow; error: string } | undefined;
-      for (const wave of publishWaves(rows)) {
-        const acks = await publisher.publishAll(
-          wave.map((row) => ({ subject: row.subject, payload: row.payload, msgId: row.id })),
-          PUBLISH_TIMEOUT_MS,
-        );
-        for (const [i, ack] of acks.entries()) {
-          if (ack.status === 'rejected') {
-            const err: unknown = ack.reason;
-            failure = { row: wave[i], error: err instanceof Error ? err.message : String(err) };
-            break;
-          }
-          sent.push(wave[i]);
-        }
-        if (failure) break;
-      }
-      await this.outbox.deletePublished(
-        tx,
-        sent.map((r) => r.seq),
-      );
-      if (failure) {
-        await this.outbox.markFailed(tx, failure.row.seq, failure.error);
-        this.logger.warn(
-          { event_id: failure.row.id, type: failure.row.type, err: failure.error, published: sent.length },
-          'Outbox publish failed; backing off',
-        );
-        return 'failed';
-      }
-      return rows.length === this.nats.outboxBatchSize ? 'more' : 'idle';
-    });
+    const limit = this.batchLimit;
+    // PostgreSQL: two round trips (BEGIN + lock + read, then delete + COMMIT); PGlite: a plain transaction
+    const result = this.database.embedded
+      ? await this.uow.run((tx) => this.pass(tx, limit, false, sent))
+      : await this.uow.scripted((tx) => this.pass(tx, limit, true, sent));
+    this.batchLimit = result === 'more' ? Math.min(limit * 2, this.maxBatchLimit) : this.nats.outboxBatchSize;
     for (const row of sent) this.metrics.published.inc({ type: row.type });
     if (sent.length > 0) this.logger.debug({ published: sent.length }, 'outbox events published');
     return { result, published: sent.length };
+  }
+
+  /** One relay transaction: lock and read, publish wave by wave, delete what was acknowledged. */
+  private async pass(tx: Tx | ScriptedTx, limit: number, lock: boolean, sent: PendingOutboxRow[]): Promise<BatchResult> {
+    sent.length = 0;
+    const { locked, rows } = await this.outbox.nextBatch(tx, limit, lock);
+    if (!locked) return 'busy';
+    if (rows.length === 0) return 'idle';
+    // Pipelined per wave (see publishWaves): the publishes of a wave are written in seq order on the one
+    // connection (JetStream stores them in that order), then their acks are awaited together. Only the
+    // acknowledged prefix is deleted; anything after the first failure is published again on the next
+    // pass with the same msgID, which JetStream deduplicates.
+    const publisher = this.connection.publisher();
+    let failure: { row: PendingOutboxRow; error: string } | undefined;
+    for (const wave of publishWaves(rows)) {
+      const acks = await publisher.publishAll(
+        wave.map((row) => ({ subject: row.subject, payload: row.payload, msgId: row.id })),
+        PUBLISH_TIMEOUT_MS,
+      );
+      for (const [i, ack] of acks.entries()) {
+        if (ack.status === 'rejected') {
+          const err: unknown = ack.reason;
+          failure = { row: wave[i], error: err instanceof Error ? err.message : String(err) };
+          break;
+        }
+        sent.push(wave[i]);
+      }
+      if (failure) break;
+    }
+    await this.outbox.finishBatch(
+      tx,
+      sent.map((r) => r.seq),
+      failure && { seq: failure.row.seq, error: failure.error },
+    );
+    if (failure) {
+      this.logger.warn(
+        { event_id: failure.row.id, type: failure.row.type, err: failure.error, published: sent.length },
+        'Outbox publish failed; backing off',
+      );
+      return 'failed';
+    }
+    return rows.length === limit ? 'more' : 'idle';
   }
 }

@@ -1,9 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { managerOf, type Tx } from '../../database/transaction.js';
+import { managerOf, ScriptedTx, sqlLiteral, type Tx } from '../../database/transaction.js';
 import type { OutboxMessage, OutboxTemplate, PendingOutboxRow } from './outbox-message.js';
 
 /** Arbitrary constant: the transaction-scoped advisory lock that makes one replica the relay at a time. */
 const RELAY_LOCK = 815_216;
+
+/** An outbox `seq` (a bigint, read as text) checked before it is inlined into SQL. */
+const seqLiteral = (seq: string): string => {
+  if (!/^\d{1,19}$/.test(seq)) throw new Error(`not an outbox seq: ${seq}`);
+  return seq;
+};
 
 /**
  * The outbox_events table, a queue shared by the publisher (writes, in the business transaction),
@@ -97,44 +103,52 @@ export class OutboxRepository {
   }
 
   /**
-   * The relay's read, in one round trip: takes the relay lock for this transaction (`locked` false:
+   * The relay's read, in one statement: takes the relay lock for this transaction (`locked` false:
    * another replica holds it, and no rows are read), then the oldest pending rows in commit order,
    * each with its envelope as the wire text. A plain index scan of the primary key's head (`seq`):
    * no `FOR UPDATE`, the lock already makes this transaction the only relay. Embedded PGlite (one
-   * process) passes `lock: false`.
+   * process) passes `lock: false`. On a ScriptedTx it travels with the BEGIN (one round trip).
    *
    * The transaction commits without waiting for its WAL flush (`synchronous_commit = off`, this
    * transaction only): all it writes is the deletion of published rows, so a PostgreSQL crash can
    * at worst forget the last fraction of a second of deletions, and those events are published
    * again with the same Nats-Msg-Id, which JetStream drops inside its duplicate window. It saves a
    * disk flush per relay pass.
+   *
+   * Values inlined (the simple protocol has no parameters), and so planned every time, which it
+   * should be: its best plan depends on the table's size (a generic plan made on an empty outbox
+   * could sort a whole backlog on every pass).
    */
-  async nextBatch(tx: Tx, limit: number, lock: boolean): Promise<{ locked: boolean; rows: PendingOutboxRow[] }> {
-    // not prepared: its best plan depends on the table's size (a generic plan made on an empty outbox could
-    // sort a whole backlog on every pass); it is small enough to plan every time
-    const rows = await managerOf(tx).query<(PendingOutboxRow & { locked: boolean })[]>(
-      `SELECT l.locked, o.seq::text AS seq, o.id::text AS id, o.type, o.subject, o.aggregate_id, o.envelope::text AS payload
-         FROM (SELECT CASE WHEN $2 THEN pg_try_advisory_xact_lock($1) ELSE true END AS locked,
+  async nextBatch(tx: Tx | ScriptedTx, limit: number, lock: boolean): Promise<{ locked: boolean; rows: PendingOutboxRow[] }> {
+    const sql = `SELECT l.locked, o.seq::text AS seq, o.id::text AS id, o.type, o.subject, o.aggregate_id, o.envelope::text AS payload
+         FROM (SELECT ${lock ? `pg_try_advisory_xact_lock(${sqlLiteral(RELAY_LOCK)})` : 'true'} AS locked,
                       set_config('synchronous_commit', 'off', true) AS async_commit) l
          LEFT JOIN LATERAL (
-           SELECT e.seq, e.id, e.type, e.subject, e.aggregate_id, e.envelope FROM outbox_events e WHERE l.locked ORDER BY e.seq LIMIT $3
+           SELECT e.seq, e.id, e.type, e.subject, e.aggregate_id, e.envelope FROM outbox_events e WHERE l.locked ORDER BY e.seq LIMIT ${sqlLiteral(limit)}
          ) o ON true
-         ORDER BY o.seq`,
-      [RELAY_LOCK, lock, limit],
-    );
+         ORDER BY o.seq`;
+    type Row = PendingOutboxRow & { locked: boolean };
+    const rows = tx instanceof ScriptedTx ? await tx.query<Row>(sql) : await managerOf(tx).query<Row[]>(sql);
     const locked = rows[0]?.locked === true;
     return { locked, rows: locked ? rows.filter((r) => r.seq !== null).map(({ locked: _, ...row }) => row) : [] };
   }
 
-  /** Removes the rows JetStream acknowledged (by `seq`). */
-  async deletePublished(tx: Tx, seqs: readonly string[]): Promise<void> {
-    if (seqs.length === 0) return;
-    await managerOf(tx).query(`DELETE FROM outbox_events WHERE seq = ANY($1::bigint[])`, [seqs]);
-  }
-
-  /** Counts a failed publish on the row that failed, with its error (it stays for the next pass). */
-  async markFailed(tx: Tx, seq: string, error: string): Promise<void> {
-    await managerOf(tx).query(`UPDATE outbox_events SET attempts = attempts + 1, last_error = $2 WHERE seq = $1`, [seq, error]);
+  /**
+   * Ends a relay pass: removes the rows JetStream acknowledged (by `seq`) and counts a failed
+   * publish on the row that failed, with its error (it stays for the next pass). On a ScriptedTx
+   * both travel with the COMMIT (one round trip).
+   */
+  async finishBatch(tx: Tx | ScriptedTx, published: readonly string[], failure?: { seq: string; error: string }): Promise<void> {
+    const statements: string[] = [];
+    if (published.length > 0)
+      statements.push(`DELETE FROM outbox_events WHERE seq = ANY('{${published.map(seqLiteral).join(',')}}'::bigint[])`);
+    if (failure) {
+      statements.push(
+        `UPDATE outbox_events SET attempts = attempts + 1, last_error = ${sqlLiteral(failure.error)} WHERE seq = ${seqLiteral(failure.seq)}`,
+      );
+    }
+    if (tx instanceof ScriptedTx) return tx.commit(statements.join('; ') || undefined);
+    for (const sql of statements) await managerOf(tx).query(sql);
   }
 
   /** Pending rows and the creation time of the oldest (the oldest by `seq`: the index's head). */
