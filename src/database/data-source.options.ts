@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import pg from 'pg';
 import type { DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { MIGRATIONS } from './migrations/index.js';
@@ -7,6 +8,20 @@ import { TypeOrmLogger } from './typeorm-logger.js';
 
 /** True when the configuration selects embedded PGlite rather than a PostgreSQL server. */
 export const usesPglite = (database: AppConfig['database']): boolean => database.url === undefined;
+
+/**
+ * The pool's connections, each with an 'error' listener for its whole life. pg-pool listens only
+ * while a connection is idle: an error arriving while one is checked out but between two queries
+ * (PostgreSQL terminating it while a transaction awaits something else, such as the relay awaiting
+ * PubAcks) was an unhandled 'error' event, i.e. a crash (found by the chaos suite's fast shutdown).
+ * Nothing else to do: the connection is closed, its next query fails, and the pool drops it.
+ */
+class PooledClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on('error', () => undefined);
+  }
+}
 
 /**
  * The one data-source definition, shared by Nest (DatabaseModule) and the TypeORM CLI (ormconfig.ts).
@@ -45,6 +60,7 @@ export async function buildDataSourceOptions(
       connectionTimeoutMillis: 5000,
       idleTimeoutMillis: 30_000,
       application_name: config.serviceName,
+      Client: PooledClient,
     },
   };
 }

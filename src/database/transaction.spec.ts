@@ -40,6 +40,20 @@ describe('ScriptedTx', () => {
     await expect(tx.query('SELECT 2')).rejects.toThrow(/ended/);
   });
 
+  it('should leave a transaction whose final message failed open, for abort to roll it back', async () => {
+    const sent: string[] = [];
+    const tx = new ScriptedTx((sql) => {
+      sent.push(sql);
+      return sql.startsWith('DELETE') ? Promise.reject(new Error('deadlock detected')) : Promise.resolve({ rows: [] });
+    });
+    await tx.query('SELECT 1');
+    await expect(tx.commit('DELETE FROM t')).rejects.toThrow(/deadlock/);
+    expect(tx.open).toBe(true);
+    await tx.abort();
+    expect(sent).toEqual(['BEGIN; SELECT 1', 'DELETE FROM t; COMMIT', 'ROLLBACK']);
+    expect(tx.open).toBe(false);
+  });
+
   it('should write a commit-only transaction as one message', async () => {
     const { sent, tx } = recorder();
     await tx.commit('UPDATE t SET a = 1');

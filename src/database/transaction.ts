@@ -70,15 +70,26 @@ export class ScriptedTx {
     return lastRows<R>(await this.send(first ? `BEGIN; ${sql}` : sql));
   }
 
-  /** Runs `sql` (if any) and COMMIT in one message; the transaction ends. */
+  /**
+   * Runs `sql` (if any) and COMMIT in one message; the transaction ends. When `sql` fails, PostgreSQL
+   * skips the rest of the message: the transaction stays open (aborted) for `abort` to roll back.
+   */
   async commit(sql?: string): Promise<void> {
     if (this.ended) return;
+    if (!this.begun && !sql) {
+      this.ended = true;
+      return;
+    }
+    const text = [this.begun ? undefined : 'BEGIN', sql, 'COMMIT'].filter(Boolean).join('; ');
+    this.begun = true;
+    await this.send(text);
     this.ended = true;
-    if (!this.begun && !sql) return;
-    await this.send([this.begun ? undefined : 'BEGIN', sql, 'COMMIT'].filter(Boolean).join('; '));
   }
 
-  /** After a failure: ROLLBACK if the transaction began and did not end (by the caller, UnitOfWork). */
+  /**
+   * After a failure: ROLLBACK if the transaction began and did not end (by the caller, UnitOfWork).
+   * After a failed COMMIT message that is harmless: PostgreSQL only warns when no transaction is open.
+   */
   async abort(): Promise<void> {
     if (this.ended || !this.begun) return;
     this.ended = true;
