@@ -5,10 +5,10 @@ describe('HttpMetrics', () => {
   it("should print prom-client's histogram exposition: cumulative buckets, +Inf, _sum and _count per label set", async () => {
     const registry = new Registry();
     const metrics = new HttpMetrics(registry);
-    const route = {};
-    metrics.observe('GET', '/api/v1/product/products/:product_id', 200, 0.0004, route);
-    metrics.observe('GET', '/api/v1/product/products/:product_id', 200, 0.003, route);
-    metrics.observe('GET', '/api/v1/product/products/:product_id', 404, 20, route);
+    const route = { url: '/api/v1/product/products/:product_id' };
+    metrics.observe('GET', route, 200, 0.0004);
+    metrics.observe('GET', route, 200, 0.003);
+    metrics.observe('GET', route, 404, 20);
     metrics.observe('GET', undefined, 404, 0.002);
     const text = await registry.metrics();
     const labels = 'method="GET",route="/api/v1/product/products/:product_id",status_code="200"';
@@ -29,8 +29,8 @@ describe('HttpMetrics', () => {
   it('should keep one series per label set when two routes share a pattern', async () => {
     const registry = new Registry();
     const metrics = new HttpMetrics(registry);
-    metrics.observe('GET', '/x', 200, 0.001, {});
-    metrics.observe('GET', '/x', 200, 0.001, {});
+    metrics.observe('GET', { url: '/x' }, 200, 0.001);
+    metrics.observe('GET', { url: '/x' }, 200, 0.001);
     const text = await registry.metrics();
     expect(text.match(/http_request_duration_seconds_count\{[^}]*\}/g)).toEqual([
       'http_request_duration_seconds_count{method="GET",route="/x",status_code="200"}',

@@ -28,8 +28,8 @@ interface Series {
 }
 
 /** Fastify's route config object: one per route (and one for the not-found handler), stable for the process. */
-type RouteKey = object;
-const NO_ROUTE: RouteKey = {};
+type RouteConfig = { url?: string };
+const NO_ROUTE: RouteConfig = {};
 
 /**
  * `http_request_duration_seconds{method,route,status_code}`, observed in Fastify's `onResponse`
@@ -45,7 +45,7 @@ const NO_ROUTE: RouteKey = {};
 export class HttpMetrics {
   readonly name = NAME;
   /** the hot path's cache: route config object -> method -> status code -> series */
-  private readonly byRoute = new WeakMap<RouteKey, Map<string, Map<number, Series>>>();
+  private readonly byRoute = new WeakMap<RouteConfig, Map<string, Map<number, Series>>>();
   /** every series by its label set: one per label set, also when two routes share a pattern (HEAD of a GET) */
   private readonly byLabels = new Map<string, Series>();
 
@@ -53,15 +53,19 @@ export class HttpMetrics {
     registry.registerMetric(this as unknown as Metric);
   }
 
-  /** Records one response; `route` undefined means no route matched; `key` is the route's config object. */
-  observe(method: string, route: string | undefined, statusCode: number, seconds: number, key: RouteKey = NO_ROUTE): void {
+  /**
+   * Records one response. `route` is Fastify's route config object (one per route, stable): its
+   * identity keys the cache, its `url` is the label; undefined, or without a `url`, when no route matched.
+   */
+  observe(method: string, route: RouteConfig | undefined, statusCode: number, seconds: number): void {
+    const key = route?.url === undefined ? NO_ROUTE : route;
     let byMethod = this.byRoute.get(key);
     if (!byMethod) this.byRoute.set(key, (byMethod = new Map<string, Map<number, Series>>()));
     let byStatus = byMethod.get(method);
     if (!byStatus) byMethod.set(method, (byStatus = new Map<number, Series>()));
     let series = byStatus.get(statusCode);
     if (!series) {
-      series = this.seriesOf({ method, route: route ?? UNMATCHED_ROUTE, status_code: String(statusCode) });
+      series = this.seriesOf({ method, route: route?.url ?? UNMATCHED_ROUTE, status_code: String(statusCode) });
       byStatus.set(statusCode, series);
     }
     let i = 0;
@@ -100,9 +104,7 @@ export class HttpMetrics {
   /** Adds the `onResponse` hook to a Fastify instance (before it is ready). */
   install(fastify: FastifyInstance): void {
     fastify.addHook('onResponse', (req: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      const config = req.routeOptions.config as { url?: string } | undefined;
-      const route = config?.url;
-      this.observe(req.method, route, reply.statusCode, reply.elapsedTime / 1000, route === undefined ? NO_ROUTE : config);
+      this.observe(req.method, req.routeOptions.config, reply.statusCode, reply.elapsedTime / 1000);
       done();
     });
   }
