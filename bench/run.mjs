@@ -33,8 +33,9 @@
 //                        closed-loop callers: records/s accepted, and records/s published and acked
 //                        on the stream (counted on the stream until it holds every record)
 //   events_inbound       BENCH_INBOUND_EVENTS subscriptions created `incomplete` (trial:false), as many
-//                        `payment.completed` envelopes published: events/s until all are `active` in the DB
-//   relay_latency        open-loop BENCH_RELAY_RATE records/s (BENCH_RELAY_BATCH per request) for
+//                        `payment.completed` envelopes published: events/s until all are `active` in the DB,
+//                        then the time until their own events are relayed (the outbox empty)
+//   relay_latency        from an empty outbox, open-loop BENCH_RELAY_RATE records/s (BENCH_RELAY_BATCH per request) for
 //                        BENCH_RELAY_SECONDS; per `product.usage.recorded` message, arrival on a JetStream
 //                        consumer minus the envelope `timestamp`: p50 / p99 / max
 //   two_processes        a second service process on the same database and stream; usage_record load
@@ -305,6 +306,18 @@ async function outboxPending(db) {
   } catch {
     return null; // the service's schema changed: a diagnostic only
   }
+}
+
+/**
+ * Waits (at most BENCH_DRAIN_TIMEOUT) until the outbox holds nothing unpublished; returns when it
+ * was found empty (performance.now()), or null if it did not empty.
+ */
+async function outboxEmptied() {
+  const r = await pollUntil(async () => ({ done: (await outboxPending(ctx.svcDb)) === 0, at: performance.now() }), {
+    timeoutMs: CONFIG.drainTimeout * 1000,
+    intervalMs: 20,
+  });
+  return r.done ? r.at : null;
 }
 
 /** Rows of the event's table and its messages on the run's stream (stored = acknowledged to the relay). */
@@ -689,6 +702,9 @@ async function scenarioEventsInbound() {
     },
     { timeoutMs, intervalMs: 100 },
   );
+  // the effects' own events (status_changed, activated): published before the next scenario starts
+  const emptied = await outboxEmptied();
+  if (emptied === null) notes.push(`the outbox did not empty within ${CONFIG.drainTimeout} s`);
   const dead = (await countSubjects(ctx.bus, STREAM, `${PREFIX}.dlq.>`)) - dlqBefore;
   const applySeconds = (final.at - t0) / 1000;
   if (!final.done) notes.push(`only ${final.active} of ${ids.length} subscriptions active after ${CONFIG.drainTimeout} s`);
@@ -705,6 +721,7 @@ async function scenarioEventsInbound() {
       apply_s: round(applySeconds, 2),
       events_per_second: rate,
       publish_s: round((published - t0) / 1000, 2),
+      outbox_empty_s: emptied === null ? null : round((emptied - t0) / 1000, 2),
       publish_per_second: Math.round(envelopes.length / ((published - t0) / 1000)),
       dead_lettered: dead,
       setup_creates_per_second: Math.round(created.ids.length / created.seconds),
@@ -732,6 +749,11 @@ async function scenarioRelayLatency() {
       else latencies.push(arrived - ts);
     },
   );
+  // a steady state: nothing of an earlier scenario queued ahead of the first record
+  const waited = performance.now();
+  if ((await outboxEmptied()) === null) notes.push('the outbox held events of an earlier scenario at the start');
+  const waitedMs = Math.round(performance.now() - waited);
+  if (waitedMs > 100) notes.push(`waited ${waitedMs} ms for the outbox to empty before the load`);
   const before = await snapshot('product.usage.recorded');
   const single = batch === 1;
   const url = `${ctx.urls.service}${API}${single ? '/usage/record' : '/usage/records/batch'}`;
@@ -953,7 +975,7 @@ async function main() {
   log(`scenarios: ${SELECTED.join(', ')}`);
 
   ctx.workDir = mkdtempSync(join(tmpdir(), 'product-bench-'));
-  onCleanup(() => rmSync(ctx.workDir, { recursive: true, force: true }));
+  if (!process.env.BENCH_KEEP_WORKDIR) onCleanup(() => rmSync(ctx.workDir, { recursive: true, force: true }));
   const referenceDir = referenceWithDependencies(CONFIG.referenceDir);
   if (CONFIG.natsUrl !== 'off') {
     ctx.bus = await openBus(CONFIG.natsUrl);

@@ -60,7 +60,7 @@ function eventRows(s) {
       return [
         row(
           `${fmt(f.events_per_second)} events/s applied`,
-          `${fmt(f.applied)} / ${fmt(f.events)} \`payment.completed\` → \`active\` in ${fmt(f.apply_s, 2)} s (published in ${fmt(f.publish_s, 2)} s, ${fmt(f.publish_per_second)}/s); dead-lettered ${fmt(f.dead_lettered)}; subscriptions created beforehand at ${fmt(f.setup_creates_per_second)}/s, non-2xx ${fmt(f.setup_non_2xx)}${codes(f.setup_status_codes)}`,
+          `${fmt(f.applied)} / ${fmt(f.events)} \`payment.completed\` → \`active\` in ${fmt(f.apply_s, 2)} s (published in ${fmt(f.publish_s, 2)} s, ${fmt(f.publish_per_second)}/s; their own events relayed, outbox empty, at ${fmt(f.outbox_empty_s, 2)} s); dead-lettered ${fmt(f.dead_lettered)}; subscriptions created beforehand at ${fmt(f.setup_creates_per_second)}/s, non-2xx ${fmt(f.setup_non_2xx)}${codes(f.setup_status_codes)}`,
         ),
       ];
     case 'relay_latency':
