@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { asciiOnly } from './ascii-only.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const requireFromRoot = createRequire(join(ROOT, 'package.json'));
@@ -75,18 +76,8 @@ await build({
 // ASCII only: V8 keeps a module's source in the heap for its whole life, one byte a character when
 // every character is Latin-1, two when any is not. esbuild leaves the non-ASCII characters of comments
 // and regular expression literals (≥, —, validator's locale alphabets: 152 lines of 268,000), and
-// they made the 10.7 MB source a 20.4 MB string. Each UTF-16 code unit becomes a \uXXXX escape, which
-// means the same character in a string, a regular expression (with or without the u flag: an escaped
-// surrogate pair is one code point there too), an identifier and a template literal's value, and is
-// plain text in a comment; only a template tag reading `raw` would see the escape (none does today:
-// every such character is in a comment or a regular expression). After a backslash the escape would
-// change the text: the check below refuses that.
-const source = readFileSync(OUTFILE, 'utf8');
-if (/\\[^\x00-\x7f]/.test(source)) throw new Error('a non-ASCII character follows a backslash in the bundle: escaping it would change it');
-writeFileSync(
-  OUTFILE,
-  source.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
-);
+// they made the 10.7 MB source a 20.4 MB string. scripts/ascii-only.mjs escapes them.
+writeFileSync(OUTFILE, asciiOnly(readFileSync(OUTFILE, 'utf8')));
 console.log(
   `dist/bundle/main.mjs in ${Math.round(performance.now() - started)} ms` +
     (notInstalled.size > 0

@@ -1,14 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { probe } from './http.js';
-import { exec, isAlive, processSample, StopWaiting, waitFor } from './proc.js';
+import { exec, isAlive, processSample, sleep, StopWaiting, waitFor } from './proc.js';
 import { REPO_ROOT, say, type ChaosRun } from './run.js';
 
 export const INTERNAL_SECRET = 'chaos-internal-secret';
 export const INTERNAL_HEADERS = { 'x-internal-service': 'true', 'x-internal-service-secret': INTERNAL_SECRET };
 /** what `npm start` and the image run */
-const ENTRY = join(REPO_ROOT, 'dist', 'bundle', 'main.mjs');
+export const ENTRY = join(REPO_ROOT, 'dist', 'bundle', 'main.mjs');
+const BUILD_TIMEOUT_MS = 300_000;
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -19,12 +20,36 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds dist/ (npm run build) when the bundle is missing or older than a file in src/. */
+const isFresh = () =>
+  existsSync(ENTRY) && statSync(ENTRY).mtimeMs >= Math.max(newestMtime(join(REPO_ROOT, 'src')), newestMtime(join(REPO_ROOT, 'scripts')));
+
+/**
+ * Builds dist/ (npm run build) when the bundle is missing or older than a file in src/ or scripts/
+ * (the bundler). One build at a time across Jest's workers: a lock directory (mkdir is atomic),
+ * taken over when older than the build's own timeout.
+ */
 export async function ensureBuilt(): Promise<void> {
-  if (existsSync(ENTRY) && statSync(ENTRY).mtimeMs >= newestMtime(join(REPO_ROOT, 'src'))) return;
-  say('build', 'dist/ is missing or older than src/: npm run build');
-  const r = await exec('npm', ['run', 'build'], { timeoutMs: 300_000 });
-  if (r.code !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
+  if (isFresh()) return;
+  const lock = join(REPO_ROOT, 'dist', '.build-lock');
+  mkdirSync(join(REPO_ROOT, 'dist'), { recursive: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > BUILD_TIMEOUT_MS)
+        rmSync(lock, { recursive: true, force: true });
+      else await sleep(500);
+    }
+  }
+  try {
+    if (isFresh()) return;
+    say('build', 'dist/ is missing or older than src/ or scripts/: npm run build');
+    const r = await exec('npm', ['run', 'build'], { timeoutMs: BUILD_TIMEOUT_MS });
+    if (r.code !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /**
