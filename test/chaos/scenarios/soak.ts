@@ -109,7 +109,13 @@ export async function soak(config: ChaosConfig = loadChaosConfig()): Promise<Sce
         heap_used_low_mb: Number.isFinite(heapLow) ? Math.round(heapLow * 10) / 10 : NaN,
         db_connections: db.n,
         outbox_backlog: backlog.n,
-        outbox_backlog_s: answeredPerSecond > 0 ? Math.round((backlog.n / answeredPerSecond) * 100) / 100 : NaN,
+        // nothing answered while rows wait: infinitely behind (flagged below)
+        outbox_backlog_s:
+          answeredPerSecond > 0
+            ? Math.round((backlog.n / answeredPerSecond) * 100) / 100
+            : backlog.n > 0
+              ? Number.POSITIVE_INFINITY
+              : backlog.n,
         usage_200: ok - prev200,
         usage_other: other - prevOther,
       };
