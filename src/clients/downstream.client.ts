@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpAgent, type AgentOptions } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { Socket } from 'node:net';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import type { HttpService } from '@nestjs/axios';
 import type { ConfigService } from '@nestjs/config';
@@ -10,12 +11,37 @@ import type { ClientMetrics, DownstreamService } from './client.metrics.js';
 import { type ClientCallOptions, DependencyUnavailableError, type DownstreamHealth } from './client.types.js';
 import { type CircuitStatus, isCircuitOpen, isTimeout, PositiveCache, ResiliencePolicy, TransientFailure } from './resilience.js';
 
+/**
+ * Node's keep-alive agent re-arms TCP keepalive (`setKeepAlive`: four `setsockopt` calls) every time
+ * a socket goes back to the pool, once per call; the option lives as long as the socket, so it is
+ * set the first time only. The rest of `keepSocketAlive` (unref, the agent's idle timeout) stays.
+ * Measured on subscription create: ~2 % of the service's CPU.
+ */
+export function keepAliveOncePerSocket<A extends HttpAgent>(agent: A, options: AgentOptions): A {
+  const armed = new WeakSet<Socket>();
+  // documented to answer whether the socket may stay pooled (falsy: destroyed); @types/node says void
+  const keepSocketAlive = agent.keepSocketAlive.bind(agent) as (socket: Socket) => boolean;
+  agent.keepSocketAlive = (socket: Socket): boolean => {
+    if (!armed.has(socket)) {
+      armed.add(socket);
+      return keepSocketAlive(socket);
+    }
+    socket.unref();
+    const timeout = options.timeout ?? 0;
+    if (socket.timeout !== timeout) socket.setTimeout(timeout);
+    return true;
+  };
+  return agent;
+}
+
 /** A 4xx other than 404: neither retried nor counted by the breaker, but still "no answer". */
 class UnexpectedStatus extends Error {
   constructor(readonly status: number) {
     super(`unexpected HTTP ${status}`);
   }
 }
+
+const AGENT_OPTIONS: AgentOptions = { keepAlive: true, maxSockets: 64 };
 
 /**
  * A path segment for an identifier: URL-encoded. `.` and `..` cannot be sent as a segment at all
@@ -41,8 +67,8 @@ export abstract class DownstreamClient implements OnApplicationShutdown {
   private readonly policy: ResiliencePolicy;
   private readonly secret: string | undefined;
   private readonly closing = new AbortController();
-  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 64 });
-  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64 });
+  private readonly httpAgent = keepAliveOncePerSocket(new HttpAgent(AGENT_OPTIONS), AGENT_OPTIONS);
+  private readonly httpsAgent = keepAliveOncePerSocket(new HttpsAgent(AGENT_OPTIONS), AGENT_OPTIONS);
 
   protected constructor(
     readonly service: DownstreamService,
