@@ -69,7 +69,7 @@ status_of() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$1";
 step "context: the files the Dockerfile copies (see .dockerignore)"
 mkdir -p "$WORK/build" "$WORK/runtime"
 (cd "$ROOT" && cp -r package.json package-lock.json tsconfig.json tsconfig.build.json ormconfig.ts src "$WORK/build/")
-mkdir -p "$WORK/build/scripts" && cp "$ROOT/scripts/bundle.mjs" "$WORK/build/scripts/"
+mkdir -p "$WORK/build/scripts" && cp "$ROOT/scripts/bundle.mjs" "$ROOT/scripts/ascii-only.mjs" "$WORK/build/scripts/"
 echo "$WORK"
 
 step "deps: npm ci"
