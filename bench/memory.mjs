@@ -9,8 +9,7 @@
 //   MEMORY_NODE_FLAGS="--max-semi-space-size=16" MEMORY_SERVICE_ENV="MALLOC_ARENA_MAX=2" node bench/memory.mjs
 //
 // Uses a scratch database on the local PostgreSQL (dropped at the end) and the local NATS.
-import { readFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { autocannonRun } from './lib/load.mjs';
 import { cleanupAll, freePort, log, onCleanup, startProcess, stopProcess, waitFor } from './lib/harness.mjs';
 import { createDatabase, startFakePlatform } from './lib/platform.mjs';
+import { envPairs, npmStartCommand, sampleBodies, scratchServiceEnv } from './lib/scratch-service.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [method = 'POST', path = '/api/v1/product/usage/record'] = process.argv.slice(2);
@@ -29,16 +29,7 @@ const natsUrl = process.env.MEMORY_NATS_URL ?? 'nats://127.0.0.1:4222';
 const runId = randomBytes(4).toString('hex');
 const SECRET = 'memory-internal-secret';
 
-let n = 0;
-const bodies = {
-  '/api/v1/product/usage/record': () => ({
-    user_id: `mem-${n % 500}`,
-    product_id: 'gpt-4o',
-    usage_amount: 100,
-    request_id: `mem-${runId}-${n++}`,
-  }),
-  '/api/v1/product/subscriptions': () => ({ user_id: `mem-sub-${runId}-${n++}`, plan_id: 'tier_pro_001' }),
-};
+const bodies = sampleBodies('mem', runId);
 
 const MiB = 2 ** 20;
 const mib = (bytes) => Math.round((bytes / MiB) * 10) / 10;
@@ -71,34 +62,16 @@ async function v8(base) {
 }
 
 async function main() {
-  const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start.match(/^node\s+(.*?)\s*(dist\/\S+)$/);
-  const flags = [...start[1].split(/\s+/), ...(process.env.MEMORY_NODE_FLAGS ?? '').split(/\s+/)].filter(Boolean);
+  const start = npmStartCommand(ROOT);
+  const flags = [...start.flags, ...(process.env.MEMORY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
   const workDir = mkdtempSync(join(tmpdir(), 'product-memory-'));
   const [db, platformUrl, port] = await Promise.all([createDatabase(adminUrl, 'memory', runId), startFakePlatform(), freePort()]);
-  const service = startProcess('service', process.execPath, [...flags, join(ROOT, start[2])], {
+  const service = startProcess('service', process.execPath, [...flags, join(ROOT, start.entry)], {
     cwd: ROOT,
     logDir: workDir,
     env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'benchmark',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: db.url,
-      NATS_URL: natsUrl,
-      EVENTS_STREAM: `MEMORY_${runId}`,
-      EVENTS_SUBJECT_PREFIX: `memory_${runId}`,
-      LOG_LEVEL: 'warn',
-      INTERNAL_SERVICE_SECRET: SECRET,
-      ACCOUNT_SERVICE_URL: platformUrl,
-      ORGANIZATION_SERVICE_URL: platformUrl,
-      RATE_LIMIT_PER_MIN: '100000000',
-      SHUTDOWN_GRACE_MS: '0',
-      ...Object.fromEntries(
-        (process.env.MEMORY_SERVICE_ENV ?? '')
-          .split(',')
-          .filter(Boolean)
-          .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-      ),
+      ...scratchServiceEnv({ tool: 'memory', runId, port, databaseUrl: db.url, natsUrl, platformUrl, secret: SECRET }),
+      ...envPairs(process.env.MEMORY_SERVICE_ENV),
     },
   });
   const base = `http://127.0.0.1:${port}`;

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { autocannonRun } from './lib/load.mjs';
 import { cleanupAll, freePort, log, onCleanup, startProcess, stopProcess, waitFor } from './lib/harness.mjs';
 import { createDatabase, startFakePlatform } from './lib/platform.mjs';
+import { sampleBodies, scratchServiceEnv } from './lib/scratch-service.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [method = 'GET', path = '/health/live'] = process.argv.slice(2);
@@ -29,24 +30,7 @@ const natsUrl = process.env.PROFILE_NATS_URL ?? 'nats://127.0.0.1:4222';
 const runId = randomBytes(4).toString('hex');
 const SECRET = 'profile-internal-secret';
 
-let n = 0;
-const bodies = {
-  '/api/v1/product/usage/record': () => ({
-    user_id: `prof-${n % 500}`,
-    product_id: 'gpt-4o',
-    usage_amount: 100,
-    request_id: `prof-${runId}-${n++}`,
-  }),
-  '/api/v1/product/usage/records/batch': () => ({
-    records: Array.from({ length: 1000 }, () => ({
-      user_id: `prof-${n % 500}`,
-      product_id: 'gpt-4o',
-      usage_amount: 100,
-      request_id: `prof-${runId}-${n++}`,
-    })),
-  }),
-  '/api/v1/product/subscriptions': () => ({ user_id: `prof-sub-${runId}-${n++}`, plan_id: 'tier_pro_001' }),
-};
+const bodies = sampleBodies('prof', runId);
 
 /** utime + stime of a process in clock ticks (/proc/<pid>/stat; 0 when gone). */
 function cpuTicks(pid) {
@@ -102,22 +86,18 @@ async function main() {
     cwd: ROOT,
     logDir: profileDir,
     env: {
-      PATH: process.env.PATH,
+      ...scratchServiceEnv({
+        tool: 'profile',
+        runId,
+        port,
+        databaseUrl: db.url,
+        natsUrl,
+        platformUrl,
+        secret: SECRET,
+        // PROFILE_LOG_LEVEL=debug: e.g. one line per usage group (size, time) in the service log beside the profile
+        logLevel: process.env.PROFILE_LOG_LEVEL ?? 'warn',
+      }),
       PROFILE_OUT: profileFile,
-      NODE_ENV: 'benchmark',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      DATABASE_URL: db.url,
-      NATS_URL: natsUrl,
-      EVENTS_STREAM: `PROFILE_${runId}`,
-      EVENTS_SUBJECT_PREFIX: `profile_${runId}`,
-      // PROFILE_LOG_LEVEL=debug: e.g. one line per usage group (size, time) in the service log beside the profile
-      LOG_LEVEL: process.env.PROFILE_LOG_LEVEL ?? 'warn',
-      INTERNAL_SERVICE_SECRET: SECRET,
-      ACCOUNT_SERVICE_URL: platformUrl,
-      ORGANIZATION_SERVICE_URL: platformUrl,
-      RATE_LIMIT_PER_MIN: '100000000',
-      SHUTDOWN_GRACE_MS: '0',
       // the tuning knobs pass through, to compare settings: USAGE_GROUP_CONCURRENCY=1 node bench/profile.mjs ...
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(USAGE_GROUP_|OUTBOX_|EVENTS_CONSUMER_|DB_POOL_SIZE)/.test(k))),
     },

@@ -67,7 +67,7 @@
 //   BENCH_OUTPUT_DIR                     bench/results
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -103,6 +103,7 @@ import {
 import { alternatingRounds, closedLoop, openLoop, postJson } from './lib/load.mjs';
 import { createDatabase, postgresVersion, referenceWithDependencies, startFakePlatform } from './lib/platform.mjs';
 import { renderMarkdown } from './lib/report.mjs';
+import { envPairs, npmStartCommand } from './lib/scratch-service.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -262,12 +263,7 @@ function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STRE
     RATE_LIMIT_PER_MIN: '100000000',
     SHUTDOWN_GRACE_MS: '1000',
     // settings to compare, e.g. BENCH_SERVICE_ENV="USAGE_GROUP_CONCURRENCY=4,DB_PREPARED_STATEMENTS=false"
-    ...Object.fromEntries(
-      (process.env.BENCH_SERVICE_ENV ?? '')
-        .split(',')
-        .filter(Boolean)
-        .map((kv) => [kv.slice(0, kv.indexOf('=')).trim(), kv.slice(kv.indexOf('=') + 1).trim()]),
-    ),
+    ...envPairs(process.env.BENCH_SERVICE_ENV),
   };
 }
 
@@ -965,13 +961,12 @@ async function main() {
   if (CONFIG.natsUrl !== 'off') assertLoopback('BENCH_NATS_URL', CONFIG.natsUrl);
   // the service runs as `npm start` runs it (and the image's CMD): its Node flags (e.g. --max-semi-space-size)
   // and its entry (the bundle, dist/bundle/main.mjs)
-  const start = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start.match(/^node\s+(.*?)\s*(dist\/\S+)$/);
-  if (!start) throw new Error('package.json scripts.start is not "node <flags> dist/<entry>"');
-  ctx.entry = join(ROOT, start[2]);
-  ctx.nodeFlags = start[1].split(/\s+/).filter(Boolean);
+  const start = npmStartCommand(ROOT);
+  ctx.entry = join(ROOT, start.entry);
+  ctx.nodeFlags = start.flags;
   // extra flags for the service only, e.g. BENCH_SERVICE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (profile of a whole run)
   ctx.nodeFlags.push(...(process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
-  if (!existsSync(ctx.entry)) throw new Error(`${start[2]} is missing: run \`npm run build\` first (the benchmark builds nothing)`);
+  if (!existsSync(ctx.entry)) throw new Error(`${start.entry} is missing: run \`npm run build\` first (the benchmark builds nothing)`);
   log(`scenarios: ${SELECTED.join(', ')}`);
 
   ctx.workDir = mkdtempSync(join(tmpdir(), 'product-bench-'));
