@@ -13,9 +13,9 @@ import { type CircuitStatus, isCircuitOpen, isTimeout, PositiveCache, Resilience
 
 /**
  * Node's keep-alive agent re-arms TCP keepalive (`setKeepAlive`: four `setsockopt` calls) every time
- * a socket goes back to the pool, once per call; the option lives as long as the socket, so it is
- * set the first time only. The rest of `keepSocketAlive` (unref, the agent's idle timeout) stays.
- * Measured on subscription create: ~2 % of the service's CPU.
+ * a socket goes back to the pool, i.e. after every call; the option lives as long as the socket, so
+ * this agent sets it the first time only. The rest of `keepSocketAlive` (unref, the agent's idle
+ * timeout) stays. Measured on subscription create: ~2 % of the service's CPU.
  */
 export function keepAliveOncePerSocket<A extends HttpAgent>(agent: A, options: AgentOptions): A {
   const armed = new WeakSet<Socket>();
