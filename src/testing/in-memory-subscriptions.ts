@@ -11,10 +11,17 @@ export class InMemorySubscriptions {
   /** where insertWithEvents puts the events it writes with a new subscription */
   constructor(private readonly outbox?: { messages: OutboxMessage[] }) {}
 
-  async insertWithEvents(tx: unknown, sub: SubscriptionEntity, messages: readonly OutboxMessage[]): Promise<boolean> {
-    const inserted = await this.insert(tx, sub);
-    if (inserted) this.outbox?.messages.push(...messages);
-    return inserted;
+  async insertWithEvents(
+    tx: unknown,
+    subs: readonly { sub: SubscriptionEntity; messages: readonly OutboxMessage[] }[],
+  ): Promise<Set<string>> {
+    const written = new Set<string>();
+    for (const { sub, messages } of subs) {
+      if (!(await this.insert(tx, sub))) continue;
+      written.add(sub.subscriptionId);
+      this.outbox?.messages.push(...messages);
+    }
+    return written;
   }
 
   insert(_tx: unknown, sub: SubscriptionEntity): Promise<boolean> {

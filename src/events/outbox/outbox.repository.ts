@@ -88,18 +88,37 @@ export class OutboxRepository {
   }
 
   /**
-   * The same INSERT, written only when the CTE `cte` (earlier in the caller's statement) returned a
-   * row: a row and its event in one statement that writes both or neither.
+   * The INSERT of many messages from ONE JSON parameter (as insertManyStatement), each written only
+   * when its `key` is among the values of `column` that the CTE `cte` (earlier in the caller's
+   * statement) returned: rows and their events in one statement that writes each row with its
+   * events, or neither. Messages go in the order given (their `seq`).
    */
-  insertStatementIfAny(messages: readonly OutboxMessage[], params: unknown[], cte: string): string {
-    const values = messages.map((m) => {
-      params.push(m.id, m.type, m.subject, m.aggregateId, JSON.stringify(m.envelope), m.createdAt);
-      const n = params.length;
-      return `($${n - 5}::uuid, $${n - 4}::text, $${n - 3}::text, $${n - 2}::text, $${n - 1}::json, $${n}::timestamptz)`;
-    });
+  insertManyForKeysStatement(
+    messages: readonly { key: string; message: OutboxMessage }[],
+    params: unknown[],
+    cte: string,
+    column: string,
+  ): string {
+    params.push(
+      JSON.stringify(
+        messages.map(({ key, message: m }, ord) => ({
+          ord,
+          key,
+          id: m.id,
+          type: m.type,
+          subject: m.subject,
+          aggregate_id: m.aggregateId,
+          envelope: m.envelope,
+          created_at: m.createdAt,
+        })),
+      ),
+    );
     return `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at)
-      SELECT * FROM (VALUES ${values.join(', ')}) AS v(id, type, subject, aggregate_id, envelope, created_at)
-      WHERE EXISTS (SELECT 1 FROM ${cte})`;
+      SELECT id, type, subject, aggregate_id, envelope, created_at
+      FROM json_to_recordset($${params.length}::json)
+        AS m(ord int, key text, id uuid, type text, subject text, aggregate_id text, envelope json, created_at timestamptz)
+      WHERE key IN (SELECT ${column} FROM ${cte})
+      ORDER BY ord`;
   }
 
   /**

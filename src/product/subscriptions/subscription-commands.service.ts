@@ -3,8 +3,9 @@ import { Injectable } from '@nestjs/common';
 import { PlatformDirectory } from '../../clients/platform-directory.js';
 import { type CallContext, canActFor } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
-import { forbidden } from '../../common/errors/domain-error.js';
+import { DomainError, forbidden } from '../../common/errors/domain-error.js';
 import { Decimal } from '../../common/money/decimal.js';
+import { GroupCommitQueue } from '../../database/group-commit.js';
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
 import type { PlanEntity } from '../catalog/entities/plan.entity.js';
@@ -14,9 +15,13 @@ import type { CancelSubscriptionDto, ChangePlanDto, CreateSubscriptionDto } from
 import { SubscriptionErrors } from './subscription.errors.js';
 import { SubscriptionEntity } from './subscription.entity.js';
 import { type SubscriptionView, toSubscriptionView } from './subscription.mapper.js';
-import { SubscriptionRepository } from './subscription.repository.js';
+import { type NewSubscription, SubscriptionRepository } from './subscription.repository.js';
 import { firstPaidPeriod, SubscriptionTransitions } from './subscription-transitions.service.js';
 import { isTerminal, type SubscriptionStatus } from './subscription-state-machine.js';
+
+/** New subscriptions in one group commit at most, and groups committing at once (see `creates`). */
+const CREATE_GROUP_MAX = 256;
+const CREATE_GROUP_CONCURRENCY = 2;
 
 /**
  * What callers ask of subscriptions over REST: create (with the account and organization checks),
@@ -35,6 +40,36 @@ export class SubscriptionCommands {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Group commit of new subscriptions (see GroupCommitQueue): the creates that arrive while the
+   * previous group commits are inserted, with their events, by ONE statement; each request gets its
+   * own outcome (new, or its owner already has an open subscription); a group that fails as a whole
+   * is retried one create at a time; a database that cannot answer fails every create alike.
+   */
+  private readonly creates = new GroupCommitQueue<NewSubscription, boolean>({
+    maxSize: CREATE_GROUP_MAX,
+    maxWaitMs: 0,
+    concurrency: CREATE_GROUP_CONCURRENCY,
+    sizeOf: () => 1,
+    commit: (entries) => this.insertGroup(entries),
+    shouldSplit: (err) => !(err instanceof DomainError && err.kind === 'unavailable'),
+  });
+
+  /** Groups of creates committed so far and the creates in them (metrics, tests). */
+  get groupStats(): Readonly<{ groups: number; items: number; splits: number; largest: number }> {
+    return this.creates.stats;
+  }
+
+  /** Inserts `entries` and their events in one statement; each one's outcome: whether it was new. */
+  private async insertGroup(entries: readonly NewSubscription[]): Promise<{ ok: true; value: boolean }[]> {
+    const ids = await this.uow.statement(async (tx) => {
+      const written = await this.repo.insertWithEvents(tx, entries);
+      if (written.size > 0) this.events.written(tx);
+      return written;
+    });
+    return entries.map(({ sub }) => ({ ok: true, value: ids.has(sub.subscriptionId) }));
+  }
+
   async create(dto: CreateSubscriptionDto, ctx: CallContext): Promise<SubscriptionView> {
     if (!canActFor(ctx.principal, dto.user_id)) throw forbidden('You may only create subscriptions for yourself');
     const cycle: BillingCycle = dto.billing_cycle ?? 'monthly';
@@ -47,32 +82,30 @@ export class SubscriptionCommands {
     if (organizationId !== null) await this.verifyMembership(organizationId, dto.user_id, ctx);
 
     const sub = newSubscription(dto, plan, cycle, seats, this.clock.now());
-    // One statement writes the subscription and its event, or neither: one open subscription per
-    // (user, organization) is the partial unique index's rule, a conflict answers 409.
-    const inserted = await this.uow.statement(async (tx) => {
-      const message = this.events.subscriptionCreatedMessage(
-        {
-          subscription_id: sub.subscriptionId,
-          user_id: sub.userId,
-          organization_id: sub.organizationId,
-          plan_id: sub.planId,
-          plan_tier: sub.planTier,
-          billing_cycle: sub.billingCycle,
-          status: sub.status,
-          seats: sub.seats,
-          price: sub.price,
-          currency: sub.currency,
-          current_period_start: sub.currentPeriodStart.toISOString(),
-          current_period_end: sub.currentPeriodEnd.toISOString(),
-          trial_end: sub.trialEnd?.toISOString() ?? null,
-          metadata: sub.metadata,
-        },
-        ctx,
-      );
-      const created = await this.repo.insertWithEvents(tx, sub, [message]);
-      if (created) this.events.written(tx);
-      return created;
-    });
+    const message = this.events.subscriptionCreatedMessage(
+      {
+        subscription_id: sub.subscriptionId,
+        user_id: sub.userId,
+        organization_id: sub.organizationId,
+        plan_id: sub.planId,
+        plan_tier: sub.planTier,
+        billing_cycle: sub.billingCycle,
+        status: sub.status,
+        seats: sub.seats,
+        price: sub.price,
+        currency: sub.currency,
+        current_period_start: sub.currentPeriodStart.toISOString(),
+        current_period_end: sub.currentPeriodEnd.toISOString(),
+        trial_end: sub.trialEnd?.toISOString() ?? null,
+        metadata: sub.metadata,
+      },
+      ctx,
+    );
+    // one open subscription per (user, organization) is the partial unique index's rule: a
+    // conflict answers 409. Inside a request transaction (an Idempotency-Key) the row commits
+    // there, alone, with the stored response; otherwise it joins the next group.
+    const entry: NewSubscription = { sub, messages: [message] };
+    const inserted = this.uow.inRequestTransaction ? (await this.insertGroup([entry]))[0].value : await this.creates.submit(entry);
     if (!inserted) throw SubscriptionErrors.exists();
     return toSubscriptionView(sub);
   }

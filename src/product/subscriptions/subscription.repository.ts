@@ -18,44 +18,64 @@ export interface SubscriptionFilters {
   status?: SubscriptionStatus;
 }
 
-const json = (value: unknown): string => JSON.stringify(value);
-
-/** The columns of a new subscription and how each is written (a fixed statement: no query building per request). */
-const INSERT_COLUMNS: readonly [string, (s: SubscriptionEntity) => unknown][] = [
-  ['subscription_id', (s) => s.subscriptionId],
-  ['user_id', (s) => s.userId],
-  ['organization_id', (s) => s.organizationId],
-  ['plan_id', (s) => s.planId],
-  ['plan_tier', (s) => s.planTier],
-  ['status', (s) => s.status],
-  ['billing_cycle', (s) => s.billingCycle],
-  ['seats', (s) => s.seats],
-  ['price', (s) => s.price],
-  ['currency', (s) => s.currency],
-  ['billing_anchor', (s) => s.billingAnchor],
-  ['period_index', (s) => s.periodIndex],
-  ['current_period_start', (s) => s.currentPeriodStart],
-  ['current_period_end', (s) => s.currentPeriodEnd],
-  ['trial_start', (s) => s.trialStart],
-  ['trial_end', (s) => s.trialEnd],
-  ['cancel_at_period_end', (s) => s.cancelAtPeriodEnd],
-  ['canceled_at', (s) => s.canceledAt],
-  ['cancellation_reason', (s) => s.cancellationReason],
-  ['pending_plan_id', (s) => s.pendingPlanId],
-  ['pending_billing_cycle', (s) => s.pendingBillingCycle],
-  ['pending_seats', (s) => s.pendingSeats],
-  ['past_due_since', (s) => s.pastDueSince],
-  ['payment_method_id', (s) => s.paymentMethodId],
-  ['included_products', (s) => json(s.includedProducts)],
-  ['quota_limits', (s) => json(s.quotaLimits)],
-  ['metadata', (s) => json(s.metadata)],
-  ['created_at', (s) => s.createdAt],
-  ['updated_at', (s) => s.updatedAt],
+/**
+ * The columns of a new subscription, their SQL types and how each is written: the rows of a group
+ * of new subscriptions go to the insert as ONE JSON parameter (json_to_recordset), a fixed
+ * statement whatever the group's size (no query building per request).
+ */
+const INSERT_COLUMNS: readonly [column: string, type: string, value: (s: SubscriptionEntity) => unknown][] = [
+  ['subscription_id', 'text', (s) => s.subscriptionId],
+  ['user_id', 'text', (s) => s.userId],
+  ['organization_id', 'text', (s) => s.organizationId],
+  ['plan_id', 'text', (s) => s.planId],
+  ['plan_tier', 'text', (s) => s.planTier],
+  ['status', 'text', (s) => s.status],
+  ['billing_cycle', 'text', (s) => s.billingCycle],
+  ['seats', 'int', (s) => s.seats],
+  ['price', 'numeric', (s) => s.price],
+  ['currency', 'text', (s) => s.currency],
+  ['billing_anchor', 'timestamptz', (s) => s.billingAnchor],
+  ['period_index', 'int', (s) => s.periodIndex],
+  ['current_period_start', 'timestamptz', (s) => s.currentPeriodStart],
+  ['current_period_end', 'timestamptz', (s) => s.currentPeriodEnd],
+  ['trial_start', 'timestamptz', (s) => s.trialStart],
+  ['trial_end', 'timestamptz', (s) => s.trialEnd],
+  ['cancel_at_period_end', 'boolean', (s) => s.cancelAtPeriodEnd],
+  ['canceled_at', 'timestamptz', (s) => s.canceledAt],
+  ['cancellation_reason', 'text', (s) => s.cancellationReason],
+  ['pending_plan_id', 'text', (s) => s.pendingPlanId],
+  ['pending_billing_cycle', 'text', (s) => s.pendingBillingCycle],
+  ['pending_seats', 'int', (s) => s.pendingSeats],
+  ['past_due_since', 'timestamptz', (s) => s.pastDueSince],
+  ['payment_method_id', 'text', (s) => s.paymentMethodId],
+  ['included_products', 'jsonb', (s) => s.includedProducts],
+  ['quota_limits', 'jsonb', (s) => s.quotaLimits],
+  ['metadata', 'jsonb', (s) => s.metadata],
+  ['created_at', 'timestamptz', (s) => s.createdAt],
+  ['updated_at', 'timestamptz', (s) => s.updatedAt],
 ];
-const JSONB = new Set(['included_products', 'quota_limits', 'metadata']);
-const INSERT_SQL = `INSERT INTO subscriptions (${INSERT_COLUMNS.map(([c]) => c).join(', ')})
-  VALUES (${INSERT_COLUMNS.map(([c], i) => `$${i + 1}${JSONB.has(c) ? '::jsonb' : ''}`).join(', ')})
-  ON CONFLICT DO NOTHING RETURNING subscription_id`;
+const COLUMN_LIST = INSERT_COLUMNS.map(([c]) => c).join(', ');
+/**
+ * New subscriptions ($1: their rows, with `ord`, the order they arrived in) and their events ($2, see
+ * OutboxRepository.insertManyForKeysStatement), in ONE statement: a row the partial unique index
+ * refuses (its owner has an open subscription, stored or earlier in the same group) is skipped, and
+ * so are its events. Rows go in owner order, and one owner's in arrival order, so the first of two
+ * for one owner wins and two groups committing at once take the index's entries in one order (no
+ * deadlock between them); events go in arrival order.
+ */
+const insertGroupSql = (eventsSql: string): string => `WITH inserted AS (
+    INSERT INTO subscriptions (${COLUMN_LIST})
+    SELECT ${COLUMN_LIST} FROM json_to_recordset($1::json) AS r(ord int, ${INSERT_COLUMNS.map(([c, type]) => `${c} ${type}`).join(', ')})
+    ORDER BY user_id, organization_id, ord
+    ON CONFLICT DO NOTHING RETURNING subscription_id
+  ), events AS (${eventsSql})
+  SELECT subscription_id FROM inserted`;
+
+/** A new subscription and the events written with it. */
+export interface NewSubscription {
+  sub: SubscriptionEntity;
+  messages: readonly OutboxMessage[];
+}
 
 /**
  * The columns a status change or renewal may touch, with their SQL types: `updateMany` writes any
@@ -101,30 +121,36 @@ export class SubscriptionRepository {
   }
 
   /**
-   * Inserts a new subscription and its events in ONE statement (atomic on its own, so it needs no
-   * transaction): both are written, or neither when the owner already has an open subscription
-   * (the partial unique index skips the row: ON CONFLICT DO NOTHING). Returns whether it was new.
+   * Inserts new subscriptions (a group commit's worth, or one) and their events in ONE statement
+   * (atomic on its own, so it needs no transaction): each row is written with its events, or
+   * neither when its owner already has an open subscription (the partial unique index skips the
+   * row: ON CONFLICT DO NOTHING), stored or earlier in `subs`. Returns the ids written.
    */
-  async insertWithEvents(tx: Tx, sub: SubscriptionEntity, messages: readonly OutboxMessage[]): Promise<boolean> {
-    const params: unknown[] = INSERT_COLUMNS.map(([, value]) => value(sub));
-    const eventsSql = this.outbox.insertStatementIfAny(messages, params, 'inserted');
+  async insertWithEvents(tx: Tx, subs: readonly NewSubscription[]): Promise<Set<string>> {
+    if (subs.length === 0) return new Set();
+    const rows = subs.map(({ sub }, ord) => {
+      const row: Record<string, unknown> = { ord };
+      for (const [column, , value] of INSERT_COLUMNS) row[column] = value(sub);
+      return row;
+    });
+    const params: unknown[] = [JSON.stringify(rows)];
+    const events = subs.flatMap(({ sub, messages }) => messages.map((message) => ({ key: sub.subscriptionId, message })));
+    const eventsSql = this.outbox.insertManyForKeysStatement(events, params, 'inserted', 'subscription_id');
+    let inserted: { subscription_id: string }[];
     try {
-      // prepared (its text depends only on how many events go with the row); its plan depends on no table's size
-      const [row] = await managerOf(tx).query<{ inserted: number }[]>(
-        prepared(
-          tx,
-          `subscription_insert_${messages.length}`,
-          `WITH inserted AS (${INSERT_SQL}), events AS (${eventsSql})
-         SELECT (SELECT count(*) FROM inserted)::int AS inserted`,
-        ),
+      // prepared (one text for every group size); its plan depends on no table's size
+      inserted = await managerOf(tx).query<{ subscription_id: string }[]>(
+        prepared(tx, 'subscription_insert_group', insertGroupSql(eventsSql)),
         params,
       );
-      if (row?.inserted === 1) this.changed(tx, [sub.userId]);
-      return row?.inserted === 1;
     } catch (err) {
-      if (isUniqueViolation(err, ONE_OPEN_INDEX)) return false;
+      // ON CONFLICT DO NOTHING should skip these; alone, the row was not new (a group is retried row by row)
+      if (subs.length === 1 && isUniqueViolation(err, ONE_OPEN_INDEX)) return new Set();
       throw err;
     }
+    const ids = new Set(inserted.map((r) => r.subscription_id));
+    if (ids.size > 0) this.changed(tx, [...new Set(subs.filter(({ sub }) => ids.has(sub.subscriptionId)).map(({ sub }) => sub.userId))]);
+    return ids;
   }
 
   findById(tx: Tx, subscriptionId: string): Promise<SubscriptionEntity | null> {

@@ -1,0 +1,146 @@
+import pg from 'pg';
+import request from 'supertest';
+import { PlatformDirectory } from '../src/clients/platform-directory.js';
+import type { CallContext } from '../src/common/auth/principal.js';
+import { SubscriptionCommands } from '../src/product/subscriptions/subscription-commands.service.js';
+import { startFakePlatform } from './support/fake-platform.js';
+import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
+
+type Platform = Awaited<ReturnType<typeof startFakePlatform>>;
+
+const internal: CallContext = { requestId: 'req-group', principal: { kind: 'internal' } };
+
+/**
+ * Group commit of new subscriptions (real PostgreSQL, fake account service): creates that meet in
+ * one group are inserted by one statement, each gets its own answer, the one-open-subscription rule
+ * holds inside a group and against stored rows, every new row has exactly one event, and a group
+ * that fails in the database is retried create by create.
+ */
+describe('subscription create by group commit (PostgreSQL)', () => {
+  let t: TestApp;
+  let platform: Platform;
+  let db: pg.Client;
+  let commands: SubscriptionCommands;
+  const rows = async <T>(sql: string, params: unknown[] = []): Promise<T[]> => (await db.query(sql, params)).rows as T[];
+  const create = (body: Record<string, unknown>) => request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).send(body);
+  const users = (prefix: string, n: number): string[] => {
+    const ids = Array.from({ length: n }, (_, i) => `${prefix}_${i}`);
+    for (const id of ids) platform.accounts.addUser(id);
+    return ids;
+  };
+  /** The account service's answers cached, so creates started in one turn reach the group queue in that turn: one group. */
+  const warm = async (ids: readonly string[]) => {
+    for (const id of ids) await t.app.get(PlatformDirectory).checkUser(id, {});
+  };
+  /** Each user's subscriptions and their subscription.created events, in insertion (seq) order. */
+  const stored = (ids: readonly string[]) =>
+    rows<{ user_id: string; subscription_id: string; plan_id: string; events: number }>(
+      `SELECT s.user_id, s.subscription_id, s.plan_id,
+              (SELECT count(*)::int FROM outbox_events e WHERE e.type = 'subscription.created' AND e.aggregate_id = s.subscription_id) AS events
+         FROM subscriptions s WHERE s.user_id = ANY($1) ORDER BY s.seq`,
+      [ids],
+    );
+
+  beforeAll(async () => {
+    platform = await startFakePlatform();
+    t = await startTestApp({ env: platform.env });
+    db = new pg.Client({ connectionString: t.databaseUrl });
+    await db.connect();
+    commands = t.app.get(SubscriptionCommands);
+  }, 60_000);
+  afterAll(async () => {
+    await db?.end();
+    await t?.close();
+    await platform?.stop();
+  }, 60_000);
+
+  it('should answer each create of one group on its own: new rows, a second create for one owner, an owner with a stored open subscription', async () => {
+    const ids = users('grp', 20);
+    const [storedOwner] = users('grp_stored', 1);
+    await create({ user_id: storedOwner, plan_id: 'tier_pro_001' }).expect(200);
+    await warm([...ids, storedOwner]);
+    const before = { ...commands.groupStats };
+
+    const outcomes = await Promise.allSettled([
+      ...ids.map((user_id) => commands.create({ user_id, plan_id: 'tier_pro_001' }, internal)),
+      commands.create({ user_id: ids[3], plan_id: 'tier_free_001' }, internal), // the same owner again, later in the group
+      commands.create({ user_id: storedOwner, plan_id: 'tier_free_001' }, internal),
+    ]);
+
+    expect(commands.groupStats.groups - before.groups).toBe(1);
+    expect(commands.groupStats.items - before.items).toBe(22);
+    expect(commands.groupStats.splits - before.splits).toBe(0); // the statement itself refused the two, no retry alone
+    expect(outcomes.slice(0, 20).map((o) => o.status)).toEqual(ids.map(() => 'fulfilled'));
+    for (const refused of outcomes.slice(20)) {
+      expect(refused.status).toBe('rejected');
+      expect((refused as PromiseRejectedResult).reason).toMatchObject({ code: 'SUBSCRIPTION_EXISTS' });
+    }
+    const written = new Map((await stored(ids)).map((r) => [r.user_id, r]));
+    // one row per owner, each the answered one: the first create of ids[3] won
+    expect([...written.keys()].sort()).toEqual([...ids].sort());
+    expect(written.get(ids[3])?.plan_id).toBe('tier_pro_001');
+    expect(ids.map((id) => written.get(id)?.subscription_id)).toEqual(
+      outcomes.slice(0, 20).map((o) => (o as PromiseFulfilledResult<{ subscription_id: string }>).value.subscription_id),
+    );
+    expect([...written.values()].map((r) => r.events)).toEqual(ids.map(() => 1));
+    // the events were written in arrival order too (outbox seq)
+    const events = await rows<{ user_id: string }>(
+      `SELECT envelope->'data'->>'user_id' AS user_id FROM outbox_events
+        WHERE type = 'subscription.created' AND envelope->'data'->>'user_id' = ANY($1) ORDER BY seq`,
+      [ids],
+    );
+    expect(events.map((e) => e.user_id)).toEqual(ids);
+    const owner = await stored([storedOwner]);
+    expect(owner.map((r) => [r.plan_id, r.events])).toEqual([['tier_pro_001', 1]]);
+  });
+
+  it('should keep one open subscription per owner and one event per row under concurrent HTTP creates', async () => {
+    const ids = users('grp_http', 40);
+    const [contested] = users('grp_contested', 1);
+    const answers = await Promise.all([
+      ...ids.map((user_id) => create({ user_id, plan_id: 'tier_pro_001' })),
+      ...[1, 2, 3].map(() => create({ user_id: contested, plan_id: 'tier_pro_001' })),
+    ]);
+    expect(answers.slice(0, 40).map((a) => a.status)).toEqual(ids.map(() => 200));
+    const contestedStatuses = answers
+      .slice(40)
+      .map((a) => a.status)
+      .sort();
+    expect(contestedStatuses).toEqual([200, 409, 409]);
+    for (const a of answers.slice(40).filter((x) => x.status === 409)) expect(a.body.error.code).toBe('SUBSCRIPTION_EXISTS');
+    const written = await stored([...ids, contested]);
+    expect(written).toHaveLength(41);
+    expect(written.every((r) => r.events === 1)).toBe(true);
+    const answered = new Set(answers.filter((a) => a.status === 200).map((a) => a.body.subscription_id as string));
+    expect(new Set(written.map((r) => r.subscription_id))).toEqual(answered);
+  });
+
+  it('should retry a group that fails in the database create by create, so only the failing create fails', async () => {
+    const [ok1, poison, ok2] = users('grp_poison', 3);
+    await db.query(`CREATE FUNCTION refuse_poison_sub() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.user_id = '${poison}' THEN RAISE EXCEPTION 'injected failure'; END IF; RETURN NEW; END $$`);
+    await db.query(`CREATE TRIGGER refuse_poison_sub BEFORE INSERT ON subscriptions FOR EACH ROW EXECUTE FUNCTION refuse_poison_sub()`);
+    try {
+      await warm([ok1, poison, ok2]);
+      const before = { ...commands.groupStats };
+      const outcomes = await Promise.allSettled(
+        [ok1, poison, ok2].map((user_id) => commands.create({ user_id, plan_id: 'tier_pro_001' }, internal)),
+      );
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(commands.groupStats.splits - before.splits).toBe(1);
+      const written = await stored([ok1, poison, ok2]);
+      expect(written.map((r) => [r.user_id, r.events])).toEqual([
+        [ok1, 1],
+        [ok2, 1],
+      ]);
+      const events = await rows<{ n: number }>(
+        `SELECT count(*)::int AS n FROM outbox_events WHERE type = 'subscription.created' AND envelope->'data'->>'user_id' = $1`,
+        [poison],
+      );
+      expect(events[0].n).toBe(0);
+    } finally {
+      await db.query(`DROP TRIGGER refuse_poison_sub ON subscriptions`);
+      await db.query(`DROP FUNCTION refuse_poison_sub()`);
+    }
+  });
+});
