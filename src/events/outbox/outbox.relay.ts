@@ -42,26 +42,24 @@ const API_NOTIFY_SPACING_MS = 5;
 type BatchResult = 'more' | 'idle' | 'busy' | 'failed';
 
 /**
- * Splits rows (in seq order) into consecutive waves in which no aggregate (subscription, usage
- * record, catalog entry) appears twice. A wave's publishes are pipelined; the next wave starts only
- * once the whole wave is acknowledged, so an event can never overtake an earlier, failed event of
- * the same aggregate: per-aggregate order stays commit order even when a publish fails mid-batch.
+ * Splits rows (in seq order) into waves: the k-th event of an aggregate (subscription, usage record,
+ * catalog entry) in the batch goes into wave k, so no aggregate appears twice in a wave, and each
+ * wave keeps seq order. A wave's publishes are pipelined; the next wave starts only once the whole
+ * wave is acknowledged, so an event can never overtake an earlier, failed event of the same
+ * aggregate: per-aggregate order stays commit order even when a publish fails mid-batch. A batch
+ * takes as many waves as one aggregate has events in it: two for the status_changed + activated of
+ * a batch of payments (consecutive waves, cut wherever an aggregate repeated, had taken one wave
+ * per subscription there: a PubAck round trip each).
  */
 export function publishWaves<T extends { id: string; aggregate_id: string | null }>(rows: readonly T[]): T[][] {
   const waves: T[][] = [];
-  let current: T[] = [];
-  let seen = new Set<string>();
+  const seen = new Map<string, number>();
   for (const row of rows) {
     const key = row.aggregate_id ?? row.id;
-    if (seen.has(key)) {
-      waves.push(current);
-      current = [];
-      seen = new Set();
-    }
-    current.push(row);
-    seen.add(key);
+    const k = seen.get(key) ?? 0;
+    seen.set(key, k + 1);
+    (waves[k] ??= []).push(row);
   }
-  if (current.length > 0) waves.push(current);
   return waves;
 }
 
@@ -262,9 +260,10 @@ export class OutboxRelay implements OnApplicationBootstrap {
     if (!locked) return 'busy';
     if (rows.length === 0) return 'idle';
     // Pipelined per wave (see publishWaves): the publishes of a wave are written in seq order on the one
-    // connection (JetStream stores them in that order), then their acks are awaited together. Only the
-    // acknowledged prefix is deleted; anything after the first failure is published again on the next
-    // pass with the same msgID, which JetStream deduplicates.
+    // connection (JetStream stores them in that order), then their acks are awaited together. Deleted:
+    // the earlier waves and the failed wave's acknowledged rows before the failure, for each aggregate
+    // a prefix of its events; the rest is published again on the next pass with the same msgID, which
+    // JetStream deduplicates.
     const publisher = this.connection.publisher();
     let failure: { row: PendingOutboxRow; error: string } | undefined;
     for (const wave of publishWaves(rows)) {
