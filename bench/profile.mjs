@@ -16,7 +16,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { autocannonRun } from './lib/load.mjs';
-import { cleanupAll, freePort, log, onCleanup, startProcess, stopProcess, waitFor } from './lib/harness.mjs';
+import { cleanupAll, cpuTicks, freePort, log, onCleanup, startProcess, stopProcess, waitFor } from './lib/harness.mjs';
 import { createDatabase, startFakePlatform } from './lib/platform.mjs';
 import { sampleBodies, scratchServiceEnv } from './lib/scratch-service.mjs';
 
@@ -31,17 +31,6 @@ const runId = randomBytes(4).toString('hex');
 const SECRET = 'profile-internal-secret';
 
 const bodies = sampleBodies('prof', runId);
-
-/** utime + stime of a process in clock ticks (/proc/<pid>/stat; 0 when gone). */
-function cpuTicks(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[11]) + Number(fields[12]);
-  } catch {
-    return 0;
-  }
-}
 
 function summarize(profile) {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));

@@ -74,6 +74,7 @@ import { fileURLToPath } from 'node:url';
 import {
   assertLoopback,
   cleanupAll,
+  cpuTicks,
   freePort,
   isStopping,
   log,
@@ -686,6 +687,7 @@ async function scenarioEventsInbound() {
   const dlqBefore = await countSubjects(ctx.bus, STREAM, `${PREFIX}.dlq.>`);
   log(`events_inbound: publishing ${envelopes.length} payment.completed envelopes`);
   const t0 = performance.now();
+  const cpuAtStart = cpuTicks(ctx.servicePid);
   await publishAll(ctx.bus, subjectOf(PREFIX, 'payment_service', 'payment.completed'), envelopes);
   const published = performance.now();
   const timeoutMs = CONFIG.drainTimeout * 1000;
@@ -700,13 +702,18 @@ async function scenarioEventsInbound() {
   );
   // the effects' own events (status_changed, activated): published before the next scenario starts
   const emptied = await outboxEmptied();
+  // the service's CPU per event, applying it and relaying its two events: a measure of work that the
+  // machine's speed and other load change far less than they change events/s
+  const cpuUsPerEvent = Math.round(((cpuTicks(ctx.servicePid) - cpuAtStart) * 10_000) / Math.max(1, final.active));
   if (emptied === null) notes.push(`the outbox did not empty within ${CONFIG.drainTimeout} s`);
   const dead = (await countSubjects(ctx.bus, STREAM, `${PREFIX}.dlq.>`)) - dlqBefore;
   const applySeconds = (final.at - t0) / 1000;
   if (!final.done) notes.push(`only ${final.active} of ${ids.length} subscriptions active after ${CONFIG.drainTimeout} s`);
   if (dead) notes.push(`${dead} messages dead-lettered`);
   const rate = Math.round(final.active / applySeconds);
-  log(`events_inbound: ${final.active}/${ids.length} active in ${round(applySeconds, 2)} s: ${rate} events/s`);
+  log(
+    `events_inbound: ${final.active}/${ids.length} active in ${round(applySeconds, 2)} s: ${rate} events/s (service CPU ${cpuUsPerEvent} µs per event)`,
+  );
   return {
     name: 'events_inbound',
     title: 'events inbound',
@@ -718,6 +725,7 @@ async function scenarioEventsInbound() {
       events_per_second: rate,
       publish_s: round((published - t0) / 1000, 2),
       outbox_empty_s: emptied === null ? null : round((emptied - t0) / 1000, 2),
+      service_cpu_us_per_event: cpuUsPerEvent,
       publish_per_second: Math.round(envelopes.length / ((published - t0) / 1000)),
       dead_lettered: dead,
       setup_creates_per_second: Math.round(created.ids.length / created.seconds),
@@ -1010,6 +1018,7 @@ async function main() {
   ]);
   ctx.urls = { service: service.url, reference: `http://127.0.0.1:${refPort}`, bare: `http://127.0.0.1:${barePort}` };
   ctx.process = { first_start_ms: Math.round(service.readyMs) };
+  ctx.servicePid = service.child.pid;
   log(`all servers ready (service: ${Math.round(service.readyMs)} ms to ready on an empty database)`);
 
   const want = (name) => SELECTED.includes(name);

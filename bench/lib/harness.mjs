@@ -148,6 +148,17 @@ export const tail = (file, lines = 30) => {
   }
 };
 
+/** utime + stime of a process in clock ticks (100 a second; /proc/<pid>/stat, Linux; 0 when gone). */
+export function cpuTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return 0;
+  }
+}
+
 /** VmRSS and VmHWM (peak) of a live process, in KiB, from /proc/<pid>/status (Linux); undefined elsewhere. */
 export function memoryOf(pid) {
   try {
