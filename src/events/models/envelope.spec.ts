@@ -1,4 +1,6 @@
-import { decodeInbound } from './envelope.js';
+import { decodeInbound, EventEnvelopeModel } from './envelope.js';
+import { fastPayloadProblems } from './event-field.js';
+import { payloadProblems } from './validate-payload.js';
 
 const at = new Date('2026-11-27T10:00:00.000Z');
 const subject = 'events.payment_service.payment.completed';
@@ -56,5 +58,30 @@ describe('decodeInbound', () => {
     const result = decodeInbound(payload, subject, 1, at);
     expect(result.ok).toBe(false);
     expect(!result.ok && result.error).toMatch(error);
+  });
+
+  it('should find the same envelope problems with the fast check as class-validator does', () => {
+    const cases: Record<string, unknown>[] = [
+      envelope,
+      { ...envelope, metadata: { request_id: 'r', trace_id: 't', user_agent: 'python' } }, // other metadata keys are fine
+      { ...envelope, extra: 1 }, // so are other envelope keys
+      { ...envelope, metadata: null },
+      { ...envelope, id: 42 },
+      { ...envelope, id: '' },
+      { ...envelope, type: '' },
+      { ...envelope, source: undefined },
+      { ...envelope, timestamp: 'yesterday' },
+      { ...envelope, data: [1] },
+      { ...envelope, metadata: 'x' },
+      { ...envelope, metadata: { request_id: 7 } },
+      { ...envelope, version: 3 },
+    ];
+    for (const c of cases) {
+      const slow = payloadProblems(EventEnvelopeModel, c);
+      const fast = fastPayloadProblems(EventEnvelopeModel, c);
+      expect({ c, refused: fast.length > 0 }).toEqual({ c, refused: slow.length > 0 });
+      for (const field of ['id', 'type', 'source', 'timestamp', 'data', 'metadata', 'version'])
+        expect({ c, field, named: fast.some((p) => p.includes(field)) }).toEqual({ c, field, named: slow.some((p) => p.includes(field)) });
+    }
   });
 });

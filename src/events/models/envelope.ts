@@ -1,5 +1,4 @@
-import { EventField as F, EventSchema } from './event-field.js';
-import { payloadProblems } from './validate-payload.js';
+import { EventField as F, EventSchema, fastPayloadProblems } from './event-field.js';
 
 /** The platform's event envelope (SPEC section 3). */
 export interface EventEnvelope<T = Record<string, unknown>> {
@@ -55,6 +54,9 @@ export interface InboundEvent {
 
 export type DecodeResult = { ok: true; event: InboundEvent } | { ok: false; error: string };
 
+/** One decoder for every message (`decode` without `stream` keeps no state between calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 const ENVELOPE_KEYS = ['id', 'type', 'source', 'timestamp', 'version'];
 
 /** Does this object claim to be an envelope (rather than bare event data)? */
@@ -72,7 +74,7 @@ function looksLikeEnvelope(obj: Record<string, unknown>): boolean {
 export function decodeInbound(payload: Uint8Array | string, natsSubject: string, streamSequence: number, receivedAt: Date): DecodeResult {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    parsed = JSON.parse(typeof payload === 'string' ? payload : UTF8.decode(payload));
   } catch {
     return { ok: false, error: 'message is not valid UTF-8 JSON' };
   }
@@ -97,7 +99,8 @@ export function decodeInbound(payload: Uint8Array | string, natsSubject: string,
       },
     };
   }
-  const problems = payloadProblems(EventEnvelopeModel, obj);
+  // the fields' own predicates: class-validator's findings (unit-tested side by side) at a fraction of its cost
+  const problems = fastPayloadProblems(EventEnvelopeModel, obj);
   if (problems.length > 0) return { ok: false, error: `invalid envelope: ${problems.join('; ')}` };
   const meta = (obj.metadata ?? {}) as Record<string, unknown>;
   return {
