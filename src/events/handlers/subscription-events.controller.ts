@@ -25,33 +25,46 @@ export class SubscriptionEventsController {
   private readonly userDeletions: EventGroup<string>;
 
   constructor(groups: EventGroups, effects: SubscriptionEffects) {
-    this.payments = groups.create<string | null>('payment.completed', async (tx, events) => {
-      const named = events.filter((e) => e.payload !== null);
-      const changed = await effects.activateForPayments(
-        tx,
-        named.map((e) => ({ subscriptionId: e.payload as string, ctx: e.call })),
-      );
-      const byEvent = new Map(named.map((e, i) => [e, changed[i]]));
-      return events.map((e) =>
-        e.payload === null
-          ? { changed: 0, note: 'no subscription_id in data or data.metadata' }
-          : { changed: byEvent.get(e) ? 1 : 0, subscription_id: e.payload },
-      );
-    });
-    this.insufficientFunds = groups.create<string>('wallet.insufficient_funds', async (tx, events) => {
-      const changed = await effects.markPastDueForUsers(
-        tx,
-        events.map((e) => ({ userId: e.payload, ctx: e.call })),
-      );
-      return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
-    });
-    this.userDeletions = groups.create<string>('user.deleted', async (tx, events) => {
-      const changed = await effects.cancelAllForUsers(
-        tx,
-        events.map((e) => ({ userId: e.payload, ctx: e.call })),
-      );
-      return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
-    });
+    // keyed by subscription (payments) or user (the others): their events apply in the order received
+    this.payments = groups.create<string | null>(
+      'payment.completed',
+      async (tx, events) => {
+        const named = events.filter((e) => e.payload !== null);
+        const changed = await effects.activateForPayments(
+          tx,
+          named.map((e) => ({ subscriptionId: e.payload as string, ctx: e.call })),
+        );
+        const byEvent = new Map(named.map((e, i) => [e, changed[i]]));
+        return events.map((e) =>
+          e.payload === null
+            ? { changed: 0, note: 'no subscription_id in data or data.metadata' }
+            : { changed: byEvent.get(e) ? 1 : 0, subscription_id: e.payload },
+        );
+      },
+      (subscriptionId) => subscriptionId ?? '',
+    );
+    this.insufficientFunds = groups.create<string>(
+      'wallet.insufficient_funds',
+      async (tx, events) => {
+        const changed = await effects.markPastDueForUsers(
+          tx,
+          events.map((e) => ({ userId: e.payload, ctx: e.call })),
+        );
+        return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
+      },
+      (userId) => userId,
+    );
+    this.userDeletions = groups.create<string>(
+      'user.deleted',
+      async (tx, events) => {
+        const changed = await effects.cancelAllForUsers(
+          tx,
+          events.map((e) => ({ userId: e.payload, ctx: e.call })),
+        );
+        return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
+      },
+      (userId) => userId,
+    );
   }
 
   @EventPattern('payment.completed')
