@@ -125,8 +125,10 @@ describe('secrets never leave: logs and event metadata', () => {
     const requestLine = (id: string) => parsed.find((l) => l.request_id === id && String(l.message).startsWith('request '));
     expect(requestLine('log-req-created')).toMatchObject({ message: 'request completed', res: { status_code: 200 } });
     expect(requestLine('log-req-url')).toMatchObject({ req: { url: expect.stringContaining('access_token=[redacted]') } });
-    expect(requestLine('log-req-down')).toMatchObject({ level: 'error', message: 'request errored' });
+    expect(requestLine('log-req-down')).toMatchObject({ level: 'error', message: 'request errored', error_code: 'DEPENDENCY_UNAVAILABLE' });
     expect(requestLine('log-req-db')).toMatchObject({ level: 'error', message: 'request errored' });
+    // one line per failed request: an expected 503 has no second line of its own
+    expect(parsed.filter((l) => l.request_id === 'log-req-down' && l.level === 'warn' && l.context === 'HTTP')).toEqual([]);
     expect(parsed.some((l) => l.message === 'circuit breaker opened' && String(l.base_url).includes('[redacted]'))).toBe(true);
 
     const leaked = [INTERNAL_SECRET, JWT_SECRET, DB_PASSWORD, ACCOUNT_PASSWORD, COOKIE, WRONG_SECRET, userToken].filter((secret) =>

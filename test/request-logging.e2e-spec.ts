@@ -3,7 +3,7 @@ import Fastify from 'fastify';
 import { type Params, PinoLogger } from 'nestjs-pino';
 import { loadConfig } from '../src/config/app-config.js';
 import { loggerOptions } from '../src/common/logging/logger.options.js';
-import { installRequestLogging } from '../src/common/logging/request-logging.js';
+import { installRequestLogging, noteErrorCode } from '../src/common/logging/request-logging.js';
 
 /** The per-request log line and request-scoped loggers, on a real Fastify server (see request-logging.ts). */
 describe('request logging (Fastify hooks)', () => {
@@ -30,7 +30,10 @@ describe('request logging (Fastify hooks)', () => {
     return { ok: true };
   });
   app.get('/health/live', () => ({ status: 'ok' }));
-  app.get('/boom', async (_req, reply) => reply.status(503).send({ down: true }));
+  app.get('/boom', async (req, reply) => {
+    noteErrorCode(req, 'SERVICE_UNAVAILABLE'); // as AllExceptionsFilter does
+    return reply.status(503).send({ down: true });
+  });
 
   let base = '';
   const get = async (path: string, headers: Record<string, string> = {}): Promise<void> => {
@@ -82,6 +85,8 @@ describe('request logging (Fastify hooks)', () => {
   it('should log 5xx at error level and never log probes', async () => {
     await get('/boom', { 'x-request-id': 'req-3' });
     await get('/health/live');
-    expect(lines).toEqual([expect.objectContaining({ level: 'error', message: 'request errored', request_id: 'req-3' })]);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'error', message: 'request errored', request_id: 'req-3', error_code: 'SERVICE_UNAVAILABLE' }),
+    ]);
   });
 });

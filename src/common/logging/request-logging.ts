@@ -9,6 +9,14 @@ const pathOf = (url: string): string => {
   return query >= 0 ? url.slice(0, query) : url;
 };
 
+/** The SPEC error code each failed request answered with (AllExceptionsFilter notes it), for its request line. */
+const errorCodes = new WeakMap<FastifyRequest, string>();
+
+/** Notes the error code `req` answers with: its request line carries it as `error_code`. */
+export function noteErrorCode(req: FastifyRequest, code: string): void {
+  errorCodes.set(req, code);
+}
+
 /**
  * Request logging on Fastify's own hooks (no Nest middleware, no per-request child logger):
  * - `onRequest` enters the request context (`requestContext`, an AsyncLocalStorage holding the
@@ -16,8 +24,10 @@ const pathOf = (url: string): string => {
  *   line written while serving the request, by `req.log` or any Nest `Logger` (also after a body was
  *   read and across awaits: test/request-logging.e2e-spec.ts).
  * - `onResponse`: one JSON line per request (`request completed`, or `request errored` at error level
- *   for 5xx) with `req {id, method, url}`, `res {status_code}` and `responseTime` in ms; probes
- *   and scrapes are never logged. At a level above info nothing is built.
+ *   for 5xx) with `req {id, method, url}`, `res {status_code}`, `responseTime` in ms and, for an
+ *   error answer, its `error_code`; probes and scrapes are never logged. At a level above info
+ *   nothing is built. An expected 5xx (a dependency down: 503) gets no other line, so an outage
+ *   answered at thousands of requests a second writes one line per request, not two.
  */
 export function installRequestLogging(fastify: FastifyInstance, pino: PinoLogger): void {
   const root = pino.logger;
@@ -38,6 +48,7 @@ export function installRequestLogging(fastify: FastifyInstance, pino: PinoLogger
           req: req.raw, // serialized to { id, method, url }, see loggerOptions
           res: reply.raw, // serialized to { status_code }
           responseTime: Math.round(reply.elapsedTime),
+          ...(errorCodes.has(req) ? { error_code: errorCodes.get(req) } : {}),
         },
         failed ? 'request errored' : 'request completed',
       );
