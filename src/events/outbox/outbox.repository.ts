@@ -11,6 +11,16 @@ const seqLiteral = (seq: string): string => {
   return seq;
 };
 
+/** A message's columns as a row of the JSON parameter of insertManyStatement / insertManyForKeysStatement. */
+const messageRow = (m: OutboxMessage) => ({
+  id: m.id,
+  type: m.type,
+  subject: m.subject,
+  aggregate_id: m.aggregateId,
+  envelope: m.envelope,
+  created_at: m.createdAt,
+});
+
 /**
  * The outbox_events table, a queue shared by the publisher (writes, in the business transaction),
  * the relay (reads pending rows in commit order, `seq`, and deletes them once JetStream acknowledged
@@ -45,18 +55,7 @@ export class OutboxRepository {
    * binding six parameters per row. The envelope goes in as the JSON text it is (`json` keeps it).
    */
   insertManyStatement(messages: readonly OutboxMessage[], params: unknown[]): string {
-    params.push(
-      JSON.stringify(
-        messages.map((m) => ({
-          id: m.id,
-          type: m.type,
-          subject: m.subject,
-          aggregate_id: m.aggregateId,
-          envelope: m.envelope,
-          created_at: m.createdAt,
-        })),
-      ),
-    );
+    params.push(JSON.stringify(messages.map(messageRow)));
     return `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at)
       SELECT id, type, subject, aggregate_id, envelope, created_at
       FROM json_to_recordset($${params.length}::json) AS m(id uuid, type text, subject text, aggregate_id text, envelope json, created_at timestamptz)`;
@@ -99,20 +98,7 @@ export class OutboxRepository {
     cte: string,
     column: string,
   ): string {
-    params.push(
-      JSON.stringify(
-        messages.map(({ key, message: m }, ord) => ({
-          ord,
-          key,
-          id: m.id,
-          type: m.type,
-          subject: m.subject,
-          aggregate_id: m.aggregateId,
-          envelope: m.envelope,
-          created_at: m.createdAt,
-        })),
-      ),
-    );
+    params.push(JSON.stringify(messages.map(({ key, message }, ord) => ({ ord, key, ...messageRow(message) }))));
     return `INSERT INTO outbox_events (id, type, subject, aggregate_id, envelope, created_at)
       SELECT id, type, subject, aggregate_id, envelope, created_at
       FROM json_to_recordset($${params.length}::json)

@@ -110,6 +110,9 @@ export interface DueThresholds {
 /** The subscriptions table: every read, lock and write of a subscription. */
 @Injectable()
 export class SubscriptionRepository {
+  /** the text of insertWithEvents' statement (see insertGroupSql) */
+  private groupSql?: string;
+
   constructor(
     private readonly outbox: OutboxRepository,
     private readonly cache: EntitlingSubscriptionsCache,
@@ -136,13 +139,11 @@ export class SubscriptionRepository {
     const params: unknown[] = [JSON.stringify(rows)];
     const events = subs.flatMap(({ sub, messages }) => messages.map((message) => ({ key: sub.subscriptionId, message })));
     const eventsSql = this.outbox.insertManyForKeysStatement(events, params, 'inserted', 'subscription_id');
+    // one text for every group size (built once); prepared; its plan depends on no table's size
+    this.groupSql ??= insertGroupSql(eventsSql);
     let inserted: { subscription_id: string }[];
     try {
-      // prepared (one text for every group size); its plan depends on no table's size
-      inserted = await managerOf(tx).query<{ subscription_id: string }[]>(
-        prepared(tx, 'subscription_insert_group', insertGroupSql(eventsSql)),
-        params,
-      );
+      inserted = await managerOf(tx).query<{ subscription_id: string }[]>(prepared(tx, 'subscription_insert_group', this.groupSql), params);
     } catch (err) {
       // ON CONFLICT DO NOTHING should skip these; alone, the row was not new (a group is retried row by row)
       if (subs.length === 1 && isUniqueViolation(err, ONE_OPEN_INDEX)) return new Set();
