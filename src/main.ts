@@ -27,4 +27,5 @@ async function main(): Promise<void> {
   await app.startAllMicroservices();
 }
 
-void main();
+// `--compile-cache-only` (dist/bundle/main.mjs, the image's build): every module loaded, nothing started
+if (!process.argv.includes('--compile-cache-only')) void main();

@@ -1,18 +1,54 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { asciiOnly } from '../scripts/ascii-only.mjs';
 import { ENTRY, ensureBuilt } from './chaos/support/service.js';
 
+/** the service, bundled; ENTRY (dist/bundle/main.mjs) is its launcher */
+const SERVICE = join(dirname(ENTRY), 'service.mjs');
+
 /** Evaluates a JavaScript expression (the escaped and the original source must give the same value). */
 const evaluate = (expression: string): unknown => runInNewContext(`(\n${expression}\n)`) as unknown;
 
-describe('the bundle (dist/bundle/main.mjs, what `npm start` and the image run)', () => {
+describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm start` and the image run)', () => {
   it('is ASCII-only, so V8 keeps its source as a one-byte string', async () => {
     await ensureBuilt();
-    const source = readFileSync(ENTRY, 'utf8');
+    const source = readFileSync(SERVICE, 'utf8');
     const nonAscii = source.match(/[\u0080-\uffff]/g) ?? [];
     expect(nonAscii).toEqual([]);
     expect(source.length).toBeGreaterThan(1_000_000);
+  }, 300_000);
+
+  it('loads TypeORM once, from the bundle (no run-time require of node_modules/typeorm)', async () => {
+    await ensureBuilt();
+    const source = readFileSync(SERVICE, 'utf8');
+    expect(source).toContain('// node_modules/typeorm/index.js');
+    expect(source).not.toMatch(/require\w*\(["']typeorm["']\)/);
+  }, 300_000);
+
+  it('fills the compile cache with --compile-cache-only, starting nothing, and the next start accepts it', async () => {
+    await ensureBuilt();
+    const cache = mkdtempSync(join(tmpdir(), 'product-compile-cache-'));
+    try {
+      const run = () =>
+        spawnSync(process.execPath, ['--max-semi-space-size=4', ENTRY, '--compile-cache-only'], {
+          env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: cache, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
+      const first = run();
+      expect(first.status).toBe(0);
+      expect(first.stderr + first.stdout).toMatch(/writing cache for ESM file:\/\/\S+\/service\.mjs/);
+      const second = run();
+      expect(second.status).toBe(0);
+      expect(second.stderr + second.stdout).toMatch(/V8 code cache for ESM file:\/\/\S+\/service\.mjs was accepted/);
+      // nothing was started: no listening port, no log line of the service
+      expect(second.stdout).not.toContain('product_service');
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   }, 300_000);
 
   describe('asciiOnly (scripts/ascii-only.mjs) keeps what the source means', () => {
