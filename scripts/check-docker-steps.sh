@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Replays the Dockerfile's stages without a Docker engine, in a temporary directory:
 #   deps     npm ci                                  (all dependencies)
-#   build    npm run build                           (tsc -> dist/, esbuild -> dist/bundle/main.mjs)
-#   runtime  npm ci --omit=dev --ignore-scripts + dist/, NODE_ENV=production, node dist/bundle/main.mjs
+#   build    npm run build                           (tsc -> dist/, esbuild -> dist/bundle/)
+#   runtime  npm ci --omit=dev --ignore-scripts + dist/, the compile cache (--compile-cache-only),
+#            NODE_ENV=production, node dist/bundle/main.mjs
 # then checks that the runtime answers /health/live, /health/ready and /metrics, stops on SIGTERM
 # with exit code 0, and that the migration Job's command (deploy/k8s/migrate-job.yaml) works on the
 # runtime tree. Not part of `npm test` (it installs the dependencies twice: a few minutes).
@@ -38,7 +39,7 @@ start_service() {
   (cd "$WORK/runtime" && exec env -i PATH="$PATH" HOME="$WORK" NODE_ENV=production HOST=127.0.0.1 PORT="$PORT" \
     NATS_URL=off LOG_LEVEL=warn INTERNAL_SERVICE_SECRET=check-secret AUTH_TRUST_USER_HEADER=true \
     ACCOUNT_SERVICE_URL=http://127.0.0.1:9 ORGANIZATION_SERVICE_URL=http://127.0.0.1:9 \
-    SHUTDOWN_GRACE_MS=500 "$@" node --max-semi-space-size=4 dist/bundle/main.mjs >"$log" 2>&1) &
+    SHUTDOWN_GRACE_MS=500 NODE_COMPILE_CACHE="$WORK/runtime/.compile-cache" "$@" node --max-semi-space-size=4 dist/bundle/main.mjs >"$log" 2>&1) &
   SERVER_PID=$!
   for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$PORT/health/live" >/dev/null 2>&1; then return 0; fi
@@ -77,7 +78,7 @@ step "deps: npm ci"
 
 step "build: npm run build"
 (cd "$WORK/build" && npm run build)
-[[ -f "$WORK/build/dist/bundle/main.mjs" && -f "$WORK/build/dist/ormconfig.js" ]] || fail "dist/bundle/main.mjs or dist/ormconfig.js missing"
+[[ -f "$WORK/build/dist/bundle/main.mjs" && -f "$WORK/build/dist/bundle/service.mjs" && -f "$WORK/build/dist/ormconfig.js" ]] || fail "dist/bundle/main.mjs, service.mjs or dist/ormconfig.js missing"
 
 step "runtime: npm ci --omit=dev --ignore-scripts, copy dist/"
 cp "$ROOT/package.json" "$ROOT/package-lock.json" "$WORK/runtime/"
@@ -87,6 +88,14 @@ for dev in @nestjs/cli jest eslint autocannon ts-jest; do
   [[ ! -e "$WORK/runtime/node_modules/$dev" ]] || fail "dev dependency $dev in the runtime tree"
 done
 echo "runtime node_modules: $(du -sh "$WORK/runtime/node_modules" | cut -f1)"
+
+step "compile cache: node --max-semi-space-size=4 dist/bundle/main.mjs --compile-cache-only"
+CACHE="$WORK/runtime/.compile-cache"
+mkdir -p "$CACHE"
+(cd "$WORK/runtime" && env -i PATH="$PATH" HOME="$WORK" NODE_ENV=production NODE_COMPILE_CACHE="$CACHE" \
+  node --max-semi-space-size=4 dist/bundle/main.mjs --compile-cache-only) || fail "--compile-cache-only failed"
+find "$CACHE" -type f -size +1000k | grep -q . || fail "no compile cache of the bundle in $CACHE"
+echo "compile cache: $(du -sh "$CACHE" | cut -f1)"
 
 PORT="$(free_port)"
 
