@@ -74,6 +74,19 @@ export function createAdapter(http: AppConfig['http']): FastifyAdapter {
   });
 }
 
+/**
+ * What main.ts listens with. The backlog is how many new connections the kernel queues while the
+ * event loop is busy: libuv accepts one connection per loop turn, so a client opening hundreds at
+ * once (a pool growing behind slowed answers) waits there. Node's default, 511, overflowed in the
+ * PostgreSQL-outage chaos run (926-2,605 SYNs dropped per run, `nstat TcpExtListenDrops`); a
+ * dropped SYN costs its client a 1-3 s retransmission.
+ */
+export const listenOptions = (http: AppConfig['http']): { port: number; host: string; backlog: number } => ({
+  port: http.port,
+  host: http.host,
+  backlog: http.listenBacklog,
+});
+
 const tooManyQueryParams = (limit: number): DomainError =>
   new DomainError(CommonErrorCode.VALIDATION_ERROR, 'invalid', `Too many query parameters (at most ${limit})`);
 const queryArrayTooLong = (limit: number): DomainError =>

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import request from 'supertest';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -72,7 +73,9 @@ describe('HTTP edge: headers, caching, limits, timeouts', () => {
 
   beforeAll(async () => {
     // short receive timeouts so a trickling client is cut off within a test (docs/configuration.md)
-    t = await startTestApp({ env: { HTTP_HEADERS_TIMEOUT: '1s', HTTP_REQUEST_TIMEOUT: '2s', HTTP_KEEP_ALIVE_TIMEOUT: '65s' } });
+    t = await startTestApp({
+      env: { HTTP_HEADERS_TIMEOUT: '1s', HTTP_REQUEST_TIMEOUT: '2s', HTTP_KEEP_ALIVE_TIMEOUT: '65s', HTTP_LISTEN_BACKLOG: '1234' },
+    });
     port = Number(new URL(t.baseUrl).port);
   }, SLOW);
   afterAll(async () => {
@@ -245,6 +248,14 @@ describe('HTTP edge: headers, caching, limits, timeouts', () => {
         request: server.requestTimeout,
         maxHeaderSize: server.maxHeaderSize,
       }).toEqual({ keepAlive: 65_000, headers: 1000, request: 2000, maxHeaderSize: 16_384 });
+    });
+
+    it('should listen with the configured accept backlog (what the kernel queues while the loop is busy)', () => {
+      // ss shows a listening socket's backlog as Send-Q (net.core.somaxconn caps it; 4096 here and on CI)
+      const ss = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+      expect(ss.error).toBeUndefined();
+      const [, , sendQ] = ss.stdout.trim().split(/\s+/);
+      expect(Number(sendQ)).toBe(1234);
     });
 
     it('should close a connection whose headers trickle in (408) instead of waiting for them', async () => {

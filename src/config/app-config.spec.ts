@@ -91,7 +91,10 @@ describe('loadConfig', () => {
       headersTimeoutMs: 5000,
       requestTimeoutMs: 10_000,
       maxHeaderBytes: 16_384,
+      listenBacklog: 4096,
     });
+    expect(loadConfig({ HTTP_LISTEN_BACKLOG: '1024' }).http.listenBacklog).toBe(1024);
+    expect(() => loadConfig({ HTTP_LISTEN_BACKLOG: '0' })).toThrow(/HTTP_LISTEN_BACKLOG/);
     expect(loadConfig({}).auth.clockToleranceSeconds).toBe(30);
     const custom = loadConfig({
       HTTP_KEEP_ALIVE_TIMEOUT: '75s',

@@ -28,6 +28,8 @@ export interface AppConfig {
     headersTimeoutMs: number;
     /** time to receive a whole request, headers and body (HTTP_REQUEST_TIMEOUT) */
     requestTimeoutMs: number;
+    /** connections the kernel queues for accept() at most (HTTP_LISTEN_BACKLOG; capped by net.core.somaxconn) */
+    listenBacklog: number;
   };
   database: {
     /** postgres URL, or undefined for embedded PGlite */
@@ -310,6 +312,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       keepAliveTimeoutMs,
       headersTimeoutMs,
       requestTimeoutMs,
+      listenBacklog: int('HTTP_LISTEN_BACKLOG', 4096, 1, 65535),
     },
     database: {
       url: dbUrl,

@@ -1,4 +1,4 @@
-import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Logger, Res, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, type HealthCheckResult } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
@@ -45,6 +45,9 @@ export async function answerSummary(health: HealthService, reply: FastifyReply):
   return summary;
 }
 
+/** A readiness check slower than this is logged: the kubelet's probe gives up after 3 s (deploy/k8s). */
+const SLOW_READINESS_MS = 1000;
+
 /** Public operational endpoints, outside the API prefix (SPEC section 6). */
 @ApiTags('health')
 @Public()
@@ -52,6 +55,10 @@ export async function answerSummary(health: HealthService, reply: FastifyReply):
 @SkipThrottle()
 @Controller('health')
 export class HealthController {
+  private readonly logger = new Logger('Readiness');
+  /** the last readiness verdict, to log its changes (undefined until the first probe) */
+  private lastReady?: boolean;
+
   constructor(
     private readonly terminus: HealthCheckService,
     private readonly health: HealthService,
@@ -89,8 +96,18 @@ export class HealthController {
   @ApiOkResponse({ schema: { example: READY_EXAMPLE } })
   @ApiServiceUnavailableResponse({ description: 'database down, migrations pending, or shutting down' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {
+    const started = performance.now();
     const result = await this.run(this.health.readiness(), reply);
-    this.readiness.record(result.status === 'ok');
+    const ready = result.status === 'ok';
+    const checkMs = Math.round(performance.now() - started);
+    // a change of verdict, or a check slow enough to risk the probe's timeout, is worth a line
+    if (ready !== this.lastReady || checkMs > SLOW_READINESS_MS) {
+      if (!ready) this.logger.warn({ check_ms: checkMs, failing: result.error }, 'not ready');
+      else if (checkMs > SLOW_READINESS_MS) this.logger.warn({ check_ms: checkMs }, 'readiness check slow');
+      else this.logger.log({ check_ms: checkMs }, this.lastReady === false ? 'ready again' : 'ready');
+    }
+    this.lastReady = ready;
+    this.readiness.record(ready);
     return result;
   }
 

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { AppModule } from '../../src/app.module.js';
-import { APP_OPTIONS, configureApp, createAdapter } from '../../src/bootstrap.js';
+import { APP_OPTIONS, configureApp, createAdapter, listenOptions } from '../../src/bootstrap.js';
 import { Clock } from '../../src/common/clock/clock.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { loggerOptions } from '../../src/common/logging/logger.options.js';
@@ -93,7 +93,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         });
     }
     configureApp(app);
-    await app.listen(0, '127.0.0.1');
+    await app.listen({ ...listenOptions(config.http), port: 0, host: '127.0.0.1' });
     await app.startAllMicroservices();
   } catch (err) {
     // a failed start must not leave its database behind

@@ -108,6 +108,16 @@ export async function postgresOutage(config: ChaosConfig = loadChaosConfig()): P
       load: gen.summary(),
       outages,
       readiness_by_phase: phases,
+      // each probe while the database was down and right after: when it was sent and how long it took
+      readiness_samples: ready.samples
+        .filter((x) => x.phase !== 'baseline')
+        .map((x) => ({
+          phase: x.phase,
+          at: new Date(x.at).toISOString(),
+          status: x.status,
+          ms: Math.round(x.ms),
+          prober_loop_delay_max_ms: Math.round(x.loopDelayMaxMs),
+        })),
       retries: v.retries,
       usage: v.usage,
       outbox: v.outbox,

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { probe } from './http.js';
 import { Latencies, Tally } from './load.js';
 
@@ -6,6 +7,8 @@ export interface HealthSample {
   phase: string;
   status: number;
   ms: number;
+  /** the longest event-loop delay of the prober's own process while the sample was taken */
+  loopDelayMaxMs: number;
 }
 
 /**
@@ -17,6 +20,7 @@ export class HealthSampler {
   phase = 'baseline';
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 });
 
   constructor(
     private readonly url: () => string,
@@ -25,12 +29,15 @@ export class HealthSampler {
   ) {}
 
   start(): this {
+    this.loopDelay.enable();
     const tick = async () => {
       if (this.stopped) return;
       const started = performance.now();
       const phase = this.phase;
+      this.loopDelay.reset();
       const r = await probe(this.url(), this.timeoutMs);
-      this.samples.push({ at: Date.now(), phase, status: r?.status ?? 0, ms: performance.now() - started });
+      const loopDelayMaxMs = this.loopDelay.max / 1e6;
+      this.samples.push({ at: Date.now(), phase, status: r?.status ?? 0, ms: performance.now() - started, loopDelayMaxMs });
       if (!this.stopped) this.timer = setTimeout(() => void tick(), this.everyMs);
     };
     void tick();
@@ -39,6 +46,7 @@ export class HealthSampler {
 
   stop(): void {
     this.stopped = true;
+    this.loopDelay.disable();
     if (this.timer) clearTimeout(this.timer);
   }
 
