@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -15,6 +15,7 @@ import {
   QUERY_ARRAY_TOO_LONG,
   TOO_MANY_QUERY_PARAMS,
 } from './common/http/http-edge.js';
+import { ProbeListener } from './common/http/probe-listener.js';
 import { requestIdFor } from './common/http/request-id.js';
 import type { AppConfig } from './config/app-config.js';
 import { installRequestLogging } from './common/logging/request-logging.js';
@@ -87,6 +88,24 @@ export const listenOptions = (http: AppConfig['http']): { port: number; host: st
   backlog: http.listenBacklog,
 });
 
+/** The HEALTH_PORT listener of each configured app (configureApp installs it, startListening opens it). */
+const probeListeners = new WeakMap<INestApplication, ProbeListener>();
+
+/**
+ * `app.listen` with `listenOptions` (`at` overrides where: tests listen on port 0 of 127.0.0.1),
+ * then the probes' own listener when HEALTH_PORT is set. Resolves to the ports bound.
+ */
+export async function startListening(
+  app: NestFastifyApplication,
+  http: AppConfig['http'],
+  at: { port?: number; host?: string } = {},
+): Promise<{ port: number; healthPort?: number }> {
+  await app.listen({ ...listenOptions(http), ...at });
+  const api: Server = app.getHttpServer();
+  const healthPort = await probeListeners.get(app)?.listen(api, at.host);
+  return { port: (api.address() as { port: number }).port, healthPort };
+}
+
 const tooManyQueryParams = (limit: number): DomainError =>
   new DomainError(CommonErrorCode.VALIDATION_ERROR, 'invalid', `Too many query parameters (at most ${limit})`);
 const queryArrayTooLong = (limit: number): DomainError =>
@@ -120,6 +139,9 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
   });
   const fastify = app.getHttpAdapter().getInstance();
   installRequestLogging(fastify, new PinoLogger(app.get<Params>(PARAMS_PROVIDER_TOKEN)));
+  const probes = new ProbeListener(http);
+  probes.install(fastify);
+  probeListeners.set(app, probes);
   // The /docs pages (Swagger UI, registered by setupOpenApi below) get the HTML headers; routes added
   // later (Nest's controllers at init) are not under /docs.
   fastify.addHook('onRoute', (route: RouteOptions) => {

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { AppModule } from './app.module.js';
-import { APP_OPTIONS, configureApp, createAdapter, listenOptions } from './bootstrap.js';
+import { APP_OPTIONS, configureApp, createAdapter, startListening } from './bootstrap.js';
 import { ConfigValidationError, loadConfig } from './config/app-config.js';
 
 async function main(): Promise<void> {
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     APP_OPTIONS,
   );
   configureApp(app);
-  await app.listen(listenOptions(config.http));
+  await startListening(app, config.http);
   // event consumers start once the app is initialised (never waits for NATS: it connects in the background)
   await app.startAllMicroservices();
 }

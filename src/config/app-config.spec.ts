@@ -95,6 +95,10 @@ describe('loadConfig', () => {
     });
     expect(loadConfig({ HTTP_LISTEN_BACKLOG: '1024' }).http.listenBacklog).toBe(1024);
     expect(() => loadConfig({ HTTP_LISTEN_BACKLOG: '0' })).toThrow(/HTTP_LISTEN_BACKLOG/);
+    expect(loadConfig({}).http.healthPort).toBeUndefined();
+    expect(loadConfig({ HEALTH_PORT: '8216' }).http.healthPort).toBe(8216);
+    expect(() => loadConfig({ PORT: '8215', HEALTH_PORT: '8215' })).toThrow(/HEALTH_PORT must differ from PORT/);
+    expect(() => loadConfig({ HEALTH_PORT: 'probe' })).toThrow(/HEALTH_PORT/);
     expect(loadConfig({}).auth.clockToleranceSeconds).toBe(30);
     const custom = loadConfig({
       HTTP_KEEP_ALIVE_TIMEOUT: '75s',

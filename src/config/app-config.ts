@@ -30,6 +30,8 @@ export interface AppConfig {
     requestTimeoutMs: number;
     /** connections the kernel queues for accept() at most (HTTP_LISTEN_BACKLOG; capped by net.core.somaxconn) */
     listenBacklog: number;
+    /** a second listener for the probes and the scrape only (HEALTH_PORT); undefined: they share PORT */
+    healthPort: number | undefined;
   };
   database: {
     /** postgres URL, or undefined for embedded PGlite */
@@ -276,6 +278,11 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
   if (headersTimeoutMs > requestTimeoutMs) {
     problems.push(`HTTP_HEADERS_TIMEOUT (${headersTimeoutMs} ms) must not be longer than HTTP_REQUEST_TIMEOUT (${requestTimeoutMs} ms)`);
   }
+  const port = int('PORT', 8215, 0, 65535);
+  const healthPort = raw('HEALTH_PORT') === undefined ? undefined : int('HEALTH_PORT', 0, 0, 65535);
+  if (healthPort !== undefined && healthPort !== 0 && healthPort === port) {
+    problems.push(`HEALTH_PORT must differ from PORT (both ${port}); leave it unset to serve the probes on PORT`);
+  }
   const clockToleranceMs = duration('AUTH_CLOCK_TOLERANCE', '30s', 0);
   if (clockToleranceMs > 300_000) problems.push(`AUTH_CLOCK_TOLERANCE must be at most 5 minutes (got ${clockToleranceMs} ms)`);
 
@@ -303,7 +310,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
     serviceName,
     version,
     http: {
-      port: int('PORT', 8215, 0, 65535),
+      port,
       host: raw('HOST') ?? '0.0.0.0',
       bodyLimitBytes: 1024 * 1024,
       maxHeaderBytes: 16 * 1024,
@@ -313,6 +320,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       headersTimeoutMs,
       requestTimeoutMs,
       listenBacklog: int('HTTP_LISTEN_BACKLOG', 4096, 1, 65535),
+      healthPort,
     },
     database: {
       url: dbUrl,

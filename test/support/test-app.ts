@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { PARAMS_PROVIDER_TOKEN } from 'nestjs-pino';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
 import { AppModule } from '../../src/app.module.js';
-import { APP_OPTIONS, configureApp, createAdapter, listenOptions } from '../../src/bootstrap.js';
+import { APP_OPTIONS, configureApp, createAdapter, startListening } from '../../src/bootstrap.js';
 import { Clock } from '../../src/common/clock/clock.js';
 import { loadConfig } from '../../src/config/app-config.js';
 import { loggerOptions } from '../../src/common/logging/logger.options.js';
@@ -20,6 +20,8 @@ export interface TestApp {
   app: INestApplication;
   /** http://127.0.0.1:<port> */
   baseUrl: string;
+  /** http://127.0.0.1:<HEALTH_PORT>, when the test's env sets HEALTH_PORT (0: a free port) */
+  healthUrl?: string;
   /** The PostgreSQL URL of this app's database (undefined on PGlite). */
   databaseUrl?: string;
   close: () => Promise<void>;
@@ -80,6 +82,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   }
   for (const { provide, useValue } of options.overrides ?? []) builder = builder.overrideProvider(provide).useValue(useValue);
   let app: NestFastifyApplication | undefined;
+  let ports: { port: number; healthPort?: number };
   try {
     const moduleRef = await builder.compile();
     app = moduleRef.createNestApplication<NestFastifyApplication>(createAdapter(config.http), APP_OPTIONS);
@@ -93,7 +96,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
         });
     }
     configureApp(app);
-    await app.listen({ ...listenOptions(config.http), port: 0, host: '127.0.0.1' });
+    ports = await startListening(app, config.http, { port: 0, host: '127.0.0.1' });
     await app.startAllMicroservices();
   } catch (err) {
     // a failed start must not leave its database behind
@@ -102,10 +105,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     throw err;
   }
   const started = app;
-  const address = started.getHttpServer().address() as { port: number };
   return {
     app: started,
-    baseUrl: `http://127.0.0.1:${address.port}`,
+    baseUrl: `http://127.0.0.1:${ports.port}`,
+    healthUrl: ports.healthPort === undefined ? undefined : `http://127.0.0.1:${ports.healthPort}`,
     databaseUrl: options.pglite ? undefined : databaseUrl,
     close: async () => {
       await started.close();

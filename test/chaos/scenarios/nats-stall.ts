@@ -17,7 +17,7 @@ export async function natsStall(config: ChaosConfig = loadChaosConfig()): Promis
   try {
     await env.waitForConsumers();
     const service = env.services[0];
-    const live = new HealthSampler(() => `${service.baseUrl}/health/live`, 200, 2000).start();
+    const live = new HealthSampler(() => `${service.healthUrl}/health/live`, 200, 2000).start();
     const gen = startLoad(env);
     const probe = new ConsumerProbe(env.bus, PREFIX).start();
     const setPhase = (p: string) => {

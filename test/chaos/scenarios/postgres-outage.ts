@@ -19,7 +19,7 @@ export async function postgresOutage(config: ChaosConfig = loadChaosConfig()): P
     const service = env.services[0];
     const pid = service.pid;
     // the deployment's readiness probe: timeoutSeconds 3 (deploy/k8s/deployment.yaml)
-    const ready = new HealthSampler(() => `${service.baseUrl}/health/ready`, 200, 3000).start();
+    const ready = new HealthSampler(() => `${service.healthUrl}/health/ready`, 200, 3000).start();
     const gen = startLoad(env);
     await hold(env, gen, scaled(config, 6000), 'baseline');
     const outages: Record<string, unknown>[] = [];

@@ -62,25 +62,32 @@ export class ChaosEnvironment {
       env.databaseUrl = databaseUrl;
       const platform = await startPlatform(run);
       env.natsUrl = nats.urls.join(',');
-      const ports = await freePorts(options.replicas ?? 1);
-      for (const [i, port] of ports.entries()) {
+      const replicas = options.replicas ?? 1;
+      const ports = await freePorts(replicas * 2);
+      for (const [i, port] of ports.slice(0, replicas).entries()) {
         env.services.push(
-          new ServiceProcess(run, `service-${i + 1}`, port, {
-            NODE_ENV: 'production',
-            HOST: '127.0.0.1',
-            DATABASE_URL: databaseUrl,
-            NATS_URL: env.natsUrl,
-            EVENTS_STREAM: STREAM,
-            INTERNAL_SERVICE_SECRET: INTERNAL_SECRET,
-            AUTH_TRUST_USER_HEADER: 'true',
-            ...platform.env,
-            LOG_LEVEL: config.logLevel,
-            SHUTDOWN_GRACE_MS: '500',
-            RATE_LIMIT_PER_MIN: '100000000',
-            EVENTS_RETRY_BACKOFF: '200ms',
-            CLIENT_TIMEOUT_MS: '2000',
-            ...(options.serviceEnv ?? {}),
-          }),
+          new ServiceProcess(
+            run,
+            `service-${i + 1}`,
+            port,
+            {
+              NODE_ENV: 'production',
+              HOST: '127.0.0.1',
+              DATABASE_URL: databaseUrl,
+              NATS_URL: env.natsUrl,
+              EVENTS_STREAM: STREAM,
+              INTERNAL_SERVICE_SECRET: INTERNAL_SECRET,
+              AUTH_TRUST_USER_HEADER: 'true',
+              ...platform.env,
+              LOG_LEVEL: config.logLevel,
+              SHUTDOWN_GRACE_MS: '500',
+              RATE_LIMIT_PER_MIN: '100000000',
+              EVENTS_RETRY_BACKOFF: '200ms',
+              CLIENT_TIMEOUT_MS: '2000',
+              ...(options.serviceEnv ?? {}),
+            },
+            ports[replicas + i],
+          ),
         );
       }
       // the first one migrates and seeds; the others start on the migrated database

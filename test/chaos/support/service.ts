@@ -67,6 +67,8 @@ export class ServiceProcess {
     readonly name: string,
     readonly port: number,
     private readonly env: Record<string, string>,
+    /** HEALTH_PORT: the probes' own listener, probed as the Deployment's kubelet probes it */
+    readonly healthPort: number,
   ) {
     this.logFile = join(run.logDir, `${name}.log`);
     run.defer(name, async () => {
@@ -81,6 +83,11 @@ export class ServiceProcess {
 
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** where the probes go (HEALTH_PORT, deploy/k8s/deployment.yaml) */
+  get healthUrl(): string {
+    return `http://127.0.0.1:${this.healthPort}`;
   }
 
   get pid(): number | undefined {
@@ -102,7 +109,13 @@ export class ServiceProcess {
     const log = openSync(this.logFile, 'a');
     const child = spawn(process.execPath, ['--max-semi-space-size=4', ENTRY], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', ...this.env, PORT: String(this.port) },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/root',
+        ...this.env,
+        PORT: String(this.port),
+        HEALTH_PORT: String(this.healthPort),
+      },
       stdio: ['ignore', log, log],
     });
     closeSync(log);
@@ -117,7 +130,7 @@ export class ServiceProcess {
           if (child.exitCode !== null || child.signalCode !== null) {
             throw new StopWaiting(`${this.name} exited (${child.exitCode ?? child.signalCode}) during start:\n${this.logTail()}`);
           }
-          const status = (await probe(`${this.baseUrl}/health/ready`, 3000))?.status ?? 0;
+          const status = (await probe(`${this.healthUrl}/health/ready`, 3000))?.status ?? 0;
           seen[status] = (seen[status] ?? 0) + 1;
           return status === 200;
         },
@@ -128,7 +141,7 @@ export class ServiceProcess {
     } catch (err) {
       if (child.exitCode !== null || child.signalCode !== null)
         throw new Error(`${this.name} exited during start:\n${this.logTail()}`, { cause: err });
-      const answering = (await probe(`${this.baseUrl}/health/live`, 3000))?.status === 200;
+      const answering = (await probe(`${this.healthUrl}/health/live`, 3000))?.status === 200;
       if (!options.underLoad || !answering) throw err;
       this.notReadyStarts.push({ afterMs: timeoutMs, readiness: seen });
       say(
