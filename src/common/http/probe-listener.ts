@@ -2,14 +2,10 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../../config/app-config.js';
 import { CommonErrorCode, notFound } from '../errors/domain-error.js';
+import { pathOf } from '../logging/request-logging.js';
 
 const ARRIVED_ON_PROBE_LISTENER = Symbol('arrived on HEALTH_PORT');
 type ProbeRequest = IncomingMessage & { [ARRIVED_ON_PROBE_LISTENER]?: true };
-
-const pathOf = (url: string): string => {
-  const query = url.indexOf('?');
-  return query >= 0 ? url.slice(0, query) : url;
-};
 
 /** What HEALTH_PORT serves: the health endpoints (probes, the /health summary) and the Prometheus scrape. */
 export function isProbePath(url: string): boolean {

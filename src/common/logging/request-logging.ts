@@ -4,7 +4,8 @@ import type { Logger as Pino } from 'pino';
 import { QUIET_PATHS } from './logger.options.js';
 import { requestContext } from './request-context.js';
 
-const pathOf = (url: string): string => {
+/** A request URL without its query string. */
+export const pathOf = (url: string): string => {
   const query = url.indexOf('?');
   return query >= 0 ? url.slice(0, query) : url;
 };
