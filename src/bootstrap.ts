@@ -82,7 +82,7 @@ export function createAdapter(http: AppConfig['http']): FastifyAdapter {
  * PostgreSQL-outage chaos run (926-2,605 SYNs dropped per run, `nstat TcpExtListenDrops`); a
  * dropped SYN costs its client a 1-3 s retransmission.
  */
-export const listenOptions = (http: AppConfig['http']): { port: number; host: string; backlog: number } => ({
+const listenOptions = (http: AppConfig['http']): { port: number; host: string; backlog: number } => ({
   port: http.port,
   host: http.host,
   backlog: http.listenBacklog,

@@ -8,7 +8,7 @@ const ARRIVED_ON_PROBE_LISTENER = Symbol('arrived on HEALTH_PORT');
 type ProbeRequest = IncomingMessage & { [ARRIVED_ON_PROBE_LISTENER]?: true };
 
 /** What HEALTH_PORT serves: the health endpoints (probes, the /health summary) and the Prometheus scrape. */
-export function isProbePath(url: string): boolean {
+function isProbePath(url: string): boolean {
   const path = pathOf(url);
   return path === '/metrics' || path === '/health' || path.startsWith('/health/');
 }

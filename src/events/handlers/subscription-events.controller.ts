@@ -5,8 +5,20 @@ import { PaymentCompletedEvent, paymentSubscriptionId, UserDeletedEvent, WalletI
 import type { InboundEvent } from '../models/envelope.js';
 import { parsePayload } from '../models/validate-payload.js';
 import type { JetStreamContext } from '../transport/jetstream.context.js';
-import { EventGroups, type EventGroup } from './event-groups.js';
+import { type ApplyGroup, EventGroups, type EventGroup } from './event-groups.js';
 import { EventsExceptionFilter } from './events-exception.filter.js';
+
+/** A user event's group: one effect over the group's users (how many subscriptions each changed). */
+const perUser =
+  (effect: SubscriptionEffects['markPastDueForUsers']): ApplyGroup<string> =>
+  async (tx, events) => {
+    const changed = await effect(
+      tx,
+      events.map((e) => ({ userId: e.payload, ctx: e.call })),
+    );
+    return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
+  };
+const byUser = (userId: string): string => userId;
 
 /**
  * The consumed events (SPEC section 3, "Consumed"). Each handler validates the data against its
@@ -43,28 +55,8 @@ export class SubscriptionEventsController {
       },
       (subscriptionId) => subscriptionId ?? '',
     );
-    this.insufficientFunds = groups.create<string>(
-      'wallet.insufficient_funds',
-      async (tx, events) => {
-        const changed = await effects.markPastDueForUsers(
-          tx,
-          events.map((e) => ({ userId: e.payload, ctx: e.call })),
-        );
-        return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
-      },
-      (userId) => userId,
-    );
-    this.userDeletions = groups.create<string>(
-      'user.deleted',
-      async (tx, events) => {
-        const changed = await effects.cancelAllForUsers(
-          tx,
-          events.map((e) => ({ userId: e.payload, ctx: e.call })),
-        );
-        return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
-      },
-      (userId) => userId,
-    );
+    this.insufficientFunds = groups.create('wallet.insufficient_funds', perUser(effects.markPastDueForUsers.bind(effects)), byUser);
+    this.userDeletions = groups.create('user.deleted', perUser(effects.cancelAllForUsers.bind(effects)), byUser);
   }
 
   @EventPattern('payment.completed')
