@@ -6,7 +6,6 @@ import type { AppConfig } from '../config/app-config.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { MemoryThrottlerStorage } from './memory-throttler.storage.js';
 import { RateLimitMetrics } from './rate-limit.metrics.js';
-import { createRateLimitRedis, RedisThrottlerStorage } from './redis-throttler.storage.js';
 
 /** The storage instance, as a provider of its own so that its shutdown hook (closing Redis) runs. */
 export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
@@ -14,7 +13,8 @@ export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
 /**
  * The counters: in this process (`MemoryThrottlerStorage`) without RATE_LIMIT_REDIS_URL, else in
  * Redis shared by the replicas (`RedisThrottlerStorage`, which counts in memory while Redis cannot
- * answer).
+ * answer). The Redis storage, ioredis and `@nest-lab/throttler-storage-redis` are imported only
+ * when RATE_LIMIT_REDIS_URL is set: a process without Redis does not load or initialise them.
  */
 @Module({
   imports: [MetricsModule],
@@ -23,10 +23,11 @@ export const RATE_LIMIT_STORAGE = Symbol('RATE_LIMIT_STORAGE');
     {
       provide: RATE_LIMIT_STORAGE,
       inject: [ConfigService, Clock, RateLimitMetrics],
-      useFactory: (config: ConfigService<AppConfig, true>, clock: Clock, metrics: RateLimitMetrics): ThrottlerStorage => {
+      useFactory: async (config: ConfigService<AppConfig, true>, clock: Clock, metrics: RateLimitMetrics): Promise<ThrottlerStorage> => {
         const settings = config.get('rateLimit', { infer: true });
         const memory = new MemoryThrottlerStorage(clock);
         if (settings.redisUrl === undefined) return memory;
+        const { createRateLimitRedis, RedisThrottlerStorage } = await import('./redis-throttler.storage.js');
         const redis = createRateLimitRedis({
           url: settings.redisUrl,
           keyPrefix: settings.redisKeyPrefix,
