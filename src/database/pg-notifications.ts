@@ -25,6 +25,8 @@ export class PgNotifications implements OnApplicationShutdown {
   private readonly handlers = new Map<string, Set<Handler>>();
   private readonly instanceId = randomUUID();
   private client?: pg.Client;
+  /** the LISTENs sent on the connection, one after the other (a pg client runs one query at a time) */
+  private listening: Promise<unknown> = Promise.resolve();
   private connecting?: Promise<void>;
   private retry?: NodeJS.Timeout;
   private closed = false;
@@ -49,7 +51,8 @@ export class PgNotifications implements OnApplicationShutdown {
     const set = this.handlers.get(channel) ?? new Set();
     set.add(handler);
     this.handlers.set(channel, set);
-    if (this.client) void this.client.query(`LISTEN ${pg.escapeIdentifier(channel)}`).catch(() => undefined);
+    const client = this.client;
+    if (client) this.listening = this.listening.then(() => client.query(`LISTEN ${pg.escapeIdentifier(channel)}`)).catch(() => undefined);
     else this.connecting ??= this.connect();
   }
 
