@@ -36,6 +36,12 @@ const hasBody = (req: FastifyRequest): boolean =>
  */
 export const APP_OPTIONS = { bufferLogs: true, bodyParser: false } as const;
 
+/** The last `hops` proxies before this server are believed (Fastify's numeric trustProxy, which Nest's options type lacks). */
+const trustHops =
+  (hops: number) =>
+  (_address: string, hop: number): boolean =>
+    hop < hops;
+
 /**
  * The Fastify adapter with the SPEC's wire rules (1 MiB bodies, request ids) and the HTTP edge
  * (docs/security.md): server timeouts, header-size and query-string limits, and the SPEC error
@@ -52,7 +58,8 @@ export function createAdapter(http: AppConfig['http']): FastifyAdapter {
   return new FastifyAdapter({
     bodyLimit: http.bodyLimitBytes,
     genReqId: (req: IncomingMessage) => requestIdFor(req),
-    trustProxy: true,
+    // whose X-Forwarded-For makes req.ip, the anonymous caller's rate-limit key (TRUST_PROXY)
+    trustProxy: typeof http.trustProxy === 'number' ? trustHops(http.trustProxy) : http.trustProxy,
     // false: requests keep being served during the shutdown grace period (readiness alone turns 503,
     // see ShutdownState); with true the adapter answers every request 503 from the first shutdown step.
     return503OnClosing: false,

@@ -122,6 +122,51 @@ describe('rate limits per caller (RATE_LIMIT_PER_MIN=5)', () => {
   });
 });
 
+describe('the anonymous caller is the address TRUST_PROXY believes', () => {
+  /** `X-RateLimit-Remaining` of one anonymous request with this `X-Forwarded-For`: equal counts = one caller */
+  const remaining = async (t: TestApp, forwardedFor: string): Promise<number> =>
+    Number((await request(t.baseUrl).get(`${API}/info`).set('X-Forwarded-For', forwardedFor).expect(200)).headers['x-ratelimit-remaining']);
+  const apps: TestApp[] = [];
+  const start = async (trustProxy?: string): Promise<TestApp> => {
+    const env: Record<string, string> = { RATE_LIMIT_PER_MIN: '100' };
+    if (trustProxy !== undefined) env.TRUST_PROXY = trustProxy;
+    const t = await startTestApp({ env });
+    apps.push(t);
+    return t;
+  };
+  afterAll(async () => {
+    for (const t of apps) await t.close();
+  });
+
+  it('should take the left-most X-Forwarded-For entry by default (every hop trusted: the gateway sanitises the header)', async () => {
+    const t = await start();
+    expect(await remaining(t, '203.0.113.1, 10.0.0.2')).toBe(99);
+    expect(await remaining(t, '203.0.113.1, 10.0.0.3')).toBe(98);
+    expect(await remaining(t, '198.51.100.7, 10.0.0.2')).toBe(99);
+  });
+
+  it('should take the entry the last proxy added with TRUST_PROXY=1, whatever a client put before it', async () => {
+    const t = await start('1');
+    expect(await remaining(t, '203.0.113.1, 10.0.0.2')).toBe(99);
+    expect(await remaining(t, '198.51.100.7, 10.0.0.2')).toBe(98);
+    expect(await remaining(t, '203.0.113.1, 10.0.0.3')).toBe(99);
+  });
+
+  it('should skip the listed proxies with TRUST_PROXY=<addresses / CIDRs>', async () => {
+    const t = await start('loopback, 10.0.0.0/8');
+    expect(await remaining(t, '203.0.113.1, 10.0.0.2')).toBe(99);
+    expect(await remaining(t, '198.51.100.7, 203.0.113.1, 10.0.0.3')).toBe(98);
+    expect(await remaining(t, '198.51.100.7, 10.0.0.2')).toBe(99);
+  });
+
+  it('should ignore X-Forwarded-For with TRUST_PROXY=false (the socket address is the caller)', async () => {
+    const t = await start('false');
+    expect(await remaining(t, '203.0.113.1')).toBe(99);
+    expect(await remaining(t, '198.51.100.7')).toBe(98);
+    expect(await remaining(t, '10.0.0.2, 198.51.100.8')).toBe(97);
+  });
+});
+
 describe('rate limits shared in Redis by two replicas (RATE_LIMIT_REDIS_URL)', () => {
   const prefix = `product_e2e:${process.pid}:${randomUUID()}:`;
   let redis: Redis;

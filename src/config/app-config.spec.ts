@@ -197,4 +197,19 @@ describe('loadConfig', () => {
     }
     expect(() => loadConfig({ RATE_LIMIT_REDIS_URL: 'redis://redis:6379/cache' })).toThrow(/RATE_LIMIT_REDIS_URL .*numeric db/);
   });
+
+  it("should read TRUST_PROXY: every hop by default, none, a hop count, or the proxies' addresses", () => {
+    const trust = (value?: string) => loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).http.trustProxy;
+    expect(trust()).toBe(true);
+    expect(trust('true')).toBe(true);
+    expect(trust('false')).toBe(false);
+    expect(trust('0')).toBe(false);
+    expect(trust('1')).toBe(1);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 192.168.1.7,loopback')).toEqual(['10.0.0.0/8', '192.168.1.7', 'loopback']);
+    expect(trust('fd00::/8,::1')).toEqual(['fd00::/8', '::1']);
+    for (const bad of ['65', 'maybe', '10.0.0.0/33', '10.0.0.1/8/1', 'fd00::/129', 'proxy.internal', '10.0.0.1,', '-1']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be/);
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import ms from 'ms';
 
 /**
@@ -32,6 +33,11 @@ export interface AppConfig {
     listenBacklog: number;
     /** a second listener for the probes and the scrape only (HEALTH_PORT); undefined: they share PORT */
     healthPort: number | undefined;
+    /**
+     * which peers' `X-Forwarded-For` is believed for `req.ip` (TRUST_PROXY): every hop (true, the left-most
+     * entry), none (false, the socket's address), the last N hops, or the proxies' addresses / CIDRs
+     */
+    trustProxy: boolean | number | string[];
   };
   database: {
     /** postgres URL, or undefined for embedded PGlite */
@@ -283,6 +289,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
   if (healthPort !== undefined && healthPort !== 0 && healthPort === port) {
     problems.push(`HEALTH_PORT must differ from PORT (both ${port}); leave it unset to serve the probes on PORT`);
   }
+  const trustProxy = parseTrustProxy(raw('TRUST_PROXY'), problems);
   const clockToleranceMs = duration('AUTH_CLOCK_TOLERANCE', '30s', 0);
   if (clockToleranceMs > 300_000) problems.push(`AUTH_CLOCK_TOLERANCE must be at most 5 minutes (got ${clockToleranceMs} ms)`);
 
@@ -321,6 +328,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       requestTimeoutMs,
       listenBacklog: int('HTTP_LISTEN_BACKLOG', 4096, 1, 65535),
       healthPort,
+      trustProxy,
     },
     database: {
       url: dbUrl,
@@ -397,4 +405,36 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
+}
+
+/** proxy-addr's names for address ranges, accepted in a TRUST_PROXY list */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY as Fastify's `trustProxy`: `true` (unset), `false`, a hop count, or a comma-separated
+ * list of addresses, CIDR ranges and proxy-addr's range names (`loopback`, `linklocal`, `uniquelocal`).
+ */
+export function parseTrustProxy(value: string | undefined, problems: string[]): boolean | number | string[] {
+  if (value === undefined) return true;
+  const lower = value.trim().toLowerCase();
+  if (['true', 'yes', 'on'].includes(lower)) return true;
+  if (['false', 'no', 'off', '0'].includes(lower)) return false;
+  if (/^\d+$/.test(lower)) {
+    const hops = Number(lower);
+    if (hops <= 64) return hops;
+  } else {
+    const entries = lower.split(',').map((entry) => entry.trim());
+    const valid = (entry: string): boolean => {
+      if (PROXY_RANGE_NAMES.has(entry)) return true;
+      const [address, prefix, extra] = entry.split('/');
+      const family = isIP(address);
+      if (family === 0 || extra !== undefined) return false;
+      return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+    };
+    if (entries.every(valid)) return entries;
+  }
+  problems.push(
+    `TRUST_PROXY must be true, false, a hop count (1-64) or comma-separated proxy addresses / CIDRs (loopback, linklocal and uniquelocal allowed) (got "${value}")`,
+  );
+  return true;
 }
