@@ -15,6 +15,7 @@ import {
   QUERY_ARRAY_TOO_LONG,
   TOO_MANY_QUERY_PARAMS,
 } from './common/http/http-edge.js';
+import { AcceptSockets } from './common/http/accept-sockets.js';
 import { ProbeListener } from './common/http/probe-listener.js';
 import { requestIdFor } from './common/http/request-id.js';
 import type { AppConfig } from './config/app-config.js';
@@ -97,18 +98,23 @@ const listenOptions = (http: AppConfig['http']): { port: number; host: string; b
 
 /** The HEALTH_PORT listener of each configured app (configureApp installs it, startListening opens it). */
 const probeListeners = new WeakMap<INestApplication, ProbeListener>();
+/** The API port's extra listening sockets of each configured app (HTTP_ACCEPT_SOCKETS), the same way. */
+const acceptSockets = new WeakMap<INestApplication, AcceptSockets>();
 
 /**
  * `app.listen` with `listenOptions` (`at` overrides where: tests listen on port 0 of 127.0.0.1),
- * then the probes' own listener when HEALTH_PORT is set. Resolves to the ports bound.
+ * the port's extra accept sockets (HTTP_ACCEPT_SOCKETS), then the probes' own listener when
+ * HEALTH_PORT is set. Resolves to the ports bound.
  */
 export async function startListening(
   app: NestFastifyApplication,
   http: AppConfig['http'],
   at: { port?: number; host?: string } = {},
 ): Promise<{ port: number; healthPort?: number }> {
-  await app.listen({ ...listenOptions(http), ...at });
+  const sockets = acceptSockets.get(app);
+  await app.listen({ ...listenOptions(http), ...sockets?.listenOptions, ...at });
   const api: Server = app.getHttpServer();
+  await sockets?.listen(api, at.host ?? http.host);
   const healthPort = await probeListeners.get(app)?.listen(api, at.host);
   return { port: (api.address() as { port: number }).port, healthPort };
 }
@@ -149,6 +155,9 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
   const probes = new ProbeListener(http);
   probes.install(fastify);
   probeListeners.set(app, probes);
+  const sockets = new AcceptSockets(http);
+  sockets.install(fastify);
+  acceptSockets.set(app, sockets);
   // The /docs pages (Swagger UI, registered by setupOpenApi below) get the HTML headers; routes added
   // later (Nest's controllers at init) are not under /docs.
   fastify.addHook('onRoute', (route: RouteOptions) => {

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { connect, type Socket } from 'node:net';
 import request from 'supertest';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -67,6 +68,36 @@ function trickle(port: number, head: string, everyMs = 100, seconds = 60): Promi
  * answered with the SPEC error body, server timeouts, and a client trickling bytes that does not
  * hold its connection past the request timeout.
  */
+/** The listening sockets on `port` (`ss`): one per accept socket, with its backlog (Send-Q). */
+function listenersOn(port: number): Array<{ backlog: number }> {
+  const ss = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
+  expect(ss.error).toBeUndefined();
+  return ss.stdout
+    .trim()
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => ({ backlog: Number(line.split(/\s+/)[2]) }));
+}
+
+describe("the API port's accept sockets (HTTP_ACCEPT_SOCKETS)", () => {
+  it(
+    'should open one listening socket with HTTP_ACCEPT_SOCKETS=1, and close every socket with the app',
+    async () => {
+      const one = await startTestApp({ env: { HTTP_ACCEPT_SOCKETS: '1' } });
+      const onePort = Number(new URL(one.baseUrl).port);
+      expect(listenersOn(onePort)).toHaveLength(1);
+      await one.close();
+      const two = await startTestApp({ env: { HTTP_ACCEPT_SOCKETS: '2' } });
+      const twoPort = Number(new URL(two.baseUrl).port);
+      expect(listenersOn(twoPort)).toHaveLength(2);
+      await request(two.baseUrl).get('/health/live').expect(200);
+      await two.close();
+      expect(listenersOn(twoPort)).toEqual([]);
+    },
+    SLOW,
+  );
+});
+
 describe('HTTP edge: headers, caching, limits, timeouts', () => {
   let t: TestApp;
   let port: number;
@@ -74,7 +105,13 @@ describe('HTTP edge: headers, caching, limits, timeouts', () => {
   beforeAll(async () => {
     // short receive timeouts so a trickling client is cut off within a test (docs/configuration.md)
     t = await startTestApp({
-      env: { HTTP_HEADERS_TIMEOUT: '1s', HTTP_REQUEST_TIMEOUT: '2s', HTTP_KEEP_ALIVE_TIMEOUT: '65s', HTTP_LISTEN_BACKLOG: '1234' },
+      env: {
+        HTTP_HEADERS_TIMEOUT: '1s',
+        HTTP_REQUEST_TIMEOUT: '2s',
+        HTTP_KEEP_ALIVE_TIMEOUT: '65s',
+        HTTP_LISTEN_BACKLOG: '1234',
+        HTTP_ACCEPT_SOCKETS: '3',
+      },
     });
     port = Number(new URL(t.baseUrl).port);
   }, SLOW);
@@ -250,12 +287,25 @@ describe('HTTP edge: headers, caching, limits, timeouts', () => {
       }).toEqual({ keepAlive: 65_000, headers: 1000, request: 2000, maxHeaderSize: 16_384 });
     });
 
-    it('should listen with the configured accept backlog (what the kernel queues while the loop is busy)', () => {
+    it('should listen on HTTP_ACCEPT_SOCKETS sockets, each with the configured accept backlog', () => {
       // ss shows a listening socket's backlog as Send-Q (net.core.somaxconn caps it; 4096 here and on CI)
-      const ss = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
-      expect(ss.error).toBeUndefined();
-      const [, , sendQ] = ss.stdout.trim().split(/\s+/);
-      expect(Number(sendQ)).toBe(1234);
+      expect(listenersOn(port).map((l) => l.backlog)).toEqual([1234, 1234, 1234]);
+    });
+
+    it('should answer connections opened at once over every socket of the port', async () => {
+      const agent = new http.Agent({ keepAlive: false });
+      const statuses = await Promise.all(
+        Array.from(
+          { length: 96 },
+          () =>
+            new Promise<number>((resolve, reject) => {
+              http
+                .get({ host: '127.0.0.1', port, path: '/health/live', agent }, (res) => resolve(res.resume().statusCode ?? 0))
+                .on('error', reject);
+            }),
+        ),
+      );
+      expect(statuses).toEqual(Array.from({ length: 96 }, () => 200));
     });
 
     it('should close a connection whose headers trickle in (408) instead of waiting for them', async () => {

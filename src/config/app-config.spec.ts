@@ -212,4 +212,11 @@ describe('loadConfig', () => {
       expect(() => loadConfig({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY must be/);
     }
   });
+
+  it('should read HTTP_ACCEPT_SOCKETS: 4 on Linux by default, 1 to 64', () => {
+    expect(loadConfig({}).http.acceptSockets).toBe(process.platform === 'linux' ? 4 : 1);
+    expect(loadConfig({ HTTP_ACCEPT_SOCKETS: '1' }).http.acceptSockets).toBe(1);
+    expect(loadConfig({ HTTP_ACCEPT_SOCKETS: '16' }).http.acceptSockets).toBe(16);
+    for (const bad of ['0', '65', 'many']) expect(() => loadConfig({ HTTP_ACCEPT_SOCKETS: bad })).toThrow(/HTTP_ACCEPT_SOCKETS/);
+  });
 });

@@ -31,6 +31,8 @@ export interface AppConfig {
     requestTimeoutMs: number;
     /** connections the kernel queues for accept() at most (HTTP_LISTEN_BACKLOG; capped by net.core.somaxconn) */
     listenBacklog: number;
+    /** listening sockets on PORT (HTTP_ACCEPT_SOCKETS, SO_REUSEPORT): Node accepts one connection per socket per loop turn */
+    acceptSockets: number;
     /** a second listener for the probes and the scrape only (HEALTH_PORT); undefined: they share PORT */
     healthPort: number | undefined;
     /**
@@ -327,6 +329,8 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       headersTimeoutMs,
       requestTimeoutMs,
       listenBacklog: int('HTTP_LISTEN_BACKLOG', 4096, 1, 65535),
+      // SO_REUSEPORT in one process needs Linux (or a BSD); elsewhere one socket unless asked
+      acceptSockets: int('HTTP_ACCEPT_SOCKETS', process.platform === 'linux' ? 4 : 1, 1, 64),
       healthPort,
       trustProxy,
     },

@@ -113,6 +113,8 @@ export class ServiceProcess {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? '/root',
         ...this.env,
+        // the API port's accept sockets, to compare layouts (test/chaos/README.md)
+        ...(process.env.HTTP_ACCEPT_SOCKETS ? { HTTP_ACCEPT_SOCKETS: process.env.HTTP_ACCEPT_SOCKETS } : {}),
         PORT: String(this.port),
         HEALTH_PORT: String(this.healthPort),
       },

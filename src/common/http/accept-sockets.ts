@@ -1,0 +1,56 @@
+import type { Server } from 'node:http';
+import { createServer, type Server as NetServer } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { AppConfig } from '../../config/app-config.js';
+
+/**
+ * More listening sockets on the API's port, their connections handed to the API's HTTP server.
+ *
+ * Node accepts ONE connection per turn of the event loop on a listening socket (one `accept4` per
+ * `epoll_pwait` under `strace`). Under load a turn takes tens of milliseconds, so when many
+ * connections arrive together (a replica restarted under load, a load balancer reopening its pool)
+ * they wait in the kernel's accept queue: in the chaos suite's service-kill scenario the restarted
+ * replica's queue held ~850 connections draining at ~50 a second, and requests waited there past
+ * their clients' 15 s timeout. With HTTP_ACCEPT_SOCKETS = n, the API's port has n listening
+ * sockets (SO_REUSEPORT: the kernel spreads new connections over them) in this one process, so n
+ * connections are accepted per turn. Each extra socket is a plain `net.Server` whose connections
+ * go to the API server's `connection` handler, as its own socket's do (timeouts, keep-alive and
+ * connection tracking included). They close with the app.
+ */
+export class AcceptSockets {
+  private readonly servers: NetServer[] = [];
+
+  constructor(private readonly http: AppConfig['http']) {}
+
+  /** `reusePort` for the API's own listen: every socket of a SO_REUSEPORT group must set it. */
+  get listenOptions(): { reusePort?: boolean } {
+    return this.http.acceptSockets > 1 ? { reusePort: true } : {};
+  }
+
+  install(fastify: FastifyInstance): void {
+    fastify.addHook('onClose', (_instance, done) => {
+      const servers = this.servers.splice(0);
+      if (servers.length === 0) return done();
+      let open = servers.length;
+      for (const server of servers) server.close(() => --open === 0 && done());
+    });
+  }
+
+  /** Opens the extra sockets on the port `api` listens on (known only after it listens: tests use port 0). */
+  async listen(api: Server, host: string): Promise<void> {
+    const address = api.address();
+    if (this.http.acceptSockets < 2 || typeof address !== 'object' || address === null) return;
+    for (let i = 1; i < this.http.acceptSockets; i++) {
+      // noDelay as node:http's own servers set it
+      const server = createServer({ noDelay: true }, (socket) => api.emit('connection', socket));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port: address.port, host, backlog: this.http.listenBacklog, reusePort: true }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      this.servers.push(server);
+    }
+  }
+}
