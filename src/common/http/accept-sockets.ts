@@ -15,7 +15,7 @@ import type { AppConfig } from '../../config/app-config.js';
  * sockets (SO_REUSEPORT: the kernel spreads new connections over them) in this one process, so n
  * connections are accepted per turn. Each extra socket is a plain `net.Server` whose connections
  * go to the API server's `connection` handler, as its own socket's do (timeouts, keep-alive and
- * connection tracking included). They close with the app.
+ * connection tracking included). They stop accepting when the API's own socket does.
  */
 export class AcceptSockets {
   private readonly servers: NetServer[] = [];
@@ -28,9 +28,11 @@ export class AcceptSockets {
   }
 
   install(fastify: FastifyInstance): void {
-    // Stops accepting at once. Not waiting for `close`'s callback: it fires when every connection
-    // this socket ever accepted has ended, and those belong to the API server, which ends them.
-    fastify.addHook('onClose', (_instance, done) => {
+    // preClose: with the API server's own socket, before Fastify waits for the open connections to
+    // end (an onClose hook would run after that wait, while these sockets still handed new
+    // connections to a closing app). Not waiting for `close`'s callback: it fires when every
+    // connection the socket accepted has ended, and those belong to the API server, which ends them.
+    fastify.addHook('preClose', (done) => {
       for (const server of this.servers.splice(0)) server.close();
       done();
     });
