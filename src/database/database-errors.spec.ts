@@ -1,4 +1,4 @@
-import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
+import { QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError, TypeORMError } from 'typeorm';
 import { DomainError } from '../common/errors/domain-error.js';
 import { isDatabaseUnavailable, translateDatabaseError } from './database-errors.js';
 
@@ -15,6 +15,7 @@ describe('database errors', () => {
       new Error('Client has encountered a connection error and is not queryable'),
       new QueryRunnerAlreadyReleasedError(),
       new QueryRunnerProviderAlreadyReleasedError(),
+      new TypeORMError('Driver not Connected'),
     ]) {
       expect([err.message, isDatabaseUnavailable(err)]).toEqual([err.message, true]);
     }

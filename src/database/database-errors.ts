@@ -4,8 +4,9 @@ import { pgCode } from './pg-errors.js';
 /** PostgreSQL SQLSTATEs (and pool / socket errors) meaning "cannot be served now", not "bug". */
 const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '55P03', '57014']);
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
+// "Driver not Connected": TypeORM after its DataSource was destroyed (shutting down)
 const UNAVAILABLE_MESSAGE =
-  /timeout exceeded when trying to connect|Connection terminated|connection is insecure|too many clients|not queryable|Cannot use a pool after calling end/i;
+  /timeout exceeded when trying to connect|Connection terminated|connection is insecure|too many clients|not queryable|Cannot use a pool after calling end|Driver not Connected/i;
 /**
  * TypeORM's errors when a transaction's query runner was released under it: the pg connection broke
  * (server gone, connection terminated) and the runner was given back while the work still ran.
