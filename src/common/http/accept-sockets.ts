@@ -49,6 +49,8 @@ export class AcceptSockets {
         server.once('error', reject);
         server.listen({ port: address.port, host, backlog: this.http.listenBacklog, reusePort: true }, () => {
           server.off('error', reject);
+          // later errors (a failed accept) go where the API's own socket's go
+          server.on('error', (err) => api.emit('error', err));
           resolve();
         });
       });
