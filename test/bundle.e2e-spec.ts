@@ -28,6 +28,25 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
     expect(source).not.toMatch(/require\w*\(["']typeorm["']\)/);
   }, 300_000);
 
+  it("leaves out code the service cannot run: TypeORM's other drivers, libphonenumber-js", async () => {
+    await ensureBuilt();
+    const source = readFileSync(SERVICE, 'utf8');
+    expect(source).toContain('// node_modules/typeorm/driver/postgres/PostgresQueryRunner.js');
+    for (const runner of [
+      'mysql/MysqlQueryRunner',
+      'sqlserver/SqlServerQueryRunner',
+      'oracle/OracleQueryRunner',
+      'mongodb/MongoQueryRunner',
+    ]) {
+      expect(source).not.toContain(`// node_modules/typeorm/driver/${runner}.js`);
+    }
+    // of libphonenumber-js only the stand-in for its entry point is left (not its 0.5 MB of metadata)
+    expect(source.match(/^\/\/ node_modules\/libphonenumber-js\/.*$/gm)).toEqual(['// node_modules/libphonenumber-js/max/index.cjs']);
+    // what stands in their place fails loudly if it is ever reached
+    expect(source).toContain("TypeORM's mysql driver is not in this build");
+    expect(source).toContain('libphonenumber-js is not in this build');
+  }, 300_000);
+
   it('fills the compile cache with --compile-cache-only, starting nothing, and the next start accepts it', async () => {
     await ensureBuilt();
     const cache = mkdtempSync(join(tmpdir(), 'product-compile-cache-'));
