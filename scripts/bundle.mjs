@@ -27,6 +27,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { asciiOnly } from './ascii-only.mjs';
+import { lazyDateTimeFormatters } from './lazy-intl.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const requireFromRoot = createRequire(join(ROOT, 'package.json'));
@@ -117,6 +118,21 @@ const unusedCode = {
   },
 };
 
+// Nest's loggers build their Intl.DateTimeFormat on first use instead of at load: see scripts/lazy-intl.mjs.
+const NEST_LOGGERS = /[\\/]@nestjs[\\/]common[\\/]services[\\/](logger|console-logger)\.service\.js$/;
+const lazyIntl = {
+  name: 'lazy-intl',
+  setup(bundle) {
+    bundle.onLoad({ filter: NEST_LOGGERS }, (args) => {
+      try {
+        return { contents: lazyDateTimeFormatters(readFileSync(args.path, 'utf8')), loader: 'js' };
+      } catch (err) {
+        throw new Error(`${args.path} changed (${err.message}): review scripts/lazy-intl.mjs`);
+      }
+    });
+  },
+};
+
 const OUTFILE = join(ROOT, 'dist/bundle/service.mjs');
 const LAUNCHER = join(ROOT, 'dist/bundle/main.mjs');
 const LAUNCHER_SOURCE = `// What \`npm start\` and the image run (written by scripts/bundle.mjs): Node's compile cache on,
@@ -140,7 +156,7 @@ await build({
   // class names stay as written: Nest's injection tokens, loggers and error names read them
   keepNames: true,
   sourcemap: true,
-  plugins: [optionalPackages, typeormCompat, unusedCode],
+  plugins: [optionalPackages, typeormCompat, unusedCode, lazyIntl],
   // the CommonJS packages inside an ES module bundle call `require` (built-ins, optional packages)
   banner: { js: "import { createRequire as __bundleRequire } from 'node:module'; const require = __bundleRequire(import.meta.url);" },
   logLevel: 'warning',

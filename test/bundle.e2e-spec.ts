@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { asciiOnly } from '../scripts/ascii-only.mjs';
+import { LAZY_DATE_TIME_FORMAT, lazyDateTimeFormatters } from '../scripts/lazy-intl.mjs';
 import { ENTRY, ensureBuilt } from './chaos/support/service.js';
 
 /** the service, bundled; ENTRY (dist/bundle/main.mjs) is its launcher */
@@ -69,6 +70,42 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
       rmSync(cache, { recursive: true, force: true });
     }
   }, 300_000);
+
+  describe("Nest's loggers build their Intl.DateTimeFormat on first use (scripts/lazy-intl.mjs)", () => {
+    const NEST_LOGGERS = ['logger.service.js', 'console-logger.service.js'];
+    const nestService = (file: string): string => join(dirname(ENTRY), '..', '..', 'node_modules', '@nestjs', 'common', 'services', file);
+
+    it('in the bundle: no formatter is built when a module loads', async () => {
+      await ensureBuilt();
+      const source = readFileSync(SERVICE, 'utf8');
+      const built = source.match(/new Intl\.DateTimeFormat\(/g) ?? [];
+      const lazy = source.match(/\(formatter \?\?= new Intl\.DateTimeFormat\(\.\.\.args\)\)/g) ?? [];
+      expect(lazy).toHaveLength(NEST_LOGGERS.length);
+      expect(built).toHaveLength(lazy.length);
+    }, 300_000);
+
+    it.each(NEST_LOGGERS)('rewrites @nestjs/common services/%s, whose shape it checks', (file) => {
+      const rewritten = lazyDateTimeFormatters(readFileSync(nestService(file), 'utf8'));
+      expect(rewritten).toContain('const dateTimeFormatter = lazyDateTimeFormat(');
+      expect(rewritten).not.toContain('const dateTimeFormatter = new Intl.DateTimeFormat(');
+    });
+
+    it('refuses a source that uses the formatter otherwise', () => {
+      const source =
+        'const dateTimeFormatter = new Intl.DateTimeFormat(undefined, {});\nexport const parts = dateTimeFormatter.formatToParts(0);';
+      expect(() => lazyDateTimeFormatters(source)).toThrow(/only .format\(\) calls/);
+    });
+
+    it('formats as the formatter it stands for', () => {
+      const options = { year: 'numeric', month: '2-digit', day: '2-digit', hour: 'numeric', minute: 'numeric', second: 'numeric' } as const;
+      const lazy = evaluate(`(() => { ${LAZY_DATE_TIME_FORMAT} return lazyDateTimeFormat(undefined, ${JSON.stringify(options)}); })()`) as {
+        format: (date: number) => string;
+      };
+      const at = Date.UTC(2026, 11, 6, 22, 58, 1);
+      expect(lazy.format(at)).toBe(new Intl.DateTimeFormat(undefined, options).format(at));
+      expect(lazy.format(at + 1000)).toBe(new Intl.DateTimeFormat(undefined, options).format(at + 1000));
+    });
+  });
 
   describe('asciiOnly (scripts/ascii-only.mjs) keeps what the source means', () => {
     it.each([
