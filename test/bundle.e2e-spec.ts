@@ -1,11 +1,13 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { asciiOnly } from '../scripts/ascii-only.mjs';
 import { LAZY_DATE_TIME_FORMAT, lazyDateTimeFormatters } from '../scripts/lazy-intl.mjs';
+import { freePorts, waitFor } from './chaos/support/proc.js';
 import { ENTRY, ensureBuilt } from './chaos/support/service.js';
+import { createTestDatabase } from './support/database.js';
 
 /** the service, bundled; ENTRY (dist/bundle/main.mjs) is its launcher */
 const SERVICE = join(dirname(ENTRY), 'service.mjs');
@@ -47,6 +49,43 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
     expect(source).toContain("TypeORM's mysql driver is not in this build");
     expect(source).toContain('libphonenumber-js is not in this build');
   }, 300_000);
+
+  it('runs on PostgreSQL with the pg it bundles: nothing of node_modules is loaded but the Swagger UI path', async () => {
+    await ensureBuilt();
+    const db = await createTestDatabase('product_bundle');
+    const [port] = await freePorts(1);
+    let output = '';
+    const child = spawn(process.execPath, ['--max-semi-space-size=4', ENTRY], {
+      // NODE_DEBUG=module: Node's CommonJS loader names every file it loads
+      env: {
+        PATH: process.env.PATH,
+        NODE_DEBUG: 'module',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: db.url,
+        NATS_URL: 'off',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await waitFor(
+        'the bundled service ready',
+        async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null))?.status === 200,
+        60_000,
+      );
+      const loaded = [...output.matchAll(/load "([^"]+)"/g)].map((m) => m[1]).filter((file) => file.includes('/node_modules/'));
+      expect(loaded.map((file) => file.slice(file.lastIndexOf('/node_modules/') + '/node_modules/'.length))).toEqual([
+        'swagger-ui-dist/absolute-path.js',
+      ]);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await db.drop();
+    }
+  }, 120_000);
 
   it('fills the compile cache with --compile-cache-only, starting nothing, and the next start accepts it', async () => {
     await ensureBuilt();

@@ -54,6 +54,11 @@ export async function buildDataSourceOptions(
   }
   return {
     ...common,
+    // the pg this module imports (bundled with the service): TypeORM would otherwise require its own
+    // copy from node_modules at start-up (~30 files: ~35 ms), and look for pg-native, not installed
+    // (false, not undefined: TypeORM loads it unless given a value that is not null or undefined)
+    driver: pg,
+    nativeDriver: false,
     url: config.database.url,
     extra: {
       max: config.database.poolSize,
