@@ -91,9 +91,10 @@ const typeormCompat = {
 // other than PostgreSQL (its DriverFactory imports all seventeen, and with them their query runners:
 // ~1.1 MB), and libphonenumber-js with its metadata (~0.5 MB), which class-validator imports for the
 // @IsPhoneNumber decorator this service does not use. 10.7 -> 9.2 MB: ~20 ms less to start, ~4.5 MiB
-// less resident at idle. Each is replaced by a module of the same exports that throws, naming this
-// plugin, if it is ever called, so a future use fails loudly at once. The build fails if a driver's
-// file no longer has the shape replaced.
+// less resident at idle. Each is replaced by a module exporting what its importer reads (a driver
+// class, libphonenumber-js's parsePhoneNumber) that throws, naming this plugin, if it is ever
+// called, so a future use fails loudly at once. The build fails if a driver's file no longer has
+// the shape replaced.
 const UNUSED_TYPEORM_DRIVERS =
   /[\\/]typeorm[\\/]driver[\\/](aurora-mysql|aurora-postgres|better-sqlite3|capacitor|cockroachdb|cordova|expo|mongodb|mysql|nativescript|oracle|react-native|sap|spanner|sqljs|sqlserver)[\\/](\w+Driver)\.js$/;
 const LIBPHONENUMBER = /[\\/]node_modules[\\/]libphonenumber-js[\\/]max[\\/]index\.cjs$/;
