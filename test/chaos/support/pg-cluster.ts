@@ -20,7 +20,8 @@ export class PgCluster {
 
   private constructor(
     private readonly run: ChaosRun,
-    readonly port: number,
+    /** chosen again by `create` when something takes it before the first start */
+    public port: number,
     private readonly dir: string,
   ) {
     this.clusterName = `chaos_${run.id}`;
@@ -62,8 +63,21 @@ export class PgCluster {
         '',
       ].join('\n'),
     );
-    await cluster.start();
-    return cluster;
+    // The port was free when chosen, but anything may bind it before the postmaster does (another
+    // process's listen(0), an outgoing connection's ephemeral port): then choose again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await cluster.start();
+        return cluster;
+      } catch (err) {
+        if (attempt >= 3 || !/Address already in use/.test(String(err))) throw err;
+        const [next] = await freePorts(1);
+        say('postgres', `port ${cluster.port} was taken before the postmaster bound it; trying ${next}`);
+        const conf = join(cluster.dataDir, 'postgresql.conf');
+        writeFileSync(conf, readFileSync(conf, 'utf8').replace(`\nport = ${cluster.port}\n`, `\nport = ${next}\n`));
+        cluster.port = next;
+      }
+    }
   }
 
   url(database = 'postgres'): string {
