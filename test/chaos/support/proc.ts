@@ -34,19 +34,32 @@ export async function waitFor<T>(
   }
 }
 
-/** `n` distinct free loopback ports (all held open at once while choosing, so they differ). */
+/**
+ * Ports handed out by `freePorts` in this process, each only once: PostgreSQL's and NATS's ports are
+ * chosen at the same time, and a port one caller had chosen and released could otherwise be handed
+ * to the other before the first one's server bound it.
+ */
+const handedOut = new Set<number>();
+
+/** `n` distinct free loopback ports, none handed out before in this process (all held open while choosing). */
 export async function freePorts(n: number): Promise<number[]> {
   const servers: Server[] = [];
+  const chosen: number[] = [];
   try {
-    for (let i = 0; i < n; i++) {
+    while (chosen.length < n) {
       const srv = createServer();
       await new Promise<void>((resolve, reject) => {
         srv.once('error', reject);
         srv.listen(0, '127.0.0.1', () => resolve());
       });
       servers.push(srv);
+      const { port } = srv.address() as { port: number };
+      if (!handedOut.has(port)) {
+        handedOut.add(port);
+        chosen.push(port);
+      }
     }
-    return servers.map((s) => (s.address() as { port: number }).port);
+    return chosen;
   } finally {
     await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
