@@ -81,8 +81,11 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
         'swagger-ui-dist/absolute-path.js',
       ]);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.once('exit', resolve));
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
       await db.drop();
     }
   }, 120_000);
