@@ -62,12 +62,6 @@ function trickle(port: number, head: string, everyMs = 100, seconds = 60): Promi
   });
 }
 
-/**
- * The HTTP edge: security headers on every response (also errors, 404s, 413s and the /docs page),
- * Cache-Control (no-store unless the catalog says otherwise), limits on headers and query strings
- * answered with the SPEC error body, server timeouts, and a client trickling bytes that does not
- * hold its connection past the request timeout.
- */
 /** The listening sockets on `port` (`ss`): one per accept socket, with its backlog (Send-Q). */
 function listenersOn(port: number): Array<{ backlog: number }> {
   const ss = spawnSync('ss', ['-ltnH', `sport = :${port}`], { encoding: 'utf8' });
@@ -98,6 +92,12 @@ describe("the API port's accept sockets (HTTP_ACCEPT_SOCKETS)", () => {
   );
 });
 
+/**
+ * The HTTP edge: security headers on every response (also errors, 404s, 413s and the /docs page),
+ * Cache-Control (no-store unless the catalog says otherwise), limits on headers and query strings
+ * answered with the SPEC error body, server timeouts, and a client trickling bytes that does not
+ * hold its connection past the request timeout.
+ */
 describe('HTTP edge: headers, caching, limits, timeouts', () => {
   let t: TestApp;
   let port: number;
