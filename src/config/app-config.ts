@@ -418,7 +418,7 @@ const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
  * TRUST_PROXY as Fastify's `trustProxy`: `true` (unset), `false`, a hop count, or a comma-separated
  * list of addresses, CIDR ranges and proxy-addr's range names (`loopback`, `linklocal`, `uniquelocal`).
  */
-export function parseTrustProxy(value: string | undefined, problems: string[]): boolean | number | string[] {
+function parseTrustProxy(value: string | undefined, problems: string[]): boolean | number | string[] {
   if (value === undefined) return true;
   const lower = value.trim().toLowerCase();
   if (['true', 'yes', 'on'].includes(lower)) return true;
