@@ -134,6 +134,12 @@ export interface AppConfig {
     redisTimeoutMs: number;
   };
   lifecycle: { incompleteExpiryMs: number; pastDueGraceMs: number; sweepIntervalMs: number };
+  memory: {
+    /** the quiet window after which a grown heap is collected and returned (MEMORY_IDLE_GC_MS; 0 = never) */
+    idleGcMs: number;
+    /** how much the heap must have grown since the last such collection (MEMORY_IDLE_GC_GROWTH_MIB), in bytes */
+    idleGcGrowthBytes: number;
+  };
   logLevel: string;
   shutdownGraceMs: number;
   /**
@@ -398,10 +404,17 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       pastDueGraceMs: duration('PAST_DUE_GRACE', '7d'),
       sweepIntervalMs: duration('SWEEP_INTERVAL_MS', '60s', 10),
     },
+    memory: {
+      idleGcMs: duration('MEMORY_IDLE_GC_MS', '5s', 0),
+      idleGcGrowthBytes: int('MEMORY_IDLE_GC_GROWTH_MIB', 32, 1, 65_536) * 2 ** 20,
+    },
     logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     shutdownGraceMs: duration('SHUTDOWN_GRACE_MS', '5000', 0),
     processRole: oneOf('PROCESS_ROLE', 'all', PROCESS_ROLES),
   };
+  if (config.memory.idleGcMs > 0 && config.memory.idleGcMs < 100) {
+    problems.push(`MEMORY_IDLE_GC_MS must be 0 (off) or at least 100 ms (got "${raw('MEMORY_IDLE_GC_MS')}")`);
+  }
   if (config.processRole !== 'all' && config.database.url === undefined) {
     problems.push(
       'PROCESS_ROLE=api or worker needs DATABASE_URL (PostgreSQL): embedded PGlite belongs to one process, which must run everything',

@@ -70,6 +70,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ORGANIZATION_SERVICE_URL: 'http://127.0.0.1:9',
     CLIENT_TIMEOUT_MS: '500',
     SWEEP_INTERVAL_MS: '1h',
+    // one jest worker runs many apps: their idle collections would pause it at random (test/idle-memory.e2e-spec.ts)
+    MEMORY_IDLE_GC_MS: '0',
     ...options.env,
   };
   const config = loadConfig(env);
