@@ -44,7 +44,7 @@
 //   backlog_drain        (opt-in) BENCH_BACKLOG_RECORDS records stored with NATS_URL=off, stop, start
 //                        with NATS on: events/s until the stream holds them all (own database and stream)
 // The service's RSS (/proc/<pid>/status VmRSS) is read after all scenarios, with the bare Nest's and the
-// reference's. Every scenario reports non-2xx counts and status codes.
+// reference's, and again BENCH_QUIET_SECONDS later. Every scenario reports non-2xx counts and status codes.
 //
 // Options: environment variables, or flags (--duration 5, --warmup=1, ...), flags winning:
 //   BENCH_DURATION=5 --duration          seconds per measured HTTP run (also usage_batch's load)
@@ -60,6 +60,7 @@
 //   BENCH_RELAY_SECONDS=BENCH_DURATION
 //   BENCH_BACKLOG_RECORDS=100000, BENCH_BACKLOG_TIMEOUT=600 (seconds for the drain)
 //   BENCH_DRAIN_TIMEOUT=120              seconds to wait for the outbox to drain after a write scenario
+//   BENCH_QUIET_SECONDS=10               seconds without load before the service's RSS is read again (0: not)
 //   BENCH_ADMIN_DATABASE_URL             postgres://postgres@127.0.0.1:5432/postgres (creates/drops scratch DBs)
 //   BENCH_NATS_URL                       nats://127.0.0.1:4222 ("off": the service runs without a bus and
 //                                        event scenarios are skipped)
@@ -84,6 +85,7 @@ import {
   percentile,
   pollUntil,
   round,
+  sleep,
   startProcess,
   StoppedError,
   stopProcess,
@@ -195,6 +197,7 @@ const CONFIG = usageError(() => ({
   backlogRecords: num('BENCH_BACKLOG_RECORDS', 100_000, { min: 1, integer: true }),
   backlogTimeout: num('BENCH_BACKLOG_TIMEOUT', 600, { min: 1 }),
   drainTimeout: num('BENCH_DRAIN_TIMEOUT', 120, { min: 1 }),
+  quietSeconds: num('BENCH_QUIET_SECONDS', 10, { min: 0 }),
   adminUrl: env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   natsUrl: env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
   referenceDir: resolve(ROOT, env.BENCH_REFERENCE_DIR ?? '../shared/bench-reference'),
@@ -927,6 +930,7 @@ function summaryOf(scenarios, proc) {
     requests_per_second: requestsPerSecond,
     events,
     service_rss_mib: proc?.service?.rss_kib ? round(proc.service.rss_kib / 1024, 1) : null,
+    service_rss_quiet_mib: proc?.service_quiet?.rss_kib ? round(proc.service_quiet.rss_kib / 1024, 1) : null,
     time_to_ready_median_ms: proc?.time_to_ready?.median_ms ?? null,
   };
 }
@@ -1071,6 +1075,12 @@ async function main() {
   ctx.process.service = memoryOf(service.child.pid);
   ctx.process.bare_nest = memoryOf(bare.pid);
   ctx.process.reference = memoryOf(reference.pid);
+  // and once more after a quiet spell: what the service holds when the load is over (MEMORY_IDLE_GC_MS)
+  if (CONFIG.quietSeconds > 0) {
+    log(`memory: ${CONFIG.quietSeconds} s without load, then the service's RSS again`);
+    await sleep(CONFIG.quietSeconds * 1000);
+    ctx.process.service_quiet = { ...memoryOf(service.child.pid), after_seconds: CONFIG.quietSeconds };
+  }
   writeReport();
   console.log(`\n${renderMarkdown(report)}`);
 }

@@ -113,6 +113,7 @@ export function renderMarkdown(report) {
     '| process | figure |',
     '| --- | --- |',
     `| service RSS after the benchmark | ${mib(p.service?.rss_kib)} (peak ${mib(p.service?.peak_rss_kib)}) |`,
+    ...(p.service_quiet ? [`| service RSS ${p.service_quiet.after_seconds} s later, no load | ${mib(p.service_quiet.rss_kib)} |`] : []),
     `| bare Nest RSS / reference RSS, same moment | ${mib(p.bare_nest?.rss_kib)} / ${mib(p.reference?.rss_kib)} |`,
     ready?.runs_ms?.length
       ? `| service time to ready, migrated database (median of ${ready.runs_ms.length}) | ${fmt(ready.median_ms)} ms (runs: ${ready.runs_ms.map((x) => fmt(x)).join(', ')} ms) |`
