@@ -1,8 +1,8 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../config/app-config.js';
 import { ClientMetrics } from './client.metrics.js';
+import { DownstreamHttp } from './downstream-http.js';
 import type { AccountUser, ClientCallOptions, UserValidation } from './client.types.js';
 import { DownstreamClient, pathSegment } from './downstream.client.js';
 
@@ -13,7 +13,7 @@ import { DownstreamClient, pathSegment } from './downstream.client.js';
  */
 @Injectable()
 export class AccountClient extends DownstreamClient {
-  constructor(http: HttpService, config: ConfigService<AppConfig, true>, metrics: ClientMetrics) {
+  constructor(http: DownstreamHttp, config: ConfigService<AppConfig, true>, metrics: ClientMetrics) {
     super('account_service', config.get('clients', { infer: true }).accountServiceUrl, http, config, metrics);
   }
 

@@ -1,21 +1,29 @@
-import { HttpModule } from '@nestjs/axios';
 import { Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../config/app-config.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import { AccountClient } from './account.client.js';
 import { ClientMetrics } from './client.metrics.js';
+import { DownstreamHttp } from './downstream-http.js';
 import { OrganizationClient } from './organization.client.js';
 import { PlatformDirectory, ResilientPlatformDirectory } from './platform-directory.js';
 
 /**
- * Account and organization service clients (HttpService) with timeout, retries, a circuit breaker
- * per service and a positive cache (resilience.ts), and the PlatformDirectory port that applies
- * DEPENDENCY_FAILURE_POLICY for the business side. Nothing here calls the services at start-up.
+ * Account and organization service clients with timeout, retries, a circuit breaker per service
+ * and a positive cache (resilience.ts), over one HTTP transport (DownstreamHttp: undici's keep-alive
+ * pools), and the PlatformDirectory port that applies DEPENDENCY_FAILURE_POLICY for the business
+ * side. Nothing here calls the services at start-up.
  */
 @Module({
-  imports: [HttpModule.register({ maxRedirects: 0, maxContentLength: 10 * 1024 * 1024 }), MetricsModule],
-  providers: [ClientMetrics, AccountClient, OrganizationClient, { provide: PlatformDirectory, useClass: ResilientPlatformDirectory }],
+  imports: [MetricsModule],
+  providers: [
+    // its constructor reads the proxy variables of the process (HTTP_PROXY, HTTPS_PROXY, NO_PROXY)
+    { provide: DownstreamHttp, useFactory: () => new DownstreamHttp() },
+    ClientMetrics,
+    AccountClient,
+    OrganizationClient,
+    { provide: PlatformDirectory, useClass: ResilientPlatformDirectory },
+  ],
   exports: [AccountClient, OrganizationClient, PlatformDirectory],
 })
 export class ClientsModule implements OnApplicationBootstrap {

@@ -1,8 +1,8 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../config/app-config.js';
 import { ClientMetrics } from './client.metrics.js';
+import { DownstreamHttp } from './downstream-http.js';
 import type { ClientCallOptions, Organization, OrganizationMember, OrganizationValidation } from './client.types.js';
 import { DownstreamClient, pathSegment } from './downstream.client.js';
 
@@ -24,7 +24,7 @@ interface MembersPage {
  */
 @Injectable()
 export class OrganizationClient extends DownstreamClient {
-  constructor(http: HttpService, config: ConfigService<AppConfig, true>, metrics: ClientMetrics) {
+  constructor(http: DownstreamHttp, config: ConfigService<AppConfig, true>, metrics: ClientMetrics) {
     super('organization_service', config.get('clients', { infer: true }).organizationServiceUrl, http, config, metrics);
   }
 

@@ -86,7 +86,7 @@ export class ResiliencePolicy {
   ) {
     const transient = handleWhen(isTransient);
     // abortOnReturn off: a finished call has nothing left to abort (aborting it anyway costs an AbortError and
-    // axios' cancellation handling on every successful call); a timeout still aborts the call in flight
+    // the HTTP client's cancellation handling on every successful call); a timeout still aborts the call in flight
     this.timeout = timeout(settings.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
     this.breaker = circuitBreaker(transient, {
       halfOpenAfter: settings.breakerHalfOpenAfterMs,
