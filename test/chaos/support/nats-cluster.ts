@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jetstreamManager, RetentionPolicy, StorageType, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
-import { freePorts, idle, isAlive, waitFor } from './proc.js';
+import { freePorts, idle, isAlive, StopWaiting, waitFor } from './proc.js';
 import { say, type ChaosRun } from './run.js';
 
 const NATS_SERVER = process.env.CHAOS_NATS_SERVER ?? '/usr/sbin/nats-server';
@@ -19,6 +19,18 @@ interface NatsNode {
   logFile: string;
   process?: ChildProcess;
 }
+
+/** A node could not listen: one of its ports was taken by the time it started (see NatsCluster.create). */
+class PortTaken extends StopWaiting {}
+
+/** Whether a node's log ends with nats-server's fatal "address already in use" (client or route port). */
+const portTaken = (logFile: string): boolean => {
+  try {
+    return /\[FTL\] Error listening on .*address already in use/.test(readFileSync(logFile, 'utf8'));
+  } catch {
+    return false;
+  }
+};
 
 /**
  * A JetStream cluster of the run's own: three nats-server processes on loopback ports, routes to
@@ -44,11 +56,24 @@ export class NatsCluster {
     }));
   }
 
+  /**
+   * Ports free when chosen may be bound by something else before a node binds them (another
+   * process's listen(0), an outgoing connection's ephemeral port): a node that exits on "address
+   * already in use" stops the wait at once, and the whole cluster starts again on new ports.
+   */
   static async create(run: ChaosRun, size = 3): Promise<NatsCluster> {
-    const cluster = new NatsCluster(run, await freePorts(2 * size), size);
-    run.defer('nats cluster', () => cluster.stopAll());
-    await cluster.startAll();
-    return cluster;
+    for (let attempt = 1; ; attempt++) {
+      const cluster = new NatsCluster(run, await freePorts(2 * size), size);
+      try {
+        await cluster.startAll();
+        run.defer('nats cluster', () => cluster.stopAll());
+        return cluster;
+      } catch (err) {
+        await cluster.stopAll();
+        if (attempt >= 3 || !(err instanceof PortTaken)) throw err;
+        say('nats', `${err.message}; starting the cluster again on other ports`);
+      }
+    }
   }
 
   /** Client URLs of all nodes, in node order. */
@@ -108,6 +133,11 @@ export class NatsCluster {
     await waitFor(
       'JetStream cluster ready',
       async () => {
+        for (const n of this.nodes) {
+          if (n.process && (n.process.exitCode !== null || n.process.signalCode !== null) && portTaken(n.logFile)) {
+            throw new PortTaken(`NATS node ${n.name} could not bind port ${n.port} or ${n.clusterPort}`);
+          }
+        }
         const nc = await connect({ servers: this.urls, timeout: 1000, reconnect: false });
         try {
           await (await jetstreamManager(nc, { timeout: 2000 })).getAccountInfo();
