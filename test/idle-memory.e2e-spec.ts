@@ -51,7 +51,11 @@ describe('memory given back when the process goes quiet (MEMORY_IDLE_GC_MS, the 
         .filter((line) => line.includes('"IdleMemoryReducer"') && line.includes('quiet after load'))
         .map((line) => JSON.parse(line) as IdleCollection);
     try {
-      await waitFor('the bundled service ready', async () => (await fetch(`${base}/health/ready`).catch(() => null))?.status === 200, 60_000);
+      await waitFor(
+        'the bundled service ready',
+        async () => (await fetch(`${base}/health/ready`).catch(() => null))?.status === 200,
+        60_000,
+      );
       const pid = child.pid as number;
       const atStart = residentMiB(pid).rss;
 
