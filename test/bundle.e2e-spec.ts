@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +7,7 @@ import { asciiOnly } from '../scripts/ascii-only.mjs';
 import { LAZY_DATE_TIME_FORMAT, lazyDateTimeFormatters } from '../scripts/lazy-intl.mjs';
 import { freePorts, waitFor } from './chaos/support/proc.js';
 import { ENTRY, ensureBuilt } from './chaos/support/service.js';
+import { startBundledService } from './support/bundled-service.js';
 import { createTestDatabase } from './support/database.js';
 
 /** the service, bundled; ENTRY (dist/bundle/main.mjs) is its launcher */
@@ -54,38 +55,27 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
     await ensureBuilt();
     const db = await createTestDatabase('product_bundle');
     const [port] = await freePorts(1);
-    let output = '';
-    const child = spawn(process.execPath, ['--max-semi-space-size=4', ENTRY], {
-      // NODE_DEBUG=module: Node's CommonJS loader names every file it loads
-      env: {
-        PATH: process.env.PATH,
-        NODE_DEBUG: 'module',
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: db.url,
-        NATS_URL: 'off',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    // NODE_DEBUG=module: Node's CommonJS loader names every file it loads
+    const service = startBundledService({
+      NODE_DEBUG: 'module',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      NATS_URL: 'off',
+      LOG_LEVEL: 'warn',
     });
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
       await waitFor(
         'the bundled service ready',
         async () => (await fetch(`http://127.0.0.1:${port}/health/ready`).catch(() => null))?.status === 200,
         60_000,
       );
-      const loaded = [...output.matchAll(/load "([^"]+)"/g)].map((m) => m[1]).filter((file) => file.includes('/node_modules/'));
+      const loaded = [...service.output().matchAll(/load "([^"]+)"/g)].map((m) => m[1]).filter((file) => file.includes('/node_modules/'));
       expect(loaded.map((file) => file.slice(file.lastIndexOf('/node_modules/') + '/node_modules/'.length))).toEqual([
         'swagger-ui-dist/absolute-path.js',
       ]);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await service.stop();
       await db.drop();
     }
   }, 120_000);

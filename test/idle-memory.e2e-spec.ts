@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Client } from 'pg';
 import { freePorts, waitFor } from './chaos/support/proc.js';
-import { ENTRY, ensureBuilt } from './chaos/support/service.js';
+import { ensureBuilt } from './chaos/support/service.js';
+import { startBundledService } from './support/bundled-service.js';
 import { createTestDatabase } from './support/database.js';
 
 const SECRET = 'idle-memory-secret';
@@ -27,26 +27,20 @@ describe('memory given back when the process goes quiet (MEMORY_IDLE_GC_MS, the 
     const db = await createTestDatabase('product_idle_memory');
     const [port] = await freePorts(1);
     const base = `http://127.0.0.1:${port}`;
-    let output = '';
-    const child = spawn(process.execPath, ['--max-semi-space-size=4', ENTRY], {
-      env: {
-        PATH: process.env.PATH,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        DATABASE_URL: db.url,
-        NATS_URL: 'off',
-        LOG_LEVEL: 'info',
-        INTERNAL_SERVICE_SECRET: SECRET,
-        RATE_LIMIT_PER_MIN: '100000000',
-        MEMORY_IDLE_GC_MS: '500',
-        MEMORY_IDLE_GC_GROWTH_MIB: '16',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const service = startBundledService({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      NATS_URL: 'off',
+      LOG_LEVEL: 'info',
+      INTERNAL_SERVICE_SECRET: SECRET,
+      RATE_LIMIT_PER_MIN: '100000000',
+      MEMORY_IDLE_GC_MS: '500',
+      MEMORY_IDLE_GC_GROWTH_MIB: '16',
     });
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const collections = (): IdleCollection[] =>
-      output
+      service
+        .output()
         .split('\n')
         .filter((line) => line.includes('"IdleMemoryReducer"') && line.includes('quiet after load'))
         .map((line) => JSON.parse(line) as IdleCollection);
@@ -56,7 +50,7 @@ describe('memory given back when the process goes quiet (MEMORY_IDLE_GC_MS, the 
         async () => (await fetch(`${base}/health/ready`).catch(() => null))?.status === 200,
         60_000,
       );
-      const pid = child.pid as number;
+      const pid = service.child.pid as number;
       const atStart = residentMiB(pid).rss;
 
       // four callers post 1,000-record batches until the process holds 48 MiB more than at start
@@ -100,11 +94,7 @@ describe('memory given back when the process goes quiet (MEMORY_IDLE_GC_MS, the 
       }
       expect((await fetch(`${base}/health/ready`)).status).toBe(200);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await service.stop();
       await db.drop();
     }
   }, 180_000);
