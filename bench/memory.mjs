@@ -2,7 +2,7 @@
 // What holds the service's memory: runs the built service as `npm start` runs it, reads its resident
 // memory (/proc/<pid>/smaps_rollup: anonymous vs file-backed) and V8's own accounting (GET /metrics:
 // heap spaces, external, array buffers) at idle after start, right after a write load, and again
-// after MEMORY_IDLE_SECONDS of idle (V8's memory reducer shrinks the heap when a process goes quiet).
+// after MEMORY_IDLE_SECONDS (40) of idle (the service's idle memory reducer collects after 30 s of quiet).
 //
 //   npm run build && node bench/memory.mjs
 //   MEMORY_LOAD_SECONDS=20 node bench/memory.mjs POST /api/v1/product/usage/record
@@ -22,7 +22,7 @@ import { envPairs, npmStartCommand, sampleBodies, scratchServiceEnv } from './li
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [method = 'POST', path = '/api/v1/product/usage/record'] = process.argv.slice(2);
 const loadSeconds = Number(process.env.MEMORY_LOAD_SECONDS ?? 15);
-const idleSeconds = Number(process.env.MEMORY_IDLE_SECONDS ?? 15);
+const idleSeconds = Number(process.env.MEMORY_IDLE_SECONDS ?? 40);
 const connections = Number(process.env.MEMORY_CONNECTIONS ?? 32);
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const natsUrl = process.env.MEMORY_NATS_URL ?? 'nats://127.0.0.1:4222';

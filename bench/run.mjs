@@ -60,7 +60,7 @@
 //   BENCH_RELAY_SECONDS=BENCH_DURATION
 //   BENCH_BACKLOG_RECORDS=100000, BENCH_BACKLOG_TIMEOUT=600 (seconds for the drain)
 //   BENCH_DRAIN_TIMEOUT=120              seconds to wait for the outbox to drain after a write scenario
-//   BENCH_QUIET_SECONDS=15               seconds without load before the service's RSS is read again (0: not)
+//   BENCH_QUIET_SECONDS=40               seconds without load before the service's RSS is read again (0: not)
 //   BENCH_ADMIN_DATABASE_URL             postgres://postgres@127.0.0.1:5432/postgres (creates/drops scratch DBs)
 //   BENCH_NATS_URL                       nats://127.0.0.1:4222 ("off": the service runs without a bus and
 //                                        event scenarios are skipped)
@@ -197,7 +197,7 @@ const CONFIG = usageError(() => ({
   backlogRecords: num('BENCH_BACKLOG_RECORDS', 100_000, { min: 1, integer: true }),
   backlogTimeout: num('BENCH_BACKLOG_TIMEOUT', 600, { min: 1 }),
   drainTimeout: num('BENCH_DRAIN_TIMEOUT', 120, { min: 1 }),
-  quietSeconds: num('BENCH_QUIET_SECONDS', 15, { min: 0 }),
+  quietSeconds: num('BENCH_QUIET_SECONDS', 40, { min: 0 }),
   adminUrl: env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
   natsUrl: env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
   referenceDir: resolve(ROOT, env.BENCH_REFERENCE_DIR ?? '../shared/bench-reference'),

@@ -135,9 +135,9 @@ export interface AppConfig {
   };
   lifecycle: { incompleteExpiryMs: number; pastDueGraceMs: number; sweepIntervalMs: number };
   memory: {
-    /** the quiet window after which a grown heap is collected and returned (MEMORY_IDLE_GC_MS; 0 = never) */
+    /** how long the process must be quiet before a grown heap is collected and returned (MEMORY_IDLE_GC_MS; 0 = never) */
     idleGcMs: number;
-    /** how much the heap must have grown since the last such collection (MEMORY_IDLE_GC_GROWTH_MIB), in bytes */
+    /** how much the resident memory must have grown since the last such collection (or the start) (MEMORY_IDLE_GC_GROWTH_MIB), in bytes */
     idleGcGrowthBytes: number;
   };
   logLevel: string;
@@ -405,7 +405,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       sweepIntervalMs: duration('SWEEP_INTERVAL_MS', '60s', 10),
     },
     memory: {
-      idleGcMs: duration('MEMORY_IDLE_GC_MS', '5s', 0),
+      idleGcMs: duration('MEMORY_IDLE_GC_MS', '30s', 0),
       idleGcGrowthBytes: int('MEMORY_IDLE_GC_GROWTH_MIB', 32, 1, 65_536) * 2 ** 20,
     },
     logLevel: oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
