@@ -21,9 +21,9 @@ export const errorCode = (err: unknown): string | undefined =>
 
 /**
  * The HTTP transport of the account and organization clients (DownstreamClient): undici's pool of
- * keep-alive connections per origin (TCP keepalive on, idle connections closed after 4 s or the
- * server's `Keep-Alive: timeout` hint, whichever is shorter, no redirects followed, answers up to
- * MAX_ANSWER_BYTES). With HTTP_PROXY / HTTPS_PROXY set (NO_PROXY honoured), calls go through the proxy.
+ * keep-alive connections per origin (TCP keepalive on; an idle connection is closed after 4 s, or
+ * 2 s before the server's own `Keep-Alive: timeout` when it sends one; no redirects followed; answers
+ * up to MAX_ANSWER_BYTES). With HTTP_PROXY / HTTPS_PROXY set (NO_PROXY honoured), calls go through the proxy.
  *
  * Why not axios (@nestjs/axios' HttpService, which this replaced): on subscription create, where
  * each new user is one call, axios' per-call configuration merge, header handling and

@@ -4,7 +4,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../../config/app-config.js';
 
-/** A window counts as quiet when the event loop was busy at most this share of it. */
+/** A check interval counts as quiet when the event loop was busy at most this share of it. */
 export const QUIET_UTILIZATION = 0.1;
 
 const MiB = 2 ** 20;
