@@ -1,6 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { Clock, SystemClock } from './clock/clock.js';
-import { IdleMemoryReducer } from './memory/idle-memory-reducer.js';
+import { IdleMemoryReducer, MEMORY_RUNTIME, processMemory } from './memory/idle-memory-reducer.js';
 
 /**
  * Cross-cutting providers every module may inject: the clock. Also the process's idle memory
@@ -8,7 +8,7 @@ import { IdleMemoryReducer } from './memory/idle-memory-reducer.js';
  */
 @Global()
 @Module({
-  providers: [{ provide: Clock, useClass: SystemClock }, IdleMemoryReducer],
+  providers: [{ provide: Clock, useClass: SystemClock }, { provide: MEMORY_RUNTIME, useFactory: processMemory }, IdleMemoryReducer],
   exports: [Clock],
 })
 export class CommonModule {}

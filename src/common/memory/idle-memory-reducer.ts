@@ -1,15 +1,15 @@
 import { Session } from 'node:inspector';
 import { performance } from 'node:perf_hooks';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../../config/app-config.js';
 
 /** A check interval counts as quiet when the event loop was busy at most this share of it. */
-export const QUIET_UTILIZATION = 0.1;
+const QUIET_UTILIZATION = 0.1;
 
 const MiB = 2 ** 20;
 
-/** Provider token of the MemoryRuntime (unset: the process's own, `processMemory()`). */
+/** Provider token of the MemoryRuntime (CommonModule provides the process's own, `processMemory()`). */
 export const MEMORY_RUNTIME = Symbol('MEMORY_RUNTIME');
 
 /** What the reducer reads and does, injectable so its decisions are tested without a real heap. */
@@ -86,10 +86,11 @@ export class IdleMemoryReducer implements OnApplicationBootstrap, OnApplicationS
   private quietSince?: number;
   private lastCheck = 0;
   private collecting = false;
-  private readonly runtime: MemoryRuntime;
 
-  constructor(config: ConfigService<AppConfig, true>, @Optional() @Inject(MEMORY_RUNTIME) runtime?: MemoryRuntime) {
-    this.runtime = runtime ?? processMemory();
+  constructor(
+    config: ConfigService<AppConfig, true>,
+    @Inject(MEMORY_RUNTIME) private readonly runtime: MemoryRuntime,
+  ) {
     const memory = config.get('memory', { infer: true });
     this.quietMs = memory.idleGcMs;
     this.growthBytes = memory.idleGcGrowthBytes;
