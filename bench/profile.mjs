@@ -7,6 +7,7 @@
 //   npm run build && node bench/profile.mjs GET /health/live
 //   node bench/profile.mjs POST /api/v1/product/usage/record        (a usage record body, unique request ids)
 //   PROFILE_SECONDS=15 PROFILE_CONNECTIONS=32 PROFILE_NATS_URL=off node bench/profile.mjs GET /api/v1/product/products/gpt-4o
+//   PROFILE_KIND=heap node bench/profile.mjs POST /api/v1/product/usage/record   (what allocates: bytes per request)
 //
 // The .cpuprofile stays in the printed directory (open it in Chrome DevTools or speedscope for the
 // flame graph). Uses a scratch database on the local PostgreSQL (dropped at the end).
@@ -27,49 +28,75 @@ const connections = Number(process.env.PROFILE_CONNECTIONS ?? 32);
 // PROFILE_CONNECTIONS=4 for the batch endpoint (4 callers, as in the benchmark)
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const natsUrl = process.env.PROFILE_NATS_URL ?? 'nats://127.0.0.1:4222';
+const heapProfile = process.env.PROFILE_KIND === 'heap';
 const runId = randomBytes(4).toString('hex');
 const SECRET = 'profile-internal-secret';
 
 const bodies = sampleBodies('prof', runId);
 
-function summarize(profile) {
-  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
-  const self = new Map();
-  const dt = profile.timeDeltas;
-  for (let i = 0; i < profile.samples.length; i++) self.set(profile.samples[i], (self.get(profile.samples[i]) ?? 0) + (dt[i] ?? 0));
-  const total = [...self.values()].reduce((a, b) => a + b, 0);
+/** Who a frame belongs to (file of this project, npm package, node core) and its function's name. */
+function frameNames(frame) {
+  const url = frame.url.replace(/^file:\/\//, '');
+  const pkg = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
+  const owner = pkg
+    ? `npm:${pkg}`
+    : url.startsWith(ROOT)
+      ? url.slice(ROOT.length + 1)
+      : url === ''
+        ? `(${frame.functionName || 'native'})`
+        : url.startsWith('node:')
+          ? 'node core'
+          : url;
+  return { owner, fn: `${frame.functionName || '(anonymous)'} ${owner}:${frame.lineNumber + 1}` };
+}
+
+/** Shares of `self` (frame → amount) by owner and by function, as printable tables. */
+function tables(self, what) {
+  const total = [...self.values()].reduce((a, b) => a + b[1], 0);
   const byFunction = new Map();
   const byOwner = new Map();
-  for (const [id, us] of self) {
-    const frame = nodes.get(id).callFrame;
-    const url = frame.url.replace(/^file:\/\//, '');
-    const pkg = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
-    const owner = pkg
-      ? `npm:${pkg}`
-      : url.startsWith(ROOT)
-        ? url.slice(ROOT.length + 1)
-        : url === ''
-          ? `(${frame.functionName || 'native'})`
-          : url.startsWith('node:')
-            ? 'node core'
-            : url;
-    const fn = `${frame.functionName || '(anonymous)'} ${owner}:${frame.lineNumber + 1}`;
-    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
-    byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
+  for (const [frame, amount] of self.values()) {
+    const { owner, fn } = frameNames(frame);
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + amount);
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + amount);
   }
   const top = (map, k) =>
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, k)
-      .map(([name, us]) => `${((us / total) * 100).toFixed(1).padStart(5)} %  ${name}`)
+      .map(([name, amount]) => `${((amount / total) * 100).toFixed(1).padStart(5)} %  ${name}`)
       .join('\n');
-  return `self time by owner (file of this project, npm package, node core):\n${top(byOwner, 25)}\n\nself time by function:\n${top(byFunction, 30)}`;
+  return `${what} by owner (file of this project, npm package, node core):\n${top(byOwner, 25)}\n\n${what} by function:\n${top(byFunction, 30)}`;
+}
+
+/** A CPU profile's self time by owner and function. */
+function summarize(profile) {
+  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map();
+  const dt = profile.timeDeltas;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    self.set(id, [nodes.get(id).callFrame, (self.get(id)?.[1] ?? 0) + (dt[i] ?? 0)]);
+  }
+  return tables(self, 'self time');
+}
+
+/** A sampling heap profile's allocated bytes (freed ones included) by owner and function, and per request. */
+function summarizeHeap(profile, requests) {
+  const self = new Map();
+  const walk = (node) => {
+    if (node.selfSize > 0) self.set(node.id, [node.callFrame, node.selfSize]);
+    for (const child of node.children) walk(child);
+  };
+  walk(profile.head);
+  const bytes = [...self.values()].reduce((a, b) => a + b[1], 0);
+  return `allocated ${Math.round(bytes / requests)} bytes per request (sampled)\n\n${tables(self, 'allocated bytes')}`;
 }
 
 async function main() {
   const profileDir = mkdtempSync(join(tmpdir(), 'product-profile-'));
   const [db, platformUrl, port] = await Promise.all([createDatabase(adminUrl, 'profile', runId), startFakePlatform(), freePort()]);
-  const profileFile = join(profileDir, 'load.cpuprofile');
+  const profileFile = join(profileDir, heapProfile ? 'load.heapprofile' : 'load.cpuprofile');
   const hook = join(ROOT, 'bench/lib/cpu-profile-hook.mjs');
   const service = startProcess('service', process.execPath, ['--import', hook, join(ROOT, 'dist/src/main.js')], {
     cwd: ROOT,
@@ -87,6 +114,7 @@ async function main() {
         logLevel: process.env.PROFILE_LOG_LEVEL ?? 'warn',
       }),
       PROFILE_OUT: profileFile,
+      PROFILE_KIND: heapProfile ? 'heap' : 'cpu',
       // the tuning knobs pass through, to compare settings: USAGE_GROUP_CONCURRENCY=1 node bench/profile.mjs ...
       ...Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(USAGE_GROUP_|OUTBOX_|EVENTS_CONSUMER_|DB_POOL_SIZE)/.test(k))),
     },
@@ -115,12 +143,13 @@ async function main() {
   const serviceUs = perRequest(cpuTicks(service.pid) - cpuBefore.service);
   const postgresUs = perRequest(backends.reduce((sum, pid) => sum + cpuTicks(pid), 0) - cpuBefore.postgres);
   log(`${result.requests_per_second} req/s, p99 ${result.latency_ms?.p99} ms, non-2xx ${result.non_2xx}`);
-  log(`CPU per request: service ${serviceUs} µs, its PostgreSQL backends ${postgresUs} µs (profiler on)`);
+  log(`CPU per request: service ${serviceUs} µs, its PostgreSQL backends ${postgresUs} µs (${heapProfile ? 'heap ' : ''}profiler on)`);
   for (let i = 0; i < 50 && !existsSync(profileFile); i++) await new Promise((r) => setTimeout(r, 100));
   await stopProcess(service);
   if (!existsSync(profileFile)) throw new Error(`no profile written at ${profileFile}`);
   console.log(`\nprofile: ${profileFile}\n`);
-  console.log(summarize(JSON.parse(readFileSync(profileFile, 'utf8'))));
+  const profile = JSON.parse(readFileSync(profileFile, 'utf8'));
+  console.log(heapProfile ? summarizeHeap(profile, requests) : summarize(profile));
 }
 
 onCleanup(() => undefined);
