@@ -79,6 +79,27 @@ describe('OpenAPI document', () => {
     expect(served.filter((r) => !documented.has(r))).toEqual([]);
   });
 
+  it('should document the bodies that field-table pipes check, not only those class-validator checks', async () => {
+    // RecordUsagePipe and CreateSubscriptionPipe take a mapped type (emitted as Object): @ApiBody names the DTO
+    const doc = (await request(t.baseUrl).get('/docs-json').expect(200)).body as {
+      paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> } }>>;
+      components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+    };
+    const bodyOf = (path: string): string | undefined => doc.paths[path]?.post?.requestBody?.content?.['application/json']?.schema?.$ref;
+    expect(bodyOf(`/${API_PREFIX}/subscriptions`)).toBe('#/components/schemas/CreateSubscriptionDto');
+    expect(bodyOf(`/${API_PREFIX}/usage/record`)).toBe('#/components/schemas/RecordUsageDto');
+    expect(Object.keys(doc.components.schemas.CreateSubscriptionDto.properties ?? {})).toEqual([
+      'user_id',
+      'plan_id',
+      'organization_id',
+      'billing_cycle',
+      'seats',
+      'trial',
+      'payment_method_id',
+      'metadata',
+    ]);
+  });
+
   it('should give every catalog operation a summary and an example response', async () => {
     const doc = (await request(t.baseUrl).get('/docs-json').expect(200)).body as { paths: Record<string, Record<string, Operation>> };
     const catalog = Object.entries(doc.paths).filter(([path]) => /\/(categories|products|plans|info)/.test(path));

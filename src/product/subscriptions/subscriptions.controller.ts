@@ -17,6 +17,7 @@ import {
   ListUserSubscriptionsQuery,
   UpdateStatusDto,
 } from './dto/subscription.dto.js';
+import { type CreateSubscriptionBody, CreateSubscriptionPipe } from './create-subscription.validation.js';
 import { SUBSCRIPTION_EXAMPLE, type SubscriptionView } from './subscription.mapper.js';
 import { SubscriptionCommands } from './subscription-commands.service.js';
 import { SubscriptionQueries } from './subscription-queries.service.js';
@@ -71,7 +72,8 @@ export class SubscriptionsController {
   @ApiResponse({ status: 409, description: 'SUBSCRIPTION_EXISTS', ...ERROR_EXAMPLE('SUBSCRIPTION_EXISTS') })
   @ApiResponse({ status: 422, description: 'USER_NOT_FOUND, USER_INACTIVE, ORGANIZATION_NOT_FOUND' })
   @ApiResponse({ status: 503, description: 'DEPENDENCY_UNAVAILABLE (account or organization service down, fail_closed)' })
-  create(@Body() dto: CreateSubscriptionDto, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
+  @ApiBody({ type: CreateSubscriptionDto })
+  create(@Body(CreateSubscriptionPipe) dto: CreateSubscriptionBody, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
     return this.commands.create(dto, ctx);
   }
 

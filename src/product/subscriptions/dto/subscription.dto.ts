@@ -4,8 +4,13 @@ import { IsIdentifier, IsLimit, NO_CONTROL_CHARS } from '../../../common/validat
 import { BILLING_CYCLES, type BillingCycle } from '../billing-period.js';
 import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from '../subscription-state-machine.js';
 
-const MAX_SEATS = 1_000_000;
+export const MAX_SEATS = 1_000_000;
 
+/**
+ * POST /subscriptions' body, as OpenAPI documents it. Requests are checked by the field table of
+ * create-subscription.validation.ts (CreateSubscriptionPipe); these decorators are its reference:
+ * its unit test holds the two to the same verdicts and messages.
+ */
 export class CreateSubscriptionDto {
   @ApiProperty({ example: 'user_123' })
   @IsIdentifier()
