@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { autocannonRun } from './lib/load.mjs';
 import { cleanupAll, cpuTicks, freePort, log, onCleanup, startProcess, stopProcess, waitFor } from './lib/harness.mjs';
 import { createDatabase, startFakePlatform } from './lib/platform.mjs';
+import { summarizeCpu, summarizeHeap } from './lib/profile-summary.mjs';
 import { sampleBodies, scratchServiceEnv } from './lib/scratch-service.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,65 +34,6 @@ const runId = randomBytes(4).toString('hex');
 const SECRET = 'profile-internal-secret';
 
 const bodies = sampleBodies('prof', runId);
-
-/** Who a frame belongs to (file of this project, npm package, node core) and its function's name. */
-function frameNames(frame) {
-  const url = frame.url.replace(/^file:\/\//, '');
-  const pkg = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
-  const owner = pkg
-    ? `npm:${pkg}`
-    : url.startsWith(ROOT)
-      ? url.slice(ROOT.length + 1)
-      : url === ''
-        ? `(${frame.functionName || 'native'})`
-        : url.startsWith('node:')
-          ? 'node core'
-          : url;
-  return { owner, fn: `${frame.functionName || '(anonymous)'} ${owner}:${frame.lineNumber + 1}` };
-}
-
-/** Shares of `self` (frame → amount) by owner and by function, as printable tables. */
-function tables(self, what) {
-  const total = [...self.values()].reduce((a, b) => a + b[1], 0);
-  const byFunction = new Map();
-  const byOwner = new Map();
-  for (const [frame, amount] of self.values()) {
-    const { owner, fn } = frameNames(frame);
-    byFunction.set(fn, (byFunction.get(fn) ?? 0) + amount);
-    byOwner.set(owner, (byOwner.get(owner) ?? 0) + amount);
-  }
-  const top = (map, k) =>
-    [...map.entries()]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, k)
-      .map(([name, amount]) => `${((amount / total) * 100).toFixed(1).padStart(5)} %  ${name}`)
-      .join('\n');
-  return `${what} by owner (file of this project, npm package, node core):\n${top(byOwner, 25)}\n\n${what} by function:\n${top(byFunction, 30)}`;
-}
-
-/** A CPU profile's self time by owner and function. */
-function summarize(profile) {
-  const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
-  const self = new Map();
-  const dt = profile.timeDeltas;
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    self.set(id, [nodes.get(id).callFrame, (self.get(id)?.[1] ?? 0) + (dt[i] ?? 0)]);
-  }
-  return tables(self, 'self time');
-}
-
-/** A sampling heap profile's allocated bytes (freed ones included) by owner and function, and per request. */
-function summarizeHeap(profile, requests) {
-  const self = new Map();
-  const walk = (node) => {
-    if (node.selfSize > 0) self.set(node.id, [node.callFrame, node.selfSize]);
-    for (const child of node.children) walk(child);
-  };
-  walk(profile.head);
-  const bytes = [...self.values()].reduce((a, b) => a + b[1], 0);
-  return `allocated ${Math.round(bytes / requests)} bytes per request (sampled)\n\n${tables(self, 'allocated bytes')}`;
-}
 
 async function main() {
   const profileDir = mkdtempSync(join(tmpdir(), 'product-profile-'));
@@ -149,7 +91,7 @@ async function main() {
   if (!existsSync(profileFile)) throw new Error(`no profile written at ${profileFile}`);
   console.log(`\nprofile: ${profileFile}\n`);
   const profile = JSON.parse(readFileSync(profileFile, 'utf8'));
-  console.log(heapProfile ? summarizeHeap(profile, requests) : summarize(profile));
+  console.log(heapProfile ? summarizeHeap(profile, ROOT, requests) : summarizeCpu(profile, ROOT));
 }
 
 onCleanup(() => undefined);

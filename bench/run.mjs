@@ -66,9 +66,12 @@
 //                                        event scenarios are skipped)
 //   BENCH_REFERENCE_DIR                  ../shared/bench-reference
 //   BENCH_OUTPUT_DIR                     bench/results
+//   BENCH_PROFILE                        cpu or heap: the service's V8 profile over the measured part of usage_batch
+//                                        and events_inbound (bench/lib/cpu-profile-hook.mjs), summarized in the log
+//                                        and kept in a printed directory (flame graph: Chrome DevTools, speedscope)
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +108,7 @@ import {
 } from './lib/jetstream.mjs';
 import { alternatingRounds, closedLoop, openLoop, postJson } from './lib/load.mjs';
 import { createDatabase, postgresVersion, referenceWithDependencies, startFakePlatform } from './lib/platform.mjs';
+import { summarizeCpu, summarizeHeap } from './lib/profile-summary.mjs';
 import { renderMarkdown } from './lib/report.mjs';
 import { envPairs, npmStartCommand } from './lib/scratch-service.mjs';
 
@@ -202,6 +206,11 @@ const CONFIG = usageError(() => ({
   natsUrl: env.BENCH_NATS_URL ?? 'nats://127.0.0.1:4222',
   referenceDir: resolve(ROOT, env.BENCH_REFERENCE_DIR ?? '../shared/bench-reference'),
   outputDir: resolve(ROOT, env.BENCH_OUTPUT_DIR ?? 'bench/results'),
+  profile: (() => {
+    const kind = env.BENCH_PROFILE ?? '';
+    if (!['', 'cpu', 'heap'].includes(kind)) throw new Error(`BENCH_PROFILE must be cpu or heap (got "${kind}")`);
+    return kind || null;
+  })(),
 }));
 
 function selectScenarios(spec) {
@@ -246,8 +255,9 @@ const usageBatch = (tag, size) => ({ records: Array.from({ length: size }, () =>
 /** Everything main() sets up, shared by the scenarios. */
 const ctx = {};
 
-function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STREAM, prefix = PREFIX, role = 'all' }) {
+function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STREAM, prefix = PREFIX, role = 'all', extraEnv = {} }) {
   return {
+    ...extraEnv,
     PROCESS_ROLE: role,
     PATH: process.env.PATH,
     HOME: process.env.HOME ?? ctx.workDir,
@@ -274,10 +284,10 @@ function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STRE
 /** Spawns the service (as `npm start` does) and waits for /health/ready; resolves to { child, url, readyMs }. */
 async function startService(name, options) {
   const port = await freePort();
-  const child = startProcess(name, process.execPath, [...ctx.nodeFlags, ctx.entry], {
+  const child = startProcess(name, process.execPath, [...ctx.nodeFlags, ...(options.nodeFlags ?? []), ctx.entry], {
     cwd: ROOT,
     logDir: ctx.workDir,
-    env: serviceEnv({ port, ...options }),
+    env: serviceEnv({ port, ...options, extraEnv: options.env }),
   });
   const url = `http://127.0.0.1:${port}`;
   try {
@@ -561,6 +571,49 @@ async function scenarioTwoProcesses() {
   };
 }
 
+// ---------------------------------------------------------------- profiles (BENCH_PROFILE)
+
+/** The main service's flags and environment for BENCH_PROFILE: the profiler hook, started and stopped by SIGWINCH. */
+function profilingOptions() {
+  if (!CONFIG.profile) return {};
+  ctx.profileDir = mkdtempSync(join(tmpdir(), 'product-bench-profiles-'));
+  return {
+    nodeFlags: [`--import=${join(ROOT, 'bench/lib/cpu-profile-hook.mjs')}`],
+    env: { PROFILE_KIND: CONFIG.profile, PROFILE_OUT: join(ctx.profileDir, 'current') },
+  };
+}
+
+/**
+ * Runs `phase` (a scenario's measured part) under the service's profiler when BENCH_PROFILE is set:
+ * the profile goes to <profile dir>/<name>.cpuprofile or .heapprofile and its summary to the log;
+ * `units(result)` says how many records or events the phase handled (for bytes per unit).
+ */
+async function profiled(name, phase, units) {
+  if (!CONFIG.profile) return phase();
+  const written = join(ctx.profileDir, 'current');
+  rmSync(written, { force: true });
+  ctx.serviceChild.kill('SIGWINCH');
+  let result;
+  try {
+    result = await phase();
+  } finally {
+    ctx.serviceChild.kill('SIGWINCH');
+  }
+  for (let i = 0; i < 100 && !existsSync(written); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!existsSync(written)) {
+    log(`${name}: no profile written`);
+    return result;
+  }
+  await new Promise((r) => setTimeout(r, 200)); // the hook writes the file in one call; let it finish
+  const file = join(ctx.profileDir, `${name}.${CONFIG.profile}profile`);
+  renameSync(written, file);
+  const profile = JSON.parse(readFileSync(file, 'utf8'));
+  const { count, unit } = units(result);
+  const summary = CONFIG.profile === 'heap' ? summarizeHeap(profile, ROOT, count, unit) : summarizeCpu(profile, ROOT);
+  log(`${name}: ${CONFIG.profile} profile ${file}\n${summary}`);
+  return result;
+}
+
 // ---------------------------------------------------------------- event scenarios
 
 const recordsAccepted = (body) => Number(body?.accepted ?? 0);
@@ -585,14 +638,19 @@ async function scenarioUsageBatch(previous) {
   }
   const before = await snapshot('product.usage.recorded');
   log(`usage_batch: ${CONFIG.batchCallers} callers × ${size} records for ${CONFIG.duration} s`);
-  const http = await closedLoop({
-    url,
-    headers,
-    callers: CONFIG.batchCallers,
-    seconds: CONFIG.duration,
-    makeBody: () => usageBatch('batch', size),
-    accepted: recordsAccepted,
-  });
+  const http = await profiled(
+    'usage_batch',
+    () =>
+      closedLoop({
+        url,
+        headers,
+        callers: CONFIG.batchCallers,
+        seconds: CONFIG.duration,
+        makeBody: () => usageBatch('batch', size),
+        accepted: recordsAccepted,
+      }),
+    (loaded) => ({ count: loaded.records, unit: 'record' }),
+  );
   const atEnd = await snapshot('product.usage.recorded');
   const loadSeconds = http.elapsed_s;
   const duringLoad = atEnd.events === null ? null : atEnd.events - before.events;
@@ -692,19 +750,26 @@ async function scenarioEventsInbound() {
   log(`events_inbound: publishing ${envelopes.length} payment.completed envelopes`);
   const t0 = performance.now();
   const cpuAtStart = cpuTicks(ctx.servicePid);
-  await publishAll(ctx.bus, subjectOf(PREFIX, 'payment_service', 'payment.completed'), envelopes);
-  const published = performance.now();
+  let published;
   const timeoutMs = CONFIG.drainTimeout * 1000;
-  // Applied = claimed in the inbox: an event's inbox row commits in the transaction of its effect.
-  // Counting the inbox rows is cheap; counting the subscriptions by id (a 5,000-id array, every
-  // 100 ms) had cost PostgreSQL 20-50 ms a poll, a third of a core taken from the service under
-  // test. The subscriptions are checked once, at the end.
-  const claimed = await pollUntil(
+  const claimed = await profiled(
+    'events_inbound',
     async () => {
-      const rows = (await ctx.svcDb.count(`SELECT count(*) FROM inbox_events WHERE type = 'payment.completed'`)) - inboxBefore;
-      return { done: rows >= ids.length, rows, at: performance.now() };
+      await publishAll(ctx.bus, subjectOf(PREFIX, 'payment_service', 'payment.completed'), envelopes);
+      published = performance.now();
+      // Applied = claimed in the inbox: an event's inbox row commits in the transaction of its effect.
+      // Counting the inbox rows is cheap; counting the subscriptions by id (a 5,000-id array, every
+      // 100 ms) had cost PostgreSQL 20-50 ms a poll, a third of a core taken from the service under
+      // test. The subscriptions are checked once, at the end.
+      return pollUntil(
+        async () => {
+          const rows = (await ctx.svcDb.count(`SELECT count(*) FROM inbox_events WHERE type = 'payment.completed'`)) - inboxBefore;
+          return { done: rows >= ids.length, rows, at: performance.now() };
+        },
+        { timeoutMs, intervalMs: 100 },
+      );
     },
-    { timeoutMs, intervalMs: 100 },
+    (polled) => ({ count: polled.rows, unit: 'event' }),
   );
   const active = await ctx.svcDb.count(`SELECT count(*) FROM subscriptions WHERE subscription_id = ANY($1) AND status = 'active'`, [ids]);
   const final = { done: claimed.done && active >= ids.length, active, at: claimed.at };
@@ -985,6 +1050,10 @@ async function main() {
   ctx.nodeFlags.push(...(process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
   if (!existsSync(ctx.entry)) throw new Error(`${start.entry} is missing: run \`npm run build\` first (the benchmark builds nothing)`);
   log(`scenarios: ${SELECTED.join(', ')}`);
+  if (CONFIG.profile)
+    log(
+      `BENCH_PROFILE=${CONFIG.profile}: the service runs under its profiler in usage_batch and events_inbound; their figures are not comparable`,
+    );
 
   ctx.workDir = mkdtempSync(join(tmpdir(), 'product-bench-'));
   if (!process.env.BENCH_KEEP_WORKDIR) onCleanup(() => rmSync(ctx.workDir, { recursive: true, force: true }));
@@ -1017,7 +1086,7 @@ async function main() {
   });
   log(`service: NATS ${CONFIG.natsUrl}, stream ${STREAM}, subjects ${PREFIX}.>`);
   const [service] = await Promise.all([
-    startService('service', { databaseUrl: svcDb.url, natsUrl: CONFIG.natsUrl }),
+    startService('service', { databaseUrl: svcDb.url, natsUrl: CONFIG.natsUrl, ...profilingOptions() }),
     waitFor(`http://127.0.0.1:${refPort}/hello`, { timeoutMs: 60_000, child: reference }).catch((err) => {
       throw new Error(`reference did not start: ${err.message}\n${tail(reference.logFile)}`);
     }),
@@ -1028,6 +1097,7 @@ async function main() {
   ctx.urls = { service: service.url, reference: `http://127.0.0.1:${refPort}`, bare: `http://127.0.0.1:${barePort}` };
   ctx.process = { first_start_ms: Math.round(service.readyMs) };
   ctx.servicePid = service.child.pid;
+  ctx.serviceChild = service.child;
   log(`all servers ready (service: ${Math.round(service.readyMs)} ms to ready on an empty database)`);
 
   const want = (name) => SELECTED.includes(name);
