@@ -15,6 +15,35 @@ describe('checkJsonBody', () => {
     );
   });
 
+  it('should report problems in the same order as before values without problems were skipped (last pushed, first named)', () => {
+    // expected: what the version that visited every value answered
+    expect(
+      checkJsonBody(
+        { name: 'a\u0000b', metadata: { list: ['ok', '\u0000', { x: 'y\u0000' }], ['k\u0000']: 1, z: ['\u0000', 2] }, last: '\u0000' },
+        3,
+      ),
+    ).toEqual([
+      { field: 'last', message: 'last must not contain NUL characters' },
+      { field: 'metadata', message: 'metadata has a key with a NUL character' },
+      { field: 'metadata.z[0]', message: 'metadata.z[0] must not contain NUL characters' },
+      { field: 'metadata.list[1]', message: 'metadata.list[1] must not contain NUL characters' },
+      { field: 'metadata.list[2]', message: 'JSON may be nested at most 3 levels' },
+      { field: 'name', message: 'name must not contain NUL characters' },
+    ]);
+    expect(checkJsonBody(['a\u0000', { 'b\u0000': 'c\u0000' }, [[['\u0000']]]], 3)).toEqual([
+      { field: '[0]', message: '[0] must not contain NUL characters' },
+      { field: '[1]', message: '[1] has a key with a NUL character' },
+      { field: '[2][0][0]', message: 'JSON may be nested at most 3 levels' },
+    ]);
+    expect(checkJsonBody({ a: { b: { c: { d: 'x' } } }, e: '\u0000', f: [{ g: { h: {} } }] }, 3)).toEqual([
+      { field: 'f[0].g', message: 'JSON may be nested at most 3 levels' },
+      { field: 'e', message: 'e must not contain NUL characters' },
+      { field: 'a.b.c', message: 'JSON may be nested at most 3 levels' },
+    ]);
+    expect(checkJsonBody('\u0000')).toEqual([{ field: 'body', message: 'body must not contain NUL characters' }]);
+    expect(checkJsonBody(Array.from({ length: 30 }, (_, i) => `v${i}\u0000`))).toHaveLength(20);
+  });
+
   it('should refuse nesting deeper than the limit without recursing', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 200_000; i++) deep = [deep];

@@ -6,36 +6,60 @@ export const MAX_JSON_DEPTH = 32;
 const pathOf = (parent: string, key: string | number): string =>
   typeof key === 'number' ? `${parent}[${key}]` : parent ? `${parent}.${key}` : key;
 
+/** A value still to visit, and where it sits: its path is built only when it has a problem. */
+interface Pending {
+  value: unknown;
+  parent: Pending | null;
+  key: string | number | null;
+  depth: number;
+}
+
+const pathOfEntry = (e: Pending): string => (e.parent === null || e.key === null ? '' : pathOf(pathOfEntry(e.parent), e.key));
+
+/** Whether a value can have a problem (containers, and strings with a NUL): the others are not visited. */
+const worthVisiting = (value: unknown): boolean =>
+  typeof value === 'string' ? value.includes('\u0000') : value !== null && typeof value === 'object';
+
 /**
  * Checks a parsed JSON body before it is transformed and stored: nesting at most `maxDepth` levels
  * (deeper bodies would overflow the stack of recursive transformers) and no NUL character in any
  * string or key (PostgreSQL text and jsonb cannot store U+0000). Iterative, so any depth is safe.
- * Returns one detail per problem found (at most 20).
+ * Returns one detail per problem found (at most 20). It runs on every body and every consumed
+ * event: values that cannot have a problem (numbers, booleans, null, strings without NUL) are not
+ * put on the stack, and a path is built only for a problem.
  */
 export function checkJsonBody(body: unknown, maxDepth = MAX_JSON_DEPTH): ErrorDetail[] {
   const problems: ErrorDetail[] = [];
-  const stack: { value: unknown; path: string; depth: number }[] = [{ value: body, path: '', depth: 0 }];
+  if (!worthVisiting(body)) return problems;
+  const stack: Pending[] = [{ value: body, parent: null, key: null, depth: 0 }];
+  const fieldOf = (e: Pending): string => pathOfEntry(e) || 'body';
   while (stack.length > 0 && problems.length < 20) {
-    const { value, path, depth } = stack.pop()!;
+    const entry = stack.pop()!;
+    const { value, depth } = entry;
     if (typeof value === 'string') {
-      if (value.includes('\u0000')) problems.push({ field: path || 'body', message: `${path || 'body'} must not contain NUL characters` });
+      const field = fieldOf(entry);
+      problems.push({ field, message: `${field} must not contain NUL characters` });
       continue;
     }
-    if (value === null || typeof value !== 'object') continue;
     if (depth >= maxDepth) {
-      problems.push({ field: path || 'body', message: `JSON may be nested at most ${maxDepth} levels` });
+      const field = fieldOf(entry);
+      problems.push({ field, message: `JSON may be nested at most ${maxDepth} levels` });
       continue;
     }
     if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: pathOf(path, i), depth: depth + 1 });
+      for (let i = value.length - 1; i >= 0; i--) {
+        if (worthVisiting(value[i])) stack.push({ value: value[i], parent: entry, key: i, depth: depth + 1 });
+      }
       continue;
     }
-    for (const [key, child] of Object.entries(value)) {
+    const object = value as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
       if (key.includes('\u0000')) {
-        problems.push({ field: path || 'body', message: `${path || 'body'} has a key with a NUL character` });
+        const field = fieldOf(entry);
+        problems.push({ field, message: `${field} has a key with a NUL character` });
         continue;
       }
-      stack.push({ value: child, path: pathOf(path, key), depth: depth + 1 });
+      if (worthVisiting(object[key])) stack.push({ value: object[key], parent: entry, key, depth: depth + 1 });
     }
   }
   return problems;
