@@ -231,31 +231,55 @@ export const EventField = {
     ),
 };
 
+/** A payload class's fields as fastPayloadProblems walks them, read from its metadata once. */
+interface FieldTable {
+  names: readonly string[];
+  specs: readonly FieldSpec[];
+  known: ReadonlyMap<string, FieldSpec>;
+  open: boolean;
+}
+const fieldTables = new WeakMap<object, FieldTable>();
+/** no problem: one shared answer (callers only read it) */
+const NO_PROBLEMS: string[] = Object.freeze([]) as unknown as string[];
+
+function fieldTableOf(cls: abstract new (...args: never[]) => object): FieldTable {
+  let table = fieldTables.get(cls);
+  if (!table) {
+    const known =
+      (Reflect.getMetadata(FIELDS, cls.prototype as object) as Map<string, FieldSpec> | undefined) ?? new Map<string, FieldSpec>();
+    table = { names: [...known.keys()], specs: [...known.values()], known, open: eventClassInfo(cls)?.open === true };
+    fieldTables.set(cls, table);
+  }
+  return table;
+}
+
 /**
  * What is wrong with a payload of `cls`, by the fields' own predicates (see FieldSpec.check): the
- * cheap check of the events this service publishes. Required fields must be present (and not null
- * unless nullable); closed classes refuse properties they do not declare.
+ * cheap check of the events this service publishes and consumes, run for every one of them.
+ * Required fields must be present (and not null unless nullable); closed classes refuse properties
+ * they do not declare. The class's fields are read from its metadata once; a payload without
+ * problems allocates nothing (the answer is a shared empty array).
  */
 export function fastPayloadProblems(cls: abstract new (...args: never[]) => object, payload: Record<string, unknown>): string[] {
-  const fields =
-    (Reflect.getMetadata(FIELDS, cls.prototype as object) as Map<string, FieldSpec> | undefined) ?? new Map<string, FieldSpec>();
-  const problems: string[] = [];
-  for (const [name, spec] of fields) {
+  const { names, specs, known, open } = fieldTableOf(cls);
+  let problems: string[] | undefined;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const spec = specs[i];
     const value = payload[name];
-    if (value === undefined) {
-      if (!spec.optional) problems.push(`${name} is required`);
-      continue;
+    let problem: string | undefined;
+    if (value === undefined) problem = spec.optional ? undefined : `${name} is required`;
+    else if (value === null) problem = spec.nullable ? undefined : `${name} must not be null`;
+    else {
+      const found = spec.check(value);
+      problem = found ? `${name} ${found}` : undefined;
     }
-    if (value === null) {
-      if (!spec.nullable) problems.push(`${name} must not be null`);
-      continue;
-    }
-    const problem = spec.check(value);
-    if (problem) problems.push(`${name} ${problem}`);
+    if (problem) (problems ??= []).push(problem);
   }
-  if (!eventClassInfo(cls)?.open)
-    for (const key of Object.keys(payload)) if (!fields.has(key)) problems.push(`${key} is not a field of this event`);
-  return problems;
+  if (!open)
+    for (const key in payload)
+      if (Object.hasOwn(payload, key) && !known.has(key)) (problems ??= []).push(`${key} is not a field of this event`);
+  return problems ?? NO_PROBLEMS;
 }
 
 export interface EventClassInfo {
