@@ -43,6 +43,13 @@ type PayloadClass = new () => object;
 /** Marks a hole in a template's JSON text: unguessable (a nonce of this process), so no caller's data can contain it. */
 const HOLE_NONCE = randomBytes(12).toString('hex');
 const holeMark = (field: string): string => `\u0001hole:${HOLE_NONCE}:${field}`;
+/** Each hole's mark as the envelope's JSON text has it (a JSON string), per field name. */
+const quotedMarks = new Map<string, string>();
+function quotedMark(field: string): string {
+  let mark = quotedMarks.get(field);
+  if (mark === undefined) quotedMarks.set(field, (mark = JSON.stringify(holeMark(field))));
+  return mark;
+}
 
 /** Values as the wire has them: Date → ISO 8601 UTC string, Decimal → plain decimal string, undefined → null. */
 function wireValue(value: unknown): unknown {
@@ -205,12 +212,20 @@ export class EventPublisher {
     const message = this.row(cls, type, aggregateId, { ...data, ...holes }, ctx);
     const names = Object.keys(holes);
     for (const name of names) message.envelope.data[name] = holeMark(name);
-    let parts = [JSON.stringify(message.envelope)];
+    // the text around the holes, in one pass over the JSON (the holes are in the payload's field order)
+    const text = JSON.stringify(message.envelope);
+    const parts: string[] = [];
+    let from = 0;
     for (const name of names) {
-      const cut = parts[parts.length - 1].split(JSON.stringify(holeMark(name)));
-      if (cut.length !== 2) throw new Error(`event template: hole ${name} found ${cut.length - 1} times`);
-      parts = [...parts.slice(0, -1), ...cut];
+      const mark = quotedMark(name);
+      const at = text.indexOf(mark, from);
+      if (at === -1 || text.includes(mark, at + mark.length)) {
+        throw new Error(`event template: hole ${name} found ${at === -1 ? 'nowhere after the previous one' : 'more than once'}`);
+      }
+      parts.push(text.slice(from, at));
+      from = at + mark.length;
     }
+    parts.push(text.slice(from));
     const { envelope: _envelope, ...rest } = message;
     return { ...rest, holes: names, parts };
   }
