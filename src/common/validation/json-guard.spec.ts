@@ -15,8 +15,8 @@ describe('checkJsonBody', () => {
     );
   });
 
-  it('should report problems in the same order as before values without problems were skipped (last pushed, first named)', () => {
-    // expected: what the version that visited every value answered
+  it('should name the problems in a fixed order: the last value put on the stack first', () => {
+    // expected: what the earlier version, which put every value on the stack, answered
     expect(
       checkJsonBody(
         { name: 'a\u0000b', metadata: { list: ['ok', '\u0000', { x: 'y\u0000' }], ['k\u0000']: 1, z: ['\u0000', 2] }, last: '\u0000' },

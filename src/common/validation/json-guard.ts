@@ -15,6 +15,8 @@ interface Pending {
 }
 
 const pathOfEntry = (e: Pending): string => (e.parent === null || e.key === null ? '' : pathOf(pathOfEntry(e.parent), e.key));
+/** the field a problem names: the value's path, or `body` for the whole */
+const fieldOf = (e: Pending): string => pathOfEntry(e) || 'body';
 
 /** Whether a value can have a problem (containers, and strings with a NUL): the others are not visited. */
 const worthVisiting = (value: unknown): boolean =>
@@ -32,7 +34,6 @@ export function checkJsonBody(body: unknown, maxDepth = MAX_JSON_DEPTH): ErrorDe
   const problems: ErrorDetail[] = [];
   if (!worthVisiting(body)) return problems;
   const stack: Pending[] = [{ value: body, parent: null, key: null, depth: 0 }];
-  const fieldOf = (e: Pending): string => pathOfEntry(e) || 'body';
   while (stack.length > 0 && problems.length < 20) {
     const entry = stack.pop()!;
     const { value, depth } = entry;
