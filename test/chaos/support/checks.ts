@@ -265,14 +265,26 @@ export async function checkSubscriptions(
       if (examples.length < 5) examples.push(`${s.subscription_id}: events end at ${status}, database says ${s.status}`);
     }
     const to = (statuses: string[]) => chain.filter((c) => statuses.includes(c.data.new_status as string)).length;
-    const companions = (type: string) => byType(type).filter((e) => e.data.subscription_id === s.subscription_id).length;
-    if (
-      companions('subscription.activated') !== to(['active']) ||
-      companions('subscription.canceled') !== to(['canceled']) ||
-      companions('subscription.expired') !== to(['expired', 'incomplete_expired'])
-    ) {
+    const companions = (type: string) => byType(type).filter((e) => e.data.subscription_id === s.subscription_id);
+    const pairs = [
+      ['activated', companions('subscription.activated'), to(['active'])],
+      ['canceled', companions('subscription.canceled'), to(['canceled'])],
+      ['expired', companions('subscription.expired'), to(['expired', 'incomplete_expired'])],
+    ] as const;
+    const off = pairs.filter(([, events, changes]) => events.length !== changes);
+    if (off.length > 0) {
       companion++;
-      if (examples.length < 5) examples.push(`${s.subscription_id}: activated/canceled/expired events do not match its status changes`);
+      // which way, and where on the stream: enough to tell a missing companion from an extra one, and a late one
+      const detail = off
+        .map(
+          ([name, events, changes]) =>
+            `${name} ${events.length} for ${changes} changes (seqs ${events.map((e) => e.seq).join(',') || '-'})`,
+        )
+        .join(', ');
+      if (examples.length < 5)
+        examples.push(
+          `${s.subscription_id}: ${detail}; status_changed seqs ${chain.map((c) => `${c.seq}:${String(c.data.new_status)}`).join(',')}`,
+        );
     }
     const track = tracks?.get(s.subscription_id);
     if (track) {
