@@ -604,7 +604,6 @@ async function profiled(name, phase, units) {
     log(`${name}: no profile written`);
     return result;
   }
-  await new Promise((r) => setTimeout(r, 200)); // the hook writes the file in one call; let it finish
   const file = join(ctx.profileDir, `${name}.${CONFIG.profile}profile`);
   renameSync(written, file);
   const profile = JSON.parse(readFileSync(file, 'utf8'));

@@ -4,7 +4,7 @@
 // $PROFILE_OUT. So a profile covers the load only, not the start-up. Bench-only: the service itself
 // knows nothing of it.
 import inspector from 'node:inspector';
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 
 const session = new inspector.Session();
 session.connect();
@@ -27,6 +27,9 @@ process.on('SIGWINCH', () => {
   }
   running = false;
   session.post(heap ? 'HeapProfiler.stopSampling' : 'Profiler.stop', (err, result) => {
-    if (!err) writeFileSync(process.env.PROFILE_OUT, JSON.stringify(result.profile));
+    if (err) return;
+    // written whole, then renamed: whoever waits for PROFILE_OUT never reads a part of it
+    writeFileSync(`${process.env.PROFILE_OUT}.part`, JSON.stringify(result.profile));
+    renameSync(`${process.env.PROFILE_OUT}.part`, process.env.PROFILE_OUT);
   });
 });
