@@ -29,7 +29,8 @@ interface Pending {
  * instead: a mux entry, a timer and an `Error` object (with its stack) per message, a few percent of
  * the service's CPU per event at the relay's rate. Same guarantees: a message counts as stored only
  * once its PubAck arrives; no answer in time, no responder (no stream for the subject) or a
- * JetStream error is a failure of that message alone.
+ * JetStream error is a failure of that message alone, and so is a "duplicate" without a sequence (the
+ * first copy is still being stored, or was lost with its leader: only a PubAck with a sequence counts).
  *
  * One per NATS connection (EventBusConnection makes it); the subscription survives reconnections
  * (the client subscribes again), and publishes whose acks were lost with the old connection time out.
@@ -103,6 +104,13 @@ export class JetStreamAsyncPublisher {
     }
     if (answer.error || typeof answer.seq !== 'number') {
       waiter.reject(new Error(`JetStream ${answer.error?.code ?? '?'}: ${answer.error?.description ?? 'no sequence in the PubAck'}`));
+      return;
+    }
+    if (answer.seq < 1) {
+      // A duplicate of a message JetStream has not stored yet: its msg id is staged while the first
+      // copy's proposal is in flight (newer servers answer error 10071, "duplicate message id is in
+      // process"), and that proposal can still be lost to a leader change. Not a PubAck: publish again.
+      waiter.reject(new Error('JetStream: duplicate of a message still in process (sequence 0), not stored yet'));
       return;
     }
     waiter.resolve({ stream: answer.stream ?? '', seq: answer.seq, duplicate: answer.duplicate === true });
