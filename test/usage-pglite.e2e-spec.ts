@@ -1,7 +1,10 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { Decimal } from '../src/common/money/decimal.js';
+import { UnitOfWork } from '../src/database/unit-of-work.js';
 import { LifecycleSweeper } from '../src/product/subscriptions/lifecycle.sweeper.js';
+import { SubscriptionRepository } from '../src/product/subscriptions/subscription.repository.js';
+import { UsageRepository } from '../src/product/usage/usage.repository.js';
 import { CatalogStore } from '../src/product/catalog/catalog-store.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';
@@ -54,6 +57,17 @@ describe('subscriptions and usage on embedded PGlite', () => {
     expect(stats.body).toMatchObject({ total_usage: '20', total_cost: '5' });
     await t.app.get(LifecycleSweeper).sweepOnce();
   }, 60_000);
+
+  it('should read the bigint keysets (seq) as their decimal text, as on PostgreSQL (PGlite hands int8 over as a number)', async () => {
+    const uow = t.app.get(UnitOfWork);
+    const subscriptions = t.app.get(SubscriptionRepository);
+    const [listed] = await uow.read((tx) => subscriptions.list(tx, { userId: 'pg_user' }, 1)); // TypeORM's entities
+    const [locked] = await uow.run((tx) => subscriptions.lockMany(tx, [listed.subscriptionId])); // the prepared locking read
+    const [record] = await uow.read((tx) => t.app.get(UsageRepository).list(tx, { userId: 'pg_user' }, 1));
+    expect([typeof listed.seq, typeof locked.seq, typeof record.seq]).toEqual(['string', 'string', 'string']);
+    expect(locked.seq).toBe(listed.seq);
+    expect(record.seq).toMatch(/^[1-9]\d*$/);
+  });
 
   it("should hold an enforced limit, publish each threshold once and void at the record's own tiers (SPEC section 8)", async () => {
     platform.accounts.addUser('pg_quota');

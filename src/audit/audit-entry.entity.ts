@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { BIGINT_AS_TEXT } from '../database/bigint-text.js';
 
 /** One audited change: who, when, what, before and after (see CreateAuditLog). */
 @Entity('audit_log')
@@ -9,7 +10,7 @@ export class AuditEntryEntity {
   auditId!: string;
 
   /** insertion order (identity): the newest-first keyset of the list; read-only */
-  @Column({ type: 'bigint', insert: false, update: false, unique: true })
+  @Column({ type: 'bigint', insert: false, update: false, unique: true, transformer: BIGINT_AS_TEXT })
   seq!: string;
 
   @Column('timestamptz')

@@ -57,7 +57,7 @@ export function decodeSeqCursor(cursor: string | undefined): string | undefined 
 
 /** A page of a newest-first seq-keyed list from `limit + 1` rows. */
 export function seqPageOf<R extends { seq: string }, T>(rows: R[], limit: number, map: (row: R) => T): Page<T> {
-  return pageOf(rows, limit, map, (r) => [String(r.seq)]);
+  return pageOf(rows, limit, map, (r) => [r.seq]);
 }
 
 /** The `Link` and `X-Next-Cursor` headers of a page, for the request URL it answers (none on the last page). */

@@ -1,11 +1,12 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { BIGINT_AS_TEXT } from '../../database/bigint-text.js';
 import type { EventEnvelope } from '../models/envelope.js';
 
 /** A pending event: written with its change, deleted once JetStream acknowledged it (migration 1764340000000). */
 @Entity('outbox_events')
 export class OutboxEventEntity {
   /** commit-order position (identity); read-only */
-  @PrimaryColumn({ type: 'bigint', insert: false, update: false })
+  @PrimaryColumn({ type: 'bigint', insert: false, update: false, transformer: BIGINT_AS_TEXT })
   seq!: string;
 
   /** the event id (`Nats-Msg-Id`) */

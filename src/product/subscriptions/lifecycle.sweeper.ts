@@ -85,7 +85,7 @@ export class LifecycleSweeper implements OnApplicationBootstrap, OnModuleDestroy
           steps += n;
           if (n > 0) changed++;
         }
-        return { size: due.length, lastSeq: due.length > 0 ? String(due[due.length - 1].seq) : afterSeq, changed, steps };
+        return { size: due.length, lastSeq: due.length > 0 ? due[due.length - 1].seq : afterSeq, changed, steps };
       });
       result.subscriptions += batch.changed;
       result.steps += batch.steps;

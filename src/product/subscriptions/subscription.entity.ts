@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { BIGINT_AS_TEXT } from '../../database/bigint-text.js';
 import type { IncludedProduct } from '../catalog/entities/plan.entity.js';
 import type { BillingCycle } from './billing-period.js';
 import type { SubscriptionStatus } from './subscription-state-machine.js';
@@ -9,7 +10,7 @@ export class SubscriptionEntity {
   subscriptionId!: string;
 
   /** insertion order (identity): stable newest-first keyset paging; read-only */
-  @Column({ type: 'bigint', insert: false, update: false })
+  @Column({ type: 'bigint', insert: false, update: false, transformer: BIGINT_AS_TEXT })
   seq!: string;
 
   @Column('text')

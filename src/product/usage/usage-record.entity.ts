@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { BIGINT_AS_TEXT } from '../../database/bigint-text.js';
 
 @Entity('usage_records')
 export class UsageRecordEntity {
@@ -6,7 +7,7 @@ export class UsageRecordEntity {
   usageRecordId!: string;
 
   /** arrival order (identity): stable newest-first paging; read-only */
-  @Column({ type: 'bigint', insert: false, update: false })
+  @Column({ type: 'bigint', insert: false, update: false, transformer: BIGINT_AS_TEXT })
   seq!: string;
 
   @Column('text')
