@@ -25,11 +25,15 @@ RUN npm run build
 
 # --- runtime: production dependencies and the compiled output, run as the unprivileged `node` user.
 FROM ${NODE_IMAGE} AS runtime
+# glibc's malloc: blocks of 128 KiB and more mapped on their own and returned when freed, the heap's
+# top trimmed past 128 KiB (as `npm start` sets them; docs/performance.md, "Native memory after load")
 ENV NODE_ENV=production \
     PORT=8215 \
     HOST=0.0.0.0 \
     PGLITE_DATA_DIR=/app/.data/pglite \
-    NODE_COMPILE_CACHE=/app/.compile-cache
+    NODE_COMPILE_CACHE=/app/.compile-cache \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \

@@ -70,6 +70,7 @@ async function main() {
     cwd: ROOT,
     logDir: workDir,
     env: {
+      ...start.env,
       ...scratchServiceEnv({ tool: 'memory', runId, port, databaseUrl: db.url, natsUrl, platformUrl, secret: SECRET }),
       ...envPairs(process.env.MEMORY_SERVICE_ENV),
     },

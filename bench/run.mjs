@@ -257,6 +257,7 @@ const ctx = {};
 
 function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STREAM, prefix = PREFIX, role = 'all', extraEnv = {} }) {
   return {
+    ...ctx.startEnv, // npm start's own (glibc's malloc thresholds)
     ...extraEnv,
     PROCESS_ROLE: role,
     PATH: process.env.PATH,
@@ -1040,11 +1041,12 @@ function writeReport(incomplete) {
 async function main() {
   assertLoopback('BENCH_ADMIN_DATABASE_URL', CONFIG.adminUrl);
   if (CONFIG.natsUrl !== 'off') assertLoopback('BENCH_NATS_URL', CONFIG.natsUrl);
-  // the service runs as `npm start` runs it (and the image's CMD): its Node flags (e.g. --max-semi-space-size)
-  // and its entry (the bundle, dist/bundle/main.mjs)
+  // the service runs as `npm start` runs it (and the image): its environment (malloc's thresholds), its Node
+  // flags (e.g. --max-semi-space-size) and its entry (the bundle, dist/bundle/main.mjs)
   const start = npmStartCommand(ROOT);
   ctx.entry = join(ROOT, start.entry);
   ctx.nodeFlags = start.flags;
+  ctx.startEnv = start.env;
   // extra flags for the service only, e.g. BENCH_SERVICE_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (profile of a whole run)
   ctx.nodeFlags.push(...(process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean));
   if (!existsSync(ctx.entry)) throw new Error(`${start.entry} is missing: run \`npm run build\` first (the benchmark builds nothing)`);

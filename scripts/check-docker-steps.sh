@@ -39,7 +39,8 @@ start_service() {
   (cd "$WORK/runtime" && exec env -i PATH="$PATH" HOME="$WORK" NODE_ENV=production HOST=127.0.0.1 PORT="$PORT" \
     NATS_URL=off LOG_LEVEL=warn INTERNAL_SERVICE_SECRET=check-secret AUTH_TRUST_USER_HEADER=true \
     ACCOUNT_SERVICE_URL=http://127.0.0.1:9 ORGANIZATION_SERVICE_URL=http://127.0.0.1:9 \
-    SHUTDOWN_GRACE_MS=500 NODE_COMPILE_CACHE="$WORK/runtime/.compile-cache" "$@" node --max-semi-space-size=4 dist/bundle/main.mjs >"$log" 2>&1) &
+    SHUTDOWN_GRACE_MS=500 NODE_COMPILE_CACHE="$WORK/runtime/.compile-cache" MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 \
+    "$@" node --max-semi-space-size=4 dist/bundle/main.mjs >"$log" 2>&1) &
   SERVER_PID=$!
   for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$PORT/health/live" >/dev/null 2>&1; then return 0; fi

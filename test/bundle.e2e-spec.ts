@@ -6,7 +6,7 @@ import { runInNewContext } from 'node:vm';
 import { asciiOnly } from '../scripts/ascii-only.mjs';
 import { LAZY_DATE_TIME_FORMAT, lazyDateTimeFormatters } from '../scripts/lazy-intl.mjs';
 import { freePorts, waitFor } from './chaos/support/proc.js';
-import { ENTRY, ensureBuilt } from './chaos/support/service.js';
+import { ENTRY, ensureBuilt, START_ENV } from './chaos/support/service.js';
 import { startBundledService } from './support/bundled-service.js';
 import { createTestDatabase } from './support/database.js';
 
@@ -79,6 +79,13 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
       await db.drop();
     }
   }, 120_000);
+
+  it("runs with the same environment from `npm start` and from the image (glibc's malloc thresholds)", () => {
+    expect(Object.keys(START_ENV).sort()).toEqual(['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_']);
+    const dockerfile = readFileSync(join(dirname(ENTRY), '..', '..', 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    for (const [name, value] of Object.entries(START_ENV)) expect(runtime).toMatch(new RegExp(`^\\s*${name}=${value}\\b`, 'm'));
+  });
 
   it('fills the compile cache with --compile-cache-only, starting nothing, and the next start accepts it', async () => {
     await ensureBuilt();

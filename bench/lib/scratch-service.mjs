@@ -3,11 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** `npm start`'s Node flags and entry (package.json `scripts.start` is `node <flags> dist/<entry>`). */
+/**
+ * `npm start`'s environment, Node flags and entry (package.json `scripts.start` is
+ * `[NAME=value ...] node <flags> dist/<entry>`; the image's Dockerfile sets the same).
+ */
 export function npmStartCommand(root) {
-  const start = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start.match(/^node\s+(.*?)\s*(dist\/\S+)$/);
-  if (!start) throw new Error('package.json scripts.start is not "node <flags> dist/<entry>"');
-  return { flags: start[1].split(/\s+/).filter(Boolean), entry: start[2] };
+  const script = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts.start;
+  const start = script.match(/^((?:[A-Z_][A-Z0-9_]*=\S+\s+)*)node\s+(.*?)\s*(dist\/\S+)$/);
+  if (!start) throw new Error('package.json scripts.start is not "[NAME=value ...] node <flags> dist/<entry>"');
+  return { env: envPairs(start[1].trim().split(/\s+/).join(',')), flags: start[2].split(/\s+/).filter(Boolean), entry: start[3] };
 }
 
 /** `NAME=value,NAME=value` (e.g. BENCH_SERVICE_ENV) as an environment object. */

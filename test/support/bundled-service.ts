@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ENTRY } from '../chaos/support/service.js';
+import { ENTRY, START_ENV } from '../chaos/support/service.js';
 
 /** The bundled service (what `npm start` and the image run) as a child process of a test. */
 export interface BundledService {
@@ -14,7 +14,7 @@ export interface BundledService {
 export function startBundledService(env: Record<string, string>): BundledService {
   let output = '';
   const child = spawn(process.execPath, ['--max-semi-space-size=4', ENTRY], {
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, ...START_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

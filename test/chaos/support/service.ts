@@ -9,6 +9,22 @@ export const INTERNAL_SECRET = 'chaos-internal-secret';
 export const INTERNAL_HEADERS = { 'x-internal-service': 'true', 'x-internal-service-secret': INTERNAL_SECRET };
 /** what `npm start` and the image run */
 export const ENTRY = join(REPO_ROOT, 'dist', 'bundle', 'main.mjs');
+
+/** The `NAME=value` assignments that open package.json's `scripts.start` (glibc's malloc thresholds; the Dockerfile's ENV sets the same). */
+export function startEnv(script: string): Record<string, string> {
+  const prefix = script.slice(0, script.search(/(^|\s)node\s/)).trim();
+  return Object.fromEntries(
+    prefix
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+  );
+}
+
+/** What `npm start` sets besides the Node flags, for every process the tests start as `npm start` would. */
+export const START_ENV = startEnv(
+  (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start,
+);
 const BUILD_TIMEOUT_MS = 300_000;
 
 function newestMtime(dir: string): number {
@@ -112,6 +128,7 @@ export class ServiceProcess {
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? '/root',
+        ...START_ENV,
         ...this.env,
         // the API port's accept sockets, to compare layouts (test/chaos/README.md)
         ...(process.env.HTTP_ACCEPT_SOCKETS ? { HTTP_ACCEPT_SOCKETS: process.env.HTTP_ACCEPT_SOCKETS } : {}),
