@@ -71,7 +71,11 @@ status_of() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT$1";
 step "context: the files the Dockerfile copies (see .dockerignore)"
 mkdir -p "$WORK/build" "$WORK/runtime"
 (cd "$ROOT" && cp -r package.json package-lock.json tsconfig.json tsconfig.build.json ormconfig.ts src "$WORK/build/")
-mkdir -p "$WORK/build/scripts" && cp "$ROOT/scripts/bundle.mjs" "$ROOT/scripts/ascii-only.mjs" "$WORK/build/scripts/"
+# the build scripts exactly as the Dockerfile's COPY lists them
+mkdir -p "$WORK/build/scripts"
+read -r -a build_scripts <<<"$(sed -n 's|^COPY \(scripts/.*\) \./scripts/$|\1|p' "$ROOT/Dockerfile")"
+[[ ${#build_scripts[@]} -gt 0 ]] || fail "no COPY of scripts/ in the Dockerfile"
+for f in "${build_scripts[@]}"; do cp "$ROOT/$f" "$WORK/build/scripts/"; done
 echo "$WORK"
 
 step "deps: npm ci"

@@ -80,6 +80,23 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
     }
   }, 120_000);
 
+  it('builds in the image: the Dockerfile copies every module the bundle script imports, and .dockerignore lets each in', () => {
+    const root = join(dirname(ENTRY), '..', '..');
+    const imported = new Set<string>();
+    const visit = (file: string) => {
+      if (imported.has(file)) return;
+      imported.add(file);
+      for (const m of readFileSync(join(root, file), 'utf8').matchAll(/from '\.\/([^']+)'/g)) visit(`${dirname(file)}/${m[1]}`);
+    };
+    visit('scripts/bundle.mjs');
+    expect(imported.size).toBeGreaterThan(1);
+    const copy = /^COPY (scripts\/.*) \.\/scripts\/$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+    expect(copy?.[1].split(' ').sort()).toEqual([...imported].sort());
+    const ignore = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
+    expect(ignore).toContain('scripts');
+    for (const file of imported) expect(ignore).toContain(`!${file}`);
+  });
+
   it("runs with the same environment from `npm start` and from the image (glibc's malloc thresholds)", () => {
     expect(Object.keys(START_ENV).sort()).toEqual(['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_']);
     const dockerfile = readFileSync(join(dirname(ENTRY), '..', '..', 'Dockerfile'), 'utf8');
