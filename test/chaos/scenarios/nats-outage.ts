@@ -73,7 +73,7 @@ export async function natsOutage(config: ChaosConfig = loadChaosConfig()): Promi
       'stream',
       `leader ${info?.cluster?.leader ?? '?'}, replicas ${JSON.stringify(info?.cluster?.replicas?.map((r) => ({ name: r.name, current: r.current })) ?? [])}, ${info?.state.messages ?? '?'} messages`,
     );
-    const consumed = await probe.verify(env.db, v.checks);
+    const consumed = await probe.verify(env.db, v.checks, v.events);
     // events written while the node was down (one per usage record), and the service's messages JetStream stored meanwhile
     const written = await env.db.one<{ n: number }>(`SELECT count(*)::int AS n FROM usage_records WHERE created_at BETWEEN $1 AND $2`, [
       downFrom,

@@ -67,7 +67,7 @@ export async function natsStall(config: ChaosConfig = loadChaosConfig()): Promis
       resumedAfterMs !== undefined,
       `first publish ${resumedAfterMs ?? 'never'} ms after SIGCONT; ${resumed.during} messages stored during the stall`,
     );
-    const consumed = await probe.verify(env.db, v.checks);
+    const consumed = await probe.verify(env.db, v.checks, v.events);
     const latency = {
       baseline: gen.latency('baseline').summary(),
       stall: gen.latency('stall').summary(),

@@ -3,6 +3,7 @@ import { jetstream } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Checks, Db } from './checks.js';
 import { Tally } from './load.js';
+import type { StreamMessage } from './stream.js';
 
 interface Probe {
   id: string;
@@ -70,8 +71,11 @@ export class ConsumerProbe {
     while (this.inflight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
 
-  /** Waits (bounded) until every acknowledged probe is in the inbox, then checks and counts. */
-  async verify(db: Db, checks: Checks, timeoutMs = 60_000): Promise<Record<string, unknown>> {
+  /**
+   * Waits (bounded) until every acknowledged probe is in the inbox, then checks and counts; with the
+   * stream as read (`events`), says of those not handled whether JetStream has them at all.
+   */
+  async verify(db: Db, checks: Checks, events?: readonly StreamMessage[], timeoutMs = 60_000): Promise<Record<string, unknown>> {
     const acked = this.probes.filter((p) => p.acked);
     const ids = acked.map((p) => p.id);
     const deadline = Date.now() + timeoutMs;
@@ -91,10 +95,14 @@ export class ConsumerProbe {
       const at = seen.get(p.id);
       if (at !== undefined) lagByPhase[p.phase] = Math.max(lagByPhase[p.phase] ?? 0, at - p.sentAt);
     }
+    const stored = events && new Map(events.filter((e) => e.msgId !== undefined).map((e) => [e.msgId as string, e.seq]));
+    const where = stored
+      ? ` (${missing.map((p) => `${p.id} ${p.phase}: ${stored.has(p.id) ? `on the stream at ${stored.get(p.id)}` : 'not on the stream'}`).join('; ')})`
+      : '';
     checks.expect(
       'consumers: every acknowledged probe event handled (in the inbox)',
       missing.length === 0,
-      `${this.probes.length} published, ${acked.length} acknowledged by JetStream, ${acked.length - missing.length} handled, ${missing.length} not handled`,
+      `${this.probes.length} published, ${acked.length} acknowledged by JetStream, ${acked.length - missing.length} handled, ${missing.length} not handled${missing.length > 0 ? where : ''}`,
     );
     return {
       published: this.probes.length,

@@ -23,11 +23,20 @@ const KEPT_FIELDS = ['usage_record_id', 'request_id', 'subscription_id', 'user_i
 
 /**
  * Every message of `stream` on `filter`, oldest first, through an ephemeral consumer that acks
- * nothing, in batches; stops when the consumer reports nothing pending.
+ * nothing, in batches; stops when the consumer reports nothing pending and, when the filter is the
+ * whole stream, once it has delivered the last sequence the stream's leader reported at the start.
+ * The consumer's replica can lag the leader's (a new leader after a fault is still applying what was
+ * committed): it then reports nothing pending while the newest messages are missing, and a read that
+ * stopped there missed them (nats-stall, 2026-12-07: 124 usage events, all there 5 s later).
  */
-export async function readStream(nc: NatsConnection, stream: string, filter: string): Promise<StreamMessage[]> {
+export async function readStream(nc: NatsConnection, stream: string, filter: string, timeoutMs = 60_000): Promise<StreamMessage[]> {
   const jsm = await jetstreamManager(nc, { timeout: 10_000 });
   const js = jetstream(nc, { timeout: 10_000 });
+  const streamInfo = await jsm.streams.info(stream);
+  // the sequence every message up to which must be read (0: the filter is not the whole stream, no such bound)
+  const target = streamInfo.config.subjects?.includes(filter) ? streamInfo.state.last_seq : 0;
+  const deadline = Date.now() + timeoutMs;
+  let lastSeq = 0;
   const info = await jsm.consumers.add(stream, {
     filter_subject: filter,
     ack_policy: AckPolicy.None,
@@ -41,12 +50,13 @@ export async function readStream(nc: NatsConnection, stream: string, filter: str
     let pending = info.num_pending;
     const consumer = await js.consumers.get(stream, info.name);
     let empty = 0;
-    while (pending > 0 && empty < 5) {
-      const batch = await consumer.fetch({ max_messages: Math.min(pending, 2000), expires: 5000 });
+    while ((pending > 0 && empty < 5) || (lastSeq < target && Date.now() < deadline)) {
+      const batch = await consumer.fetch({ max_messages: Math.max(1, Math.min(pending, 2000)), expires: pending > 0 ? 5000 : 1000 });
       let got = 0;
       for await (const m of batch) {
         got++;
         pending = m.info.pending;
+        lastSeq = Math.max(lastSeq, m.seq);
         let body: Record<string, unknown> = {};
         try {
           const parsed: unknown = m.json();
@@ -79,6 +89,7 @@ export async function readStream(nc: NatsConnection, stream: string, filter: str
       }
       empty = got === 0 ? empty + 1 : 0;
     }
+    if (lastSeq < target) throw new Error(`read ${stream} up to sequence ${lastSeq} of ${target} in ${timeoutMs} ms`);
   } finally {
     await jsm.consumers.delete(stream, info.name).catch(() => undefined);
   }
