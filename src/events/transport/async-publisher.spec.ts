@@ -1,7 +1,7 @@
 import type { Msg, NatsConnection, PublishOptions } from '@nats-io/nats-core';
+import { JetStreamAsyncPublisher } from './async-publisher.js';
 
 type AckCallback = (err: Error | null, msg: Msg) => void;
-import { JetStreamAsyncPublisher } from './async-publisher.js';
 
 /** Just enough of a NATS connection: the ack subscription's callback, and the publishes' reply subjects. */
 function fakeConnection() {

@@ -61,9 +61,9 @@ const propertyOf = (column: string): string => column.replace(/_([a-z])/g, (_m, 
  * Every column of a subscription under its entity property's name, for the hot locking reads
  * (`lockMany`, `lockForUsers`: the consumed events' groups) that skip TypeORM's query builder and
  * entity hydration, ~6 % of the service's CPU per inbound event. node-postgres parses the values as
- * TypeORM would (numeric as strings, timestamptz as Date, jsonb as objects; `seq` is read as text, as
- * its column's transformer gives it on every driver), and a unit
- * test holds this list to the entity's columns.
+ * TypeORM would (numeric as strings, timestamptz as Date, jsonb as objects; `seq` is selected as
+ * text, as its column's transformer gives it on every driver), and a unit test holds this list to
+ * the entity's columns.
  */
 export const ENTITY_SELECT = [`s.seq::text AS "seq"`, ...INSERT_COLUMNS.map(([c]) => `s.${c} AS "${propertyOf(c)}"`)].join(', ');
 const asEntity = (row: object): SubscriptionEntity => Object.assign(new SubscriptionEntity(), row);
