@@ -63,14 +63,15 @@ describe('usage group commit (PostgreSQL)', () => {
     expect(events[0].n).toBe(1000);
   }, 120_000);
 
-  it('should answer each request of a mixed group on its own: fresh, in-group and stored duplicates, a refused subscription', async () => {
+  it('should answer each request of a mixed group on its own: fresh, in-group and stored duplicates, a bad product, a refused subscription', async () => {
     const stored = await record({ user_id: 'mix_user', product_id: 'gpt-4o', usage_amount: 10, request_id: 'mix-stored' }).expect(200);
-    const [fresh1, fresh2, dupA, dupB, again, refused] = await Promise.all([
+    const [fresh1, fresh2, dupA, dupB, again, badProduct, refused] = await Promise.all([
       record({ user_id: 'mix_user', product_id: 'gpt-4o', usage_amount: 1, request_id: 'mix-1' }),
       record({ user_id: 'mix_user', product_id: 'gpt-4o', usage_amount: 2, request_id: 'mix-2' }),
       record({ user_id: 'mix_user', product_id: 'gpt-4o', usage_amount: 5, request_id: 'mix-dup' }),
       record({ user_id: 'mix_user', product_id: 'gpt-4o', usage_amount: 5, request_id: 'mix-dup' }),
       record({ user_id: 'mix_user', product_id: 'gpt-4o', usage_amount: 10, request_id: 'mix-stored' }),
+      record({ user_id: 'mix_user', product_id: 'no-such-product', usage_amount: 4, request_id: 'mix-bad' }),
       record({ user_id: 'mix_user', product_id: 'gpt-4o', usage_amount: 3, subscription_id: 'sub_nope' }),
     ]);
     expect([fresh1.status, fresh2.status, dupA.status, dupB.status, again.status]).toEqual([200, 200, 200, 200, 200]);
@@ -79,12 +80,16 @@ describe('usage group commit (PostgreSQL)', () => {
     expect([dupA.body.duplicate, dupB.body.duplicate].sort()).toEqual([false, true]);
     expect(dupA.body.usage_record_id).toBe(dupB.body.usage_record_id);
     expect(again.body).toMatchObject({ duplicate: true, usage_record_id: stored.body.usage_record_id });
+    expect(badProduct.status).toBe(422);
+    expect(badProduct.body.error.code).toBe('PRODUCT_NOT_FOUND');
     expect(refused.status).toBe(422);
     expect(refused.body.error.code).toBe('SUBSCRIPTION_NOT_ACTIVE');
     const [{ units }] = await rows<{ units: string }>(`SELECT units::text FROM usage_period_totals WHERE user_id = 'mix_user'`);
-    expect(units).toBe('18'); // 10 + 1 + 2 + 5: duplicates and the refused record took no units
-    const [{ n }] = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM usage_records WHERE user_id = 'mix_user'`);
-    expect(n).toBe(4);
+    expect(units).toBe('18'); // 10 + 1 + 2 + 5: duplicates and the refused records took no units
+    const storedIds = await rows<{ request_id: string }>(
+      `SELECT request_id FROM usage_records WHERE user_id = 'mix_user' ORDER BY request_id`,
+    );
+    expect(storedIds.map((r) => r.request_id)).toEqual(['mix-1', 'mix-2', 'mix-dup', 'mix-stored']);
   });
 
   it('should retry a group that fails in the database request by request, so only the failing request fails', async () => {
