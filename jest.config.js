@@ -20,7 +20,7 @@ export default {
   testTimeout: 60000,
   // A worker keeps every test file's ESM module graph it has run (jest's vm modules): without a limit
   // the e2e workers grew to 1.3-1.8 GB of RSS. One past 800 MB after a file is replaced by a fresh one
-  // (the e2e run took 155-170 s with it against 187 s without, one machine, one morning).
+  // (e2e runs of one morning: 155-201 s with it, 187-225 s without).
   workerIdleMemoryLimit: '800MB',
   // A worker's exit after its JavaScript 'exit' event (freeing its heap) took 570-790 ms at ~1 GB,
   // past jest's 500 ms default, so jest killed it and printed "A worker process has failed to exit
