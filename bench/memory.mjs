@@ -17,7 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { autocannonRun } from './lib/load.mjs';
 import { cleanupAll, freePort, log, onCleanup, startProcess, stopProcess, waitFor } from './lib/harness.mjs';
 import { createDatabase, startFakePlatform } from './lib/platform.mjs';
-import { envPairs, npmStartCommand, sampleBodies, scratchServiceEnv } from './lib/scratch-service.mjs';
+import { deleteScratchStreamAtEnd } from './lib/jetstream.mjs';
+import { envPairs, npmStartCommand, sampleBodies, scratchServiceEnv, scratchStreamName } from './lib/scratch-service.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [method = 'POST', path = '/api/v1/product/usage/record'] = process.argv.slice(2);
@@ -66,6 +67,7 @@ async function main() {
   const flags = [...start.flags, ...(process.env.MEMORY_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean)];
   const workDir = mkdtempSync(join(tmpdir(), 'product-memory-'));
   const [db, platformUrl, port] = await Promise.all([createDatabase(adminUrl, 'memory', runId), startFakePlatform(), freePort()]);
+  await deleteScratchStreamAtEnd(natsUrl, scratchStreamName('memory', runId)); // after the service has stopped
   const service = startProcess('service', process.execPath, [...flags, join(ROOT, start.entry)], {
     cwd: ROOT,
     logDir: workDir,

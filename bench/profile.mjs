@@ -20,7 +20,8 @@ import { autocannonRun } from './lib/load.mjs';
 import { cleanupAll, cpuTicks, freePort, log, onCleanup, startProcess, stopProcess, waitFor } from './lib/harness.mjs';
 import { createDatabase, startFakePlatform } from './lib/platform.mjs';
 import { summarizeCpu, summarizeHeap } from './lib/profile-summary.mjs';
-import { sampleBodies, scratchServiceEnv } from './lib/scratch-service.mjs';
+import { deleteScratchStreamAtEnd } from './lib/jetstream.mjs';
+import { sampleBodies, scratchServiceEnv, scratchStreamName } from './lib/scratch-service.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [method = 'GET', path = '/health/live'] = process.argv.slice(2);
@@ -38,6 +39,7 @@ const bodies = sampleBodies('prof', runId);
 async function main() {
   const profileDir = mkdtempSync(join(tmpdir(), 'product-profile-'));
   const [db, platformUrl, port] = await Promise.all([createDatabase(adminUrl, 'profile', runId), startFakePlatform(), freePort()]);
+  await deleteScratchStreamAtEnd(natsUrl, scratchStreamName('profile', runId)); // after the service has stopped
   const profileFile = join(profileDir, heapProfile ? 'load.heapprofile' : 'load.cpuprofile');
   const hook = join(ROOT, 'bench/lib/cpu-profile-hook.mjs');
   const service = startProcess('service', process.execPath, ['--import', hook, join(ROOT, 'dist/src/main.js')], {

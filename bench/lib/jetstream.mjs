@@ -22,6 +22,12 @@ export function deleteStreamAtEnd(bus, name) {
   onCleanup(() => bus.jsm.streams.delete(name).catch(() => undefined));
 }
 
+/** A scratch service's stream (bench/profile.mjs, bench/memory.mjs) deleted at the end; nothing when NATS is off. */
+export async function deleteScratchStreamAtEnd(url, name) {
+  if (url === 'off') return;
+  deleteStreamAtEnd(await openBus(url), name);
+}
+
 /**
  * Messages stored on `stream` under exactly `subject` (stream info with subjects_filter): what
  * JetStream acknowledged to the publisher. 0 while the stream does not exist yet.

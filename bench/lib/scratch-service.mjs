@@ -24,6 +24,9 @@ export function envPairs(text = '') {
   );
 }
 
+/** The scratch service's own JetStream stream (the service creates it; the tool deletes it at the end). */
+export const scratchStreamName = (tool, runId) => `${tool.toUpperCase()}_${runId}`;
+
 /**
  * The service's environment on a scratch database: its own stream `<TOOL>_<runId>` and subject
  * prefix, the fake platform for the account and organization services, logs at `logLevel`, the
@@ -37,7 +40,7 @@ export function scratchServiceEnv({ tool, runId, port, databaseUrl, natsUrl, pla
     PORT: String(port),
     DATABASE_URL: databaseUrl,
     NATS_URL: natsUrl,
-    EVENTS_STREAM: `${tool.toUpperCase()}_${runId}`,
+    EVENTS_STREAM: scratchStreamName(tool, runId),
     EVENTS_SUBJECT_PREFIX: `${tool}_${runId}`,
     LOG_LEVEL: logLevel,
     INTERNAL_SERVICE_SECRET: secret,
