@@ -18,7 +18,8 @@ const MAX_AGE_MS = 10 * 60_000;
  * clock, an unknown `kid` fetching it again once per cooldown (a rotated-in key works, a flood of
  * made-up kids does not reach the issuer), the previous key working while it is published, stale
  * keys kept while the endpoint fails, algorithms pinned to what the set declares, AUTH_CLOCK_TOLERANCE,
- * and 503 (not 401) while no key set could be fetched at all.
+ * a verified token remembered only while the key set it was checked with is held, and 503 (not 401)
+ * while no key set could be fetched at all.
  */
 describe('user tokens: JWKS cache, rotation, pinned algorithms, clock tolerance', () => {
   const clock = new ManualClock(NOW);
@@ -166,6 +167,25 @@ describe('user tokens: JWKS cache, rotation, pinned algorithms, clock tolerance'
     ];
     const results = await Promise.all(cases.map(async ([what, claims]) => [what, await statusFor(await tokens.sign(k2, claims))]));
     expect(Object.fromEntries(results)).toEqual(Object.fromEntries(cases.map(([what, , status]) => [what, status])));
+  });
+
+  it('should answer a token it verified from memory, and check it again as soon as a fetched key set no longer holds its key', async () => {
+    clock.advance(MAX_AGE_MS);
+    const k4 = await issuerKey('k4', 'ES256');
+    jwks.publish(k2, k4);
+    const token = await tokens.sign(k4, { sub: 'token_user' });
+    expect(await statusFor(token)).toBe(200);
+    const fetches = jwks.fetches;
+    jwks.publish(k2);
+    // the set held still has k4 (and the token was verified a moment ago): accepted, nothing fetched
+    expect(await statusFor(token)).toBe(200);
+    expect(await statusFor(token, 'someone_else')).toBe(403);
+    expect(jwks.fetches).toBe(fetches);
+    // a token with an unknown kid makes the service fetch the set again, well within the time a verified token is remembered
+    clock.advance(COOLDOWN_MS);
+    expect(await statusFor(await tokens.sign(k2, { sub: 'token_user' }, { kid: 'not-published' }))).toBe(401);
+    expect(jwks.fetches).toBe(fetches + 1);
+    expect(await statusFor(token)).toBe(401);
   });
 
   describe('a key set that could never be fetched', () => {

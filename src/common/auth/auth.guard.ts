@@ -78,7 +78,7 @@ export class AuthGuard implements CanActivate, OnModuleInit {
 
   /**
    * Synchronous unless a bearer token must be verified (the one asynchronous step): a request with
-   * no token, an internal caller or a gateway user pays no promise here.
+   * no token, an internal caller, a gateway user or a token verified moments ago pays no promise here.
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
@@ -89,6 +89,9 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     if (!lenient) void context.switchToHttp().getResponse<FastifyReply>().header('Cache-Control', NO_STORE);
     const resolved = this.resolve(req, lenient);
     if (typeof resolved !== 'string') return this.admit(req, access, resolved);
+    // a token this replica verified a moment ago: answered from memory, no promise (TokenVerifier)
+    const userId = (this.tokens as TokenVerifier).remembered(resolved);
+    if (userId !== undefined) return this.admit(req, access, { kind: 'user', userId });
     return this.verifyBearer(resolved, lenient).then((principal) => this.admit(req, access, principal));
   }
 

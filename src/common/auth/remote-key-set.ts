@@ -90,6 +90,7 @@ export class RemoteKeySet {
   private attemptedAt = Number.NEGATIVE_INFINITY;
   private pending?: Promise<void>;
   private fetchCount = 0;
+  private keysGeneration = 0;
 
   constructor(
     private readonly url: URL,
@@ -101,6 +102,11 @@ export class RemoteKeySet {
   /** how many times the set was fetched (tests, diagnostics) */
   get fetches(): number {
     return this.fetchCount;
+  }
+
+  /** changes every time a set is fetched: what a token was verified with is no longer what is held */
+  get generation(): number {
+    return this.keysGeneration;
   }
 
   /** jose's `getKey`: the key for this token's header, fetching the set when the rules above say so. */
@@ -144,6 +150,7 @@ export class RemoteKeySet {
       if (res.status !== 200) throw new Error(`the key set endpoint answered ${res.status}`);
       const keys = createLocalJWKSet(pinAlgorithms(await res.json()));
       this.keys = keys;
+      this.keysGeneration += 1;
       this.fetchedAt = this.now();
     } catch (err) {
       this.onFetchFailed(err);
