@@ -24,6 +24,8 @@
 //   product_list         GET /api/v1/product/products            } vs reference GET /products/p1 AND
 //   pricing              GET /api/v1/product/products/gpt-4o/pricing } relative to the service's own
 //   plans                GET /api/v1/product/plans               } product_read (same rounds)
+//   product_read_token   the product read with a user's bearer token (HS256, AUTH_JWT_SECRET): the
+//                        same rounds and comparisons; what a signed-in caller's request pays for its token
 //   usage_record         POST /usage/record (internal headers, unique request_id, 1000 users) vs
 //                        reference POST /usage; then rows in usage_records vs `product.usage.recorded`
 //                        messages on the stream (waits for the outbox to drain, bounded)
@@ -75,6 +77,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, w
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
 import {
   assertLoopback,
   cleanupAll,
@@ -123,6 +126,7 @@ const ALL_SCENARIOS = [
   'product_list',
   'pricing',
   'plans',
+  'product_read_token',
   'usage_record',
   'subscription_create',
   'usage_batch',
@@ -233,6 +237,12 @@ const SELECTED = usageError(() => selectScenarios(env.BENCH_SCENARIOS));
 
 const INTERNAL_SECRET = 'bench-internal-secret';
 const INTERNAL_HEADERS = { 'x-internal-service': 'true', 'x-internal-service-secret': INTERNAL_SECRET };
+// user tokens (SPEC section 5): the service verifies HS256 tokens with this secret; one signed-in user's token
+const USER_TOKEN_SECRET = 'bench-user-token-secret-of-32-bytes!';
+const USER_TOKEN = await new SignJWT({ sub: 'bench-user-0' })
+  .setProtectedHeader({ alg: 'HS256' })
+  .setExpirationTime('1d')
+  .sign(new TextEncoder().encode(USER_TOKEN_SECRET));
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const RUN_ID = randomBytes(4).toString('hex');
 const STREAM = `BENCH_${process.pid}`;
@@ -272,6 +282,7 @@ function serviceEnv({ port, databaseUrl, natsUrl = CONFIG.natsUrl, stream = STRE
     EVENTS_SUBJECT_PREFIX: prefix,
     LOG_LEVEL: 'warn',
     INTERNAL_SERVICE_SECRET: INTERNAL_SECRET,
+    AUTH_JWT_SECRET: USER_TOKEN_SECRET,
     ACCOUNT_SERVICE_URL: ctx.platformUrl,
     ORGANIZATION_SERVICE_URL: ctx.platformUrl,
     // the limiter runs (its cost is measured) but never refuses the benchmark's single client
@@ -459,6 +470,12 @@ const READS = {
   product_list: { key: 'product_list', title: 'product list', path: `${API}/products` },
   pricing: { key: 'pricing', title: 'pricing', path: `${API}/products/gpt-4o/pricing` },
   plans: { key: 'plans', title: 'plans', path: `${API}/plans` },
+  product_read_token: {
+    key: 'product_read_token',
+    title: 'product read, user token',
+    path: `${API}/products/gpt-4o`,
+    headers: { authorization: `Bearer ${USER_TOKEN}` },
+  },
 };
 
 /** The read scenarios share their rounds: reference PK read, the service's product read, and each selected read. */
@@ -466,8 +483,15 @@ async function scenarioReads(names) {
   const keys = ['product_read', ...names.filter((n) => n !== 'product_read')];
   const { targets, notes } = await measureTargets('reads', [
     target('reference', 'reference', 'GET', '/products/p1'),
-    ...keys.map((k) => target(k, 'service', 'GET', READS[k].path)),
+    ...keys.map((k) => target(k, 'service', 'GET', READS[k].path, READS[k].headers ? { headers: READS[k].headers } : {})),
   ]);
+  if (names.includes('product_read_token')) {
+    // a public read treats a refused token as no token: check on a user route that this one is accepted
+    const res = await fetch(`${ctx.urls.service}${API}/subscriptions/user/bench-user-0`, { headers: READS.product_read_token.headers });
+    await res.arrayBuffer();
+    if (res.status !== 200)
+      notes.push(`product_read_token: the user token was refused on a user route (${res.status}); the read measured an anonymous caller`);
+  }
   return names.map((name) => ({
     name,
     title: READS[name].title,
