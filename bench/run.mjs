@@ -29,7 +29,7 @@
 //   usage_record         POST /usage/record (internal headers, unique request_id, 1000 users) vs
 //                        reference POST /usage; then rows in usage_records vs `product.usage.recorded`
 //                        messages on the stream (waits for the outbox to drain, bounded)
-//   subscription_create  POST /subscriptions (unique users, tier_pro_001) vs reference POST /subscriptions;
+//   subscription_create  POST /subscriptions (internal headers, unique users, tier_pro_001) vs reference POST /subscriptions;
 //                        rows vs `subscription.created` messages
 //   usage_batch          POST /usage/records/batch, BENCH_BATCH_SIZE records per request, BENCH_BATCH_CALLERS
 //                        closed-loop callers: records/s accepted, and records/s published and acked
@@ -537,7 +537,7 @@ async function scenarioSubscriptionCreate() {
   const before = await snapshot('subscription.created');
   const { targets, notes } = await measureTargets('subscription_create', [
     target('service', 'service', 'POST', `${API}/subscriptions`, {
-      headers: JSON_HEADERS,
+      headers: { ...JSON_HEADERS, ...INTERNAL_HEADERS },
       body: () => ({ user_id: `bench-sub-${RUN_ID}-${next()}`, plan_id: 'tier_pro_001' }),
     }),
     target('reference', 'reference', 'POST', '/subscriptions', {
@@ -720,11 +720,11 @@ async function createIncompleteSubscriptions(n, callers = 16) {
       throwIfStopping();
       const k = i++;
       try {
-        const res = await postJson(`${ctx.urls.service}${API}/subscriptions`, {
-          user_id: `bench-inbound-${RUN_ID}-${k}`,
-          plan_id: 'tier_pro_001',
-          trial: false,
-        });
+        const res = await postJson(
+          `${ctx.urls.service}${API}/subscriptions`,
+          { user_id: `bench-inbound-${RUN_ID}-${k}`, plan_id: 'tier_pro_001', trial: false },
+          INTERNAL_HEADERS,
+        );
         codes[res.status] = (codes[res.status] ?? 0) + 1;
         if (res.status === 200 && res.body?.subscription_id)
           ids.push({ id: res.body.subscription_id, user: res.body.user_id, status: res.body.status });
