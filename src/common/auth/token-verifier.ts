@@ -1,4 +1,4 @@
-import { decodeProtectedHeader, type JWTVerifyOptions, jwtVerify } from 'jose';
+import { type CryptoKey, decodeProtectedHeader, type JWTVerifyOptions, jwtVerify } from 'jose';
 import type { AppConfig } from '../../config/app-config.js';
 import type { Clock } from '../clock/clock.js';
 import { isIdentifier } from '../validation/validators.js';
@@ -47,7 +47,12 @@ interface VerifiedToken {
  * (each verification first forgets those older), not by what callers send.
  */
 export class TokenVerifier {
-  private readonly hmacKey?: Uint8Array;
+  /**
+   * AUTH_JWT_SECRET as a WebCrypto key, imported once on first use: given the secret's bytes, jose
+   * imports a key for every token (~47 µs of CPU per check against ~30 µs with the key imported).
+   */
+  private hmacKey?: Promise<CryptoKey>;
+  private readonly secret?: Uint8Array;
   private readonly options: JWTVerifyOptions;
   private readonly verified = new Map<string, VerifiedToken>();
 
@@ -57,7 +62,7 @@ export class TokenVerifier {
     private readonly keySet?: RemoteKeySet,
     private readonly limits: VerifiedTokenLimits = { maxTokens: VERIFIED_TOKENS_MAX, maxAgeMs: VERIFIED_TOKEN_MAX_AGE_MS },
   ) {
-    if (auth.jwtSecret) this.hmacKey = new TextEncoder().encode(auth.jwtSecret);
+    if (auth.jwtSecret) this.secret = new TextEncoder().encode(auth.jwtSecret);
     this.options = {
       issuer: auth.issuer,
       audience: auth.audience,
@@ -100,12 +105,12 @@ export class TokenVerifier {
     }
     const currentDate = this.clock.now();
     const options = { ...this.options, currentDate };
-    const bySecret = this.hmacKey !== undefined && (alg === 'HS256' || !this.keySet);
+    const bySecret = this.secret !== undefined && (alg === 'HS256' || !this.keySet);
     // read before the check: a set fetched meanwhile makes this token verified again next time
     const keySetGeneration = this.generationFor(bySecret);
     try {
       const { payload } = bySecret
-        ? await jwtVerify(token, this.hmacKey, { ...options, algorithms: HMAC_ALGORITHMS })
+        ? await jwtVerify(token, await this.secretKey(this.secret), { ...options, algorithms: HMAC_ALGORITHMS })
         : await jwtVerify(token, (this.keySet as RemoteKeySet).getKey, { ...options, algorithms: [...KEY_SET_ALGORITHMS] });
       if (typeof payload.sub !== 'string' || !isIdentifier(payload.sub)) return { invalid: 'sub' };
       this.remember(token, {
@@ -120,6 +125,11 @@ export class TokenVerifier {
       if (err instanceof KeySetUnavailableError) return { unavailable: err };
       return { invalid: (err as { code?: string }).code ?? 'unverifiable' };
     }
+  }
+
+  private secretKey(secret: Uint8Array): Promise<CryptoKey> {
+    this.hmacKey ??= crypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, ['verify']);
+    return this.hmacKey;
   }
 
   private generationFor(bySecret: boolean): number {
