@@ -269,6 +269,21 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       expect(none.body).toEqual([]);
       await request(t.baseUrl).get(`${API}/subscriptions`).set(asUser(user)).expect(403);
     });
+
+    it('should list by organization, each item exactly as the subscription reads on its own', async () => {
+      const member = newUser();
+      const org = `org_list_${member}`;
+      platform.organizations.addOrganization(org, [member]);
+      const personal = (await create({ user_id: member, plan_id: 'tier_free_001' }).expect(200)).body;
+      const team = (await create({ user_id: member, plan_id: 'tier_team_001', seats: 2, organization_id: org }).expect(200)).body;
+      const byOrg = await request(t.baseUrl).get(`${API}/subscriptions?organization_id=${org}`).set(INTERNAL).expect(200);
+      expect(byOrg.body.map((s: { subscription_id: string }) => s.subscription_id)).toEqual([team.subscription_id]);
+      const mine = await request(t.baseUrl).get(`${API}/subscriptions/user/${member}`).set(asUser(member)).expect(200);
+      const one = async (id: string): Promise<unknown> =>
+        (await request(t.baseUrl).get(`${API}/subscriptions/${id}`).set(INTERNAL).expect(200)).body;
+      expect(mine.body).toEqual([await one(team.subscription_id), await one(personal.subscription_id)]);
+      expect(byOrg.body[0]).toEqual(await one(team.subscription_id));
+    });
   });
 
   describe('status transitions (the SPEC table)', () => {
