@@ -404,6 +404,59 @@ describe('metered usage (PostgreSQL)', () => {
       await request(t.baseUrl).get(`${API}/usage/records?user_id=${user}`).set({ 'X-User-Id': 'intruder' }).expect(403);
     });
 
+    it('should list every field of a record as it is stored, after a partial void', async () => {
+      const user = newUser();
+      const sub = await subscribe(user, 'tier_pro_001');
+      const res = await record({
+        user_id: user,
+        product_id: 'gpt-4o',
+        usage_amount: 5000,
+        subscription_id: sub.subscription_id,
+        session_id: 'session-1',
+        request_id: `req-${user}`,
+        usage_details: { model: 'gpt-4o', tokens: { input: 3000, output: 2000 } },
+      }).expect(200);
+      const id = res.body.usage_record_id as string;
+      await request(t.baseUrl)
+        .post(`${API}/usage/records/${id}/void`)
+        .set(INTERNAL)
+        .send({ reason: 'test', usage_amount: 2000 })
+        .expect(200);
+      const stored = await db.query<Record<string, string | boolean | null>>(
+        `SELECT unit_price::text AS unit_price, total_cost::text AS total_cost, credited_cost::text AS credited_cost,
+                to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at,
+                to_char(usage_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS usage_timestamp, is_free_tier
+         FROM usage_records WHERE usage_record_id = $1`,
+        [id],
+      );
+      const listed = await request(t.baseUrl).get(`${API}/usage/records?user_id=${user}`).set(INTERNAL).expect(200);
+      expect(listed.body).toEqual([
+        {
+          usage_record_id: id,
+          user_id: user,
+          organization_id: null,
+          subscription_id: sub.subscription_id,
+          product_id: 'gpt-4o',
+          usage_amount: '5000',
+          unit_price: stored[0].unit_price,
+          total_cost: stored[0].total_cost,
+          currency: 'USD',
+          is_free_tier: stored[0].is_free_tier,
+          period_start: sub.current_period_start,
+          period_end: sub.current_period_end,
+          session_id: 'session-1',
+          request_id: `req-${user}`,
+          usage_details: { model: 'gpt-4o', tokens: { input: 3000, output: 2000 } },
+          usage_timestamp: stored[0].usage_timestamp,
+          created_at: stored[0].created_at,
+          voided_amount: '2000',
+          credited_cost: stored[0].credited_cost,
+          over_quota: false,
+        },
+      ]);
+      expect(Number(stored[0].credited_cost)).toBeGreaterThan(0);
+    });
+
     it('should aggregate usage statistics by product and UTC day', async () => {
       const user = newUser();
       await record({ user_id: user, product_id: 'advanced_agent', usage_amount: 12, usage_timestamp: '2026-11-24T23:00:00' }).expect(200);

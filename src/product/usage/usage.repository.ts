@@ -118,6 +118,30 @@ export interface UsageFilters {
   end?: Date;
 }
 
+/**
+ * The filters as SQL conditions on `usage_records r` with their parameters ($1...), and a key naming
+ * the combination (a prepared statement per combination).
+ */
+function filterConditions(f: UsageFilters): { conditions: string[]; params: unknown[]; key: string } {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  let key = '';
+  for (const [letter, column, operator, value] of [
+    ['u', 'user_id', '=', f.userId],
+    ['o', 'organization_id', '=', f.organizationId],
+    ['s', 'subscription_id', '=', f.subscriptionId],
+    ['p', 'product_id', '=', f.productId],
+    ['f', 'usage_timestamp', '>=', f.start],
+    ['t', 'usage_timestamp', '<', f.end],
+  ] as const) {
+    if (value === undefined) continue;
+    params.push(value);
+    conditions.push(`r.${column} ${operator} $${params.length}`);
+    key += letter;
+  }
+  return { conditions, params, key };
+}
+
 /** One of the group's request_ids is stored already (a retry, or a concurrent writer was first): nothing was written. */
 export class RequestIdTaken extends Error {
   constructor() {
@@ -252,6 +276,8 @@ function buildGroupStatement(insertEvents: string, withSchedules: boolean): stri
 export class UsageRepository {
   /** the group statement's text, without and with the schedules' insert */
   private readonly groupSql: (string | undefined)[] = [];
+  /** every column of a record under its property's name (`list`), from TypeORM's metadata once */
+  private recordSelect?: string;
 
   constructor(private readonly outbox: OutboxRepository) {}
 
@@ -359,11 +385,27 @@ export class UsageRepository {
     }));
   }
 
-  /** Newest first (by seq), before `beforeSeq` when given. */
-  list(tx: Tx, filters: UsageFilters, limit: number, beforeSeq?: string): Promise<UsageRecordEntity[]> {
-    const qb = this.filtered(tx, filters);
-    if (beforeSeq !== undefined) qb.andWhere('r.seq < :seq', { seq: beforeSeq });
-    return qb.orderBy('r.seq', 'DESC').limit(limit).getMany();
+  /**
+   * Newest first (by seq), before `beforeSeq` when given. Prepared SQL, one statement name per
+   * combination of filters, without TypeORM's query builder and entity hydration (a page of 50
+   * records had cost ~2 ms of the service's CPU): every column under its property's name, as
+   * node-postgres parses it (what hydration leaves it as; `seq` as text, as its transformer gives it).
+   */
+  async list(tx: Tx, filters: UsageFilters, limit: number, beforeSeq?: string): Promise<UsageRecordEntity[]> {
+    const { conditions, params, key } = filterConditions(filters);
+    if (beforeSeq !== undefined) {
+      params.push(beforeSeq);
+      conditions.push(`r.seq < $${params.length}::bigint`);
+    }
+    params.push(limit);
+    this.recordSelect ??= managerOf(tx)
+      .connection.getMetadata(UsageRecordEntity)
+      .columns.map((c) => (c.propertyName === 'seq' ? `r.seq::text AS "seq"` : `r."${c.databaseName}" AS "${c.propertyName}"`))
+      .join(', ');
+    const sql = `SELECT ${this.recordSelect} FROM usage_records r${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY r.seq DESC LIMIT $${params.length}`;
+    const name = `usage_records_list_${key}${beforeSeq === undefined ? '' : 'c'}`;
+    const rows = await managerOf(tx).query<object[]>(prepared(tx, name, sql), params);
+    return rows.map((row) => Object.assign(new UsageRecordEntity(), row));
   }
 
   /**
