@@ -478,6 +478,8 @@ describe('metered usage (PostgreSQL)', () => {
         },
         period: { start_date: null, end_date: null },
       });
+      const none = await request(t.baseUrl).get(`${API}/statistics/usage?user_id=${newUser()}`).set(INTERNAL).expect(200);
+      expect(none.body).toMatchObject({ total_usage: '0', total_cost: '0', total_records: 0, usage_by_product: {}, usage_by_date: {} });
     });
 
     it('should report real service counts', async () => {

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import type { SelectQueryBuilder } from 'typeorm';
 import { Decimal } from '../../common/money/decimal.js';
 import { isUniqueViolation } from '../../database/pg-errors.js';
 import { managerOf, prepared, type Tx } from '../../database/transaction.js';
@@ -414,26 +413,37 @@ export class UsageRepository {
    * less that of the voided units; a wholly voided record counts nothing (not even as a record).
    */
   async statistics(tx: Tx, filters: UsageFilters): Promise<UsageStatisticsRows> {
-    const aggregate = (qb: SelectQueryBuilder<UsageRecordEntity>) =>
-      qb
-        .select('coalesce(sum(r.usage_amount - r.voided_amount), 0)::text', 'usage')
-        .addSelect('coalesce(sum(r.total_cost - r.credited_cost), 0)::text', 'cost')
-        .addSelect('count(*)::int', 'records')
-        .addSelect('coalesce(sum(r.provider_cost - r.voided_provider_cost), 0)::text', 'provider_cost')
-        .addSelect('count(*) FILTER (WHERE r.provider_cost IS NULL)::int', 'unpriced');
-    const live = () => this.filtered(tx, filters).andWhere('r.voided_amount < r.usage_amount');
-    const totals = await aggregate(live()).getRawOne<UsageAggregate>();
-    const byProduct = await aggregate(live())
-      .addSelect('r.product_id', 'product_id')
-      .groupBy('r.product_id')
-      .orderBy('r.product_id')
-      .getRawMany<UsageAggregate & { product_id: string }>();
-    const byDate = await aggregate(live())
-      .addSelect(`to_char(r.usage_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD')`, 'day')
-      .groupBy('day')
-      .orderBy('day')
-      .getRawMany<UsageAggregate & { day: string }>();
-    return { totals: totals ?? { usage: '0', cost: '0', records: 0, provider_cost: '0', unpriced: 0 }, byProduct, byDate };
+    // ONE prepared statement (a statement name per combination of filters): the totals, per product
+    // and per UTC day as three grouping sets; GROUPING(...) tells them apart (3: totals, 1: product, 2: day)
+    const { conditions, params, key } = filterConditions(filters);
+    conditions.push('r.voided_amount < r.usage_amount');
+    const day = `to_char(r.usage_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
+    const sql = `SELECT GROUPING(r.product_id, ${day})::int AS g, r.product_id, ${day} AS day,
+        coalesce(sum(r.usage_amount - r.voided_amount), 0)::text AS usage,
+        coalesce(sum(r.total_cost - r.credited_cost), 0)::text AS cost,
+        count(*)::int AS records,
+        coalesce(sum(r.provider_cost - r.voided_provider_cost), 0)::text AS provider_cost,
+        count(*) FILTER (WHERE r.provider_cost IS NULL)::int AS unpriced
+      FROM usage_records r WHERE ${conditions.join(' AND ')}
+      GROUP BY GROUPING SETS ((), (r.product_id), (${day}))
+      ORDER BY g, r.product_id, day`;
+    const rows = await managerOf(tx).query<(UsageAggregate & { g: number; product_id: string | null; day: string | null })[]>(
+      prepared(tx, `usage_statistics_${key}`, sql),
+      params,
+    );
+    const aggregate = ({ usage, cost, records, provider_cost, unpriced }: UsageAggregate): UsageAggregate => ({
+      usage,
+      cost,
+      records: Number(records),
+      provider_cost,
+      unpriced: Number(unpriced),
+    });
+    const totals = rows.find((r) => r.g === 3);
+    return {
+      totals: totals ? aggregate(totals) : { usage: '0', cost: '0', records: 0, provider_cost: '0', unpriced: 0 },
+      byProduct: rows.filter((r) => r.g === 1).map((r) => ({ ...aggregate(r), product_id: r.product_id as string })),
+      byDate: rows.filter((r) => r.g === 2).map((r) => ({ ...aggregate(r), day: r.day as string })),
+    };
   }
 
   /** Records created since each of the three instants (ascending ages: `d1` ≥ `d7` ≥ `d30`). */
@@ -506,16 +516,5 @@ export class UsageRepository {
        WHERE user_id = $1 AND product_id = $2 AND subscription_key = $3 AND period_start = $4`,
       [userId, productId, subscriptionKey, periodStart, units, at],
     );
-  }
-
-  private filtered(tx: Tx, f: UsageFilters): SelectQueryBuilder<UsageRecordEntity> {
-    const qb = managerOf(tx).createQueryBuilder(UsageRecordEntity, 'r');
-    if (f.userId !== undefined) qb.andWhere('r.user_id = :userId', { userId: f.userId });
-    if (f.organizationId !== undefined) qb.andWhere('r.organization_id = :org', { org: f.organizationId });
-    if (f.subscriptionId !== undefined) qb.andWhere('r.subscription_id = :sub', { sub: f.subscriptionId });
-    if (f.productId !== undefined) qb.andWhere('r.product_id = :product', { product: f.productId });
-    if (f.start !== undefined) qb.andWhere('r.usage_timestamp >= :start', { start: f.start });
-    if (f.end !== undefined) qb.andWhere('r.usage_timestamp < :end', { end: f.end });
-    return qb;
   }
 }
