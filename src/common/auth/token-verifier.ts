@@ -39,12 +39,13 @@ interface VerifiedToken {
  *
  * A token that passed is remembered (at most VERIFIED_TOKENS_MAX, keyed by the whole token, so only
  * the same signed bytes match) and answered from memory, synchronously, while its `exp` and `nbf`
- * would still pass on the clock (the same comparison as jose's), for at most VERIFIED_TOKEN_MAX_AGE_MS
- * after its check, and only while the key set it was checked with is the one held: a fetched set (a
- * key dropped) makes every key-set token verified again. jose's check (WebCrypto, through libuv's thread pool)
- * costs ~30-50 µs of CPU per token; a user's next requests carry the same token. Refused tokens are
- * never remembered, so what is held is bounded by the valid tokens of the last VERIFIED_TOKEN_MAX_AGE_MS
- * (each verification first forgets those older), not by what callers send.
+ * would still pass on the clock (the same comparison as jose's), for at most
+ * VERIFIED_TOKEN_MAX_AGE_MS after its check, and only while the key set it was checked with is the
+ * one held: a fetched set (a key dropped) makes every key-set token verified again. jose's check
+ * (WebCrypto, through libuv's thread pool) costs ~30-50 µs of CPU per token; a user's next requests
+ * carry the same token. Refused tokens are never remembered, so what is held is bounded by the
+ * valid tokens of the last VERIFIED_TOKEN_MAX_AGE_MS (each verification first forgets those older),
+ * not by what callers send.
  */
 export class TokenVerifier {
   /**

@@ -60,10 +60,10 @@ const propertyOf = (column: string): string => column.replace(/_([a-z])/g, (_m, 
 /**
  * Every column of a subscription under its entity property's name, for the hot reads that skip
  * TypeORM's query builder and entity hydration: the locking reads of the consumed events' groups
- * (`lockMany`, `lockForUsers`; ~6 % of the service's CPU per inbound event) and the lists (`list`). node-postgres parses the values as
- * TypeORM would (numeric as strings, timestamptz as Date, jsonb as objects; `seq` is selected as
- * text, as its column's transformer gives it on every driver), and a unit test holds this list to
- * the entity's columns.
+ * (`lockMany`, `lockForUsers`; ~6 % of the service's CPU per inbound event) and the lists (`list`).
+ * node-postgres parses the values as TypeORM would (numeric as strings, timestamptz as Date, jsonb
+ * as objects; `seq` is selected as text, as its column's transformer gives it on every driver), and
+ * a unit test holds this list to the entity's columns.
  */
 export const ENTITY_SELECT = [`s.seq::text AS "seq"`, ...INSERT_COLUMNS.map(([c]) => `s.${c} AS "${propertyOf(c)}"`)].join(', ');
 const asEntity = (row: object): SubscriptionEntity => Object.assign(new SubscriptionEntity(), row);
@@ -248,11 +248,11 @@ export class SubscriptionRepository {
     this.changed(tx, userId === undefined ? undefined : [userId]);
   }
 
-  /** Newest first (by seq), before `beforeSeq` when given. */
   /**
    * A page of subscriptions, newest first (seq order), before `beforeSeq` when given. Prepared SQL
    * without TypeORM's query builder, one statement name per combination of filters: building the
-   * query and hydrating the entities had been ~20 % of the service's CPU for a user's list.
+   * query and hydrating the entities, and PostgreSQL parsing and planning it on every call, had
+   * halved a user's list's throughput (docs/performance.md).
    */
   async list(tx: Tx, f: SubscriptionFilters, limit: number, beforeSeq?: string): Promise<SubscriptionEntity[]> {
     const where: string[] = [];
