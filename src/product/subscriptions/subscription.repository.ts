@@ -176,9 +176,17 @@ export class SubscriptionRepository {
   }
 
   /** The entitling (active / trialing) subscriptions of these users. */
-  entitlingOf(tx: Tx, userIds: readonly string[]): Promise<SubscriptionEntity[]> {
-    if (userIds.length === 0) return Promise.resolve([]);
-    return managerOf(tx).findBy(SubscriptionEntity, { userId: In([...userIds]), status: In([...ENTITLING_STATUSES]) });
+  async entitlingOf(tx: Tx, userIds: readonly string[]): Promise<SubscriptionEntity[]> {
+    if (userIds.length === 0) return [];
+    const rows = await managerOf(tx).query<object[]>(
+      prepared(
+        tx,
+        'subscriptions_entitling',
+        `SELECT ${ENTITY_SELECT} FROM subscriptions s WHERE s.user_id = ANY($1::text[]) AND s.status = ANY($2::text[]) ORDER BY s.seq`,
+      ),
+      [userIds, ENTITLING_STATUSES],
+    );
+    return rows.map(asEntity);
   }
 
   /** The row locked FOR UPDATE, or null. */

@@ -115,9 +115,13 @@ export class UsageQuotaRepository {
     const rows = await managerOf(tx).query<
       { user_id: string; scope: string; limit_key: string; kind: string; window_start: Date; used: string }[]
     >(
-      `SELECT c.user_id, c.scope, c.limit_key, c.kind, c.window_start, c.used::text AS used
-       FROM json_to_recordset($1::json) AS k(${COUNTER_COLUMNS})
-       JOIN usage_quota_counters c USING (user_id, scope, limit_key, kind, window_start)`,
+      prepared(
+        tx,
+        'usage_quota_read',
+        `SELECT c.user_id, c.scope, c.limit_key, c.kind, c.window_start, c.used::text AS used
+         FROM json_to_recordset($1::json) AS k(${COUNTER_COLUMNS})
+         JOIN usage_quota_counters c USING (user_id, scope, limit_key, kind, window_start)`,
+      ),
       [JSON.stringify(counters.map(counterJson))],
     );
     return new Map(rows.map((r) => [counterId(r.user_id, r.scope, r.limit_key, r.kind, r.window_start), new Decimal(r.used)]));

@@ -460,8 +460,12 @@ export class UsageRepository {
   /** The running total of one (user, product, subscription or '', period), 0 when none. */
   async periodTotal(tx: Tx, userId: string, productId: string, subscriptionKey: string, periodStart: Date): Promise<Decimal> {
     const [row] = await managerOf(tx).query<{ units: string }[]>(
-      `SELECT units::text AS units FROM usage_period_totals
-       WHERE user_id = $1 AND product_id = $2 AND subscription_key = $3 AND period_start = $4`,
+      prepared(
+        tx,
+        'usage_period_total',
+        `SELECT units::text AS units FROM usage_period_totals
+         WHERE user_id = $1 AND product_id = $2 AND subscription_key = $3 AND period_start = $4`,
+      ),
       [userId, productId, subscriptionKey, periodStart],
     );
     return new Decimal(row?.units ?? '0');
