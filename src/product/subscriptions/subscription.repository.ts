@@ -60,7 +60,8 @@ const propertyOf = (column: string): string => column.replace(/_([a-z])/g, (_m, 
 /**
  * Every column of a subscription under its entity property's name, for the hot reads that skip
  * TypeORM's query builder and entity hydration: the locking reads of the consumed events' groups
- * (`lockMany`, `lockForUsers`; ~6 % of the service's CPU per inbound event) and the lists (`list`).
+ * (`lockMany`, `lockForUsers`; ~6 % of the service's CPU per inbound event), the lists (`list`)
+ * and a user's entitling subscriptions (`entitlingOf`).
  * node-postgres parses the values as TypeORM would (numeric as strings, timestamptz as Date, jsonb
  * as objects; `seq` is selected as text, as its column's transformer gives it on every driver), and
  * a unit test holds this list to the entity's columns.
