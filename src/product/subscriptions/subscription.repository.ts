@@ -176,18 +176,9 @@ export class SubscriptionRepository {
     return managerOf(tx).findBy(SubscriptionEntity, { subscriptionId: In([...subscriptionIds]) });
   }
 
-  /** The entitling (active / trialing) subscriptions of these users. */
-  async entitlingOf(tx: Tx, userIds: readonly string[]): Promise<SubscriptionEntity[]> {
-    if (userIds.length === 0) return [];
-    const rows = await managerOf(tx).query<object[]>(
-      prepared(
-        tx,
-        'subscriptions_entitling',
-        `SELECT ${ENTITY_SELECT} FROM subscriptions s WHERE s.user_id = ANY($1::text[]) AND s.status = ANY($2::text[]) ORDER BY s.seq`,
-      ),
-      [userIds, ENTITLING_STATUSES],
-    );
-    return rows.map(asEntity);
+  /** The entitling (active / trialing) subscriptions of these users, in seq order. */
+  entitlingOf(tx: Tx, userIds: readonly string[]): Promise<SubscriptionEntity[]> {
+    return this.ofUsers(tx, userIds, ENTITLING_STATUSES, false);
   }
 
   /** The row locked FOR UPDATE, or null. */
@@ -213,14 +204,21 @@ export class SubscriptionRepository {
   }
 
   /** The users' subscriptions in these statuses, oldest first (seq order), locked FOR UPDATE. */
-  async lockForUsers(tx: Tx, userIds: readonly string[], statuses: readonly SubscriptionStatus[]): Promise<SubscriptionEntity[]> {
+  lockForUsers(tx: Tx, userIds: readonly string[], statuses: readonly SubscriptionStatus[]): Promise<SubscriptionEntity[]> {
+    return this.ofUsers(tx, userIds, statuses, true);
+  }
+
+  /** The users' subscriptions in these statuses, in seq order; locked FOR UPDATE when `forUpdate`. */
+  private async ofUsers(
+    tx: Tx,
+    userIds: readonly string[],
+    statuses: readonly SubscriptionStatus[],
+    forUpdate: boolean,
+  ): Promise<SubscriptionEntity[]> {
     if (userIds.length === 0) return [];
+    const sql = `SELECT ${ENTITY_SELECT} FROM subscriptions s WHERE s.user_id = ANY($1::text[]) AND s.status = ANY($2::text[]) ORDER BY s.seq`;
     const rows = await managerOf(tx).query<object[]>(
-      prepared(
-        tx,
-        'subscriptions_lock_for_users',
-        `SELECT ${ENTITY_SELECT} FROM subscriptions s WHERE s.user_id = ANY($1::text[]) AND s.status = ANY($2::text[]) ORDER BY s.seq FOR UPDATE`,
-      ),
+      prepared(tx, forUpdate ? 'subscriptions_lock_for_users' : 'subscriptions_of_users', forUpdate ? `${sql} FOR UPDATE` : sql),
       [userIds, statuses],
     );
     return rows.map(asEntity);
