@@ -19,7 +19,7 @@ RUN npm ci --no-audit --no-fund
 # needed here nor shipped).
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ormconfig.ts ./
-COPY scripts/bundle.mjs scripts/ascii-only.mjs scripts/lazy-intl.mjs ./scripts/
+COPY scripts/bundle.mjs scripts/ascii-only.mjs scripts/lazy-intl.mjs scripts/inferred-names.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -27,6 +27,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { asciiOnly } from './ascii-only.mjs';
+import { dropInferredNameCalls } from './inferred-names.mjs';
 import { lazyDateTimeFormatters } from './lazy-intl.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -154,7 +155,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node24',
-  // class names stay as written: Nest's injection tokens, loggers and error names read them
+  // class names stay as written: Nest's injection tokens, loggers and error names read them (the
+  // calls this adds where the language names a function anyway are dropped below)
   keepNames: true,
   sourcemap: true,
   plugins: [optionalPackages, typeormCompat, unusedCode, lazyIntl],
@@ -166,10 +168,16 @@ await build({
 // every character is Latin-1, two when any is not. esbuild leaves the non-ASCII characters of comments
 // and regular expression literals (≥, —, validator's locale alphabets: 152 lines of 268,000), and
 // they made the 10.7 MB source a 20.4 MB string. scripts/ascii-only.mjs escapes them.
-writeFileSync(OUTFILE, asciiOnly(readFileSync(OUTFILE, 'utf8')));
+// keepNames' `__name(fn, "name")` calls where the function has that name anyway are dropped (one
+// Object.defineProperty each, on every request for the closures made per request): see
+// scripts/inferred-names.mjs. Positions do not move, so the source map stays true.
+const names = dropInferredNameCalls(readFileSync(OUTFILE, 'utf8'));
+writeFileSync(OUTFILE, asciiOnly(names.code));
 writeFileSync(LAUNCHER, LAUNCHER_SOURCE);
+const droppedNames = names.dropped.ownName + names.dropped.contextName + names.dropped.declaration;
 console.log(
   `dist/bundle/service.mjs and main.mjs in ${Math.round(performance.now() - started)} ms` +
+    ` (${droppedNames} of esbuild's ${droppedNames + names.kept} __name calls dropped)` +
     (notInstalled.size > 0
       ? `; optional packages not installed, left to fail at run time as before: ${[...notInstalled].sort().join(', ')}`
       : ''),

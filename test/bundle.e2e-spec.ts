@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { asciiOnly } from '../scripts/ascii-only.mjs';
+import { dropInferredNameCalls, ESBUILD_NAME_HELPER } from '../scripts/inferred-names.mjs';
 import { LAZY_DATE_TIME_FORMAT, lazyDateTimeFormatters } from '../scripts/lazy-intl.mjs';
 import { freePorts, waitFor } from './chaos/support/proc.js';
 import { ENTRY, ensureBuilt, START_ENV } from './chaos/support/service.js';
@@ -161,6 +162,74 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
       expect(lazy.format(at)).toBe(new Intl.DateTimeFormat(undefined, options).format(at));
       expect(lazy.format(at + 1000)).toBe(new Intl.DateTimeFormat(undefined, options).format(at + 1000));
     });
+  });
+
+  describe("keepNames' __name calls dropped where the function has that name anyway (scripts/inferred-names.mjs)", () => {
+    // esbuild's output shapes, each function's name read at the end; `dropped` and `kept` beside each
+    const SAMPLE = `"use strict";
+var __defProp = Object.defineProperty;
+${ESBUILD_NAME_HELPER}
+const names = {};
+const ownName = /* @__PURE__ */ __name(function hookRunner() {}, "hookRunner"); // dropped: its own name
+const context = {
+  getRequest: /* @__PURE__ */ __name(() => 1, "getRequest"), // dropped: named by its key
+  "a key": __name(function () {}, "a key"), // dropped
+  [Symbol.iterator]: __name(function () {}, "iterator"), // kept: a computed key
+};
+const proto = { __proto__: __name(function () {}, "__proto__") }; // kept: sets the prototype
+const variable = __name(async () => {}, "variable"); // dropped
+const paren = (__name(() => {}, "paren")); // dropped: the parentheses do not change the name
+const sequence = (0, __name(() => {}, "sequence")); // kept: a sequence does
+let assigned;
+assigned = __name(() => {}, "assigned"); // dropped
+function withDefault(cb = __name(() => {}, "cb")) { return cb; } // dropped
+__name(withDefault, "withDefault"); // kept: the eval in evaluated() could assign it
+class Holder { field = __name(() => {}, "field"); } // dropped
+const renamed = __name(() => {}, "original"); // kept: esbuild renamed it
+const klass = __name(class {}, "klass"); // kept: a class
+const staticName = __name(class { static name() { return "method"; } }, "staticName"); // kept
+function declared() { function inner() {} __name(inner, "inner"); return inner; } // dropped (inner)
+function next2() {} __name(next2, "next"); // kept: renamed
+function assigning() { function reassigned() {} reassigned = function other() {}; __name(reassigned, "reassigned"); return reassigned; } // kept
+function destructuring() { function destructured() {} [destructured] = [function other() {}]; __name(destructured, "destructured"); return destructured; } // kept
+function looping() { function g() {} for (var g of [function other() {}]); __name(g, "g"); return g; } // kept
+function evaluated() { function f() {} eval("f = function other() {}"); __name(f, "f"); return f; } // kept: eval may assign f
+Object.assign(names, { ownName, getRequest: context.getRequest, aKey: context["a key"], iterator: context[Symbol.iterator],
+  proto: Object.getPrototypeOf(proto), variable, paren, sequence, assigned, cb: withDefault(), withDefault,
+  field: new Holder().field, renamed, klass, staticName, inner: declared(), next2, reassigned: assigning(),
+  destructured: destructuring(), g: looping(), f: evaluated() });
+JSON.stringify(Object.fromEntries(Object.entries(names).map(([k, fn]) => [k, typeof fn.name === "string" ? fn.name : "(not a string)"])));
+`;
+    const run = (code: string): Record<string, string> => JSON.parse(runInNewContext(code) as string) as Record<string, string>;
+
+    it('gives every function the name it had, and moves nothing', () => {
+      const { code, dropped, kept } = dropInferredNameCalls(SAMPLE);
+      expect(run(code)).toEqual(run(SAMPLE));
+      expect(run(code)).toMatchObject({
+        getRequest: 'getRequest',
+        proto: '__proto__',
+        renamed: 'original',
+        next2: 'next',
+        reassigned: 'reassigned',
+      });
+      expect(dropped).toEqual({ ownName: 1, contextName: 7, declaration: 1 });
+      expect(kept).toBe(12);
+      expect(code).toHaveLength(SAMPLE.length);
+      expect(code.split('\n').map((line) => line.length)).toEqual(SAMPLE.split('\n').map((line) => line.length));
+    });
+
+    it('refuses a source whose __name helper is not the one it knows', () => {
+      expect(() => dropInferredNameCalls(SAMPLE.replace(ESBUILD_NAME_HELPER, 'var __name = (target) => target;'))).toThrow(/__name helper/);
+    });
+
+    it('in the bundle: the closures Nest makes for every request carry no call', async () => {
+      await ensureBuilt();
+      const source = readFileSync(SERVICE, 'utf8');
+      expect(source).toMatch(
+        /switchToHttp\(\) \{\s+return Object\.assign\(this, \{\s+getRequest: \/\* @__PURE__ \*\/ +\(\) => this\.getArgByIndex\(0\) +,/,
+      );
+      expect(source).toContain(ESBUILD_NAME_HELPER);
+    }, 300_000);
   });
 
   describe('asciiOnly (scripts/ascii-only.mjs) keeps what the source means', () => {
