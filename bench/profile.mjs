@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Where the time goes: runs the built service with a CPU profiler that covers the load only (a
+// Where the time goes: runs the built service as `npm start` does (the bundle, its Node flags and
+// environment) with a CPU profiler that covers the load only (a
 // preload, bench/lib/cpu-profile-hook.mjs, started and stopped by SIGWINCH after a warm-up), loads
 // one endpoint with autocannon, and prints the self time by function, by file of this project and
 // by npm package.
@@ -21,7 +22,7 @@ import { cleanupAll, cpuTicks, freePort, log, onCleanup, startProcess, stopProce
 import { createDatabase, startFakePlatform } from './lib/platform.mjs';
 import { summarizeCpu, summarizeHeap } from './lib/profile-summary.mjs';
 import { deleteScratchStreamAtEnd } from './lib/jetstream.mjs';
-import { sampleBodies, scratchServiceEnv, scratchStreamName } from './lib/scratch-service.mjs';
+import { npmStartCommand, sampleBodies, scratchServiceEnv, scratchStreamName } from './lib/scratch-service.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const [method = 'GET', path = '/health/live'] = process.argv.slice(2);
@@ -42,10 +43,13 @@ async function main() {
   await deleteScratchStreamAtEnd(natsUrl, scratchStreamName('profile', runId)); // after the service has stopped
   const profileFile = join(profileDir, heapProfile ? 'load.heapprofile' : 'load.cpuprofile');
   const hook = join(ROOT, 'bench/lib/cpu-profile-hook.mjs');
-  const service = startProcess('service', process.execPath, ['--import', hook, join(ROOT, 'dist/src/main.js')], {
+  // what `npm start` runs (the bundle, its Node flags and environment), with the profiler's hook
+  const start = npmStartCommand(ROOT);
+  const service = startProcess('service', process.execPath, [...start.flags, '--import', hook, join(ROOT, start.entry)], {
     cwd: ROOT,
     logDir: profileDir,
     env: {
+      ...start.env,
       ...scratchServiceEnv({
         tool: 'profile',
         runId,
