@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Where the time goes: runs the built service as `npm start` does (the bundle, its Node flags and
-// environment) with a CPU profiler that covers the load only (a
-// preload, bench/lib/cpu-profile-hook.mjs, started and stopped by SIGWINCH after a warm-up), loads
-// one endpoint with autocannon, and prints the self time by function, by file of this project and
-// by npm package.
+// environment) with a CPU profiler that covers the load only (a preload,
+// bench/lib/cpu-profile-hook.mjs, started and stopped by SIGWINCH after a warm-up), loads one
+// endpoint with autocannon, and prints the self time by function, by file of this project and by
+// npm package.
 //
 //   npm run build && node bench/profile.mjs GET /health/live
 //   node bench/profile.mjs POST /api/v1/product/usage/record        (a usage record body, unique request ids)

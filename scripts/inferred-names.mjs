@@ -1,8 +1,8 @@
 // esbuild's keepNames (scripts/bundle.mjs) wraps every function it might have renamed in a call to
 // its helper `__name(fn, "name")`, which is one Object.defineProperty on the function. For the
 // functions made on every request (the closures of Nest's execution context and of rxjs' operators,
-// Fastify's hook runners, the service's own) that cost the running service a tenth to a quarter of
-// its CPU per request (docs/performance.md, "esbuild's keepNames on every request"). This drops the
+// Fastify's hook runners, the service's own) that cost the running service 15-35 % of its CPU per
+// request (docs/performance.md, "esbuild's keepNames on every request"). This drops the
 // calls that set the name the language gives the function anyway:
 //
 //  1. `__name(function f() {...}, "f")`: a function expression's own name;
