@@ -3,7 +3,10 @@ import { randomFillSync } from 'node:crypto';
 /** Random bytes drawn in blocks (one getrandom call per 256 ids, not one per id). */
 const POOL_IDS = 256;
 const pool = Buffer.allocUnsafe(10 * POOL_IDS);
-let next = POOL_IDS;
+// not `next`: a name at the bundle's top level makes esbuild rename every nested function of that
+// name (Fastify's hook runner's `next`), and a renamed function keeps a name-setting call per use
+// (scripts/inferred-names.mjs)
+let nextInPool = POOL_IDS;
 
 /** the ASCII codes of "0"-"9a"-"f", and the 36 characters of an id written into one reused buffer */
 const HEX_CODES = Buffer.from('0123456789abcdef', 'latin1');
@@ -26,11 +29,11 @@ function writeByte(i: number, byte: number): void {
  * an id per usage record, a thousand per batch).
  */
 export function uuidv7(now: number = Date.now()): string {
-  if (next === POOL_IDS) {
+  if (nextInPool === POOL_IDS) {
     randomFillSync(pool);
-    next = 0;
+    nextInPool = 0;
   }
-  const r = next++ * 10;
+  const r = nextInPool++ * 10;
   const t = Math.floor(now);
   const high = Math.floor(t / 0x10000); // top 32 of the 48 time bits
   const low = t % 0x10000; // bottom 16
