@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { In, type QueryDeepPartialEntity } from 'typeorm';
 import { isUniqueViolation } from '../../database/pg-errors.js';
+import { sqlFilters } from '../../database/sql-filters.js';
 import { managerOf, prepared, type Tx } from '../../database/transaction.js';
 import type { OutboxMessage } from '../../events/outbox/outbox-message.js';
 import { EntitlingSubscriptionsCache } from './entitling-subscriptions.cache.js';
@@ -262,23 +263,16 @@ export class SubscriptionRepository {
    * halved a user's list's throughput (docs/performance.md).
    */
   async list(tx: Tx, f: SubscriptionFilters, limit: number, beforeSeq?: string): Promise<SubscriptionEntity[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    let name = 'subscriptions_list';
-    for (const [key, condition, value] of [
-      ['u', 's.user_id = $', f.userId],
-      ['o', 's.organization_id = $', f.organizationId],
-      ['p', 's.plan_id = $', f.planId],
-      ['s', 's.status = $', f.status],
-      ['c', 's.seq < $', beforeSeq],
-    ] as const) {
-      if (value === undefined) continue;
-      params.push(value);
-      where.push(`${condition}${params.length}${key === 'c' ? '::bigint' : ''}`);
-      name += `_${key}`;
-    }
+    const { conditions, params, key } = sqlFilters([
+      ['u', 's.user_id', '=', f.userId],
+      ['o', 's.organization_id', '=', f.organizationId],
+      ['p', 's.plan_id', '=', f.planId],
+      ['s', 's.status', '=', f.status],
+      ['c', 's.seq', '<', beforeSeq, '::bigint'],
+    ]);
     params.push(limit);
-    const sql = `SELECT ${ENTITY_SELECT} FROM subscriptions s${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY s.seq DESC LIMIT $${params.length}`;
+    const sql = `SELECT ${ENTITY_SELECT} FROM subscriptions s${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY s.seq DESC LIMIT $${params.length}`;
+    const name = `subscriptions_list_${key}`;
     const rows = await managerOf(tx).query<object[]>(prepared(tx, name, sql), params);
     return rows.map(asEntity);
   }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Decimal } from '../../common/money/decimal.js';
 import { isUniqueViolation } from '../../database/pg-errors.js';
+import { sqlFilters } from '../../database/sql-filters.js';
 import { managerOf, prepared, type Tx } from '../../database/transaction.js';
 import type { OutboxTemplate } from '../../events/outbox/outbox-message.js';
 import { OutboxRepository } from '../../events/outbox/outbox.repository.js';
@@ -117,29 +118,17 @@ export interface UsageFilters {
   end?: Date;
 }
 
-/**
- * The filters as SQL conditions on `usage_records r` with their parameters ($1...), and a key naming
- * the combination (a prepared statement per combination).
- */
-function filterConditions(f: UsageFilters): { conditions: string[]; params: unknown[]; key: string } {
-  const conditions: string[] = [];
-  const params: unknown[] = [];
-  let key = '';
-  for (const [letter, column, operator, value] of [
-    ['u', 'user_id', '=', f.userId],
-    ['o', 'organization_id', '=', f.organizationId],
-    ['s', 'subscription_id', '=', f.subscriptionId],
-    ['p', 'product_id', '=', f.productId],
-    ['f', 'usage_timestamp', '>=', f.start],
-    ['t', 'usage_timestamp', '<', f.end],
-  ] as const) {
-    if (value === undefined) continue;
-    params.push(value);
-    conditions.push(`r.${column} ${operator} $${params.length}`);
-    key += letter;
-  }
-  return { conditions, params, key };
-}
+/** The filters (and the page's `seq` bound) as SQL conditions on `usage_records r` (sqlFilters). */
+const usageFilters = (f: UsageFilters, beforeSeq?: string) =>
+  sqlFilters([
+    ['u', 'r.user_id', '=', f.userId],
+    ['o', 'r.organization_id', '=', f.organizationId],
+    ['s', 'r.subscription_id', '=', f.subscriptionId],
+    ['p', 'r.product_id', '=', f.productId],
+    ['f', 'r.usage_timestamp', '>=', f.start],
+    ['t', 'r.usage_timestamp', '<', f.end],
+    ['c', 'r.seq', '<', beforeSeq, '::bigint'],
+  ]);
 
 /** One of the group's request_ids is stored already (a retry, or a concurrent writer was first): nothing was written. */
 export class RequestIdTaken extends Error {
@@ -391,18 +380,14 @@ export class UsageRepository {
    * node-postgres parses it (what hydration leaves it as; `seq` as text, as its transformer gives it).
    */
   async list(tx: Tx, filters: UsageFilters, limit: number, beforeSeq?: string): Promise<UsageRecordEntity[]> {
-    const { conditions, params, key } = filterConditions(filters);
-    if (beforeSeq !== undefined) {
-      params.push(beforeSeq);
-      conditions.push(`r.seq < $${params.length}::bigint`);
-    }
+    const { conditions, params, key } = usageFilters(filters, beforeSeq);
     params.push(limit);
     this.recordSelect ??= managerOf(tx)
       .connection.getMetadata(UsageRecordEntity)
       .columns.map((c) => (c.propertyName === 'seq' ? `r.seq::text AS "seq"` : `r."${c.databaseName}" AS "${c.propertyName}"`))
       .join(', ');
     const sql = `SELECT ${this.recordSelect} FROM usage_records r${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''} ORDER BY r.seq DESC LIMIT $${params.length}`;
-    const name = `usage_records_list_${key}${beforeSeq === undefined ? '' : 'c'}`;
+    const name = `usage_records_list_${key}`;
     const rows = await managerOf(tx).query<object[]>(prepared(tx, name, sql), params);
     return rows.map((row) => Object.assign(new UsageRecordEntity(), row));
   }
@@ -415,7 +400,7 @@ export class UsageRepository {
   async statistics(tx: Tx, filters: UsageFilters): Promise<UsageStatisticsRows> {
     // ONE prepared statement (a statement name per combination of filters): the totals, per product
     // and per UTC day as three grouping sets; GROUPING(...) tells them apart (3: totals, 1: product, 2: day)
-    const { conditions, params, key } = filterConditions(filters);
+    const { conditions, params, key } = usageFilters(filters);
     conditions.push('r.voided_amount < r.usage_amount');
     const day = `to_char(r.usage_timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD')`;
     const sql = `SELECT GROUPING(r.product_id, ${day})::int AS g, r.product_id, ${day} AS day,
