@@ -290,6 +290,28 @@ describe('clients and health (real HTTP fakes of the account and organization se
       expect(summary.body.status).toBe('healthy');
     });
 
+    it('should ask each dependency once for a burst of /health and /health/dependencies calls, and again for the next call', async () => {
+      accountsFake.delayMs = 200; // the burst arrives while the first check waits for this answer (CLIENT_TIMEOUT_MS is 300)
+      try {
+        const before = accountsFake.callsTo('/health').length;
+        const burst = await Promise.all([
+          ...Array.from({ length: 12 }, () => request(t.baseUrl).get('/health')),
+          ...Array.from({ length: 4 }, () => request(t.baseUrl).get('/health/dependencies')),
+        ]);
+        for (const res of burst) expect(res.status).toBe(200);
+        for (const res of burst.slice(0, 12)) expect(res.body.dependencies.account_service.status).toBe('healthy');
+        // one call per request would be 16; one in all unless the machine delays part of the burst past the first answer
+        const asked = accountsFake.callsTo('/health').length - before;
+        expect(asked).toBeGreaterThanOrEqual(1);
+        expect(asked).toBeLessThanOrEqual(3);
+        // no answer outlives its check: the next call asks again
+        await request(t.baseUrl).get('/health').expect(200);
+        expect(accountsFake.callsTo('/health').length - before).toBe(asked + 1);
+      } finally {
+        accountsFake.clearFaults();
+      }
+    });
+
     it('should be public, outside the API prefix and documented in OpenAPI', async () => {
       // under the prefix only the summary, as an alias the platform calls (SPEC section 7); the probes stay at the root
       await request(t.baseUrl).get(`${API}/health`).expect(200);

@@ -2,7 +2,7 @@ import type { ConfigService } from '@nestjs/config';
 import type { HttpAdapterHost } from '@nestjs/core';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import type { AppConfig } from '../config/app-config.js';
-import { HealthService } from './health.service.js';
+import { HealthService, sharedWhileRunning } from './health.service.js';
 import type { AccountServiceHealthIndicator } from './indicators/account-service.health.js';
 import type { DatabaseHealthIndicator } from './indicators/database.health.js';
 import type { LifecycleHealthIndicator } from './indicators/lifecycle.health.js';
@@ -86,5 +86,43 @@ describe('HealthService.dependencyReport', () => {
     const report = await Promise.all(svc.dependencyReport().map((check) => Promise.resolve(check())));
     expect(report.map((r) => Object.keys(r)[0])).toEqual(['database', 'nats', 'account_service', 'organization_service', 'outbox']);
     expect(Object.keys((await svc.summary()).dependencies)).not.toContain('outbox');
+  });
+});
+
+describe('sharedWhileRunning', () => {
+  const deferred = () => {
+    let resolve!: (r: HealthIndicatorResult) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<HealthIndicatorResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+
+  it('gives the calls made while a check runs that check, and starts a new one after it ends', async () => {
+    const runs: ReturnType<typeof deferred>[] = [];
+    const check = sharedWhileRunning(() => {
+      runs.push(deferred());
+      return runs[runs.length - 1].promise;
+    });
+    const burst = [check(), check(), check()];
+    expect(runs).toHaveLength(1);
+    runs[0].resolve(result('account_service', false));
+    expect(await Promise.all(burst)).toEqual([1, 2, 3].map(() => result('account_service', false)));
+    // ended: the next call asks again and sees the new state
+    const next = check();
+    expect(runs).toHaveLength(2);
+    runs[1].resolve(result('account_service', true));
+    expect(await next).toEqual(result('account_service', true));
+  });
+
+  it('starts a new check after one that failed', async () => {
+    let calls = 0;
+    const check = sharedWhileRunning(() => (++calls === 1 ? Promise.reject(new Error('boom')) : Promise.resolve(result('database', true))));
+    await expect(Promise.all([check(), check()])).rejects.toThrow('boom');
+    expect(calls).toBe(1);
+    await expect(check()).resolves.toEqual(result('database', true));
+    expect(calls).toBe(2);
   });
 });

@@ -32,6 +32,21 @@ export interface PlatformHealth {
   dependencies: Record<DependencyName, DependencyHealth>;
 }
 
+/**
+ * `check`, run at most once at a time: a call while it runs gets the running check's answer, a call
+ * after it ended starts a new one (no answer outlives its check, so nothing is cached). /health and
+ * /health/dependencies are public and each of their calls asks PostgreSQL and the account and
+ * organization services; a burst of them (every replica of a dashboard polling at once, or a
+ * flood) costs each dependency one check at a time instead of one per call.
+ */
+export function sharedWhileRunning(check: () => Promise<HealthIndicatorResult>): () => Promise<HealthIndicatorResult> {
+  let running: Promise<HealthIndicatorResult> | undefined;
+  return () =>
+    (running ??= check().finally(() => {
+      running = undefined;
+    }));
+}
+
 /** Which indicators each health endpoint runs, and the /health summary built from them. */
 @Injectable()
 export class HealthService {
@@ -51,23 +66,24 @@ export class HealthService {
 
   /** Readiness: the database (ping + migrations) and not shutting down. Nothing downstream. */
   readiness(): Check[] {
-    return [() => this.database.isHealthy('database'), () => this.lifecycle.isHealthy('lifecycle')];
+    return [this.databaseCheck, () => this.lifecycle.isHealthy('lifecycle')];
   }
 
   /** Every dependency. */
   dependencies(): Check[] {
-    return [
-      () => this.database.isHealthy('database'),
-      () => this.nats.isHealthy('nats'),
-      () => this.accounts.isHealthy('account_service'),
-      () => this.organizations.isHealthy('organization_service'),
-    ];
+    return [this.databaseCheck, () => this.nats.isHealthy('nats'), this.accountsCheck, this.organizationsCheck];
   }
 
   /** /health/dependencies: every dependency plus the outbox backlog (not part of the /health summary). */
   dependencyReport(): Check[] {
-    return [...this.dependencies(), () => this.outbox.isHealthy('outbox')];
+    return [...this.dependencies(), this.outboxCheck];
   }
+
+  // The checks that ask something over the network, each shared by the calls that arrive while it runs.
+  private readonly databaseCheck = sharedWhileRunning(() => this.database.isHealthy('database'));
+  private readonly accountsCheck = sharedWhileRunning(() => this.accounts.isHealthy('account_service'));
+  private readonly organizationsCheck = sharedWhileRunning(() => this.organizations.isHealthy('organization_service'));
+  private readonly outboxCheck = sharedWhileRunning(() => this.outbox.isHealthy('outbox'));
 
   /** unhealthy when the database is down; degraded when anything else is (a disabled bus is not down); healthy otherwise. */
   async summary(): Promise<PlatformHealth> {
