@@ -385,6 +385,20 @@ describe('provider cost definitions (PostgreSQL + NATS)', () => {
       expect(res.body.error.details.map((d: { field: string }) => d.field)).toEqual(['[1].bogus', '[2]']);
       expect(await row('ok_one')).toBeUndefined();
     });
+    it("should drop `constructor` keys inside a rotation's definitions as a single create does, never answering 500", async () => {
+      const metadata = { constructor: 'x', note: 'kept', nested: { constructor: {}, ok: 1 } };
+      const single = await request(t.baseUrl)
+        .post(ADMIN)
+        .set(INTERNAL)
+        .send(definition('pk_single', { provider: 'pk1', metadata }))
+        .expect(201);
+      expect(single.body.metadata).toEqual({ note: 'kept', nested: { ok: 1 } });
+      await rotate([definition('pk_rot', { provider: 'pk2', metadata })]).expect(200);
+      expect((await row('pk_rot')).metadata).toEqual({ note: 'kept', nested: { ok: 1 } });
+      // an item that is bad as well: its fields are named, as for any other bad item
+      const bad = await rotate([definition('pk_bad', { provider: 'pk3', metadata, unit_type: 7 })]).expect(400);
+      expect(new Set(bad.body.error.details.map((d: { field: string }) => d.field))).toEqual(new Set(['[0].unit_type']));
+    });
   });
 
   describe('events', () => {

@@ -1,4 +1,4 @@
-import { type ArgumentMetadata, Injectable, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, Injectable, stripProtoKeys, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { badRequest, type ErrorDetail } from '../errors/domain-error.js';
@@ -27,13 +27,17 @@ export function validationException(errors: ValidationError[]): Error {
 
 /**
  * Validates a plain object as a DTO the way the global pipe validates bodies (unknown fields
- * refused); for bodies the pipe cannot see whole (optional bodies, batch items).
+ * refused); for bodies the pipe cannot see whole (optional bodies, batch items). Like the pipe, it
+ * first removes `__proto__`, `prototype` and `constructor` keys at every depth (Nest's
+ * `stripProtoKeys`, which mutates `plain`): class-validator looks a nested object's rules up through
+ * its `constructor`, and a string there (`{"metadata": {"constructor": "x"}}`) made it throw, a 500.
  */
 export async function validateBody<T extends object>(
   cls: new () => T,
   plain: object,
   parent = '',
 ): Promise<{ dto: T; details: ErrorDetail[] }> {
+  stripProtoKeys(plain);
   const dto = plainToInstance(cls, plain);
   const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true });
   return { dto, details: validationDetails(errors, parent) };
