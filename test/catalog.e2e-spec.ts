@@ -657,6 +657,9 @@ describe('catalog (PostgreSQL)', () => {
         ['post', '/products', newProduct('g5', { description: 'nul\u0000inside' })],
         ['post', '/products', newProduct('g6', { metadata: { nested: ['x\u0000'] } })],
         ['post', '/products', newProduct('g7', { metadata: { ['key\u0000']: 1 } })],
+        // unpaired surrogates (JSON "\ud800"): jsonb refused them, a 500 until 2026-12-07
+        ['post', '/products', newProduct('g9', { metadata: { model: '\ud800' } })],
+        ['post', '/products', newProduct('g10', { features: ['ok', 'x\udc00'] })],
         ['patch', '/products/gpt-4', []],
         ['patch', '/products/gpt-4', { is_active: 'no' }],
         ['patch', '/plans/tier_free_001', { max_seats: 0 }],

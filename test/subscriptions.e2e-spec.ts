@@ -146,6 +146,11 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
       expect(bad.body.error.details.map((d: { field: string }) => d.field)).toContain('billing_cycle');
       await create({ user_id: newUser(), plan_id: 'tier_pro_001', colour: 'red' }).expect(400);
       await create({ user_id: 'a\u0000b', plan_id: 'tier_pro_001' }).expect(400);
+      // an unpaired surrogate (JSON "\ud800"): refused as the body arrives; it had reached the account client (503)
+      const lone = await create({ user_id: 'a\ud800b', plan_id: 'tier_pro_001' }).expect(400);
+      expect(lone.body.error.details).toEqual([
+        { field: 'user_id', message: 'user_id must be valid Unicode (it has an unpaired surrogate)' },
+      ]);
       await create({ plan_id: 'tier_pro_001' }).expect(400);
     });
 

@@ -15,6 +15,22 @@ describe('checkJsonBody', () => {
     );
   });
 
+  it('should name each string or key with an unpaired surrogate, and accept paired ones', () => {
+    // JSON.parse('"\\ud800"') gives a lone high surrogate: jsonb refuses it, text would store U+FFFD
+    const body = JSON.parse(
+      '{"features": ["ok", "\\ud800"], "metadata": {"model": "a\\udc00b", "\\ud83d": 1}, "emoji": "\\ud83d\\udca5"}',
+    ) as unknown;
+    expect(checkJsonBody(body)).toEqual(
+      expect.arrayContaining([
+        { field: 'features[1]', message: 'features[1] must be valid Unicode (it has an unpaired surrogate)' },
+        { field: 'metadata.model', message: 'metadata.model must be valid Unicode (it has an unpaired surrogate)' },
+        { field: 'metadata', message: 'metadata has a key with an unpaired surrogate' },
+      ]),
+    );
+    expect(checkJsonBody(body)).toHaveLength(3);
+    expect(checkJsonBody({ emoji: '💥', text: 'é and 日本' })).toEqual([]);
+  });
+
   it('should name the problems in a fixed order: the last value put on the stack first', () => {
     // expected: what the earlier version, which put every value on the stack, answered
     expect(

@@ -18,16 +18,26 @@ const pathOfEntry = (e: Pending): string => (e.parent === null || e.key === null
 /** the field a problem names: the value's path, or `body` for the whole */
 const fieldOf = (e: Pending): string => pathOfEntry(e) || 'body';
 
-/** Whether a value can have a problem (containers, and strings with a NUL): the others are not visited. */
+/**
+ * A string PostgreSQL cannot store as sent: a NUL (text and jsonb refuse U+0000), or an unpaired
+ * surrogate (`"\ud800"` in the JSON: jsonb refuses it, and text would get U+FFFD instead, changing
+ * the value). `isWellFormed` answers at once for a one-byte string, which cannot hold a surrogate.
+ */
+const badString = (value: string): boolean => value.includes('\u0000') || !value.isWellFormed();
+
+/** Whether a value can have a problem (containers, and bad strings): the others are not visited. */
 const worthVisiting = (value: unknown): boolean =>
-  typeof value === 'string' ? value.includes('\u0000') : value !== null && typeof value === 'object';
+  typeof value === 'string' ? badString(value) : value !== null && typeof value === 'object';
+
+const stringProblem = (field: string, value: string): string =>
+  value.includes('\u0000') ? `${field} must not contain NUL characters` : `${field} must be valid Unicode (it has an unpaired surrogate)`;
 
 /**
  * Checks a parsed JSON body before it is transformed and stored: nesting at most `maxDepth` levels
- * (deeper bodies would overflow the stack of recursive transformers) and no NUL character in any
- * string or key (PostgreSQL text and jsonb cannot store U+0000). Iterative, so any depth is safe.
- * Returns one detail per problem found (at most 20). It runs on every body and every consumed
- * event: values that cannot have a problem (numbers, booleans, null, strings without NUL) are not
+ * (deeper bodies would overflow the stack of recursive transformers), and no string or key that
+ * PostgreSQL cannot store as sent (a NUL, an unpaired surrogate: see badString). Iterative, so any
+ * depth is safe. Returns one detail per problem found (at most 20). It runs on every body and every
+ * consumed event: values that cannot have a problem (numbers, booleans, null, good strings) are not
  * put on the stack, and a path is built only for a problem.
  */
 export function checkJsonBody(body: unknown, maxDepth = MAX_JSON_DEPTH): ErrorDetail[] {
@@ -39,7 +49,7 @@ export function checkJsonBody(body: unknown, maxDepth = MAX_JSON_DEPTH): ErrorDe
     const { value, depth } = entry;
     if (typeof value === 'string') {
       const field = fieldOf(entry);
-      problems.push({ field, message: `${field} must not contain NUL characters` });
+      problems.push({ field, message: stringProblem(field, value) });
       continue;
     }
     if (depth >= maxDepth) {
@@ -55,9 +65,12 @@ export function checkJsonBody(body: unknown, maxDepth = MAX_JSON_DEPTH): ErrorDe
     }
     const object = value as Record<string, unknown>;
     for (const key of Object.keys(object)) {
-      if (key.includes('\u0000')) {
+      if (badString(key)) {
         const field = fieldOf(entry);
-        problems.push({ field, message: `${field} has a key with a NUL character` });
+        problems.push({
+          field,
+          message: `${field} has a key with ${key.includes('\u0000') ? 'a NUL character' : 'an unpaired surrogate'}`,
+        });
         continue;
       }
       if (worthVisiting(object[key])) stack.push({ value: object[key], parent: entry, key, depth: depth + 1 });
