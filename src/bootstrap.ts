@@ -28,6 +28,8 @@ import { setupOpenApi } from './openapi.js';
 export const API_PREFIX = 'api/v1/product';
 
 const JSON_CONTENT_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+/** A body's Content-Encoding the service reads: none, or `identity` (it decompresses nothing). */
+const IDENTITY_ENCODING = /^\s*(?:identity\s*)?$/i;
 const hasBody = (req: FastifyRequest): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -172,15 +174,29 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
     if (req.query === QUERY_ARRAY_TOO_LONG) return done(queryArrayTooLong(http.maxQueryArrayLength));
     // Bodies are JSON only (SPEC: 415 otherwise), also for the types Fastify and Nest parse by default
     // (text/plain, application/x-www-form-urlencoded).
-    if (hasBody(req) && !JSON_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) {
-      done(
-        new DomainError(
-          CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
-          'unsupported_media',
-          'Request body must be JSON (Content-Type: application/json)',
-        ),
-      );
-      return;
+    if (hasBody(req)) {
+      if (!JSON_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) {
+        done(
+          new DomainError(
+            CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            'unsupported_media',
+            'Request body must be JSON (Content-Type: application/json)',
+          ),
+        );
+        return;
+      }
+      // a compressed body would be read as JSON text and refused as invalid JSON, or worse; say what is wrong
+      const encoding = req.headers['content-encoding'];
+      if (encoding !== undefined && !IDENTITY_ENCODING.test(encoding)) {
+        done(
+          new DomainError(
+            CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
+            'unsupported_media',
+            'Request body must not be compressed (Content-Encoding: identity, or none)',
+          ),
+        );
+        return;
+      }
     }
     done();
   });

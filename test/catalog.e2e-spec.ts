@@ -596,6 +596,12 @@ describe('catalog (PostgreSQL)', () => {
       expectErrorBody(text, 415, 'UNSUPPORTED_MEDIA_TYPE');
       const xml = await post('/categories').set('Content-Type', 'application/xml').send('<a/>');
       expectErrorBody(xml, 415, 'UNSUPPORTED_MEDIA_TYPE');
+      // a compressed body: the service decompresses nothing (it had read the bytes as JSON text)
+      const body = JSON.stringify(newProduct('gz1'));
+      const gzip = await post('/products').set('Content-Type', 'application/json').set('Content-Encoding', 'gzip').send(body);
+      expectErrorBody(gzip, 415, 'UNSUPPORTED_MEDIA_TYPE');
+      expect(gzip.body.error.message).toBe('Request body must not be compressed (Content-Encoding: identity, or none)');
+      await post('/products').set('Content-Type', 'application/json').set('Content-Encoding', 'Identity').send(body).expect(201);
     });
 
     it('should reject unknown fields with per-field details, also nested ones', async () => {
