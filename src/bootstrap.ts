@@ -28,6 +28,9 @@ import { setupOpenApi } from './openapi.js';
 export const API_PREFIX = 'api/v1/product';
 
 const JSON_CONTENT_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+/** The charset parameter of a Content-Type, when one is given: JSON is UTF-8 (RFC 8259), and the parser reads UTF-8 only. */
+const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
+const UTF8 = /^utf-?8$/i;
 /** A body's Content-Encoding the service reads: none, or `identity` (it decompresses nothing). */
 const IDENTITY_ENCODING = /^\s*(?:identity\s*)?$/i;
 const hasBody = (req: FastifyRequest): boolean =>
@@ -175,13 +178,21 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
     // Bodies are JSON only (SPEC: 415 otherwise), also for the types Fastify and Nest parse by default
     // (text/plain, application/x-www-form-urlencoded).
     if (hasBody(req)) {
-      if (!JSON_CONTENT_TYPE.test(req.headers['content-type'] ?? '')) {
+      const contentType = req.headers['content-type'] ?? '';
+      if (!JSON_CONTENT_TYPE.test(contentType)) {
         done(
           new DomainError(
             CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
             'unsupported_media',
             'Request body must be JSON (Content-Type: application/json)',
           ),
+        );
+        return;
+      }
+      const charset = contentType.includes(';') ? CHARSET.exec(contentType)?.[1] : undefined;
+      if (charset !== undefined && !UTF8.test(charset)) {
+        done(
+          new DomainError(CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, 'unsupported_media', 'Request body must be UTF-8 JSON (charset=utf-8)'),
         );
         return;
       }

@@ -602,6 +602,12 @@ describe('catalog (PostgreSQL)', () => {
       expectErrorBody(gzip, 415, 'UNSUPPORTED_MEDIA_TYPE');
       expect(gzip.body.error.message).toBe('Request body must not be compressed (Content-Encoding: identity, or none)');
       await post('/products').set('Content-Type', 'application/json').set('Content-Encoding', 'Identity').send(body).expect(201);
+      // JSON is UTF-8 (RFC 8259): another declared charset is refused, as Express's body-parser does
+      const latin1 = await post('/products').set('Content-Type', 'application/json; charset=iso-8859-1').send(body);
+      expectErrorBody(latin1, 415, 'UNSUPPORTED_MEDIA_TYPE');
+      expect(latin1.body.error.message).toBe('Request body must be UTF-8 JSON (charset=utf-8)');
+      const utf8 = JSON.stringify(newProduct('gz2'));
+      await post('/products').set('Content-Type', 'application/json; Charset="UTF-8"').send(utf8).expect(201);
     });
 
     it('should reject unknown fields with per-field details, also nested ones', async () => {
