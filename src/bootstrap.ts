@@ -33,6 +33,8 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
 const UTF8 = /^utf-?8$/i;
 /** A body's Content-Encoding the service reads: none, or `identity` (it decompresses nothing). */
 const IDENTITY_ENCODING = /^\s*(?:identity\s*)?$/i;
+const unsupportedMedia = (message: string): DomainError =>
+  new DomainError(CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, 'unsupported_media', message);
 const hasBody = (req: FastifyRequest): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -176,37 +178,16 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
     if (req.query === TOO_MANY_QUERY_PARAMS) return done(tooManyQueryParams(http.maxQueryParams));
     if (req.query === QUERY_ARRAY_TOO_LONG) return done(queryArrayTooLong(http.maxQueryArrayLength));
     // Bodies are JSON only (SPEC: 415 otherwise), also for the types Fastify and Nest parse by default
-    // (text/plain, application/x-www-form-urlencoded).
+    // (text/plain, application/x-www-form-urlencoded); and UTF-8, uncompressed: what the parser reads.
     if (hasBody(req)) {
       const contentType = req.headers['content-type'] ?? '';
-      if (!JSON_CONTENT_TYPE.test(contentType)) {
-        done(
-          new DomainError(
-            CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
-            'unsupported_media',
-            'Request body must be JSON (Content-Type: application/json)',
-          ),
-        );
-        return;
-      }
+      if (!JSON_CONTENT_TYPE.test(contentType)) return done(unsupportedMedia('Request body must be JSON (Content-Type: application/json)'));
       const charset = contentType.includes(';') ? CHARSET.exec(contentType)?.[1] : undefined;
-      if (charset !== undefined && !UTF8.test(charset)) {
-        done(
-          new DomainError(CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, 'unsupported_media', 'Request body must be UTF-8 JSON (charset=utf-8)'),
-        );
-        return;
-      }
-      // a compressed body would be read as JSON text and refused as invalid JSON, or worse; say what is wrong
+      if (charset !== undefined && !UTF8.test(charset)) return done(unsupportedMedia('Request body must be UTF-8 JSON (charset=utf-8)'));
+      // a compressed body would be read as JSON text and refused as invalid JSON, or worse
       const encoding = req.headers['content-encoding'];
       if (encoding !== undefined && !IDENTITY_ENCODING.test(encoding)) {
-        done(
-          new DomainError(
-            CommonErrorCode.UNSUPPORTED_MEDIA_TYPE,
-            'unsupported_media',
-            'Request body must not be compressed (Content-Encoding: identity, or none)',
-          ),
-        );
-        return;
+        return done(unsupportedMedia('Request body must not be compressed (Content-Encoding: identity, or none)'));
       }
     }
     done();
