@@ -73,7 +73,7 @@ describe('quota limits (pure)', () => {
   describe('decideQuotas', () => {
     const [daily] = countersFor(sub(), planLimits({ model_inference: { daily_requests: 3 } }), product, NOW);
     const [units] = countersFor(sub(), planLimits({ model_inference: { period_units: '10' } }), product, NOW);
-    const rec = (ord: number, submission: number, enforce: boolean, counter: QuotaCounter, amount = 1): QuotaCandidate => ({
+    const rec = (ord: number, submission: number, enforce: boolean, counter: QuotaCounter, amount = '1'): QuotaCandidate => ({
       ord,
       submission,
       enforce,
@@ -85,7 +85,7 @@ describe('quota limits (pure)', () => {
     it('should refuse an enforced request that would pass a limit, take back a refused batch, and let the others through', () => {
       const decision = decideQuotas(
         [rec(0, 0, true, daily), rec(1, 1, true, daily), rec(2, 1, true, daily), rec(3, 2, true, daily), rec(4, 3, false, daily)],
-        new Map([[daily.id, new Decimal(1)]]),
+        new Map([[daily.id, new Decimal('1')]]),
       );
       // used 1: request 0 → 2; request 1 (two records) would reach 4 > 3: refused whole; request 2 → 3; request 3 (not enforced) → 4, over
       expect([...decision.refused.keys()]).toEqual([1]);
@@ -95,15 +95,15 @@ describe('quota limits (pure)', () => {
     });
 
     it('should reach every threshold a jump crosses, once each, with the value after the record that reached it', () => {
-      const decision = decideQuotas([rec(0, 0, false, units, 4), rec(1, 0, false, units, 7)], new Map([[units.id, new Decimal(0)]]));
+      const decision = decideQuotas([rec(0, 0, false, units, '4'), rec(1, 0, false, units, '7')], new Map([[units.id, new Decimal('0')]]));
       expect(decision.reached.map((r) => [r.percent, r.used.toFixed(), r.ord])).toEqual([
         [50, '11', 1],
         [80, '11', 1],
         [100, '11', 1],
       ]);
-      const jump = decideQuotas([rec(0, 0, false, units, 4), rec(1, 1, false, units, 7)], new Map([[units.id, new Decimal(4.9)]]));
+      const jump = decideQuotas([rec(0, 0, false, units, '4'), rec(1, 1, false, units, '7')], new Map([[units.id, new Decimal('4.9')]]));
       expect(jump.reached.map((r) => r.percent)).toEqual([50, 80, 100]);
-      const none = decideQuotas([rec(0, 0, false, units, 1)], new Map([[units.id, new Decimal(12)]]));
+      const none = decideQuotas([rec(0, 0, false, units, '1')], new Map([[units.id, new Decimal('12')]]));
       expect(none.reached).toEqual([]);
     });
   });
