@@ -129,7 +129,10 @@ describe('Idempotency-Key (PostgreSQL)', () => {
         END IF;
         RETURN NEW;
       END $$`);
-    await db.query(`CREATE TRIGGER test_idem_fault BEFORE UPDATE ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION test_idem_fault()`);
+    // the response is stored by an UPDATE (a request transaction) or with the claim's INSERT (a group commit)
+    await db.query(
+      `CREATE TRIGGER test_idem_fault BEFORE INSERT OR UPDATE ON idempotency_keys FOR EACH ROW EXECUTE FUNCTION test_idem_fault()`,
+    );
     const body = { user_id: user, product_id: 'gpt-4', usage_amount: 3 };
     try {
       const failed = await post('/usage/record', 'atomic-key', body);

@@ -10,6 +10,7 @@ import { type Tx, UnitOfWork } from '../database/unit-of-work.js';
 import { badRequest } from '../common/errors/domain-error.js';
 import { isIdentifier } from '../common/validation/validators.js';
 import { canonicalJson } from './canonical-json.js';
+import { GroupedKey, IDEMPOTENT_GROUPED } from './grouped-key.js';
 import { IdempotencyErrors } from './idempotency.errors.js';
 import { type ClaimRequest, IdempotencyRepository } from './idempotency.repository.js';
 
@@ -28,7 +29,7 @@ type Outcome = { replayed: true; body: unknown } | { replayed: false; body: unkn
  * effect and its stored response commit together or not at all: a process killed mid-request
  * leaves nothing (its transaction is rolled back), and a retry runs again; a retry after the
  * COMMIT replays the response. Of concurrent requests with one key exactly one runs: the claim of
- * the others waits on the key's unique index until the first commits (they replay its response) or
+ * the others waits on the key's advisory lock until the first commits (they replay its response) or
  * rolls back (one of them runs); after IDEMPOTENCY_WAIT_MS the wait ends in 409
  * IDEMPOTENCY_KEY_IN_PROGRESS. A completed key replays with `Idempotent-Replayed: true` when the
  * body matches, else 409 IDEMPOTENCY_KEY_REUSED. A failed request (any 4xx or 5xx) rolls back:
@@ -36,7 +37,8 @@ type Outcome = { replayed: true; body: unknown } | { replayed: false; body: unkn
  *
  * Cost, only for requests that send a key: the request holds one database connection from the
  * claim to the COMMIT (also while it calls the account service), and its units of work are
- * savepoints; usage records with a key commit alone, not in a group.
+ * savepoints. A route whose writer commits in groups (`@Idempotent({ grouped: true })`: usage
+ * records) has its group claim the key and store the response instead (`grouped`, GroupedKey).
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -68,26 +70,58 @@ export class IdempotencyInterceptor implements NestInterceptor {
       .digest('hex');
     const reply = http.getResponse<FastifyReply>();
     const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
+    const claim = { scope, key, method: req.method, path, requestHash };
 
-    const run = this.uow.around(async (tx): Promise<Outcome> => {
-      await this.store.setLockTimeout(tx, IDEMPOTENCY_WAIT_MS);
-      if (!(await this.claim(tx, { scope, key, method: req.method, path, requestHash, now: this.clock.now() }))) {
-        const row = await this.store.find(tx, scope, key);
-        if (!row) throw IdempotencyErrors.inProgress(); // gone again in between (expired and pruned): retry
-        if (row.requestHash !== requestHash) throw IdempotencyErrors.reused();
-        if (row.state !== 'completed') throw IdempotencyErrors.inProgress();
-        return { replayed: true, body: row.responseBody };
-      }
-      const body: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
-      await this.store.complete(tx, scope, key, status, body);
-      return { replayed: false, body };
-    });
+    const run = this.reflector.get<boolean | undefined>(IDEMPOTENT_GROUPED, context.getHandler())
+      ? this.grouped(req, next, new GroupedKey(scope, key, req.method, path, requestHash, status))
+      : this.alone(next, claim, status);
     return from(run).pipe(
       map((outcome) => {
         if (outcome.replayed) void reply.header('Idempotent-Replayed', 'true');
         return outcome.body;
       }),
     );
+  }
+
+  /**
+   * The classic way: the whole request in ONE request transaction that claims the key first,
+   * replays a completed one, or runs the handler and stores its response before the COMMIT.
+   */
+  private alone(next: CallHandler, claim: Omit<ClaimRequest, 'now'>, status: number): Promise<Outcome> {
+    return this.uow.around(async (tx): Promise<Outcome> => {
+      await this.store.setLockTimeout(tx, IDEMPOTENCY_WAIT_MS);
+      if (!(await this.claim(tx, { ...claim, now: this.clock.now() }))) {
+        const row = await this.store.find(tx, claim.scope, claim.key);
+        if (!row) throw IdempotencyErrors.inProgress(); // gone again in between (expired and pruned): retry
+        if (row.requestHash !== claim.requestHash) throw IdempotencyErrors.reused();
+        if (row.state !== 'completed') throw IdempotencyErrors.inProgress();
+        return { replayed: true, body: row.responseBody };
+      }
+      const body: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
+      await this.store.complete(tx, claim.scope, claim.key, status, body);
+      return { replayed: false, body };
+    });
+  }
+
+  /**
+   * A grouped route (`@Idempotent({ grouped: true })`): the handler hands the key to its writer,
+   * whose group claims and settles it (GroupedKey). A request the group did not settle (it failed
+   * before its key was claimed, or the key was busy) runs again the classic way: the handler is
+   * invoked a second time (pipes included), now without the key. Safe whatever the first attempt
+   * did: had its group committed the effect, it committed the stored response with it, and the
+   * classic claim replays that.
+   */
+  private async grouped(req: AuthedRequest, next: CallHandler, key: GroupedKey): Promise<Outcome> {
+    key.attachTo(req);
+    try {
+      await lastValueFrom(next.handle(), { defaultValue: undefined });
+    } catch (err) {
+      if (key.settled) throw err;
+      GroupedKey.detachFrom(req);
+      return this.alone(next, key, key.status);
+    }
+    if (!key.settled) throw new Error(`${req.url}: a grouped route answered without settling its Idempotency-Key`);
+    return { replayed: key.replayed, body: key.response };
   }
 
   /** The claim; a wait that runs out (another request holds the key) is 409 IDEMPOTENCY_KEY_IN_PROGRESS. */

@@ -7,9 +7,11 @@ import { badRequest, CommonErrorCode, DomainError, type ErrorDetail, forbidden, 
 import type { Decimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { GroupCommitQueue, type Outcome } from '../../database/group-commit.js';
-import { UnitOfWork } from '../../database/unit-of-work.js';
+import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import type { ProductUsageRecordedData } from '../../events/models/event-data.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
+import type { GroupedKey } from '../../idempotency/grouped-key.js';
+import { GroupedKeys, type KeyDecision } from '../../idempotency/grouped-keys.service.js';
 import { CatalogErrors } from '../catalog/catalog.errors.js';
 import type { ProductEntity } from '../catalog/entities/product.entity.js';
 import type { PriceSchedule } from '../catalog/pricing-engine.js';
@@ -29,6 +31,7 @@ import { decideQuotas, type QuotaCandidate, type QuotaCounter, quotaNumber } fro
 import { counterRow, UsageQuotas } from './usage-quotas.service.js';
 import { UsageQuotaRepository } from './usage-quota.repository.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
+import { type RecordUsageResponse, toRecordUsageResponse } from './usage.mapper.js';
 
 const MAX_RACE_RETRIES = 3;
 
@@ -57,6 +60,8 @@ interface Submission {
   now: Date;
   /** the subscriptions its records name, once checked (filled by the group) */
   subscriptions: Map<string, SubscriptionEntity>;
+  /** its Idempotency-Key, claimed and settled by the group (a single record only) */
+  key?: GroupedKey;
 }
 
 export interface RecordOutcome {
@@ -98,11 +103,16 @@ interface GroupPlan {
   repeats: { a: Accepted; first: number; submission: number }[];
 }
 
-/** What a group stored: its plan, the stored records its duplicates point at (by dedupKey), and the requests refused (429). */
+/**
+ * What a group stored: its plan, the stored records its duplicates point at (by dedupKey), the
+ * requests refused (429), and what the claim decided for each keyed request (by request), with the
+ * response stored under the key of each that succeeded.
+ */
 interface Stored {
   plan: GroupPlan;
   earlier: Map<string, UsageRecordEntity>;
   refused: Map<number, DomainError>;
+  keys: Map<number, { decision: KeyDecision; body?: RecordUsageResponse }>;
 }
 
 interface Schedules {
@@ -111,6 +121,13 @@ interface Schedules {
   unsaved: Map<string, PriceSchedule>;
 }
 const newSchedules = (): Schedules => ({ byProduct: new Map(), ids: new Map(), unsaved: new Map() });
+
+/** A group's claim did not get every key: it rolled back; the decisions for the requests whose keys it did not get. */
+class KeysTaken extends Error {
+  constructor(readonly decisions: [number, KeyDecision][]) {
+    super('an Idempotency-Key of the group is not its own');
+  }
+}
 
 const dedupKey = (userId: string, productId: string, requestId: string): string => JSON.stringify([userId, productId, requestId]);
 
@@ -129,8 +146,11 @@ const isEarlier = (r: GroupEntry, earlier: ReadonlyMap<string, UsageRecordEntity
  * published again), or its own error; a transaction that fails as a whole is retried one request
  * at a time (GroupCommitQueue), so one request never fails another.
  *
- * A request inside a request transaction (it sent an `Idempotency-Key`: its effect and its stored
- * response must commit together) does not join a group: it commits alone, in that transaction.
+ * A request with an `Idempotency-Key` (`recordKeyed`) joins a group too: the group's transaction
+ * claims its key first and stores its response before the COMMIT (GroupedKeys), so the effect and
+ * the stored response commit together. A request inside a request transaction (a key the group
+ * could not settle, run again by the interceptor, or a keyed batch) commits alone, in that
+ * transaction.
  *
  * Cost: the upsert returns each total after the group, so each record takes the next units
  * [before, before + amount) in arrival order and is priced by the pricing engine over that range.
@@ -154,6 +174,7 @@ export class UsageRecorder {
     private readonly costs: CostDefinitionStore,
     private readonly quotas: UsageQuotas,
     private readonly quotaRepo: UsageQuotaRepository,
+    private readonly keys: GroupedKeys,
   ) {
     const group = config.get('usage', { infer: true });
     this.queue = new GroupCommitQueue<Submission, RecordOutcome[]>({
@@ -178,12 +199,23 @@ export class UsageRecorder {
     return outcome;
   }
 
+  /**
+   * POST /usage/record with an `Idempotency-Key` (body already DTO-validated): recorded in a group
+   * that claims the key and stores the response with the record. Answers that response, or the
+   * stored one of an earlier request with the key (`key.replayed`). A failure with `key.settled`
+   * unset leaves the request to be run again in a request transaction (IdempotencyInterceptor).
+   */
+  async recordKeyed(dto: RecordUsageDto, ctx: CallContext, key: GroupedKey): Promise<RecordUsageResponse> {
+    await this.record([dto], ctx, false, key);
+    return key.response as RecordUsageResponse;
+  }
+
   /** POST /usage/records/batch: items already validated one by one (UsageBatchPipe). */
   recordBatch(dtos: RecordUsageDto[], ctx: CallContext): Promise<RecordOutcome[]> {
     return this.record(dtos, ctx, true);
   }
 
-  private async record(dtos: RecordUsageDto[], ctx: CallContext, batch: boolean): Promise<RecordOutcome[]> {
+  private async record(dtos: RecordUsageDto[], ctx: CallContext, batch: boolean, key?: GroupedKey): Promise<RecordOutcome[]> {
     const now = this.clock.now();
     const failures = new Failures(batch);
     const accepted: Accepted[] = [];
@@ -228,7 +260,7 @@ export class UsageRecorder {
       else if (!a.product.isActive) refuse(a.index, CatalogErrors.productInactive(a.productId));
     }
     business.throwIfAny();
-    const submission: Submission = { accepted, batch, ctx, now, subscriptions: new Map() };
+    const submission: Submission = { accepted, batch, ctx, now, subscriptions: new Map(), key };
     // inside a request transaction (an Idempotency-Key): commit there, alone, with the stored response
     if (this.uow.inRequestTransaction) {
       const [outcome] = await this.commitGroup([submission]);
@@ -264,22 +296,25 @@ export class UsageRecorder {
       }
     }
 
+    const keyed = live.some((i) => submissions[i].key !== undefined);
     const stored =
-      counters.size === 0 ? await this.store(submissions, live, now) : await this.storeWithQuotas(submissions, live, counters, now);
+      counters.size === 0 && !keyed
+        ? await this.store(submissions, live, now)
+        : await this.storeInTransaction(submissions, live, counters, now);
+    // a keyed request refused here (429) stays unsettled: its key was not claimed, and may hold a
+    // response to replay; the interceptor runs it again alone, which claims the key first
     for (const [i, error] of stored.refused) results[i] = { ok: false, error };
-    const { records, repeats } = stored.plan;
-    const answers: RecordOutcome[] = records.map((r) => {
-      const record = r.a.requestId === null ? undefined : stored.earlier.get(dedupKey(r.a.userId, r.a.productId, r.a.requestId));
-      return record
-        ? { index: r.a.index, duplicate: true, record, product: r.a.product }
-        : { index: r.a.index, duplicate: false, record: r.record, product: r.a.product };
-    });
-    const valueOf = (i: number) => (results[i] as { ok: true; value: RecordOutcome[] }).value;
-    for (const [k, r] of records.entries()) valueOf(r.submission).push(answers[k]);
-    for (const { a, first, submission } of repeats) {
-      valueOf(submission).push({ index: a.index, duplicate: true, record: answers[first].record, product: answers[first].product });
+    UsageRecorder.answer(stored, results);
+    for (const [i, { decision, body }] of stored.keys) {
+      const key = submissions[i].key as GroupedKey;
+      if (decision.kind === 'owned') key.answered(body);
+      else if (decision.kind === 'replay') key.answered(decision.body, true);
+      else {
+        results[i] = { ok: false, error: decision.error };
+        if (decision.final) key.failed();
+      }
     }
-    for (const r of results) if (r.ok) r.value.sort((x, y) => x.index - y.index);
+    const { records } = stored.plan;
     this.logger.debug(
       {
         requests: submissions.length,
@@ -344,6 +379,27 @@ export class UsageRecorder {
     for (const id of schedules.unsaved.keys()) this.savedSchedules.add(id);
   }
 
+  /**
+   * Each request's records (to `results`, sorted by index), from what its group stored: a new record,
+   * or the stored record of its request_id (`duplicate`), or the first of a request_id repeated in
+   * the group. Requests whose result is an error are left alone.
+   */
+  private static answer(stored: Pick<Stored, 'plan' | 'earlier'>, results: Outcome<RecordOutcome[]>[]): void {
+    const { records, repeats } = stored.plan;
+    const answers: RecordOutcome[] = records.map((r) => {
+      const record = r.a.requestId === null ? undefined : stored.earlier.get(dedupKey(r.a.userId, r.a.productId, r.a.requestId));
+      return record
+        ? { index: r.a.index, duplicate: true, record, product: r.a.product }
+        : { index: r.a.index, duplicate: false, record: r.record, product: r.a.product };
+    });
+    const valueOf = (i: number) => (results[i] as { ok: true; value: RecordOutcome[] }).value;
+    for (const [k, r] of records.entries()) valueOf(r.submission).push(answers[k]);
+    for (const { a, first, submission } of repeats) {
+      valueOf(submission).push({ index: a.index, duplicate: true, record: answers[first].record, product: answers[first].product });
+    }
+    for (const r of results) if (r.ok) r.value.sort((x, y) => x.index - y.index);
+  }
+
   /** Sets each new record's units and price from the statement's outcomes. */
   private static priced(records: readonly GroupEntry[], outcomes: readonly GroupOutcome[]): void {
     const byOrd = new Map(records.map((r) => [r.ord, r]));
@@ -373,7 +429,7 @@ export class UsageRecorder {
         });
         this.saved(schedules);
         UsageRecorder.priced(plan.records, outcomes);
-        return { plan, earlier, refused: new Map() };
+        return { plan, earlier, refused: new Map(), keys: new Map() };
       } catch (err) {
         if (!(err instanceof RequestIdTaken)) throw err;
         await this.readEarlier(fresh, earlier, attempt);
@@ -382,15 +438,19 @@ export class UsageRecorder {
   }
 
   /**
-   * A group with records under plan limits: ONE transaction that first locks the counters of every
-   * limit the group touches (an upsert taking each row's lock, in key order), then decides in memory
-   * in arrival order (decideQuotas): an enforced record that would pass a limit refuses its request
-   * (429; the others go on), the rest are stored, `over_quota` when past a limit; then the group
-   * statement, and the counters with the thresholds reached and their events. Concurrent groups (and
-   * replicas) touching a counter wait on its row lock, so they decide one after the other: enforced
-   * records never pass a limit together. Round trips: BEGIN, lock, records, counters, COMMIT.
+   * A group with records under plan limits, or with keyed requests: ONE transaction that locks the
+   * counters of every limit the group touches (an upsert taking each row's lock, in key order), then
+   * decides in memory in arrival order (decideQuotas): an enforced record that would pass a limit
+   * refuses its request (429; the others go on), the rest are stored, `over_quota` when past a limit;
+   * then the group statement, the counters with the thresholds reached and their events, and last
+   * the keys of its keyed requests, each claimed with its response (GroupedKeys.claim). Concurrent
+   * groups (and replicas) touching a counter wait on its row lock, so they decide one after the
+   * other: enforced records never pass a limit together. When the claim does not get every key (a
+   * retry of a completed key, a key another transaction holds), the transaction rolls back and runs
+   * again without those requests, answered from the claim (KeysTaken). Round trips: BEGIN, lock
+   * (with limits), records, counters (with limits), keys (with keys), COMMIT.
    */
-  private async storeWithQuotas(
+  private async storeInTransaction(
     submissions: readonly Submission[],
     live: readonly number[],
     counters: ReadonlyMap<Accepted, QuotaCounter[]>,
@@ -399,14 +459,18 @@ export class UsageRecorder {
     const earlier = new Map<string, UsageRecordEntity>();
     const rows = new Map<string, QuotaCounter>();
     for (const list of counters.values()) for (const c of list) rows.set(c.id, c);
-    for (let attempt = 1; ; attempt++) {
+    // keyed requests answered without the group: a key repeated in it, and keys a rolled-back attempt's claim did not get
+    const decided = new Map<number, KeyDecision>();
+    const keyed = live.filter((i) => submissions[i].key !== undefined);
+    for (const p of GroupedKeys.repeats(keyed.map((i) => submissions[i].key as GroupedKey))) decided.set(keyed[p], GroupedKeys.repeated());
+    for (let races = 0; ;) {
       const schedules = newSchedules();
       let fresh: GroupEntry[] = [];
       try {
         const result = await this.uow.run(async (tx) => {
           const used = await this.quotaRepo.lock(tx, [...rows.values()].map(counterRow), now);
           const refused = new Map<number, DomainError>();
-          let current = [...live];
+          let current = live.filter((i) => !decided.has(i));
           for (;;) {
             const plan = this.build(submissions, current, schedules);
             fresh = plan.records.filter((r) => !isEarlier(r, earlier));
@@ -468,18 +532,52 @@ export class UsageRecorder {
             }));
             const deltas = [...decision.deltas.values()].map(({ counter, delta }) => ({ ...counterRow(counter), delta }));
             await this.quotaRepo.apply(tx, deltas, thresholds, now);
+            UsageRecorder.priced(plan.records, outcomes);
+            const keys = await this.claimKeys(tx, submissions, current, { plan, earlier });
+            const taken = [...keys].filter(([, k]) => k.decision.kind !== 'owned');
+            if (taken.length > 0) throw new KeysTaken(taken.map(([i, k]) => [i, k.decision]));
             if (outcomes.length > 0 || thresholds.length > 0) this.events.written(tx);
-            return { plan, refused, outcomes };
+            return { plan, refused, keys };
           }
         });
         this.saved(schedules);
-        UsageRecorder.priced(result.plan.records, result.outcomes);
-        return { plan: result.plan, earlier, refused: result.refused };
+        for (const [i, decision] of decided) result.keys.set(i, { decision });
+        return { plan: result.plan, earlier, refused: result.refused, keys: result.keys };
       } catch (err) {
+        if (err instanceof KeysTaken) {
+          for (const [i, decision] of err.decisions) decided.set(i, decision);
+          continue;
+        }
         if (!(err instanceof RequestIdTaken)) throw err;
-        await this.readEarlier(fresh, earlier, attempt);
+        await this.readEarlier(fresh, earlier, ++races);
       }
     }
+  }
+
+  /**
+   * After the group's writes: the keys of the keyed requests among `current` (the requests in the
+   * group's plan, none refused), each claimed with its request's response (rendered as the
+   * controller renders it), by request.
+   */
+  private async claimKeys(
+    tx: Tx,
+    submissions: readonly Submission[],
+    current: readonly number[],
+    stored: Pick<Stored, 'plan' | 'earlier'>,
+  ): Promise<Stored['keys']> {
+    const keyed = current.filter((i) => submissions[i].key !== undefined);
+    if (keyed.length === 0) return new Map();
+    const results: Outcome<RecordOutcome[]>[] = submissions.map(() => ({ ok: true, value: [] }));
+    UsageRecorder.answer(stored, results);
+    const bodies = keyed.map((i) => {
+      const [{ record, product, duplicate }] = (results[i] as { ok: true; value: RecordOutcome[] }).value;
+      return toRecordUsageResponse(record, product, duplicate);
+    });
+    const decisions = await this.keys.claim(
+      tx,
+      keyed.map((i, n) => ({ key: submissions[i].key as GroupedKey, body: bodies[n] })),
+    );
+    return new Map(keyed.map((i, n) => [i, { decision: decisions[n], body: bodies[n] }]));
   }
 
   /** After RequestIdTaken: the stored records of the statement's request_ids, into `earlier`. */

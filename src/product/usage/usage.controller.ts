@@ -3,55 +3,19 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Ctx, InternalOnly } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
+import { GroupedIdempotencyKey, type GroupedKey } from '../../idempotency/grouped-key.js';
 import { Idempotent } from '../../idempotency/idempotent.decorator.js';
 import { sendPage } from '../../common/pagination/send-page.js';
 import { IdentifierPipe } from '../../common/validation/identifier.pipe.js';
 import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery, VoidUsageDto } from './dto/usage.dto.js';
 import { type VoidUsageResponse, UsageVoids } from './usage-voids.service.js';
 import { RecordUsagePipe, UsageBatchPipe } from './usage-batch.pipe.js';
-import { USAGE_RECORD_EXAMPLE, type UsageRecordView } from './usage.mapper.js';
+import { type RecordUsageResponse, toRecordUsageResponse, USAGE_RECORD_EXAMPLE, type UsageRecordView } from './usage.mapper.js';
 import { UsageQueries } from './usage-queries.service.js';
-import { type RecordOutcome, UsageRecorder } from './usage-recorder.service.js';
+import { UsageRecorder } from './usage-recorder.service.js';
 
 /** The validated body: not the class (a mapped type is emitted as Object, so the global pipe leaves it to RecordUsagePipe / UsageBatchPipe). */
 type RecordUsageBody = Pick<RecordUsageDto, keyof RecordUsageDto>;
-
-export interface RecordUsageResponse {
-  success: true;
-  message: string;
-  usage_record_id: string;
-  duplicate: boolean;
-  product: { product_id: string; name: string; product_type: string; unit_type: string; pricing_type: string };
-  recorded_amount: string;
-  unit_price: string;
-  total_cost: string;
-  currency: string;
-  is_free_tier: boolean;
-  /** stored past a plan limit */
-  over_quota: boolean;
-  timestamp: string;
-}
-
-const toResponse = (o: RecordOutcome): RecordUsageResponse => ({
-  success: true,
-  message: o.duplicate ? 'Duplicate usage: already recorded, not charged again' : 'Usage recorded',
-  usage_record_id: o.record.usageRecordId,
-  duplicate: o.duplicate,
-  product: {
-    product_id: o.product.productId,
-    name: o.product.name,
-    product_type: o.product.productType,
-    unit_type: o.product.unitType,
-    pricing_type: o.product.pricingType,
-  },
-  recorded_amount: o.record.usageAmount,
-  unit_price: o.record.unitPrice,
-  total_cost: o.record.totalCost,
-  currency: o.record.currency,
-  is_free_tier: o.record.isFreeTier,
-  over_quota: o.record.overQuota ?? false,
-  timestamp: o.record.usageTimestamp.toISOString(),
-});
 
 const USAGE_ENTRY_EXAMPLE = {
   usage_amount: '2147483648',
@@ -81,7 +45,7 @@ export class UsageController {
       'billable unit of the record (0 when all of it was free). A repeated `request_id` for the same user and product returns ' +
       'the first record (`duplicate: true`), not charged or published again.',
   })
-  @Idempotent()
+  @Idempotent({ grouped: true })
   @ApiOkResponse({
     schema: {
       example: {
@@ -134,8 +98,15 @@ export class UsageController {
   })
   @ApiResponse({ status: 422, description: 'PRODUCT_NOT_FOUND, PRODUCT_INACTIVE, SUBSCRIPTION_NOT_ACTIVE, SUBSCRIPTION_REQUIRED' })
   @ApiBody({ type: RecordUsageDto })
-  async record(@Body(RecordUsagePipe) dto: RecordUsageBody, @Ctx() ctx: CallContext): Promise<RecordUsageResponse> {
-    return toResponse(await this.recorder.recordOne(dto, ctx));
+  async record(
+    @Body(RecordUsagePipe) dto: RecordUsageBody,
+    @Ctx() ctx: CallContext,
+    @GroupedIdempotencyKey() key: GroupedKey | undefined,
+  ): Promise<RecordUsageResponse> {
+    // with an Idempotency-Key: the key is claimed and its response stored in the record's group
+    if (key) return this.recorder.recordKeyed(dto, ctx, key);
+    const { record, product, duplicate } = await this.recorder.recordOne(dto, ctx);
+    return toRecordUsageResponse(record, product, duplicate);
   }
 
   @Post('usage/records/batch')

@@ -1,3 +1,4 @@
+import type { ProductEntity } from '../catalog/entities/product.entity.js';
 import type { UsageRecordEntity } from './usage-record.entity.js';
 
 export interface UsageRecordView {
@@ -73,3 +74,42 @@ export const USAGE_RECORD_EXAMPLE: UsageRecordView = {
   credited_cost: '0',
   over_quota: false,
 };
+
+/** The answer of POST /usage/record. */
+export interface RecordUsageResponse {
+  success: true;
+  message: string;
+  usage_record_id: string;
+  duplicate: boolean;
+  product: { product_id: string; name: string; product_type: string; unit_type: string; pricing_type: string };
+  recorded_amount: string;
+  unit_price: string;
+  total_cost: string;
+  currency: string;
+  is_free_tier: boolean;
+  /** stored past a plan limit */
+  over_quota: boolean;
+  timestamp: string;
+}
+
+/** POST /usage/record's answer for a record (`duplicate`: the stored record of a repeated request_id). */
+export const toRecordUsageResponse = (record: UsageRecordEntity, product: ProductEntity, duplicate: boolean): RecordUsageResponse => ({
+  success: true,
+  message: duplicate ? 'Duplicate usage: already recorded, not charged again' : 'Usage recorded',
+  usage_record_id: record.usageRecordId,
+  duplicate,
+  product: {
+    product_id: product.productId,
+    name: product.name,
+    product_type: product.productType,
+    unit_type: product.unitType,
+    pricing_type: product.pricingType,
+  },
+  recorded_amount: record.usageAmount,
+  unit_price: record.unitPrice,
+  total_cost: record.totalCost,
+  currency: record.currency,
+  is_free_tier: record.isFreeTier,
+  over_quota: record.overQuota ?? false,
+  timestamp: record.usageTimestamp.toISOString(),
+});
