@@ -9,6 +9,8 @@
 //   node bench/profile.mjs POST /api/v1/product/usage/record        (a usage record body, unique request ids)
 //   PROFILE_SECONDS=15 PROFILE_CONNECTIONS=32 PROFILE_NATS_URL=off node bench/profile.mjs GET /api/v1/product/products/gpt-4o
 //   PROFILE_KIND=heap node bench/profile.mjs POST /api/v1/product/usage/record   (what allocates: bytes per request)
+//   PROFILE_IDEMPOTENCY_KEYS=1 node bench/profile.mjs POST /api/v1/product/usage/record   (a unique Idempotency-Key
+//                                                                  per request, and no request_id in the body)
 //
 // The .cpuprofile stays in the printed directory (open it in Chrome DevTools or speedscope for the
 // flame graph). Uses a scratch database on the local PostgreSQL (dropped at the end).
@@ -32,10 +34,12 @@ const connections = Number(process.env.PROFILE_CONNECTIONS ?? 32);
 const adminUrl = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const natsUrl = process.env.PROFILE_NATS_URL ?? 'nats://127.0.0.1:4222';
 const heapProfile = process.env.PROFILE_KIND === 'heap';
+const keyed = process.env.PROFILE_IDEMPOTENCY_KEYS === '1';
 const runId = randomBytes(4).toString('hex');
 const SECRET = 'profile-internal-secret';
 
 const bodies = sampleBodies('prof', runId);
+let keyCount = 0;
 
 async function main() {
   const profileDir = mkdtempSync(join(tmpdir(), 'product-profile-'));
@@ -75,7 +79,8 @@ async function main() {
     method,
     path,
     headers: { 'content-type': 'application/json', 'x-internal-service': 'true', 'x-internal-service-secret': SECRET },
-    body: makeBody,
+    body: keyed && makeBody ? () => ({ ...makeBody(), request_id: undefined }) : makeBody,
+    ...(keyed ? { requestHeaders: () => ({ 'idempotency-key': `prof-key-${runId}-${keyCount++}` }) } : {}),
   };
   log(`warm-up 3 s, then profiling ${method} ${path}: ${seconds} s, ${connections} connections`);
   await autocannonRun(target, { seconds: 3, connections });

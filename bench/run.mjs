@@ -27,7 +27,8 @@
 //   product_read_token   the product read with a user's bearer token (HS256, AUTH_JWT_SECRET): the
 //                        same rounds and comparisons; what a signed-in caller's request pays for its token
 //   usage_record         POST /usage/record (internal headers, unique request_id, 1000 users) vs
-//                        reference POST /usage; then rows in usage_records vs `product.usage.recorded`
+//                        reference POST /usage, and the same with a unique Idempotency-Key instead
+//                        of the request_id; then rows in usage_records vs `product.usage.recorded`
 //                        messages on the stream (waits for the outbox to drain, bounded)
 //   subscription_create  POST /subscriptions (internal headers, unique users, tier_pro_001) vs reference POST /subscriptions;
 //                        rows vs `subscription.created` messages
@@ -402,7 +403,7 @@ const target = (key, who, method, path, extra = {}) => ({
 async function probe(t) {
   const res = await fetch(t.urls[0] + t.path, {
     method: t.method,
-    headers: t.headers,
+    headers: { ...t.headers, ...t.requestHeaders?.() },
     body: t.body ? JSON.stringify(t.body()) : undefined,
     signal: AbortSignal.timeout(10_000),
   });
@@ -514,12 +515,25 @@ async function scenarioUsageRecord() {
       headers: { ...JSON_HEADERS, ...INTERNAL_HEADERS },
       body: () => usageRecord('bench'),
     }),
+    // the same record with an Idempotency-Key instead of a request_id (as a Stripe-style client sends)
+    target('service_keyed', 'service', 'POST', `${API}/usage/record`, {
+      headers: { ...JSON_HEADERS, ...INTERNAL_HEADERS },
+      requestHeaders: () => ({ 'idempotency-key': `bench-key-${RUN_ID}-${next()}` }),
+      body: () => {
+        const { request_id: _, ...record } = usageRecord('bench-keyed');
+        return record;
+      },
+    }),
     target('reference', 'reference', 'POST', '/usage', {
       headers: JSON_HEADERS,
       body: () => ({ user_id: `bench-user-${seq++ % USERS}`, product_id: 'p1', quantity: 100 }),
     }),
   ]);
-  const events = await drainCheck('product.usage.recorded', before, targets.service.responses_2xx);
+  const events = await drainCheck(
+    'product.usage.recorded',
+    before,
+    targets.service.responses_2xx + (targets.service_keyed.responses_2xx ?? 0),
+  );
   const referenceRows = (await ctx.refDb.count('SELECT count(*) FROM ref_usage')) - refBefore;
   if (events.missing) notes.push(`${events.missing} usage records have no product.usage.recorded event after ${events.drain_wait_s} s`);
   return {
@@ -527,7 +541,11 @@ async function scenarioUsageRecord() {
     title: 'usage record',
     kind: 'http',
     targets,
-    comparisons: [comparison(targets, 'service', 'reference', 'reference')],
+    comparisons: [
+      comparison(targets, 'service', 'reference', 'reference'),
+      comparison(targets, 'service_keyed', 'reference', 'reference', 'with Idempotency-Key'),
+      comparison(targets, 'service_keyed', 'service', 'with request_id', 'with Idempotency-Key'),
+    ],
     figures: { events: withoutInstants(events), reference_rows: referenceRows, reference_2xx: targets.reference.responses_2xx },
     notes,
   };

@@ -28,7 +28,8 @@ const summarize = (r) => ({
 });
 
 /**
- * One autocannon run. `target`: { urls: [base...], method, path, headers, body?: () => object }.
+ * One autocannon run. `target`: { urls: [base...], method, path, headers, body?: () => object,
+ * requestHeaders?: () => object (added to `headers` per request) }.
  * With several base URLs the connections are spread round-robin over them (autocannon's own
  * multi-URL mode) and the figures are the aggregate.
  */
@@ -36,7 +37,12 @@ export function autocannonRun(target, { seconds, connections }) {
   throwIfStopping();
   return new Promise((resolveLoad, reject) => {
     const request = { method: target.method, path: target.path, headers: target.headers };
-    if (target.body) request.setupRequest = (req) => ({ ...req, body: JSON.stringify(target.body()) });
+    if (target.body || target.requestHeaders)
+      request.setupRequest = (req) => ({
+        ...req,
+        ...(target.body ? { body: JSON.stringify(target.body()) } : {}),
+        ...(target.requestHeaders ? { headers: { ...req.headers, ...target.requestHeaders() } } : {}),
+      });
     const urls = target.urls.map((u) => u + target.path);
     let removeStop;
     const instance = autocannon(
