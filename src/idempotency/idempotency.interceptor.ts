@@ -73,7 +73,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const claim = { scope, key, method: req.method, path, requestHash };
 
     const run = this.reflector.get<boolean | undefined>(IDEMPOTENT_GROUPED, context.getHandler())
-      ? this.grouped(req, next, new GroupedKey(scope, key, req.method, path, requestHash, status))
+      ? this.grouped(req, next, claim, status)
       : this.alone(next, claim, status);
     return from(run).pipe(
       map((outcome) => {
@@ -111,14 +111,15 @@ export class IdempotencyInterceptor implements NestInterceptor {
    * did: had its group committed the effect, it committed the stored response with it, and the
    * classic claim replays that.
    */
-  private async grouped(req: AuthedRequest, next: CallHandler, key: GroupedKey): Promise<Outcome> {
+  private async grouped(req: AuthedRequest, next: CallHandler, claim: Omit<ClaimRequest, 'now'>, status: number): Promise<Outcome> {
+    const key = new GroupedKey(claim.scope, claim.key, claim.method, claim.path, claim.requestHash, status);
     key.attachTo(req);
     try {
       await lastValueFrom(next.handle(), { defaultValue: undefined });
     } catch (err) {
       if (key.settled) throw err;
       GroupedKey.detachFrom(req);
-      return this.alone(next, key, key.status);
+      return this.alone(next, claim, status);
     }
     if (!key.settled) throw new Error(`${req.url}: a grouped route answered without settling its Idempotency-Key`);
     return { replayed: key.replayed, body: key.response };

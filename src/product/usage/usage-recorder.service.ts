@@ -146,11 +146,11 @@ const isEarlier = (r: GroupEntry, earlier: ReadonlyMap<string, UsageRecordEntity
  * published again), or its own error; a transaction that fails as a whole is retried one request
  * at a time (GroupCommitQueue), so one request never fails another.
  *
- * A request with an `Idempotency-Key` (`recordKeyed`) joins a group too: the group's transaction
- * claims its key first and stores its response before the COMMIT (GroupedKeys), so the effect and
- * the stored response commit together. A request inside a request transaction (a key the group
- * could not settle, run again by the interceptor, or a keyed batch) commits alone, in that
- * transaction.
+ * A request with an `Idempotency-Key` (`recordKeyed`) joins a group too: after the group's writes,
+ * its transaction claims the key with the request's response, before the COMMIT (GroupedKeys), so
+ * the effect and the stored response commit together. A request inside a request transaction (a
+ * key the group could not settle, run again by the interceptor, or a keyed batch) commits alone, in
+ * that transaction.
  *
  * Cost: the upsert returns each total after the group, so each record takes the next units
  * [before, before + amount) in arrival order and is priced by the pricing engine over that range.
