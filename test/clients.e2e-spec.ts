@@ -100,6 +100,38 @@ describe('clients and health (real HTTP fakes of the account and organization se
       expect(await accounts.validateUser('u-nobody')).toEqual({ exists: false, active: false, user: null });
     });
 
+    it('should refuse a profile it cannot trust as unavailable, never as a missing or inactive user: 200 null, another user, an odd is_active', async () => {
+      accountsFake.rawProfiles.set('u-null', null);
+      accountsFake.rawProfiles.set('u-empty', '');
+      accountsFake.rawProfiles.set('u-other', { user_id: 'someone-else', is_active: true });
+      accountsFake.rawProfiles.set('u-yes', { user_id: 'u-yes', is_active: 'yes' });
+      accountsFake.rawProfiles.set('u-zero', { user_id: 'u-zero', is_active: 0 });
+      for (const id of ['u-null', 'u-empty', 'u-other', 'u-yes', 'u-zero']) {
+        const error = await failure(accounts.getUserProfile(id));
+        expect(error.message).toMatch(/malformed user profile|another user/);
+      }
+      // what a well-behaved service may send: a string flag, no flag, a numeric id
+      accountsFake.rawProfiles.set('u-str', { user_id: 'u-str', is_active: 'false' });
+      accountsFake.rawProfiles.set('u-noflag', { user_id: 'u-noflag' });
+      accountsFake.rawProfiles.set('42', { user_id: 42, is_active: true });
+      expect(await accounts.validateUser('u-str')).toMatchObject({ exists: true, active: false });
+      expect(await accounts.validateUser('u-noflag')).toMatchObject({ exists: true, active: true });
+      expect(await accounts.getUserProfile('42')).toMatchObject({ user_id: '42', is_active: true });
+      // through the API: a subscription for a user the account service answers for someone else is 503, and nothing is stored
+      accountsFake.rawProfiles.set('u-foreign', { user_id: 'u-somebody', is_active: true });
+      const res = await request(t.baseUrl)
+        .post(`${API}/subscriptions`)
+        .set({ 'X-Internal-Service': 'true', 'X-Internal-Service-Secret': INTERNAL_SECRET })
+        .send({ user_id: 'u-foreign', plan_id: 'tier_free_001' });
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('DEPENDENCY_UNAVAILABLE');
+      const list = await request(t.baseUrl)
+        .get(`${API}/subscriptions/user/u-foreign`)
+        .set({ 'X-Internal-Service': 'true', 'X-Internal-Service-Secret': INTERNAL_SECRET })
+        .expect(200);
+      expect(list.body).toEqual([]);
+    });
+
     it('should serve a found user from the cache, while getUserProfile always asks', async () => {
       accountsFake.addUser('u-cached');
       await accounts.getUser('u-cached');
@@ -176,6 +208,11 @@ describe('clients and health (real HTTP fakes of the account and organization se
       orgsFake.addOrganization('org-suspended', [], 'suspended');
       expect(await organizations.validateOrganization('org-suspended')).toMatchObject({ exists: true, active: false });
       expect(await organizations.validateOrganization('org-missing')).toEqual({ exists: false, active: false, organization: null });
+    });
+
+    it('should refuse an answer naming another organization as unavailable', async () => {
+      orgsFake.organizations.set('org-alias', { organization_id: 'org-elsewhere', name: 'Elsewhere', status: 'active', members: [] });
+      expect((await failure(organizations.getOrganization('org-alias'))).message).toMatch(/another organization/);
     });
 
     it('should follow member pages to find a member, and count only active members', async () => {

@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { ClientMetrics } from './client.metrics.js';
 import { DownstreamHttp } from './downstream-http.js';
 import type { AccountUser, ClientCallOptions, UserValidation } from './client.types.js';
-import { DownstreamClient, pathSegment } from './downstream.client.js';
+import { DownstreamClient, pathSegment, sameId } from './downstream.client.js';
 
 /**
  * Account service client (SPEC section 4): `GET /api/v1/accounts/profile/{user_id}`.
@@ -35,11 +35,22 @@ export class AccountClient extends DownstreamClient {
     return { exists: user !== null, active: user?.is_active === true, user };
   }
 
+  /**
+   * The profile as a user, or DependencyUnavailableError for an answer that cannot be trusted: not
+   * an object, the profile of another user (`user_id` present and not the one asked), or an
+   * `is_active` that is neither a boolean nor "true" / "false". An account without `is_active` (or
+   * null) is taken as active; only false (or "false") means inactive.
+   */
   private toUser(body: unknown, userId: string): AccountUser {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) throw this.unavailable('malformed user profile');
     const raw = body as Record<string, unknown>;
-    // An account without an explicit is_active flag is taken as active; only false (or "false") means inactive.
-    const isActive = raw.is_active !== false && raw.is_active !== 'false';
-    return { ...raw, user_id: typeof raw.user_id === 'string' ? raw.user_id : userId, is_active: isActive };
+    if (raw.user_id !== undefined && raw.user_id !== null && !sameId(raw.user_id, userId)) {
+      throw this.unavailable('user profile of another user');
+    }
+    const flag = raw.is_active;
+    if (flag !== undefined && flag !== null && typeof flag !== 'boolean' && flag !== 'true' && flag !== 'false') {
+      throw this.unavailable('malformed user profile (is_active)');
+    }
+    return { ...raw, user_id: userId, is_active: flag !== false && flag !== 'false' };
   }
 }

@@ -18,6 +18,10 @@ class UnexpectedStatus extends Error {
  * A path segment for an identifier: URL-encoded. `.` and `..` cannot be sent as a segment at all
  * (URL parsers resolve them, `%2E%2E` included), so they yield undefined: no such resource.
  */
+/** An id in an answer (a string, or a number from a service with numeric ids) names `asked`. */
+export const sameId = (answered: unknown, asked: string): boolean =>
+  (typeof answered === 'string' || typeof answered === 'number') && String(answered) === asked;
+
 export function pathSegment(id: string): string | undefined {
   if (id === '' || id === '.' || id === '..') return undefined;
   return encodeURIComponent(id);
@@ -132,7 +136,9 @@ export abstract class DownstreamClient implements OnApplicationShutdown {
     const { status } = response;
     if (status >= 200 && status < 300) {
       this.metrics.record(this.service, 'success');
-      return response.body as T;
+      // only a 404 says "no such thing" (null): a 2xx answering JSON null is no usable answer, which
+      // the callers refuse as malformed like an empty body (undefined)
+      return (response.body ?? undefined) as T;
     }
     if (status === 404) {
       this.metrics.record(this.service, 'not_found');

@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/app-config.js';
 import { ClientMetrics } from './client.metrics.js';
 import { DownstreamHttp } from './downstream-http.js';
 import type { ClientCallOptions, Organization, OrganizationMember, OrganizationValidation } from './client.types.js';
-import { DownstreamClient, pathSegment } from './downstream.client.js';
+import { DownstreamClient, pathSegment, sameId } from './downstream.client.js';
 
 /** Members asked per page, and the most pages followed (a safety bound: 100 000 members). */
 export const MEMBERS_PAGE_SIZE = 100;
@@ -36,7 +36,10 @@ export class OrganizationClient extends DownstreamClient {
       if (body === null) return null;
       if (typeof body !== 'object' || Array.isArray(body)) throw this.unavailable('malformed organization');
       const raw = body as Record<string, unknown>;
-      return { ...raw, organization_id: typeof raw.organization_id === 'string' ? raw.organization_id : orgId };
+      if (raw.organization_id !== undefined && raw.organization_id !== null && !sameId(raw.organization_id, orgId)) {
+        throw this.unavailable('another organization answered');
+      }
+      return { ...raw, organization_id: orgId };
     });
   }
 

@@ -99,10 +99,15 @@ export class FakeAccountService extends FakeService {
     super((url) => {
       const match = /^\/api\/v1\/accounts\/profile\/([^/]+)$/.exec(url.pathname);
       if (!match) return undefined;
-      const user = this.users.get(decodeURIComponent(match[1]));
+      const id = decodeURIComponent(match[1]);
+      if (this.rawProfiles.has(id)) return { status: 200, body: this.rawProfiles.get(id) };
+      const user = this.users.get(id);
       return user ? { status: 200, body: { email: `${user.user_id}@example.com`, name: user.user_id, ...user } } : undefined;
     });
   }
+
+  /** 200 answers given as they are for these user ids, instead of a seeded user (odd or untrustworthy profiles) */
+  readonly rawProfiles = new Map<string, unknown>();
 
   addUser(user_id: string, is_active = true): this {
     this.users.set(user_id, { user_id, is_active });
