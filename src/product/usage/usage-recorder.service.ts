@@ -7,11 +7,11 @@ import { badRequest, CommonErrorCode, DomainError, type ErrorDetail, forbidden, 
 import type { Decimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { GroupCommitQueue, type Outcome } from '../../database/group-commit.js';
-import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
+import { UnitOfWork } from '../../database/unit-of-work.js';
 import type { ProductUsageRecordedData } from '../../events/models/event-data.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
 import type { GroupedKey } from '../../idempotency/grouped-key.js';
-import { GroupedKeys, type KeyDecision } from '../../idempotency/grouped-keys.service.js';
+import { GroupedKeys } from '../../idempotency/grouped-keys.service.js';
 import { CatalogErrors } from '../catalog/catalog.errors.js';
 import type { ProductEntity } from '../catalog/entities/product.entity.js';
 import type { PriceSchedule } from '../catalog/pricing-engine.js';
@@ -104,15 +104,13 @@ interface GroupPlan {
 }
 
 /**
- * What a group stored: its plan, the stored records its duplicates point at (by dedupKey), the
- * requests refused (429), and what the claim decided for each keyed request (by request), with the
- * response stored under the key of each that succeeded.
+ * What a group stored: its plan, the stored records its duplicates point at (by dedupKey), and the
+ * requests refused (by request): 429 under a plan limit, or a keyed request its claim did not settle.
  */
 interface Stored {
   plan: GroupPlan;
   earlier: Map<string, UsageRecordEntity>;
-  refused: Map<number, DomainError>;
-  keys: Map<number, { decision: KeyDecision; body?: RecordUsageResponse }>;
+  refused: Map<number, unknown>;
 }
 
 interface Schedules {
@@ -121,13 +119,6 @@ interface Schedules {
   unsaved: Map<string, PriceSchedule>;
 }
 const newSchedules = (): Schedules => ({ byProduct: new Map(), ids: new Map(), unsaved: new Map() });
-
-/** A group's claim did not get every key: it rolled back; the decisions for the requests whose keys it did not get. */
-class KeysTaken extends Error {
-  constructor(readonly decisions: [number, KeyDecision][]) {
-    super('an Idempotency-Key of the group is not its own');
-  }
-}
 
 const dedupKey = (userId: string, productId: string, requestId: string): string => JSON.stringify([userId, productId, requestId]);
 
@@ -301,19 +292,10 @@ export class UsageRecorder {
       counters.size === 0 && !keyed
         ? await this.store(submissions, live, now)
         : await this.storeInTransaction(submissions, live, counters, now);
-    // a keyed request refused here (429) stays unsettled: its key was not claimed, and may hold a
-    // response to replay; the interceptor runs it again alone, which claims the key first
+    // a keyed request refused under a plan limit (429) stays unsettled: its key was not claimed, and
+    // may hold a response to replay; the interceptor runs it again alone, which claims the key first
     for (const [i, error] of stored.refused) results[i] = { ok: false, error };
     UsageRecorder.answer(stored, results);
-    for (const [i, { decision, body }] of stored.keys) {
-      const key = submissions[i].key as GroupedKey;
-      if (decision.kind === 'owned') key.answered(body);
-      else if (decision.kind === 'replay') key.answered(decision.body, true);
-      else {
-        results[i] = { ok: false, error: decision.error };
-        if (decision.final) key.failed();
-      }
-    }
     const { records } = stored.plan;
     this.logger.debug(
       {
@@ -429,7 +411,7 @@ export class UsageRecorder {
         });
         this.saved(schedules);
         UsageRecorder.priced(plan.records, outcomes);
-        return { plan, earlier, refused: new Map(), keys: new Map() };
+        return { plan, earlier, refused: new Map() };
       } catch (err) {
         if (!(err instanceof RequestIdTaken)) throw err;
         await this.readEarlier(fresh, earlier, attempt);
@@ -443,12 +425,11 @@ export class UsageRecorder {
    * decides in memory in arrival order (decideQuotas): an enforced record that would pass a limit
    * refuses its request (429; the others go on), the rest are stored, `over_quota` when past a limit;
    * then the group statement, the counters with the thresholds reached and their events, and last
-   * the keys of its keyed requests, each claimed with its response (GroupedKeys.claim). Concurrent
-   * groups (and replicas) touching a counter wait on its row lock, so they decide one after the
-   * other: enforced records never pass a limit together. When the claim does not get every key (a
-   * retry of a completed key, a key another transaction holds), the transaction rolls back and runs
-   * again without those requests, answered from the claim (KeysTaken). Round trips: BEGIN, lock
-   * (with limits), records, counters (with limits), keys (with keys), COMMIT.
+   * the keys of its keyed requests, each claimed with its response (GroupedKeys.transact: a key the
+   * claim does not get rolls the transaction back, and it runs again without that request).
+   * Concurrent groups (and replicas) touching a counter wait on its row lock, so they decide one
+   * after the other: enforced records never pass a limit together. Round trips: BEGIN, lock (with
+   * limits), records, counters (with limits), keys (with keys), COMMIT.
    */
   private async storeInTransaction(
     submissions: readonly Submission[],
@@ -459,18 +440,17 @@ export class UsageRecorder {
     const earlier = new Map<string, UsageRecordEntity>();
     const rows = new Map<string, QuotaCounter>();
     for (const list of counters.values()) for (const c of list) rows.set(c.id, c);
-    // keyed requests answered without the group: a key repeated in it, and keys a rolled-back attempt's claim did not get
-    const decided = new Map<number, KeyDecision>();
-    const keyed = live.filter((i) => submissions[i].key !== undefined);
-    for (const p of GroupedKeys.repeats(keyed.map((i) => submissions[i].key as GroupedKey))) decided.set(keyed[p], GroupedKeys.repeated());
+    // the keys of the group's keyed requests, claimed after its writes (GroupedKeys.transact)
+    const inGroup = new Set(live);
+    const keys = submissions.map((s, i) => (inGroup.has(i) ? s.key : undefined));
     for (let races = 0; ;) {
       const schedules = newSchedules();
       let fresh: GroupEntry[] = [];
       try {
-        const result = await this.uow.run(async (tx) => {
+        const { result, refused: unsettled } = await this.keys.transact(keys, async (tx, skip) => {
           const used = await this.quotaRepo.lock(tx, [...rows.values()].map(counterRow), now);
-          const refused = new Map<number, DomainError>();
-          let current = live.filter((i) => !decided.has(i));
+          const refused = new Map<number, unknown>();
+          let current = live.filter((i) => !skip.has(i));
           for (;;) {
             const plan = this.build(submissions, current, schedules);
             fresh = plan.records.filter((r) => !isEarlier(r, earlier));
@@ -533,21 +513,14 @@ export class UsageRecorder {
             const deltas = [...decision.deltas.values()].map(({ counter, delta }) => ({ ...counterRow(counter), delta }));
             await this.quotaRepo.apply(tx, deltas, thresholds, now);
             UsageRecorder.priced(plan.records, outcomes);
-            const keys = await this.claimKeys(tx, submissions, current, { plan, earlier });
-            const taken = [...keys].filter(([, k]) => k.decision.kind !== 'owned');
-            if (taken.length > 0) throw new KeysTaken(taken.map(([i, k]) => [i, k.decision]));
             if (outcomes.length > 0 || thresholds.length > 0) this.events.written(tx);
-            return { plan, refused, keys };
+            return { result: { plan, refused }, responses: this.responses(submissions, current, { plan, earlier }) };
           }
         });
         this.saved(schedules);
-        for (const [i, decision] of decided) result.keys.set(i, { decision });
-        return { plan: result.plan, earlier, refused: result.refused, keys: result.keys };
+        for (const [i, error] of unsettled) result.refused.set(i, error);
+        return { plan: result.plan, earlier, refused: result.refused };
       } catch (err) {
-        if (err instanceof KeysTaken) {
-          for (const [i, decision] of err.decisions) decided.set(i, decision);
-          continue;
-        }
         if (!(err instanceof RequestIdTaken)) throw err;
         await this.readEarlier(fresh, earlier, ++races);
       }
@@ -555,29 +528,24 @@ export class UsageRecorder {
   }
 
   /**
-   * After the group's writes: the keys of the keyed requests among `current` (the requests in the
-   * group's plan, none refused), each claimed with its request's response (rendered as the
-   * controller renders it), by request.
+   * The response of each keyed request among `current` (the requests in the group's plan, none
+   * refused), rendered as the controller renders it: what its key is claimed with.
    */
-  private async claimKeys(
-    tx: Tx,
+  private responses(
     submissions: readonly Submission[],
     current: readonly number[],
     stored: Pick<Stored, 'plan' | 'earlier'>,
-  ): Promise<Stored['keys']> {
+  ): Map<number, RecordUsageResponse> {
     const keyed = current.filter((i) => submissions[i].key !== undefined);
     if (keyed.length === 0) return new Map();
     const results: Outcome<RecordOutcome[]>[] = submissions.map(() => ({ ok: true, value: [] }));
     UsageRecorder.answer(stored, results);
-    const bodies = keyed.map((i) => {
-      const [{ record, product, duplicate }] = (results[i] as { ok: true; value: RecordOutcome[] }).value;
-      return toRecordUsageResponse(record, product, duplicate);
-    });
-    const decisions = await this.keys.claim(
-      tx,
-      keyed.map((i, n) => ({ key: submissions[i].key as GroupedKey, body: bodies[n] })),
+    return new Map(
+      keyed.map((i) => {
+        const [{ record, product, duplicate }] = (results[i] as { ok: true; value: RecordOutcome[] }).value;
+        return [i, toRecordUsageResponse(record, product, duplicate)];
+      }),
     );
-    return new Map(keyed.map((i, n) => [i, { decision: decisions[n], body: bodies[n] }]));
   }
 
   /** After RequestIdTaken: the stored records of the statement's request_ids, into `earlier`. */
