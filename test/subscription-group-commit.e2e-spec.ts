@@ -147,4 +147,70 @@ describe('subscription create by group commit (PostgreSQL)', () => {
       await db.query(`DROP FUNCTION refuse_poison_sub()`);
     }
   });
+
+  describe('with Idempotency-Key', () => {
+    const keyed = (key: string, body: Record<string, unknown>) => create(body).set('Idempotency-Key', key);
+    const keyRows = (prefix: string) =>
+      rows<{ key: string; state: string; response_body: Record<string, unknown> }>(
+        `SELECT key, state, response_body FROM idempotency_keys WHERE key LIKE $1 ORDER BY key`,
+        [`${prefix}%`],
+      );
+
+    it('should commit keyed creates in groups: one subscription, one event and one stored response per key; a retry replays it', async () => {
+      const ids = users('grp_keyed', 30);
+      await warm(ids);
+      const before = { ...commands.groupStats };
+      const answers = await Promise.all(
+        ids.map((user_id, i) => keyed(`sub-key-${String(i).padStart(2, '0')}`, { user_id, plan_id: 'tier_pro_001' })),
+      );
+      expect(answers.map((a) => a.status)).toEqual(ids.map(() => 200));
+      expect(commands.groupStats.items - before.items).toBe(30); // every one through the group commit...
+      expect(commands.groupStats.groups - before.groups).toBeLessThan(30); // ...and some group held more than one
+      const written = await stored(ids);
+      expect(written.map((r) => r.events)).toEqual(ids.map(() => 1));
+      expect(new Set(written.map((r) => r.subscription_id))).toEqual(new Set(answers.map((a) => a.body.subscription_id as string)));
+      const keys = await keyRows('sub-key-');
+      expect(keys.map((k) => k.state)).toEqual(ids.map(() => 'completed'));
+      for (const [i, k] of keys.entries()) expect(k.response_body).toEqual(answers[i].body);
+      const again = await keyed('sub-key-07', { user_id: ids[7], plan_id: 'tier_pro_001' }).expect(200);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.body).toEqual(answers[7].body);
+      expect(await stored(ids)).toHaveLength(30);
+    });
+
+    it('should answer one key sent twice at once with one body once (the other replays), with two bodies once and 409', async () => {
+      const [a, b, c] = users('grp_keyed_twice', 3);
+      await warm([a, b, c]);
+      const [first, second] = await Promise.all([
+        keyed('twice-same', { user_id: a, plan_id: 'tier_pro_001' }),
+        keyed('twice-same', { user_id: a, plan_id: 'tier_pro_001' }),
+      ]);
+      expect([first.status, second.status]).toEqual([200, 200]);
+      expect(second.body).toEqual(first.body);
+      expect([first.headers['idempotent-replayed'], second.headers['idempotent-replayed']].sort()).toEqual(['true', undefined]);
+      expect(await stored([a])).toHaveLength(1);
+
+      const [one, other] = await Promise.all([
+        keyed('twice-other', { user_id: b, plan_id: 'tier_pro_001' }),
+        keyed('twice-other', { user_id: c, plan_id: 'tier_pro_001' }),
+      ]);
+      expect([one.status, other.status].sort()).toEqual([200, 409]);
+      expect([one, other].find((r) => r.status === 409)?.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
+      expect((await stored([b, c])).length).toBe(1); // the refused one's row was rolled back with its group
+    });
+
+    it('should store nothing under the key of a refused create (409), so a retry runs again', async () => {
+      const [owner] = users('grp_keyed_refused', 1);
+      await warm([owner]);
+      await keyed('refused-first', { user_id: owner, plan_id: 'tier_pro_001' }).expect(200);
+      const refused = await keyed('refused-second', { user_id: owner, plan_id: 'tier_free_001' }).expect(409);
+      expect(refused.body.error.code).toBe('SUBSCRIPTION_EXISTS');
+      expect(refused.headers['idempotent-replayed']).toBeUndefined();
+      expect((await keyRows('refused-')).map((k) => k.key)).toEqual(['refused-first']);
+      // a retry of the first (its own subscription now blocks the insert): the group does not settle it, and alone it replays
+      const retry = await keyed('refused-first', { user_id: owner, plan_id: 'tier_pro_001' }).expect(200);
+      expect(retry.headers['idempotent-replayed']).toBe('true');
+      expect(await stored([owner])).toHaveLength(1);
+    });
+  });
 });

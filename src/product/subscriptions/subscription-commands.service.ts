@@ -5,9 +5,11 @@ import { type CallContext, canActFor } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
 import { DomainError, forbidden } from '../../common/errors/domain-error.js';
 import { Decimal } from '../../common/money/decimal.js';
-import { GroupCommitQueue } from '../../database/group-commit.js';
+import { GroupCommitQueue, type Outcome } from '../../database/group-commit.js';
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
+import type { GroupedKey } from '../../idempotency/grouped-key.js';
+import { GroupedKeys } from '../../idempotency/grouped-keys.service.js';
 import type { PlanEntity } from '../catalog/entities/plan.entity.js';
 import { PlanService } from '../catalog/services/plan.service.js';
 import { addDays, type BillingCycle, cyclePrice, monthlyEquivalent } from './billing-period.js';
@@ -22,6 +24,11 @@ import { isTerminal, type SubscriptionStatus } from './subscription-state-machin
 /** New subscriptions in one group commit at most, and groups committing at once (see `creates`). */
 const CREATE_GROUP_MAX = 256;
 const CREATE_GROUP_CONCURRENCY = 2;
+
+/** A create on its way into a group: the row and its event, and the request's Idempotency-Key when it sent one. */
+interface CreateEntry extends NewSubscription {
+  key?: GroupedKey;
+}
 
 /**
  * What callers ask of subscriptions over REST: create (with the account and organization checks),
@@ -38,6 +45,7 @@ export class SubscriptionCommands {
     private readonly directory: PlatformDirectory,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
+    private readonly keys: GroupedKeys,
   ) {}
 
   /**
@@ -46,7 +54,7 @@ export class SubscriptionCommands {
    * own outcome (new, or its owner already has an open subscription); a group that fails as a whole
    * is retried one create at a time; a database that cannot answer fails every create alike.
    */
-  private readonly creates = new GroupCommitQueue<NewSubscription, boolean>({
+  private readonly creates = new GroupCommitQueue<CreateEntry, boolean>({
     maxSize: CREATE_GROUP_MAX,
     maxWaitMs: 0,
     concurrency: CREATE_GROUP_CONCURRENCY,
@@ -60,17 +68,48 @@ export class SubscriptionCommands {
     return this.creates.stats;
   }
 
-  /** Inserts `entries` and their events in one statement; each one's outcome: whether it was new. */
-  private async insertGroup(entries: readonly NewSubscription[]): Promise<{ ok: true; value: boolean }[]> {
-    const ids = await this.uow.statement(async (tx) => {
-      const written = await this.repo.insertWithEvents(tx, entries);
-      if (written.size > 0) this.events.written(tx);
-      return written;
-    });
-    return entries.map(({ sub }) => ({ ok: true, value: ids.has(sub.subscriptionId) }));
+  /**
+   * Inserts `entries` and their events in one statement; each one's outcome: whether it was new. A
+   * group with keyed creates runs in one transaction that claims their keys with their responses
+   * after the insert (GroupedKeys.transact): BEGIN, insert, keys, COMMIT.
+   */
+  private async insertGroup(entries: readonly CreateEntry[]): Promise<Outcome<boolean>[]> {
+    if (!entries.some((e) => e.key)) {
+      const ids = await this.uow.statement(async (tx) => {
+        const written = await this.repo.insertWithEvents(tx, entries);
+        if (written.size > 0) this.events.written(tx);
+        return written;
+      });
+      return entries.map(({ sub }) => ({ ok: true, value: ids.has(sub.subscriptionId) }));
+    }
+    const { result: ids, refused } = await this.keys.transact(
+      entries.map((e) => e.key),
+      async (tx, skip) => {
+        const written = await this.repo.insertWithEvents(
+          tx,
+          entries.filter((_, i) => !skip.has(i)),
+        );
+        if (written.size > 0) this.events.written(tx);
+        // a keyed create that was not new (409) gets no response: its key stays unclaimed
+        const responses = new Map<number, SubscriptionView>();
+        for (const [i, e] of entries.entries()) {
+          if (e.key && !skip.has(i) && written.has(e.sub.subscriptionId)) responses.set(i, toSubscriptionView(e.sub));
+        }
+        return { result: written, responses };
+      },
+    );
+    return entries.map((e, i) =>
+      refused.has(i) ? { ok: false, error: refused.get(i) } : { ok: true, value: ids.has(e.sub.subscriptionId) },
+    );
   }
 
-  async create(dto: CreateSubscriptionDto, ctx: CallContext): Promise<SubscriptionView> {
+  /**
+   * POST /subscriptions. With `key` (an Idempotency-Key on the grouped route) the create's group
+   * claims the key with the response; the answer is then the key's: this create's, or the stored
+   * one it replays. A keyed create the group did not settle fails, and the interceptor runs it
+   * again alone (see GroupedKey).
+   */
+  async create(dto: CreateSubscriptionDto, ctx: CallContext, key?: GroupedKey): Promise<SubscriptionView> {
     if (!canActFor(ctx.principal, dto.user_id)) throw forbidden('You may only create subscriptions for yourself');
     const cycle: BillingCycle = dto.billing_cycle ?? 'monthly';
     const seats = dto.seats ?? 1;
@@ -102,11 +141,16 @@ export class SubscriptionCommands {
       ctx,
     );
     // one open subscription per (user, organization) is the partial unique index's rule: a
-    // conflict answers 409. Inside a request transaction (an Idempotency-Key) the row commits
-    // there, alone, with the stored response; otherwise it joins the next group.
-    const entry: NewSubscription = { sub, messages: [message] };
-    const inserted = this.uow.inRequestTransaction ? (await this.insertGroup([entry]))[0].value : await this.creates.submit(entry);
-    if (!inserted) throw SubscriptionErrors.exists();
+    // conflict answers 409. Inside a request transaction (an Idempotency-Key the group did not
+    // settle) the row commits there, alone, with the stored response; otherwise it joins the next
+    // group, which settles its key if it has one.
+    const entry: CreateEntry = { sub, messages: [message], key };
+    const inserted: Outcome<boolean> = this.uow.inRequestTransaction
+      ? (await this.insertGroup([entry]))[0]
+      : { ok: true, value: await this.creates.submit(entry) };
+    if (key?.settled) return key.response as SubscriptionView;
+    if (!inserted.ok) throw inserted.error;
+    if (!inserted.value) throw SubscriptionErrors.exists();
     return toSubscriptionView(sub);
   }
 

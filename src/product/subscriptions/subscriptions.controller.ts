@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { Ctx, InternalOnly } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
+import { GroupedIdempotencyKey, type GroupedKey } from '../../idempotency/grouped-key.js';
 import { Idempotent } from '../../idempotency/idempotent.decorator.js';
 import { badRequest, invalidField } from '../../common/errors/domain-error.js';
 import { sendPage } from '../../common/pagination/send-page.js';
@@ -64,7 +65,7 @@ export class SubscriptionsController {
   @Post()
   @HttpCode(200)
   @ApiOperation({ summary: 'Create a subscription (200 with the subscription)' })
-  @Idempotent()
+  @Idempotent({ grouped: true })
   @ApiOkResponse({ schema: { example: SUBSCRIPTION_EXAMPLE } })
   @ApiResponse({ status: 400, description: 'validation failed (seats outside the plan range, bad billing_cycle)' })
   @ApiResponse({ status: 403, description: 'FORBIDDEN, PLAN_NOT_AVAILABLE, NOT_ORGANIZATION_MEMBER' })
@@ -73,8 +74,12 @@ export class SubscriptionsController {
   @ApiResponse({ status: 422, description: 'USER_NOT_FOUND, USER_INACTIVE, ORGANIZATION_NOT_FOUND' })
   @ApiResponse({ status: 503, description: 'DEPENDENCY_UNAVAILABLE (account or organization service down, fail_closed)' })
   @ApiBody({ type: CreateSubscriptionDto })
-  create(@Body(CreateSubscriptionPipe) dto: CreateSubscriptionBody, @Ctx() ctx: CallContext): Promise<SubscriptionView> {
-    return this.commands.create(dto, ctx);
+  create(
+    @Body(CreateSubscriptionPipe) dto: CreateSubscriptionBody,
+    @Ctx() ctx: CallContext,
+    @GroupedIdempotencyKey() key: GroupedKey | undefined,
+  ): Promise<SubscriptionView> {
+    return this.commands.create(dto, ctx, key);
   }
 
   @Get()
