@@ -30,8 +30,8 @@
 //                        reference POST /usage, and the same with a unique Idempotency-Key instead
 //                        of the request_id; then rows in usage_records vs `product.usage.recorded`
 //                        messages on the stream (waits for the outbox to drain, bounded)
-//   subscription_create  POST /subscriptions (internal headers, unique users, tier_pro_001) vs reference POST /subscriptions;
-//                        rows vs `subscription.created` messages
+//   subscription_create  POST /subscriptions (internal headers, unique users, tier_pro_001) vs reference POST /subscriptions,
+//                        and the same with a unique Idempotency-Key; rows vs `subscription.created` messages
 //   usage_batch          POST /usage/records/batch, BENCH_BATCH_SIZE records per request, BENCH_BATCH_CALLERS
 //                        closed-loop callers: records/s accepted, and records/s published and acked
 //                        on the stream (counted on the stream until it holds every record)
@@ -558,19 +558,33 @@ async function scenarioSubscriptionCreate() {
       headers: { ...JSON_HEADERS, ...INTERNAL_HEADERS },
       body: () => ({ user_id: `bench-sub-${RUN_ID}-${next()}`, plan_id: 'tier_pro_001' }),
     }),
+    // the same with an Idempotency-Key (as a Stripe-style client sends on every POST)
+    target('service_keyed', 'service', 'POST', `${API}/subscriptions`, {
+      headers: { ...JSON_HEADERS, ...INTERNAL_HEADERS },
+      requestHeaders: () => ({ 'idempotency-key': `bench-sub-key-${RUN_ID}-${next()}` }),
+      body: () => ({ user_id: `bench-sub-${RUN_ID}-${next()}`, plan_id: 'tier_pro_001' }),
+    }),
     target('reference', 'reference', 'POST', '/subscriptions', {
       headers: JSON_HEADERS,
       body: () => ({ user_id: `bench-sub-${RUN_ID}-${next()}`, product_id: 'p1' }),
     }),
   ]);
-  const events = await drainCheck('subscription.created', before, targets.service.responses_2xx);
+  const events = await drainCheck(
+    'subscription.created',
+    before,
+    targets.service.responses_2xx + (targets.service_keyed.responses_2xx ?? 0),
+  );
   if (events.missing) notes.push(`${events.missing} subscriptions have no subscription.created event after ${events.drain_wait_s} s`);
   return {
     name: 'subscription_create',
     title: 'subscription create',
     kind: 'http',
     targets,
-    comparisons: [comparison(targets, 'service', 'reference', 'reference')],
+    comparisons: [
+      comparison(targets, 'service', 'reference', 'reference'),
+      comparison(targets, 'service_keyed', 'reference', 'reference', 'with Idempotency-Key'),
+      comparison(targets, 'service_keyed', 'service', 'without a key', 'with Idempotency-Key'),
+    ],
     figures: { events: withoutInstants(events) },
     notes,
   };
