@@ -8,10 +8,11 @@ export const GROUPED_KEY = Symbol('groupedIdempotencyKey');
 type WithGroupedKey = FastifyRequest & { [GROUPED_KEY]?: GroupedKey };
 
 /**
- * The `Idempotency-Key` of a POST whose route commits in groups (`@Idempotent({ grouped: true })`,
- * POST /usage/record): instead of a request transaction of its own, the writer claims the key in
- * its group's transaction (`IdempotencyKeys.claim`), stores the response there before the COMMIT
- * (`IdempotencyKeys.settle`), and records here what the request answers once the group committed.
+ * The `Idempotency-Key` of a POST whose route commits in groups (`@Idempotent({ grouped: true })`:
+ * POST /usage/record, POST /subscriptions): instead of a request transaction of its own, the
+ * writer's group claims the key with the request's response in its own transaction, after its
+ * writes and before its COMMIT (`GroupedKeys.transact`), and records here what the request answers
+ * once the group committed.
  * A request the group could not settle (the key held by a transaction still open or repeated in the
  * group, an error before its key was claimed) is run again by the interceptor the classic way, in
  * a request transaction: safe, because a group that committed the effect committed the stored
@@ -42,7 +43,7 @@ export class GroupedKey {
     this.settled = true;
   }
 
-  /** Its group decided without it (its key released, or used by another request): its error is final. */
+  /** Its group committed without it and its error is final (409 IDEMPOTENCY_KEY_REUSED: the key holds another request). */
   failed(): void {
     this.settled = true;
   }
