@@ -46,6 +46,17 @@ describe('usage group commit with Idempotency-Key (PostgreSQL)', () => {
       `SELECT usage_record_id, usage_amount::text, units_before::text FROM usage_records WHERE user_id = $1 ORDER BY usage_records.units_before`,
       [user],
     );
+  /** product_idempotency_grouped_requests_total of POST /usage/record, by outcome. */
+  const groupedCounts = async (): Promise<{ group: number; alone: number }> => {
+    const text = (await request(t.baseUrl).get('/metrics').expect(200)).text;
+    const count = (outcome: string) =>
+      Number(
+        new RegExp(`^product_idempotency_grouped_requests_total\\{route="${API}/usage/record",outcome="${outcome}"\\} (\\d+)`, 'm').exec(
+          text,
+        )?.[1] ?? 0,
+      );
+    return { group: count('group'), alone: count('alone') };
+  };
   const eventsOf = async (user: string) =>
     (await db.outbox('product.usage.recorded')).filter((e) => e.data.user_id === user).map((e) => e.data.usage_record_id);
 
@@ -107,6 +118,7 @@ describe('usage group commit with Idempotency-Key (PostgreSQL)', () => {
   }, 60_000);
 
   it('should answer each keyed request of a mixed group as it would alone', async () => {
+    const before = await groupedCounts();
     const user = newUser();
     const body = (usage_amount: number, extra: Record<string, unknown> = {}) => ({
       user_id: user,
@@ -162,6 +174,11 @@ describe('usage group commit with Idempotency-Key (PostgreSQL)', () => {
     const fixed = await record(body(6), 'mixed-badsub').expect(200);
     expect(fixed.headers['idempotent-replayed']).toBeUndefined();
     expect(await recordsOf(user)).toHaveLength(6);
+    // where they were settled (product_idempotency_grouped_requests_total): the replay, the 409, one
+    // of each pair and the fresh ones in the group; the failures and the repeats alone
+    const after = await groupedCounts();
+    expect(after.group - before.group).toBeGreaterThanOrEqual(5);
+    expect(after.alone - before.alone).toBeGreaterThanOrEqual(5);
   }, 30_000);
 
   it('should store nothing under the key of an enforced record a plan limit refuses in a group, and replay the others', async () => {

@@ -12,6 +12,7 @@ import { isIdentifier } from '../common/validation/validators.js';
 import { canonicalJson } from './canonical-json.js';
 import { GroupedKey, IDEMPOTENT_GROUPED } from './grouped-key.js';
 import { IdempotencyErrors } from './idempotency.errors.js';
+import { IdempotencyMetrics } from './idempotency.metrics.js';
 import { type ClaimRequest, IdempotencyRepository } from './idempotency.repository.js';
 
 /** How long a request waits for a concurrent request with the same key to finish before 409. */
@@ -47,6 +48,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     private readonly uow: UnitOfWork,
     private readonly clock: Clock,
     private readonly reflector: Reflector,
+    private readonly metrics: IdempotencyMetrics,
   ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -113,14 +115,20 @@ export class IdempotencyInterceptor implements NestInterceptor {
    */
   private async grouped(req: AuthedRequest, next: CallHandler, claim: Omit<ClaimRequest, 'now'>, status: number): Promise<Outcome> {
     const key = new GroupedKey(claim.scope, claim.key, claim.method, claim.path, claim.requestHash, status);
+    const route = req.routeOptions.url ?? 'unmatched';
     key.attachTo(req);
     try {
       await lastValueFrom(next.handle(), { defaultValue: undefined });
     } catch (err) {
-      if (key.settled) throw err;
+      if (key.settled) {
+        this.metrics.settled(route, 'group');
+        throw err;
+      }
       GroupedKey.detachFrom(req);
+      this.metrics.settled(route, 'alone');
       return this.alone(next, claim, status);
     }
+    this.metrics.settled(route, 'group');
     if (!key.settled) throw new Error(`${req.url}: a grouped route answered without settling its Idempotency-Key`);
     return { replayed: key.replayed, body: key.response };
   }
