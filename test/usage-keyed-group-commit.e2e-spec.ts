@@ -174,11 +174,14 @@ describe('usage group commit with Idempotency-Key (PostgreSQL)', () => {
     const fixed = await record(body(6), 'mixed-badsub').expect(200);
     expect(fixed.headers['idempotent-replayed']).toBeUndefined();
     expect(await recordsOf(user)).toHaveLength(6);
-    // where they were settled (product_idempotency_grouped_requests_total): the replay, the 409, one
-    // of each pair and the fresh ones in the group; the failures and the repeats alone
+    // where they were settled (product_idempotency_grouped_requests_total): `done`, `fresh`, `fixed`
+    // and the first of each pair sharing a key (the replay and the 409 share `mixed-done`) in their
+    // group; the three failures alone; the second of each pair either way (alone when it met the
+    // first in one group or while that group was open, else replayed or refused in its own)
     const after = await groupedCounts();
-    expect(after.group - before.group).toBeGreaterThanOrEqual(5);
-    expect(after.alone - before.alone).toBeGreaterThanOrEqual(5);
+    expect(after.group - before.group).toBeGreaterThanOrEqual(6);
+    expect(after.alone - before.alone).toBeGreaterThanOrEqual(3);
+    expect(after.group + after.alone - before.group - before.alone).toBe(12); // every keyed request once, `done` and `fixed` included
   }, 30_000);
 
   it('should store nothing under the key of an enforced record a plan limit refuses in a group, and replay the others', async () => {

@@ -39,7 +39,8 @@ type Outcome = { replayed: true; body: unknown } | { replayed: false; body: unkn
  * Cost, only for requests that send a key: the request holds one database connection from the
  * claim to the COMMIT (also while it calls the account service), and its units of work are
  * savepoints. A route whose writer commits in groups (`@Idempotent({ grouped: true })`: usage
- * records) has its group claim the key and store the response instead (`grouped`, GroupedKey).
+ * records, subscription creates) has its group claim the key and store the response instead
+ * (`grouped`, GroupedKey).
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
@@ -128,8 +129,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
       this.metrics.settled(route, 'alone');
       return this.alone(next, claim, status);
     }
-    this.metrics.settled(route, 'group');
     if (!key.settled) throw new Error(`${req.url}: a grouped route answered without settling its Idempotency-Key`);
+    this.metrics.settled(route, 'group');
     return { replayed: key.replayed, body: key.response };
   }
 
