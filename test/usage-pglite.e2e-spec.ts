@@ -58,6 +58,31 @@ describe('subscriptions and usage on embedded PGlite', () => {
     await t.app.get(LifecycleSweeper).sweepOnce();
   }, 60_000);
 
+  it('should take keyed subscription creates into the group commit too: one subscription per key, the repeat replays', async () => {
+    platform.accounts.addUser('pg_keyed_a').addUser('pg_keyed_b');
+    const keyed = (key: string, user_id: string) =>
+      request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).set('Idempotency-Key', key).send({ user_id, plan_id: 'tier_free_001' });
+    const [a1, a2, b] = await Promise.all([
+      keyed('pg-sub-a', 'pg_keyed_a'),
+      keyed('pg-sub-a', 'pg_keyed_a'),
+      keyed('pg-sub-b', 'pg_keyed_b'),
+    ]);
+    expect([a1.status, a2.status, b.status]).toEqual([200, 200, 200]);
+    expect(a2.body.subscription_id).toBe(a1.body.subscription_id);
+    expect([a1.headers['idempotent-replayed'], a2.headers['idempotent-replayed']].sort()).toEqual(['true', undefined]);
+    const rows = await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM subscriptions WHERE user_id IN ('pg_keyed_a', 'pg_keyed_b')`,
+    );
+    expect(rows[0].n).toBe(2);
+    const keys = await db.query<{ key: string; state: string }>(
+      `SELECT key, state FROM idempotency_keys WHERE key LIKE 'pg-sub-%' ORDER BY key`,
+    );
+    expect(keys).toEqual([
+      { key: 'pg-sub-a', state: 'completed' },
+      { key: 'pg-sub-b', state: 'completed' },
+    ]);
+  });
+
   it('should read the bigint keysets (seq) as their decimal text, as on PostgreSQL (PGlite hands int8 over as a number)', async () => {
     const uow = t.app.get(UnitOfWork);
     const subscriptions = t.app.get(SubscriptionRepository);
