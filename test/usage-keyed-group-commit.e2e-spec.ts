@@ -19,6 +19,8 @@ import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js
  * key, replays, 409 for another body, failures store nothing; a key another transaction holds does
  * not hold up the group.
  */
+type Res = Awaited<ReturnType<ReturnType<typeof request>['post']>>;
+
 describe('usage group commit with Idempotency-Key (PostgreSQL)', () => {
   const clock = new ManualClock('2026-11-25T10:00:00.000Z');
   let t: TestApp;
@@ -47,8 +49,8 @@ describe('usage group commit with Idempotency-Key (PostgreSQL)', () => {
       [user],
     );
   /** product_idempotency_grouped_requests_total of POST /usage/record, by outcome. */
-  const groupedCounts = async (): Promise<{ group: number; alone: number }> => {
-    const text = (await request(t.baseUrl).get('/metrics').expect(200)).text;
+  const groupedCounts = async (app: TestApp = t): Promise<{ group: number; alone: number }> => {
+    const text = (await request(app.baseUrl).get('/metrics').expect(200)).text;
     const count = (outcome: string) =>
       Number(
         new RegExp(`^product_idempotency_grouped_requests_total\\{route="${API}/usage/record",outcome="${outcome}"\\} (\\d+)`, 'm').exec(
@@ -273,4 +275,63 @@ describe('usage group commit with Idempotency-Key (PostgreSQL)', () => {
     await record({ user_id: user, product_id: 'gpt-4o', usage_amount: 7, session_id: 'poison' }, 'poison-bad').expect(200);
     expect(await recordsOf(user)).toHaveLength(4);
   }, 30_000);
+
+  it('should keep one effect per key when two replicas take the same keys at once: every answer of a key the same, the other body 409', async () => {
+    const replica = await startTestApp({
+      env: { ...platform.env, USAGE_GROUP_MAX_WAIT_MS: '5', USAGE_GROUP_MAX_RECORDS: '200' },
+      clock,
+      databaseUrl: t.databaseUrl,
+    });
+    try {
+      const user = newUser();
+      // 40 keys, each sent 8 times over both replicas at once: keys 0-29 always with one body, keys
+      // 30-39 with two (the first to commit wins, the other body is 409 IDEMPOTENCY_KEY_REUSED)
+      const sends = Array.from({ length: 320 }, (_, n) => {
+        const k = n % 40;
+        const amount = k < 30 ? 1 + k : 100 + (Math.floor(n / 40) % 2);
+        const app = n % 2 === 0 ? t : replica;
+        return { k, amount, app };
+      });
+      const beforeAlone = (await groupedCounts()).alone + (await groupedCounts(replica)).alone;
+      const answers = await Promise.all(
+        sends.map(({ k, amount, app }) =>
+          request(app.baseUrl)
+            .post(`${API}/usage/record`)
+            .set(INTERNAL)
+            .set('Idempotency-Key', `replicas-${k}`)
+            .send({ user_id: user, product_id: 'gpt-4o', usage_amount: amount }),
+        ),
+      );
+      expect(answers.filter((a) => a.status >= 500)).toEqual([]);
+      const stored = await recordsOf(user);
+      expect(stored).toHaveLength(40); // one effect per key
+      const byKey = new Map<number, Res[]>();
+      for (const [n, a] of answers.entries()) byKey.set(sends[n].k, [...(byKey.get(sends[n].k) ?? []), a]);
+      const winners = new Set<string>();
+      for (const [k, sent] of byKey) {
+        const ok = sent.filter((a) => a.status === 200);
+        // every 200 of a key names the same record, with the body of the request that won it
+        expect(new Set(ok.map((a) => a.body.usage_record_id as string)).size).toBe(1);
+        expect(new Set(ok.map((a) => a.body.recorded_amount as string)).size).toBe(1);
+        winners.add(ok[0].body.usage_record_id as string);
+        if (k < 30) expect(ok).toHaveLength(8);
+        else {
+          const winner = ok[0].body.recorded_amount as string;
+          for (const [n, a] of sent.entries()) {
+            const sameBody = String(sends[k + 40 * n].amount) === winner;
+            expect([a.status, sameBody ? undefined : a.body.error.code]).toEqual(
+              sameBody ? [200, undefined] : [409, 'IDEMPOTENCY_KEY_REUSED'],
+            );
+          }
+        }
+      }
+      expect(new Set(stored.map((r) => r.usage_record_id))).toEqual(winners);
+      expect(await eventsOf(user)).toHaveLength(40);
+      // the replicas' groups met the same keys: some requests were run again alone (waiting for the key)
+      const afterAlone = (await groupedCounts()).alone + (await groupedCounts(replica)).alone;
+      expect(afterAlone).toBeGreaterThan(beforeAlone);
+    } finally {
+      await replica.app.close();
+    }
+  }, 60_000);
 });
