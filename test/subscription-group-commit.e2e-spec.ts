@@ -199,6 +199,32 @@ describe('subscription create by group commit (PostgreSQL)', () => {
       expect((await stored([b, c])).length).toBe(1); // the refused one's row was rolled back with its group
     });
 
+    it('should create once per key when two replicas take the same keys at once, every answer naming that subscription', async () => {
+      const replica = await startTestApp({ env: platform.env, databaseUrl: t.databaseUrl });
+      try {
+        const ids = users('grp_keyed_replicas', 20);
+        await warm(ids);
+        for (const id of ids) await replica.app.get(PlatformDirectory).checkUser(id, {});
+        const sends = Array.from({ length: 80 }, (_, n) => ({ i: n % 20, app: n % 2 === 0 ? t : replica }));
+        const answers = await Promise.all(
+          sends.map(({ i, app }) =>
+            request(app.baseUrl)
+              .post(`${API}/subscriptions`)
+              .set(INTERNAL)
+              .set('Idempotency-Key', `replicas-sub-${i}`)
+              .send({ user_id: ids[i], plan_id: 'tier_pro_001' }),
+          ),
+        );
+        expect(answers.map((a) => a.status)).toEqual(sends.map(() => 200));
+        const written = await stored(ids);
+        expect(written.map((r) => r.events)).toEqual(ids.map(() => 1)); // one subscription and one event per key
+        const byUser = new Map(written.map((r) => [r.user_id, r.subscription_id]));
+        for (const [n, a] of answers.entries()) expect(a.body.subscription_id).toBe(byUser.get(ids[sends[n].i]));
+      } finally {
+        await replica.app.close();
+      }
+    }, 60_000);
+
     it('should store nothing under the key of a refused create (409), so a retry runs again', async () => {
       const [owner] = users('grp_keyed_refused', 1);
       await warm([owner]);
