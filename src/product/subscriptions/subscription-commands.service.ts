@@ -148,8 +148,9 @@ export class SubscriptionCommands {
     const inserted: Outcome<boolean> = this.uow.inRequestTransaction
       ? (await this.insertGroup([entry]))[0]
       : { ok: true, value: await this.creates.submit(entry) };
-    if (key?.settled) return key.response as SubscriptionView;
     if (!inserted.ok) throw inserted.error;
+    // answered by its group: this create's response, or the stored one it replays
+    if (key?.settled) return key.response as SubscriptionView;
     if (!inserted.value) throw SubscriptionErrors.exists();
     return toSubscriptionView(sub);
   }

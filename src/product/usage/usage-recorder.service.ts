@@ -442,12 +442,12 @@ export class UsageRecorder {
     for (const list of counters.values()) for (const c of list) rows.set(c.id, c);
     // the keys of the group's keyed requests, claimed after its writes (GroupedKeys.transact)
     const inGroup = new Set(live);
-    const keys = submissions.map((s, i) => (inGroup.has(i) ? s.key : undefined));
+    const groupKeys = submissions.map((s, i) => (inGroup.has(i) ? s.key : undefined));
     for (let races = 0; ;) {
       const schedules = newSchedules();
       let fresh: GroupEntry[] = [];
       try {
-        const { result, refused: unsettled } = await this.keys.transact(keys, async (tx, skip) => {
+        const { result, refused: unsettled } = await this.keys.transact(groupKeys, async (tx, skip) => {
           const used = await this.quotaRepo.lock(tx, [...rows.values()].map(counterRow), now);
           const refused = new Map<number, unknown>();
           let current = live.filter((i) => !skip.has(i));
