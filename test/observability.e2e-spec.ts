@@ -78,6 +78,13 @@ describe('dashboard and alert rules against the real /metrics (PostgreSQL + NATS
     await request(t.baseUrl).get('/health/ready').expect(200);
     // a subscription: an account service call (client metrics) and subscription.created through the outbox
     await request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).send({ user_id: 'obs_user', plan_id: 'tier_free_001' }).expect(200);
+    // a usage record with an Idempotency-Key: the group commit's counters and the keyed requests' outcome
+    await request(t.baseUrl)
+      .post(`${API}/usage/record`)
+      .set(INTERNAL)
+      .set('Idempotency-Key', 'obs-usage-1')
+      .send({ user_id: 'obs_user', product_id: 'gpt-4o', usage_amount: 1 })
+      .expect(200);
     // consumed events: one handled, one malformed (failed and dead-lettered at once)
     await publishEnvelope(bus, prefix, 'account_service', 'user.deleted', { user_id: 'obs_deleted_user' });
     await publishRaw(bus, `${prefix}.wallet_service.wallet.insufficient_funds`, 'not json {');
@@ -223,6 +230,22 @@ describe('dashboard and alert rules against the real /metrics (PostgreSQL + NATS
     const text = await scrape();
     const lag = [...text.matchAll(new RegExp(`^${CONSUMER_PENDING_METRIC}\\{consumer="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => m[1]).sort();
     expect(lag).toEqual(durables);
+  });
+
+  it('should count the group commits of the writes it served, by writer, and where the keyed usage record was settled', async () => {
+    const text = await scrape();
+    const value = (series: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line === undefined ? NaN : Number(line.slice(series.length + 1));
+    };
+    // the usage record, the subscription and the user.deleted event each committed in a group of their writer
+    for (const writer of ['usage_record', 'subscription_create', 'event:user.deleted']) {
+      expect(value(`product_group_commits_total{writer="${writer}"}`)).toBeGreaterThanOrEqual(1);
+      expect(value(`product_group_commit_items_total{writer="${writer}"}`)).toBeGreaterThanOrEqual(1);
+    }
+    // the types that got no event are there from the start, at 0
+    expect(value('product_group_commits_total{writer="event:payment.completed"}')).toBe(0);
+    expect(value('product_idempotency_grouped_requests_total{route="/api/v1/product/usage/record",outcome="group"}')).toBe(1);
   });
 
   describe(`${CONSUMER_PENDING_METRIC} (ConsumerLagMetrics) on the real NATS`, () => {

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/app-config.js';
 import { buildDataSourceOptions } from './data-source.options.js';
 import { DatabaseRuntime } from './database-runtime.js';
+import { GroupCommits } from './group-commit.js';
 import { PgNotifications } from './pg-notifications.js';
 import { UnitOfWork } from './unit-of-work.js';
 
@@ -13,7 +14,7 @@ const MIGRATION_LOCK = 815_215;
 
 /**
  * The database, everywhere (global): the TypeORM data source (entities come from the feature
- * modules' `TypeOrmModule.forFeature`), the unit of work, LISTEN/NOTIFY, and what health and
+ * modules' `TypeOrmModule.forFeature`), the unit of work, LISTEN/NOTIFY, the group commit queues, and what health and
  * metrics may ask about the database. Applies pending migrations at start.
  */
 @Global()
@@ -30,8 +31,8 @@ const MIGRATION_LOCK = 815_215;
       }),
     }),
   ],
-  providers: [UnitOfWork, DatabaseRuntime, PgNotifications],
-  exports: [UnitOfWork, DatabaseRuntime, PgNotifications],
+  providers: [UnitOfWork, DatabaseRuntime, PgNotifications, GroupCommits],
+  exports: [UnitOfWork, DatabaseRuntime, PgNotifications, GroupCommits],
 })
 export class DatabaseModule implements OnModuleInit {
   private readonly logger = new Logger('Database');

@@ -1,4 +1,5 @@
 import { AsyncResource } from 'node:async_hooks';
+import { Injectable } from '@nestjs/common';
 
 /**
  * Group commit (DESIGN "Performance patterns"): concurrent writes are gathered and committed
@@ -118,5 +119,49 @@ export class GroupCommitQueue<I, R> {
       return;
     }
     outcomes.forEach((outcome, i) => (outcome.ok ? group[i].resolve(outcome.value) : group[i].reject(outcome.error)));
+  }
+}
+
+/** What a writer's group commit has done so far (the sum over its queues), for metrics. */
+export interface WriterStats {
+  /** the writer's name (the metrics' `writer` label) */
+  writer: string;
+  groups: number;
+  items: number;
+  splits: number;
+  /** items waiting for a group now */
+  waiting: number;
+}
+
+/**
+ * The group commit queues of this process, by writer: the writers create their queues here, and
+ * the metrics read what they did when Prometheus scrapes (`product_group_commit_*`), nothing on
+ * the write path. A writer with several queues (the consumed events' shards) is reported as one.
+ */
+@Injectable()
+export class GroupCommits {
+  private readonly writers = new Map<string, GroupCommitQueue<never, unknown>[]>();
+
+  /** A new queue of `writer` (see GroupCommitQueue). */
+  create<I, R>(writer: string, options: GroupCommitOptions<I, R>): GroupCommitQueue<I, R> {
+    const queue = new GroupCommitQueue(options);
+    const queues = this.writers.get(writer) ?? [];
+    queues.push(queue as unknown as GroupCommitQueue<never, unknown>);
+    this.writers.set(writer, queues);
+    return queue;
+  }
+
+  /** Every writer's totals, in the order the writers were created. */
+  stats(): WriterStats[] {
+    return [...this.writers].map(([writer, queues]) => {
+      const total: WriterStats = { writer, groups: 0, items: 0, splits: 0, waiting: 0 };
+      for (const q of queues) {
+        total.groups += q.stats.groups;
+        total.items += q.stats.items;
+        total.splits += q.stats.splits;
+        total.waiting += q.waiting;
+      }
+      return total;
+    });
   }
 }

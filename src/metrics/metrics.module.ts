@@ -3,7 +3,9 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { DatabaseRuntime } from '../database/database-runtime.js';
+import { GroupCommits } from '../database/group-commit.js';
 import { registerDbPoolMetrics } from './db-pool.metrics.js';
+import { registerGroupCommitMetrics } from './group-commit.metrics.js';
 import { HttpMetrics } from './http-metrics.js';
 import { MetricsController } from './metrics.controller.js';
 
@@ -18,7 +20,7 @@ export function createRegistry(): Registry {
  * Prometheus metrics. One Registry per application instance (tests run several apps in one
  * process): the modules that declare metrics (events, clients) import this module and inject
  * `Registry`. This module adds the default process metrics, the HTTP latency histogram (a Fastify
- * hook) and the database pool gauges (read on scrape), and serves GET /metrics.
+ * hook), the database pool gauges and the group commits' counters (read on scrape), and serves GET /metrics.
  */
 @Module({
   controllers: [MetricsController],
@@ -30,6 +32,7 @@ export class MetricsModule implements OnModuleInit {
     private readonly registry: Registry,
     private readonly adapterHost: HttpAdapterHost,
     private readonly database: DatabaseRuntime,
+    private readonly groupCommits: GroupCommits,
   ) {}
 
   onModuleInit(): void {
@@ -37,5 +40,6 @@ export class MetricsModule implements OnModuleInit {
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (fastify && typeof fastify.addHook === 'function') new HttpMetrics(this.registry).install(fastify);
     registerDbPoolMetrics(this.registry, this.database);
+    registerGroupCommitMetrics(this.registry, this.groupCommits);
   }
 }

@@ -1,3 +1,4 @@
+import { GroupCommits } from '../../database/group-commit.js';
 import type { InboxRepository } from '../inbox/inbox.repository.js';
 import type { InboundEvent } from '../models/envelope.js';
 import { FakeUnitOfWork, testConfig } from '../../testing/doubles.js';
@@ -33,7 +34,8 @@ function keysInTwoShards(): [string, string] {
 }
 
 describe('EventGroups', () => {
-  const groups = () => new EventGroups(new FakeUnitOfWork().asUnitOfWork(), new MemoryInbox() as unknown as InboxRepository, testConfig());
+  const groups = () =>
+    new EventGroups(new FakeUnitOfWork().asUnitOfWork(), new MemoryInbox() as unknown as InboxRepository, testConfig(), new GroupCommits());
 
   it('should send one key always to one queue and spread keys over the queues', () => {
     expect(shardOf('sub_abc', GROUP_SHARDS)).toBe(shardOf('sub_abc', GROUP_SHARDS));

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { type CallContext, systemContext } from '../../common/auth/principal.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import type { AppConfig } from '../../config/app-config.js';
-import { GroupCommitQueue } from '../../database/group-commit.js';
+import { type GroupCommitQueue, GroupCommits } from '../../database/group-commit.js';
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { InboxRepository } from '../inbox/inbox.repository.js';
 import type { InboundEvent } from '../models/envelope.js';
@@ -68,6 +68,7 @@ export class EventGroups {
     private readonly uow: UnitOfWork,
     private readonly inbox: InboxRepository,
     config: ConfigService<AppConfig, true>,
+    private readonly groupCommits: GroupCommits,
   ) {
     this.maxSize = config.get('nats', { infer: true }).consumerBatchSize;
   }
@@ -90,7 +91,7 @@ export class EventGroups {
    */
   create<P>(type: string, apply: ApplyGroup<P>, keyOf?: (payload: P) => string): EventGroup<P> {
     const queues = Array.from({ length: keyOf ? GROUP_SHARDS : 1 }, () => {
-      const queue = new GroupCommitQueue<GroupedEvent<P>, Applied | undefined>({
+      const queue = this.groupCommits.create<GroupedEvent<P>, Applied | undefined>(`event:${type}`, {
         maxSize: this.maxSize,
         maxWaitMs: 0,
         // one group at a time per queue: events about one subscription or user apply in the order received

@@ -11,6 +11,7 @@ import { FakeUnitOfWork, internalCall, RecordingOutbox, testConfig, userCall } f
 import { InMemorySubscriptions } from '../../testing/in-memory-subscriptions.js';
 import type { PlanEntity } from '../catalog/entities/plan.entity.js';
 import { PlanService } from '../catalog/services/plan.service.js';
+import { GroupCommits } from '../../database/group-commit.js';
 import { GroupedKeys } from '../../idempotency/grouped-keys.service.js';
 import { SubscriptionCommands } from './subscription-commands.service.js';
 import { SubscriptionRepository } from './subscription.repository.js';
@@ -66,6 +67,7 @@ describe('SubscriptionCommands (repository, directory and plans swapped by overr
         { provide: PlatformDirectory, useValue: {} },
         // no create here sends an Idempotency-Key (keyed creates: test/subscription-group-commit.e2e-spec.ts)
         { provide: GroupedKeys, useValue: {} },
+        GroupCommits,
         { provide: Clock, useValue: new ManualClock('2026-03-10T12:00:00.000Z') },
         { provide: ConfigService, useValue: testConfig() },
       ],

@@ -5,7 +5,7 @@ import { type CallContext, canActFor } from '../../common/auth/principal.js';
 import { Clock } from '../../common/clock/clock.js';
 import { DomainError, forbidden } from '../../common/errors/domain-error.js';
 import { Decimal } from '../../common/money/decimal.js';
-import { GroupCommitQueue, type Outcome } from '../../database/group-commit.js';
+import { type GroupCommitQueue, GroupCommits, type Outcome } from '../../database/group-commit.js';
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
 import type { GroupedKey } from '../../idempotency/grouped-key.js';
@@ -37,6 +37,14 @@ interface CreateEntry extends NewSubscription {
  */
 @Injectable()
 export class SubscriptionCommands {
+  /**
+   * Group commit of new subscriptions (see GroupCommitQueue): the creates that arrive while the
+   * previous group commits are inserted, with their events, by ONE statement; each request gets its
+   * own outcome (new, or its owner already has an open subscription); a group that fails as a whole
+   * is retried one create at a time; a database that cannot answer fails every create alike.
+   */
+  private readonly creates: GroupCommitQueue<CreateEntry, boolean>;
+
   constructor(
     private readonly uow: UnitOfWork,
     private readonly repo: SubscriptionRepository,
@@ -46,22 +54,17 @@ export class SubscriptionCommands {
     private readonly events: EventPublisher,
     private readonly clock: Clock,
     private readonly keys: GroupedKeys,
-  ) {}
-
-  /**
-   * Group commit of new subscriptions (see GroupCommitQueue): the creates that arrive while the
-   * previous group commits are inserted, with their events, by ONE statement; each request gets its
-   * own outcome (new, or its owner already has an open subscription); a group that fails as a whole
-   * is retried one create at a time; a database that cannot answer fails every create alike.
-   */
-  private readonly creates = new GroupCommitQueue<CreateEntry, boolean>({
-    maxSize: CREATE_GROUP_MAX,
-    maxWaitMs: 0,
-    concurrency: CREATE_GROUP_CONCURRENCY,
-    sizeOf: () => 1,
-    commit: (entries) => this.insertGroup(entries),
-    shouldSplit: (err) => !(err instanceof DomainError && err.kind === 'unavailable'),
-  });
+    groupCommits: GroupCommits,
+  ) {
+    this.creates = groupCommits.create<CreateEntry, boolean>('subscription_create', {
+      maxSize: CREATE_GROUP_MAX,
+      maxWaitMs: 0,
+      concurrency: CREATE_GROUP_CONCURRENCY,
+      sizeOf: () => 1,
+      commit: (entries) => this.insertGroup(entries),
+      shouldSplit: (err) => !(err instanceof DomainError && err.kind === 'unavailable'),
+    });
+  }
 
   /** Groups of creates committed so far and the creates in them (metrics, tests). */
   get groupStats(): Readonly<{ groups: number; items: number; splits: number; largest: number }> {

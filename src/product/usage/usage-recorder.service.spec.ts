@@ -15,6 +15,7 @@ import { ProductService } from '../catalog/services/product.service.js';
 import { CostDefinitionStore } from '../costs/cost-definition-store.js';
 import { SubscriptionQueries } from '../subscriptions/subscription-queries.service.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
+import { GroupCommits } from '../../database/group-commit.js';
 import { GroupedKeys } from '../../idempotency/grouped-keys.service.js';
 import { UsageRecorder } from './usage-recorder.service.js';
 import { UsageQuotaRepository } from './usage-quota.repository.js';
@@ -150,6 +151,7 @@ describe('UsageRecorder (repository, catalog and subscriptions swapped by overri
         { provide: UsageQuotaRepository, useValue: {} },
         // no request here sends an Idempotency-Key (keyed groups: test/usage-keyed-group-commit.e2e-spec.ts)
         { provide: GroupedKeys, useValue: {} },
+        GroupCommits,
         { provide: Clock, useValue: new ManualClock('2026-11-25T10:00:00.000Z') },
         { provide: ConfigService, useValue: testConfig() },
       ],

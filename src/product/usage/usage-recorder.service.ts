@@ -6,7 +6,7 @@ import { uuidv7 } from '../../common/ids/uuid-v7.js';
 import { badRequest, CommonErrorCode, DomainError, type ErrorDetail, forbidden, unavailable } from '../../common/errors/domain-error.js';
 import type { Decimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
-import { GroupCommitQueue, type Outcome } from '../../database/group-commit.js';
+import { type GroupCommitQueue, GroupCommits, type Outcome } from '../../database/group-commit.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import type { ProductUsageRecordedData } from '../../events/models/event-data.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
@@ -166,9 +166,10 @@ export class UsageRecorder {
     private readonly quotas: UsageQuotas,
     private readonly quotaRepo: UsageQuotaRepository,
     private readonly keys: GroupedKeys,
+    groupCommits: GroupCommits,
   ) {
     const group = config.get('usage', { infer: true });
-    this.queue = new GroupCommitQueue<Submission, RecordOutcome[]>({
+    this.queue = groupCommits.create<Submission, RecordOutcome[]>('usage_record', {
       maxSize: group.groupMaxRecords,
       maxWaitMs: group.groupMaxWaitMs,
       concurrency: group.groupConcurrency,
