@@ -4,6 +4,7 @@ import { Decimal } from '../src/common/money/decimal.js';
 import { UnitOfWork } from '../src/database/unit-of-work.js';
 import { LifecycleSweeper } from '../src/product/subscriptions/lifecycle.sweeper.js';
 import { SubscriptionRepository } from '../src/product/subscriptions/subscription.repository.js';
+import { toUsageRecordView } from '../src/product/usage/usage.mapper.js';
 import { UsageRepository } from '../src/product/usage/usage.repository.js';
 import { CatalogStore } from '../src/product/catalog/catalog-store.js';
 import { Db } from './support/catalog-fixture.js';
@@ -88,10 +89,32 @@ describe('subscriptions and usage on embedded PGlite', () => {
     const subscriptions = t.app.get(SubscriptionRepository);
     const [listed] = await uow.read((tx) => subscriptions.list(tx, { userId: 'pg_user' }, 1)); // TypeORM's entities
     const [locked] = await uow.run((tx) => subscriptions.lockMany(tx, [listed.subscriptionId])); // the prepared locking read
-    const [record] = await uow.read((tx) => t.app.get(UsageRepository).list(tx, { userId: 'pg_user' }, 1));
+    const [record] = await uow.read((tx) => t.app.get(UsageRepository).listViews(tx, { userId: 'pg_user' }, 1));
     expect([typeof listed.seq, typeof locked.seq, typeof record.seq]).toEqual(['string', 'string', 'string']);
     expect(locked.seq).toBe(listed.seq);
     expect(record.seq).toMatch(/^[1-9]\d*$/);
+  });
+
+  it('should list records with the JSON PGlite writes, as toUsageRecordView writes the stored rows', async () => {
+    platform.accounts.addUser('pg_views');
+    const details = [{ model: 'x', tokens: { input: 3, output: 0.25 }, note: 'é "q" \\ 😀' }, null];
+    for (const [i, usage_details] of details.entries()) {
+      await request(t.baseUrl)
+        .post(`${API}/usage/record`)
+        .set(INTERNAL)
+        .send({ user_id: 'pg_views', product_id: 'gpt-4o', usage_amount: '12.5', request_id: `view-${i}`, usage_details })
+        .expect(200);
+    }
+    const listed = await request(t.baseUrl).get(`${API}/usage/records?user_id=pg_views`).set(INTERNAL).expect(200);
+    const stored = await t.app.get(UnitOfWork).read((tx) =>
+      t.app.get(UsageRepository).findByRequestIds(
+        tx,
+        details.map((_, i) => ({ userId: 'pg_views', productId: 'gpt-4o', requestId: `view-${i}` })),
+      ),
+    );
+    const expected = stored.sort((a, b) => Number(b.seq) - Number(a.seq)).map(toUsageRecordView);
+    expect(listed.body).toEqual(JSON.parse(JSON.stringify(expected)));
+    expect(listed.body).toHaveLength(2);
   });
 
   it("should hold an enforced limit, publish each threshold once and void at the record's own tiers (SPEC section 8)", async () => {

@@ -4,6 +4,9 @@ import { Decimal } from '../src/common/money/decimal.js';
 import { CATALOG_SEED } from '../src/database/seed/catalog-data.js';
 import { costOfUnits, toSchedule } from '../src/product/catalog/pricing-engine.js';
 import { CatalogStore } from '../src/product/catalog/catalog-store.js';
+import { UnitOfWork } from '../src/database/unit-of-work.js';
+import { toUsageRecordView } from '../src/product/usage/usage.mapper.js';
+import { UsageRepository } from '../src/product/usage/usage.repository.js';
 import { Db } from './support/catalog-fixture.js';
 import { startFakePlatform } from './support/fake-platform.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
@@ -455,6 +458,45 @@ describe('metered usage (PostgreSQL)', () => {
         },
       ]);
       expect(Number(stored[0].credited_cost)).toBeGreaterThan(0);
+    });
+
+    it('should list each record as toUsageRecordView writes the stored row, the JSON written by the database', async () => {
+      const user = newUser();
+      const details: unknown[] = [
+        { model: 'gpt-4o', price: 1.5, ratio: 1e-7, big: 12345678901234567000, list: [1, 'two', null, true, { deep: [[]] }] },
+        { text: 'quote " backslash \\ slash / tab \t newline \n bell \u0007 é 中文 😀 \u2028', empty: '', obj: {} },
+        null,
+        { nested: { a: { b: { c: 'deep', n: 0.1 } } } },
+      ];
+      for (const [i, usage_details] of details.entries()) {
+        await record({
+          user_id: user,
+          product_id: i % 2 ? 'gpt-4o' : 'gpt-4',
+          usage_amount: `${i + 1}.25`,
+          request_id: `json-${i}`,
+          usage_details,
+        }).expect(200);
+      }
+      // timestamps with microseconds and a time zone offset (a Date keeps milliseconds: both cut them the same way)
+      await db.query(
+        `UPDATE usage_records SET created_at = '2026-11-25 11:59:59.999999+02', usage_timestamp = '2026-11-25 09:00:00.000500+00'
+         WHERE user_id = $1 AND request_id = 'json-1'`,
+        [user],
+      );
+      const listed = await request(t.baseUrl).get(`${API}/usage/records?user_id=${user}`).set(INTERNAL).expect(200);
+      expect(listed.headers['content-type']).toBe('application/json; charset=utf-8');
+      const stored = await t.app.get(UnitOfWork).read((tx) =>
+        t.app.get(UsageRepository).findByRequestIds(
+          tx,
+          details.map((_, i) => ({ userId: user, productId: i % 2 ? 'gpt-4o' : 'gpt-4', requestId: `json-${i}` })),
+        ),
+      );
+      const expected = stored.sort((a, b) => Number(b.seq) - Number(a.seq)).map(toUsageRecordView);
+      expect(listed.body).toEqual(JSON.parse(JSON.stringify(expected)));
+      expect(listed.body[2]).toMatchObject({ created_at: '2026-11-25T09:59:59.999Z', usage_timestamp: '2026-11-25T09:00:00.000Z' });
+      expect(listed.body.map((r: { usage_details: unknown }) => r.usage_details)).toEqual(
+        [...details].reverse().map((d) => JSON.parse(JSON.stringify(d))),
+      );
     });
 
     it('should aggregate usage statistics by product and UTC day', async () => {

@@ -9,7 +9,6 @@ import { SubscriptionQueries } from '../subscriptions/subscription-queries.servi
 import type { ListUsageQuery, UsageFiltersQuery } from './dto/usage.dto.js';
 import type { PeriodUsage } from './period-usage.js';
 import { parseTimestamp } from './usage-input.js';
-import { toUsageRecordView, type UsageRecordView } from './usage.mapper.js';
 import { type UsageAggregate, type UsageFilters, UsageRepository } from './usage.repository.js';
 
 /** Reads of usage: records, statistics, recent counts, and a user's usage this period. */
@@ -21,11 +20,12 @@ export class UsageQueries {
     private readonly subscriptions: SubscriptionQueries,
   ) {}
 
-  list(query: ListUsageQuery, ctx: CallContext): Promise<Page<UsageRecordView>> {
+  /** A page of records, each as the JSON text of its UsageRecordView (built by the database). */
+  list(query: ListUsageQuery, ctx: CallContext): Promise<Page<string>> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const beforeSeq = decodeSeqCursor(query.cursor);
     const filters = filtersFor(query, ctx);
-    return this.uow.read(async (tx) => seqPageOf(await this.repo.list(tx, filters, limit + 1, beforeSeq), limit, toUsageRecordView));
+    return this.uow.read(async (tx) => seqPageOf(await this.repo.listViews(tx, filters, limit + 1, beforeSeq), limit, (r) => r.view));
   }
 
   /**

@@ -5,12 +5,12 @@ import { Ctx, InternalOnly } from '../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../common/auth/principal.js';
 import { GroupedIdempotencyKey, type GroupedKey } from '../../idempotency/grouped-key.js';
 import { Idempotent } from '../../idempotency/idempotent.decorator.js';
-import { sendPage } from '../../common/pagination/send-page.js';
+import { sendJsonPage } from '../../common/pagination/send-page.js';
 import { IdentifierPipe } from '../../common/validation/identifier.pipe.js';
 import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery, VoidUsageDto } from './dto/usage.dto.js';
 import { type VoidUsageResponse, UsageVoids } from './usage-voids.service.js';
 import { RecordUsagePipe, UsageBatchPipe } from './usage-batch.pipe.js';
-import { type RecordUsageResponse, toRecordUsageResponse, USAGE_RECORD_EXAMPLE, type UsageRecordView } from './usage.mapper.js';
+import { type RecordUsageResponse, toRecordUsageResponse, USAGE_RECORD_EXAMPLE } from './usage.mapper.js';
 import { UsageQueries } from './usage-queries.service.js';
 import { UsageRecorder } from './usage-recorder.service.js';
 
@@ -192,8 +192,9 @@ export class UsageController {
     @Ctx() ctx: CallContext,
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<UsageRecordView[]> {
-    return sendPage(req, reply, await this.queries.list(query, ctx));
+  ): Promise<string> {
+    // the records' JSON is written by the database (UsageRepository.listViews)
+    return sendJsonPage(req, reply, await this.queries.list(query, ctx));
   }
 
   @Get('statistics/usage')
