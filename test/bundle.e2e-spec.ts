@@ -140,7 +140,7 @@ describe('the bundle (dist/bundle/service.mjs, launched by main.mjs: what `npm s
     const cache = mkdtempSync(join(tmpdir(), 'product-compile-cache-'));
     try {
       const run = () =>
-        spawnSync(process.execPath, ['--max-semi-space-size=4', ENTRY, '--compile-cache-only'], {
+        spawnSync(process.execPath, ['--max-semi-space-size=16', ENTRY, '--compile-cache-only'], {
           env: { PATH: process.env.PATH, NODE_COMPILE_CACHE: cache, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
           encoding: 'utf8',
           timeout: 60_000,

@@ -13,7 +13,7 @@ export interface BundledService {
 /** Starts `dist/bundle/main.mjs` as `npm start` does, with `env` only (and PATH). Call `ensureBuilt()` first. */
 export function startBundledService(env: Record<string, string>): BundledService {
   let output = '';
-  const child = spawn(process.execPath, ['--max-semi-space-size=4', ENTRY], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', ENTRY], {
     env: { PATH: process.env.PATH, ...START_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -123,7 +123,7 @@ export class ServiceProcess {
   async start(timeoutMs = 60_000, options: { underLoad?: boolean } = {}): Promise<boolean> {
     if (this.running) throw new Error(`${this.name} is already running`);
     const log = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, ['--max-semi-space-size=4', ENTRY], {
+    const child = spawn(process.execPath, ['--max-semi-space-size=16', ENTRY], {
       cwd: REPO_ROOT,
       env: {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
