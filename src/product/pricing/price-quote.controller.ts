@@ -16,6 +16,7 @@ import { errorExample } from '../catalog/controllers/examples.js';
 import type { PriceQuoteResponse } from './price-quote.js';
 import { PriceQuoteService } from './price-quote.service.js';
 import { PriceQuoteDto } from './pricing.dto.js';
+import { type PriceQuoteBody, PriceQuotePipe } from './price-quote.validation.js';
 
 /** The route as the platform calls it: outside the /api/v1/product prefix (bootstrap.ts excludes it). */
 export const PRICE_QUOTE_PATH = 'api/v1/pricing/calculate';
@@ -96,7 +97,7 @@ export class PriceQuoteController {
     description: 'unknown or retired product',
     schema: { example: errorExample('PRODUCT_NOT_FOUND', 'Product nope not found') },
   })
-  calculate(@Body() dto: PriceQuoteDto, @Ctx() ctx: CallContext): Promise<PriceQuoteResponse> {
+  calculate(@Body(PriceQuotePipe) dto: PriceQuoteBody, @Ctx() ctx: CallContext): Promise<PriceQuoteResponse> {
     return this.quotes.quote(dto, ctx);
   }
 }

@@ -10,7 +10,8 @@ import { ProductService } from '../catalog/services/product.service.js';
 import { scheduleOf } from '../usage/price-schedule.js';
 import { UsageQueries } from '../usage/usage-queries.service.js';
 import { buildQuote, type PriceQuoteResponse } from './price-quote.js';
-import { parseQuantity, type PriceQuoteDto } from './pricing.dto.js';
+import { parseQuantity } from './pricing.dto.js';
+import type { PriceQuoteBody } from './price-quote.validation.js';
 import { assertMayPriceFor } from './user-pricing-access.js';
 
 /**
@@ -34,7 +35,7 @@ export class PriceQuoteService {
     this.userAuthDisabled = config.get('auth', { infer: true }).userAuthDisabled;
   }
 
-  async quote(dto: PriceQuoteDto, ctx: CallContext): Promise<PriceQuoteResponse> {
+  async quote(dto: PriceQuoteBody, ctx: CallContext): Promise<PriceQuoteResponse> {
     const userId = dto.user_id ?? undefined;
     const subscriptionId = dto.subscription_id ?? undefined;
     if (userId === undefined && subscriptionId !== undefined) {

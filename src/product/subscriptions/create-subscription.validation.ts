@@ -1,25 +1,21 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { badRequest, type ErrorDetail } from '../../common/errors/domain-error.js';
-import { isIdentifier } from '../../common/validation/validators.js';
+import type { ErrorDetail } from '../../common/errors/domain-error.js';
+import { checkBody, type FieldTable, fieldTableProblems, identifierChecks as IDENTIFIER } from '../../common/validation/field-table.js';
 import { BILLING_CYCLES } from './billing-period.js';
 import { type CreateSubscriptionDto, MAX_SEATS } from './dto/subscription.dto.js';
 
-/** A check and the message it gives when it fails. */
-type Check = readonly [ok: (value: unknown) => boolean, message: string];
-
-const IDENTIFIER = (field: string): Check[] => [[isIdentifier, `${field} must be a string of 1-255 characters without control characters`]];
 const isNumber = (v: unknown): v is number => typeof v === 'number';
 
 /**
- * POST /subscriptions' body as a field table checked in one pass: each field, whether it may be
- * absent or null, and its checks in the order class-validator runs CreateSubscriptionDto's
- * decorators (the bottom one first), each failing check a detail. The verdicts and messages are
- * class-validator's for that class, which documents the body for OpenAPI: the unit test compares
- * the two on generated bodies, so a change to one without the other fails it. Why a table:
- * class-validator and class-transformer were ~6 % of the service's CPU per subscription create
- * (docs/performance.md), as they had been on usage records.
+ * POST /subscriptions' body as a field table (common/validation/field-table.ts): each field,
+ * whether it may be absent or null, and its checks in the order class-validator runs
+ * CreateSubscriptionDto's decorators (the bottom one first), each failing check a detail. The
+ * verdicts and messages are class-validator's for that class, which documents the body for
+ * OpenAPI: the unit test compares the two on generated bodies, so a change to one without the
+ * other fails it. Why a table: class-validator and class-transformer were ~6 % of the service's
+ * CPU per subscription create (docs/performance.md), as they had been on usage records.
  */
-const FIELDS: Readonly<Record<keyof CreateSubscriptionDto, { optional: boolean; checks: readonly Check[] }>> = {
+const FIELDS: FieldTable<keyof CreateSubscriptionDto> = {
   user_id: { optional: false, checks: IDENTIFIER('user_id') },
   plan_id: { optional: false, checks: IDENTIFIER('plan_id') },
   organization_id: { optional: true, checks: IDENTIFIER('organization_id') },
@@ -42,19 +38,10 @@ const FIELDS: Readonly<Record<keyof CreateSubscriptionDto, { optional: boolean; 
     checks: [[(v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'metadata must be an object']],
   },
 };
-const NAMES = Object.keys(FIELDS) as (keyof CreateSubscriptionDto)[];
 
 /** The body's problems: unknown fields first, then each field's failed checks, in FIELDS' order. */
 export function createSubscriptionProblems(body: Record<string, unknown>): ErrorDetail[] {
-  const details: ErrorDetail[] = [];
-  for (const key of Object.keys(body)) if (!(key in FIELDS)) details.push({ field: key, message: `${key} is not an allowed field` });
-  for (const field of NAMES) {
-    const value = body[field];
-    const { optional, checks } = FIELDS[field];
-    if (optional && (value === undefined || value === null)) continue;
-    for (const [ok, message] of checks) if (!ok(value)) details.push({ field, message });
-  }
-  return details;
+  return fieldTableProblems(FIELDS, body);
 }
 
 /**
@@ -65,10 +52,7 @@ export function createSubscriptionProblems(body: Record<string, unknown>): Error
 @Injectable()
 export class CreateSubscriptionPipe implements PipeTransform<unknown, CreateSubscriptionBody> {
   transform(body: unknown): CreateSubscriptionBody {
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
-    const details = createSubscriptionProblems(body as Record<string, unknown>);
-    if (details.length > 0) throw badRequest('Request validation failed', details);
-    return body as CreateSubscriptionBody;
+    return checkBody(FIELDS, body) as CreateSubscriptionBody;
   }
 }
 
