@@ -274,7 +274,6 @@ function buildGroupStatement(insertEvents: string, withSchedules: boolean): stri
 export class UsageRepository {
   /** the group statement's text, without and with the schedules' insert */
   private readonly groupSql: (string | undefined)[] = [];
-  /** every column of a record under its property's name (`list`), from TypeORM's metadata once */
 
   constructor(private readonly outbox: OutboxRepository) {}
 
