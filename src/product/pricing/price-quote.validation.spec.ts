@@ -1,5 +1,6 @@
 import { DomainError } from '../../common/errors/domain-error.js';
 import { validateBody } from '../../common/validation/validation.pipe.js';
+import { generatedBodies } from '../../testing/generated-bodies.js';
 import { priceQuoteProblems, PriceQuotePipe } from './price-quote.validation.js';
 import { PriceQuoteDto } from './pricing.dto.js';
 
@@ -63,46 +64,13 @@ const VALID: Record<string, unknown[]> = {
 };
 const UNKNOWN: Record<string, unknown>[] = [{}, { colour: 'red' }, { zz: 1, aa: 2 }, { __x: null }];
 
-/** A deterministic pseudo-random generator (mulberry32), so a failure names a body that can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function generatedBodies(n: number): Record<string, unknown>[] {
-  const next = random(20261208);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
-  const bodies: Record<string, unknown>[] = [];
-  for (let i = 0; i < n; i++) {
-    // half the bodies from valid values only, with at most one field changed to any candidate
-    const validOnly = i % 2 === 0;
-    const body: Record<string, unknown> = {};
-    for (const [field, values] of Object.entries(validOnly ? VALID : CANDIDATES)) {
-      if (next() < (validOnly && (field === 'product_id' || field === 'quantity') ? 0.02 : 0.35)) continue;
-      body[field] = pick(values);
-    }
-    if (validOnly && next() < 0.3) {
-      const field = pick(Object.keys(CANDIDATES));
-      body[field] = pick(CANDIDATES[field]);
-    }
-    if (!validOnly || next() < 0.1) Object.assign(body, pick(UNKNOWN));
-    bodies.push(body);
-  }
-  return bodies;
-}
-
 describe('priceQuoteProblems (the field table of POST /api/v1/pricing/calculate)', () => {
   it('should give exactly what class-validator gives for PriceQuoteDto: the same details, in the same order', async () => {
     const bodies = [
       { product_id: 'gpt-4o', quantity: 1 },
       {},
       ...Object.entries(CANDIDATES).flatMap(([field, values]) => values.map((value) => ({ product_id: 'p', quantity: 1, [field]: value }))),
-      ...generatedBodies(3000),
+      ...generatedBodies(3000, 20261208, { candidates: CANDIDATES, valid: VALID, unknown: UNKNOWN, required: ['product_id', 'quantity'] }),
     ];
     let refused = 0;
     for (const body of bodies) {

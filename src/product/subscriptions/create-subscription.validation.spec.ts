@@ -1,5 +1,6 @@
 import { DomainError } from '../../common/errors/domain-error.js';
 import { validateBody } from '../../common/validation/validation.pipe.js';
+import { generatedBodies } from '../../testing/generated-bodies.js';
 import { createSubscriptionProblems, CreateSubscriptionPipe } from './create-subscription.validation.js';
 import { CreateSubscriptionDto } from './dto/subscription.dto.js';
 
@@ -27,47 +28,13 @@ const VALID: Record<string, unknown[]> = {
 };
 const UNKNOWN: Record<string, unknown>[] = [{}, { colour: 'red' }, { zz: 1, aa: 2 }, { __x: null }];
 
-/** A deterministic pseudo-random generator (mulberry32), so a failure names a body that can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function generatedBodies(n: number): Record<string, unknown>[] {
-  const next = random(20261207);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
-  const bodies: Record<string, unknown>[] = [];
-  for (let i = 0; i < n; i++) {
-    // half the bodies from valid values only, with at most one field changed to any candidate
-    const validOnly = i % 2 === 0;
-    const body: Record<string, unknown> = {};
-    for (const [field, values] of Object.entries(validOnly ? VALID : CANDIDATES)) {
-      // each field absent about a third of the time; the required ones too, to see them missing
-      if (next() < (validOnly && (field === 'user_id' || field === 'plan_id') ? 0.02 : 0.35)) continue;
-      body[field] = pick(values);
-    }
-    if (validOnly && next() < 0.3) {
-      const field = pick(Object.keys(CANDIDATES));
-      body[field] = pick(CANDIDATES[field]);
-    }
-    if (!validOnly || next() < 0.1) Object.assign(body, pick(UNKNOWN));
-    bodies.push(body);
-  }
-  return bodies;
-}
-
 describe('createSubscriptionProblems (the field table of POST /subscriptions)', () => {
   it('should give exactly what class-validator gives for CreateSubscriptionDto: the same details, in the same order', async () => {
     const bodies = [
       { user_id: 'u1', plan_id: 'tier_pro_001' },
       {},
       ...Object.entries(CANDIDATES).flatMap(([field, values]) => values.map((value) => ({ user_id: 'u1', plan_id: 'p1', [field]: value }))),
-      ...generatedBodies(3000),
+      ...generatedBodies(3000, 20261207, { candidates: CANDIDATES, valid: VALID, unknown: UNKNOWN, required: ['user_id', 'plan_id'] }),
     ];
     let refused = 0;
     for (const body of bodies) {
