@@ -14,14 +14,14 @@ class UnexpectedStatus extends Error {
   }
 }
 
-/**
- * A path segment for an identifier: URL-encoded. `.` and `..` cannot be sent as a segment at all
- * (URL parsers resolve them, `%2E%2E` included), so they yield undefined: no such resource.
- */
 /** An id in an answer (a string, or a number from a service with numeric ids) names `asked`. */
 export const sameId = (answered: unknown, asked: string): boolean =>
   (typeof answered === 'string' || typeof answered === 'number') && String(answered) === asked;
 
+/**
+ * A path segment for an identifier: URL-encoded. `.` and `..` cannot be sent as a segment at all
+ * (URL parsers resolve them, `%2E%2E` included), so they yield undefined: no such resource.
+ */
 export function pathSegment(id: string): string | undefined {
   if (id === '' || id === '.' || id === '..') return undefined;
   return encodeURIComponent(id);
