@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { JetStreamAsyncPublisher } from '../src/events/transport/async-publisher.js';
+import { JetStreamAsyncPublisher, MessageTooLarge } from '../src/events/transport/async-publisher.js';
 import { busClient, type Bus, deleteStream, readAll } from './support/events.js';
 
 /**
@@ -83,5 +83,53 @@ describe('JetStreamAsyncPublisher (real NATS JetStream)', () => {
     } finally {
       silent.unsubscribe();
     }
+  });
+});
+
+/**
+ * Messages the bus will never take: above the server's max_payload (the client refuses them) or
+ * above the stream's max_msg_size (JetStream answers 10054). Each fails alone as MessageTooLarge,
+ * which the relay parks instead of retrying.
+ */
+describe('JetStreamAsyncPublisher: messages too large for the bus (real NATS JetStream)', () => {
+  let bus: Bus;
+  let publisher: JetStreamAsyncPublisher;
+  const id = randomBytes(5).toString('hex');
+  const stream = `ASYNCBIG_${id}`;
+  const prefix = `asyncbig_${id}`;
+
+  beforeAll(async () => {
+    bus = await busClient();
+    await bus.jsm.streams.add({ name: stream, subjects: [`${prefix}.>`], max_msg_size: 2048 });
+    publisher = new JetStreamAsyncPublisher(bus.nc);
+  });
+  afterAll(async () => {
+    publisher?.close();
+    await deleteStream(bus.jsm, stream);
+    await bus?.close();
+  });
+
+  it('should fail a message above max_payload or the stream max_msg_size as MessageTooLarge, and only that one', async () => {
+    const maxPayload = bus.nc.info!.max_payload;
+    const results = await publisher.publishAll(
+      [
+        { subject: `${prefix}.events.ok`, payload: '{"small":true}', msgId: randomUUID() },
+        { subject: `${prefix}.events.huge`, payload: JSON.stringify({ pad: 'x'.repeat(maxPayload) }), msgId: randomUUID() },
+        { subject: `${prefix}.events.big`, payload: JSON.stringify({ pad: 'x'.repeat(4096) }), msgId: randomUUID() },
+        { subject: `${prefix}.events.ok2`, payload: '{"small":2}', msgId: randomUUID() },
+      ],
+      5000,
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    const [huge, big] = [results[1], results[2]].map((r) => (r as PromiseRejectedResult).reason as Error);
+    expect(huge).toBeInstanceOf(MessageTooLarge);
+    expect(huge.message).toMatch(/max_payload/);
+    expect(big).toBeInstanceOf(MessageTooLarge);
+    expect(big.message).toMatch(/message size exceeds maximum/);
+    // other failures stay ordinary errors (retried by the relay)
+    const [none] = await publisher.publishAll([{ subject: `nostream_${id}.events`, payload: '{}', msgId: randomUUID() }], 2000);
+    expect((none as PromiseRejectedResult).reason).not.toBeInstanceOf(MessageTooLarge);
+    expect((await readAll(bus, stream, `${prefix}.>`)).map((m) => m.body)).toEqual(['{"small":true}', '{"small":2}']);
+    expect(publisher.inFlight).toBe(0);
   });
 });

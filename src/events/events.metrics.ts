@@ -13,6 +13,7 @@ export class EventsMetrics {
   readonly handled: Counter<'type'>;
   readonly failed: Counter<'type'>;
   readonly deadLettered: Counter<'type'>;
+  readonly parked: Counter<'type'>;
 
   constructor(registry: Registry, stats: OutboxStats) {
     const counter = (name: string, help: string) => new Counter({ name, help, labelNames: ['type'] as const, registers: [registry] });
@@ -23,6 +24,10 @@ export class EventsMetrics {
       'Consumed event deliveries whose handler failed (retried or dead-lettered), by type',
     );
     this.deadLettered = counter('product_events_dead_lettered_total', 'Consumed events copied to the dead-letter subject, by type');
+    this.parked = counter(
+      'product_events_parked_total',
+      'Outbox events the bus refused for good (larger than it takes), moved to outbox_parked_events, by type',
+    );
 
     // The query starts after the scrape's synchronous collectors ran (setImmediate), so the DB pool
     // gauges describe the pool as the service uses it, not as this scrape's own query does.
@@ -30,7 +35,7 @@ export class EventsMetrics {
       await new Promise((resolve) => setImmediate(resolve));
       return stats.read().catch((err: unknown) => {
         this.logger.warn({ err }, 'outbox metrics query failed');
-        return { backlog: 0, oldestAgeSeconds: 0 };
+        return { backlog: 0, oldestAgeSeconds: 0, parked: 0 };
       });
     };
     new Gauge({
@@ -47,6 +52,14 @@ export class EventsMetrics {
       registers: [registry],
       async collect() {
         this.set((await read()).oldestAgeSeconds);
+      },
+    });
+    new Gauge({
+      name: 'product_outbox_parked_events',
+      help: 'Outbox events the bus refused for good, waiting in outbox_parked_events for an operator (see the runbook)',
+      registers: [registry],
+      async collect() {
+        this.set((await read()).parked);
       },
     });
   }

@@ -5,9 +5,9 @@ import { isDecimalString } from '../money/decimal.js';
 import { MAX_LIMIT } from '../pagination/page.js';
 import { parseTimestamp } from '../time/timestamp.js';
 
-/** SPEC identifiers: strings of 1-255 characters with no control characters. */
+/** SPEC identifiers: strings of 1-255 characters with no control characters (C0, DEL and C1: U+0000-U+001F, U+007F-U+009F). */
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-const IDENTIFIER = /^[^\u0000-\u001f\u007f]{1,255}$/u;
+const IDENTIFIER = /^[^\u0000-\u001f\u007f-\u009f]{1,255}$/u;
 
 /** (the `u` regex counts code points: at most 255 of them, i.e. at most 510 UTF-16 units) */
 export function isIdentifier(value: unknown): value is string {
@@ -107,4 +107,34 @@ export function parseQueryBoolean(value: unknown): unknown {
 }
 
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-export const NO_CONTROL_CHARS = Matches(/^[^\u0000-\u001f\u007f]*$/u, { message: '$property must not contain control characters' });
+export const NO_CONTROL_CHARS = Matches(/^[^\u0000-\u001f\u007f-\u009f]*$/u, { message: '$property must not contain control characters' });
+
+/**
+ * Free-form objects that travel in events (a subscription's `metadata`, a usage record's
+ * `usage_details`): at most 64 KiB as JSON (UTF-8). Every event carrying one then stays far below
+ * NATS's default `max_payload` (1 MiB), which a body of up to 1 MiB could otherwise exceed: an
+ * event the bus cannot take would be parked by the relay (see OutboxRelay) instead of published.
+ */
+export const MAX_EVENT_OBJECT_BYTES = 65_536;
+
+/** `field`'s problem when `value` (a plain object) is larger than MAX_EVENT_OBJECT_BYTES as JSON; undefined when it fits. */
+export function eventObjectSizeProblem(value: unknown, field: string): string | undefined {
+  const text = JSON.stringify(value) ?? '';
+  // a UTF-16 unit is at most 3 bytes of UTF-8: most objects are settled by their length alone
+  if (text.length <= MAX_EVENT_OBJECT_BYTES / 3 || Buffer.byteLength(text) <= MAX_EVENT_OBJECT_BYTES) return undefined;
+  return `${field} must be at most 64 KiB as JSON`;
+}
+
+/** class-validator's form of eventObjectSizeProblem (documents the limit on the DTO as the field tables enforce it). */
+export function MaxEventObjectSize(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'maxEventObjectSize',
+      validator: {
+        validate: (value: unknown, args) => eventObjectSizeProblem(value, args?.property ?? '') === undefined,
+        defaultMessage: (args) => `${args?.property} must be at most 64 KiB as JSON`,
+      },
+    },
+    options,
+  );
+}

@@ -12,6 +12,7 @@ import { CreateCostDefinitions1764320000000 } from './1764320000000-CreateCostDe
 import { UsageProviderCost1764330000000 } from './1764330000000-UsageProviderCost.js';
 import { OutboxAsQueue1764340000000 } from './1764340000000-OutboxAsQueue.js';
 import { UsageCorrectionsAndQuotas1764350000000 } from './1764350000000-UsageCorrectionsAndQuotas.js';
+import { OutboxParkedEvents1764360000000 } from './1764360000000-OutboxParkedEvents.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   UsageProviderCost1764330000000,
   OutboxAsQueue1764340000000,
   UsageCorrectionsAndQuotas1764350000000,
+  OutboxParkedEvents1764360000000,
 ];

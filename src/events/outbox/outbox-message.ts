@@ -43,4 +43,6 @@ export interface OutboxBacklog {
   backlog: number;
   /** age of the oldest of them (0 when none) */
   oldestAgeSeconds: number;
+  /** events the bus refused for good, in outbox_parked_events until an operator requeues or deletes them */
+  parked: number;
 }

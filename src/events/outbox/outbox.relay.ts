@@ -6,6 +6,7 @@ import { PgNotifications } from '../../database/pg-notifications.js';
 import type { ScriptedTx, Tx } from '../../database/transaction.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import { EventsMetrics } from '../events.metrics.js';
+import { MessageTooLarge } from '../transport/async-publisher.js';
 import { EventBusConnection } from '../transport/event-bus.connection.js';
 import type { PendingOutboxRow } from './outbox-message.js';
 import { OutboxRepository } from './outbox.repository.js';
@@ -68,7 +69,8 @@ export function publishWaves<T extends { id: string; aggregate_id: string | null
  * commit (seq) order with `Nats-Msg-Id` = event id, in batches: one transaction takes a
  * transaction-scoped advisory lock and reads the oldest rows in the same statement (so exactly
  * one replica relays at a time and order per subscription holds), publishes them wave by wave and
- * deletes the acknowledged ones; a failed publish stops the batch there. A crash between publish
+ * deletes the acknowledged ones; a failed publish stops the batch after its wave, and an event the
+ * bus refuses for good (too large) is parked in `outbox_parked_events`. A crash between publish
  * and commit republishes with the same id, which JetStream drops inside its 2-minute duplicate
  * window.
  *
@@ -260,24 +262,28 @@ export class OutboxRelay implements OnApplicationBootstrap {
     if (!locked) return 'busy';
     if (rows.length === 0) return 'idle';
     // Pipelined per wave (see publishWaves): the publishes of a wave are written in seq order on the one
-    // connection (JetStream stores them in that order), then their acks are awaited together. Deleted:
-    // the earlier waves and the failed wave's acknowledged rows before the failure, for each aggregate
-    // a prefix of its events; the rest is published again on the next pass with the same msgID, which
-    // JetStream deduplicates.
+    // connection (JetStream stores them in that order), then their acks are awaited together. A wave
+    // holds one event per aggregate, so every acknowledged row of it can go, also after a failed one:
+    // deleted are the earlier waves and the failing wave's acknowledged rows, for each aggregate a
+    // prefix of its events; the failed row and the later waves are published again on the next pass
+    // with the same msgID, which JetStream deduplicates. A row the bus refuses for good (larger than it
+    // takes) would stop the queue for ever: it is parked instead (outbox_parked_events, an error log,
+    // a metric and an alert), and its aggregate's later events go on.
     const publisher = this.connection.publisher();
     let failure: { row: PendingOutboxRow; error: string } | undefined;
+    const parked: { row: PendingOutboxRow; reason: string }[] = [];
     for (const wave of publishWaves(rows)) {
       const acks = await publisher.publishAll(
         wave.map((row) => ({ subject: row.subject, payload: row.payload, msgId: row.id })),
         PUBLISH_TIMEOUT_MS,
       );
       for (const [i, ack] of acks.entries()) {
-        if (ack.status === 'rejected') {
+        if (ack.status === 'fulfilled') sent.push(wave[i]);
+        else if (ack.reason instanceof MessageTooLarge) parked.push({ row: wave[i], reason: ack.reason.message });
+        else {
           const err: unknown = ack.reason;
-          failure = { row: wave[i], error: err instanceof Error ? err.message : String(err) };
-          break;
+          failure ??= { row: wave[i], error: err instanceof Error ? err.message : String(err) };
         }
-        sent.push(wave[i]);
       }
       if (failure) break;
     }
@@ -285,7 +291,15 @@ export class OutboxRelay implements OnApplicationBootstrap {
       tx,
       sent.map((r) => r.seq),
       failure && { seq: failure.row.seq, error: failure.error },
+      parked.map(({ row, reason }) => ({ seq: row.seq, reason })),
     );
+    for (const { row, reason } of parked) {
+      this.metrics.parked.inc({ type: row.type });
+      this.logger.error(
+        { event_id: row.id, type: row.type, aggregate_id: row.aggregate_id, bytes: Buffer.byteLength(row.payload), err: reason },
+        'Outbox event refused by the bus for good (too large): parked in outbox_parked_events, see the runbook',
+      );
+    }
     if (failure) {
       this.logger.warn(
         { event_id: failure.row.id, type: failure.row.type, err: failure.error, published: sent.length },

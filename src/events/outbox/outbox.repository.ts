@@ -139,14 +139,27 @@ export class OutboxRepository {
   }
 
   /**
-   * Ends a relay pass: removes the rows JetStream acknowledged (by `seq`) and counts a failed
-   * publish on the row that failed, with its error (it stays for the next pass). On a ScriptedTx
-   * both travel with the COMMIT (one round trip).
+   * Ends a relay pass: removes the rows JetStream acknowledged (by `seq`), moves the rows the bus
+   * refused for good (`parked`, e.g. larger than NATS's max_payload) to `outbox_parked_events` with
+   * the reason, and counts a failed publish on the row that failed, with its error (it stays for
+   * the next pass). On a ScriptedTx all travel with the COMMIT (one round trip).
    */
-  async finishBatch(tx: Tx | ScriptedTx, published: readonly string[], failure?: { seq: string; error: string }): Promise<void> {
+  async finishBatch(
+    tx: Tx | ScriptedTx,
+    published: readonly string[],
+    failure?: { seq: string; error: string },
+    parked: readonly { seq: string; reason: string }[] = [],
+  ): Promise<void> {
     const statements: string[] = [];
     if (published.length > 0)
       statements.push(`DELETE FROM outbox_events WHERE seq = ANY('{${published.map(seqLiteral).join(',')}}'::bigint[])`);
+    for (const { seq, reason } of parked) {
+      statements.push(
+        `WITH p AS (DELETE FROM outbox_events WHERE seq = ${seqLiteral(seq)} RETURNING *)
+         INSERT INTO outbox_parked_events (seq, id, type, subject, aggregate_id, envelope, created_at, attempts, reason)
+         SELECT seq, id, type, subject, aggregate_id, envelope, created_at, attempts + 1, ${sqlLiteral(reason)} FROM p`,
+      );
+    }
     if (failure) {
       statements.push(
         `UPDATE outbox_events SET attempts = attempts + 1, last_error = ${sqlLiteral(failure.error)} WHERE seq = ${seqLiteral(failure.seq)}`,
@@ -156,12 +169,16 @@ export class OutboxRepository {
     for (const sql of statements) await managerOf(tx).query(sql);
   }
 
-  /** Pending rows and the creation time of the oldest (the oldest by `seq`: the index's head). */
-  async backlog(tx: Tx): Promise<{ backlog: number; oldest: Date | undefined }> {
-    const [row] = await managerOf(tx).query<{ backlog: number; oldest: Date | string | null }[]>(
+  /**
+   * Pending rows, the creation time of the oldest (the oldest by `seq`: the index's head), and the
+   * parked rows waiting for an operator.
+   */
+  async backlog(tx: Tx): Promise<{ backlog: number; oldest: Date | undefined; parked: number }> {
+    const [row] = await managerOf(tx).query<{ backlog: number; oldest: Date | string | null; parked: number }[]>(
       `SELECT (SELECT count(*)::int FROM outbox_events) AS backlog,
-              (SELECT created_at FROM outbox_events ORDER BY seq LIMIT 1) AS oldest`,
+              (SELECT created_at FROM outbox_events ORDER BY seq LIMIT 1) AS oldest,
+              (SELECT count(*)::int FROM outbox_parked_events) AS parked`,
     );
-    return { backlog: Number(row?.backlog ?? 0), oldest: row?.oldest ? new Date(row.oldest) : undefined };
+    return { backlog: Number(row?.backlog ?? 0), oldest: row?.oldest ? new Date(row.oldest) : undefined, parked: Number(row?.parked ?? 0) };
   }
 }

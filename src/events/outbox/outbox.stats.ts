@@ -24,9 +24,10 @@ export class OutboxStats {
   }
 
   private async query(): Promise<OutboxBacklog> {
-    const { backlog, oldest } = await this.uow.read((tx) => this.outbox.backlog(tx));
+    const { backlog, oldest, parked } = await this.uow.read((tx) => this.outbox.backlog(tx));
     return {
       backlog,
+      parked,
       oldestAgeSeconds: oldest === undefined ? 0 : Math.max(0, (this.clock.now().getTime() - oldest.getTime()) / 1000),
     };
   }

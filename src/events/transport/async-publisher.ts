@@ -16,6 +16,18 @@ export interface JetStreamMessage {
   msgId: string;
 }
 
+/**
+ * A message the bus will never take as it is: larger than the server's `max_payload` (the client
+ * refuses to send it) or than the stream's largest message (JetStream error 10054). Publishing it
+ * again cannot succeed; the relay parks it instead of retrying (see OutboxRelay).
+ */
+export class MessageTooLarge extends Error {
+  override readonly name = 'MessageTooLarge';
+}
+
+/** JetStream's error code for a message above the stream's `max_msg_size`. */
+const JS_MESSAGE_TOO_LARGE = 10054;
+
 interface Pending {
   resolve: (ack: PubAck) => void;
   reject: (error: Error) => void;
@@ -60,7 +72,12 @@ export class JetStreamAsyncPublisher {
       try {
         this.nc.publish(message.subject, message.payload, { reply: `${this.inbox}.${id}`, headers });
       } catch (err) {
-        this.fail(id, err instanceof Error ? err : new Error(String(err))); // closed or draining connection
+        // the client refuses a message above the server's max_payload; otherwise a closed or draining connection
+        const message = err instanceof Error ? err.message : String(err);
+        this.fail(
+          id,
+          /max_payload/.test(message) ? new MessageTooLarge(`NATS: ${message}`) : err instanceof Error ? err : new Error(message),
+        );
       }
       return ack;
     });
@@ -95,11 +112,17 @@ export class JetStreamAsyncPublisher {
       waiter.reject(new Error(`NATS ${msg.headers.code} ${msg.headers.description || 'no responders'}`));
       return;
     }
-    let answer: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; description?: string } };
+    let answer: { stream?: string; seq?: number; duplicate?: boolean; error?: { code?: number; err_code?: number; description?: string } };
     try {
       answer = msg.json();
     } catch {
       waiter.reject(new Error('PubAck is not JSON'));
+      return;
+    }
+    if (answer.error?.err_code === JS_MESSAGE_TOO_LARGE) {
+      waiter.reject(
+        new MessageTooLarge(`JetStream ${answer.error.code ?? '?'}: ${answer.error.description ?? 'message size exceeds maximum allowed'}`),
+      );
       return;
     }
     if (answer.error || typeof answer.seq !== 'number') {

@@ -4,7 +4,7 @@ import { type Check, checkBody, type FieldTable, fieldTableProblems, identifierC
 import { MAX_QUOTE_QUANTITY, parseQuantity, type PriceQuoteDto } from './pricing.dto.js';
 
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point (NO_CONTROL_CHARS)
-const NO_CONTROL = /^[^\u0000-\u001f\u007f]*$/u;
+const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f]*$/u;
 
 /**
  * class-validator's `@Length(min, max)` message, which reads the value's `length` whatever the

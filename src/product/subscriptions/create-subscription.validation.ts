@@ -2,6 +2,7 @@ import { Injectable, type PipeTransform } from '@nestjs/common';
 import type { ErrorDetail } from '../../common/errors/domain-error.js';
 import { checkBody, type FieldTable, fieldTableProblems, identifierChecks as IDENTIFIER } from '../../common/validation/field-table.js';
 import { BILLING_CYCLES } from './billing-period.js';
+import { eventObjectSizeProblem } from '../../common/validation/validators.js';
 import { type CreateSubscriptionDto, MAX_SEATS } from './dto/subscription.dto.js';
 
 const isNumber = (v: unknown): v is number => typeof v === 'number';
@@ -35,7 +36,10 @@ const FIELDS: FieldTable<keyof CreateSubscriptionDto> = {
   payment_method_id: { optional: true, checks: IDENTIFIER('payment_method_id') },
   metadata: {
     optional: true,
-    checks: [[(v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'metadata must be an object']],
+    checks: [
+      [(v) => v !== null && typeof v === 'object' && !Array.isArray(v), 'metadata must be an object'],
+      [(v) => eventObjectSizeProblem(v, 'metadata') === undefined, 'metadata must be at most 64 KiB as JSON'],
+    ],
   },
 };
 

@@ -35,4 +35,22 @@ describe('validateRecordUsage', () => {
       { field: 'usage_amount', message: 'usage_amount must be a number' },
     ]);
   });
+
+  it('should refuse C1 control characters in identifiers, and usage_details above 64 KiB as JSON', () => {
+    expect(validateRecordUsage({ user_id: 'a\u0085b', product_id: 'p\u009f', usage_amount: 1 }).details.map((d) => d.field)).toEqual([
+      'user_id',
+      'product_id',
+    ]);
+    expect(validateRecordUsage({ user_id: 'a\u00a0b', product_id: 'p', usage_amount: 1 }).details).toEqual([]); // U+00A0 is not a control character
+    const fits = { text: 'x'.repeat(65_536 - '{"text":""}'.length) };
+    expect(validateRecordUsage({ user_id: 'u', product_id: 'p', usage_amount: 1, usage_details: fits }).details).toEqual([]);
+    // bytes, not characters: 'é' is two bytes of UTF-8
+    const over = { text: 'é'.repeat(32_763) };
+    expect(validateRecordUsage({ user_id: 'u', product_id: 'p', usage_amount: 1, usage_details: over }, 'records[1]').details).toEqual([
+      { field: 'records[1].usage_details', message: 'usage_details must be at most 64 KiB as JSON' },
+    ]);
+    expect(
+      validateRecordUsage({ user_id: 'u', product_id: 'p', usage_amount: 1, usage_details: { text: 'x'.repeat(65_526) } }).details,
+    ).toEqual([{ field: 'usage_details', message: 'usage_details must be at most 64 KiB as JSON' }]);
+  });
 });

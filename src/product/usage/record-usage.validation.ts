@@ -1,12 +1,13 @@
 import type { ErrorDetail } from '../../common/errors/domain-error.js';
-import { isIdentifier } from '../../common/validation/validators.js';
+import { eventObjectSizeProblem, isIdentifier } from '../../common/validation/validators.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { parseTimestamp, parseUsageAmount } from './usage-input.js';
 
 type Rule = (value: unknown, field: string) => string | undefined;
 
 const identifier: Rule = (v, f) => (isIdentifier(v) ? undefined : `${f} must be a string of 1-255 characters without control characters`);
-const object: Rule = (v, f) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? undefined : `${f} must be an object`);
+const object: Rule = (v, f) =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? eventObjectSizeProblem(v, f) : `${f} must be an object`;
 const amount: Rule = (v) => {
   const parsed = parseUsageAmount(v);
   return typeof parsed === 'string' ? parsed : undefined;

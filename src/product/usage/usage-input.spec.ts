@@ -28,6 +28,14 @@ describe('usage input', () => {
     expect((parseUsageAmount(1e12) as { toFixed(): string }).toFixed()).toBe('1000000000000');
   });
 
+  it('should take amounts with up to 30 decimal places and refuse finer ones (their plain notation is too long for the events)', () => {
+    expect((parseUsageAmount(1e-30) as { toFixed(): string }).toFixed()).toBe(`0.${'0'.repeat(29)}1`);
+    expect((parseUsageAmount(`0.${'0'.repeat(29)}1`) as { toFixed(): string }).toFixed()).toBe(`0.${'0'.repeat(29)}1`);
+    for (const tiny of [1e-31, 1e-80, 5e-324, 1.5e-30]) {
+      expect(parseUsageAmount(tiny)).toBe('usage_amount must have at most 30 decimal places');
+    }
+  });
+
   it('should refuse zero, negatives, non-numbers and amounts above 1e12', () => {
     for (const bad of [0, -1, 1e12 + 1, Infinity, NaN, 'abc', '1e5', null, true, {}]) {
       expect(typeof parseUsageAmount(bad)).toBe('string');

@@ -4,6 +4,8 @@ import { Decimal } from '../../common/money/decimal.js';
  * Parsing the billing service's usage payload (SPEC section 1 and "Usage"). Pure functions.
  */
 export const MAX_USAGE_AMOUNT = new Decimal('1e12');
+/** decimal places of a usage amount at most (as a string: `\d{1,15}(\.\d{1,30})?`; the same for a number) */
+export const MAX_USAGE_DECIMALS = 30;
 export const MAX_FUTURE_MS = 5 * 60 * 1000;
 export const MAX_PAST_MS = 35 * 24 * 60 * 60 * 1000;
 
@@ -11,8 +13,10 @@ export const MAX_PAST_MS = 35 * 24 * 60 * 60 * 1000;
 export { parseTimestamp } from '../../common/time/timestamp.js';
 
 /**
- * `usage_amount`: a JSON number (or a plain decimal string), finite, > 0 and ≤ 1e12, converted to an
- * exact decimal through the number's shortest round-trip string (0.1 stays 0.1, never 0.1000000000000000055...).
+ * `usage_amount`: a JSON number (or a plain decimal string), finite, > 0 and ≤ 1e12, with at most
+ * MAX_USAGE_DECIMALS decimal places (1e-80 is a finite positive number whose plain notation the
+ * events cannot carry), converted to an exact decimal through the number's shortest round-trip
+ * string (0.1 stays 0.1, never 0.1000000000000000055...).
  * Returns the decimal, or a message saying what is wrong.
  */
 export function parseUsageAmount(value: unknown): Decimal | string {
@@ -28,6 +32,7 @@ export function parseUsageAmount(value: unknown): Decimal | string {
   const amount = new Decimal(text);
   if (!amount.gt(0)) return 'usage_amount must be greater than 0';
   if (amount.gt(MAX_USAGE_AMOUNT)) return 'usage_amount must be at most 1e12';
+  if (amount.decimalPlaces() > MAX_USAGE_DECIMALS) return `usage_amount must have at most ${MAX_USAGE_DECIMALS} decimal places`;
   return amount;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsObject, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { IsIdentifier, IsLimit, NO_CONTROL_CHARS } from '../../../common/validation/validators.js';
+import { IsIdentifier, IsLimit, MaxEventObjectSize, NO_CONTROL_CHARS } from '../../../common/validation/validators.js';
 import { BILLING_CYCLES, type BillingCycle } from '../billing-period.js';
 import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from '../subscription-state-machine.js';
 
@@ -47,8 +47,9 @@ export class CreateSubscriptionDto {
   @IsIdentifier()
   payment_method_id?: string | null;
 
-  @ApiPropertyOptional({ example: { source: 'web' }, nullable: true })
+  @ApiPropertyOptional({ example: { source: 'web' }, nullable: true, description: 'at most 64 KiB as JSON (it travels in the events)' })
   @IsOptional()
+  @MaxEventObjectSize()
   @IsObject()
   metadata?: Record<string, unknown> | null;
 }

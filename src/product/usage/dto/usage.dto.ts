@@ -28,7 +28,7 @@ export class RecordUsageDto {
   @ApiPropertyOptional({ nullable: true, description: 'deduplication key per (user, product)' })
   request_id?: string | null;
 
-  @ApiPropertyOptional({ nullable: true, example: { bucket: 'photos' } })
+  @ApiPropertyOptional({ nullable: true, example: { bucket: 'photos' }, description: 'at most 64 KiB as JSON (it travels in the event)' })
   usage_details?: Record<string, unknown> | null;
 
   @ApiPropertyOptional({ nullable: true, example: '2026-11-25T10:00:00', description: 'default now; ≤ 5 min ahead, ≤ 35 d back' })
