@@ -233,10 +233,10 @@ describe('metering: corrections, quotas and thresholds (PostgreSQL, two instance
 
     it('should apply a subscription made through one instance to the records of the other (NOTIFY invalidates its cache)', async () => {
       const planId = `meter_plan_${++n}`;
-      await db.copyPlan('tier_free_001', { plan_id: planId, usage_limits: { quota_agent: { daily_requests: 1 } } });
+      await db.copyPlan('tier_free_001', { plan_id: planId, usage_limits: { quota_agent: { daily_requests: 2 } } });
       await refreshCatalogs();
       const user = newUser();
-      // the replica learns that the user has no subscription (cached)
+      // the replica learns that the user has no subscription (cached); the record counts once the limit applies (same UTC day)
       await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true }, replica).expect(200);
       await request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).send({ user_id: user, plan_id: planId }).expect(200);
       // wait (bounded) until the replica's answer shows the limit: its cache heard the NOTIFY
@@ -248,6 +248,47 @@ describe('metering: corrections, quotas and thresholds (PostgreSQL, two instance
       expect(seen).toBe(true);
       await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true }, replica).expect(200);
       await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true }, replica).expect(429);
+    });
+
+    it('should count the records of the window stored before the limit applied (before the subscription, before the plan had it)', async () => {
+      const planId = `meter_plan_${++n}`;
+      await db.copyPlan('tier_free_001', { plan_id: planId, usage_limits: { quota_agent: { daily_requests: 4 } } });
+      await refreshCatalogs();
+      const user = newUser();
+      // today, before the subscription: three records, one of them wholly voided, one of another organization
+      const stored = [];
+      for (let i = 0; i < 3; i++)
+        stored.push((await record({ user_id: user, product_id: 'quota_agent', usage_amount: 5 }).expect(200)).body);
+      await voidRecord(stored[2].usage_record_id as string, { reason: 'test' }).expect(200);
+      await record({ user_id: user, product_id: 'quota_agent', usage_amount: 5, organization_id: 'org_elsewhere' }).expect(200);
+      // yesterday's record is another window
+      clock.set(new Date(new Date(NOW).getTime() - 86_400_000));
+      await record({ user_id: user, product_id: 'quota_agent', usage_amount: 5 }).expect(200);
+      clock.set(NOW);
+      await request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).send({ user_id: user, plan_id: planId }).expect(200);
+
+      // read before any counter row exists, then by the first enforced record (which creates it)
+      const before = (await quota({ user_id: user, product_id: 'quota_agent' }).expect(200)).body;
+      expect(before.limits).toEqual([
+        expect.objectContaining({ key: 'quota_agent', kind: 'daily_requests', limit: 4, used: 2, remaining: 2 }),
+      ]);
+      await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true }).expect(200);
+      await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true }).expect(200);
+      const refused = await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true }).expect(429);
+      expect(refused.body.error.details[0]).toMatchObject({ field: 'quota_agent', used: 4, remaining: 0 });
+      expect(await counter(user)).toEqual([{ limit_key: 'quota_agent', kind: 'daily_requests', used: '4' }]);
+
+      // a limit the plan gains later counts the window's earlier units too (the period began today, at the records' time):
+      // 5 + 5 before the subscription (the voided one and the other organization's left out), 1 + 1 since, none of the 429
+      await db.query(`UPDATE service_plans SET usage_limits = $2::jsonb WHERE plan_id = $1`, [
+        planId,
+        JSON.stringify({ quota_agent: { daily_requests: 4, period_units: '100' } }),
+      ]);
+      await refreshCatalogs();
+      const units = (await quota({ user_id: user, product_id: 'quota_agent' }).expect(200)).body.limits.find(
+        (l: { kind: string }) => l.kind === 'period_units',
+      );
+      expect(units).toMatchObject({ limit: '100', used: '12', remaining: '88' });
     });
   });
 

@@ -13,6 +13,7 @@ import { UsageProviderCost1764330000000 } from './1764330000000-UsageProviderCos
 import { OutboxAsQueue1764340000000 } from './1764340000000-OutboxAsQueue.js';
 import { UsageCorrectionsAndQuotas1764350000000 } from './1764350000000-UsageCorrectionsAndQuotas.js';
 import { OutboxParkedEvents1764360000000 } from './1764360000000-OutboxParkedEvents.js';
+import { UsageRecordsUserCreatedIndex1764370000000 } from './1764370000000-UsageRecordsUserCreatedIndex.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   OutboxAsQueue1764340000000,
   UsageCorrectionsAndQuotas1764350000000,
   OutboxParkedEvents1764360000000,
+  UsageRecordsUserCreatedIndex1764370000000,
 ];

@@ -26,6 +26,23 @@ const counterJson = (c: CounterRow) => ({
 });
 
 /**
+ * What a counter `k` (a row of the JSON counters) held before its row existed (SPEC section 8:
+ * "every non-voided record of the user for the matching products in the window counts"): the
+ * user's records in the window (by `created_at`, as the counters count at recording) whose product
+ * is the limit's key or has it as its type, in the counter's scope (the organization's records;
+ * personal: the records without one), less what voids took: records (`daily_requests`) or units
+ * (`period_units`). Counts the records stored before the limit applied (before the user held the
+ * plan, or before the plan had the limit); a counter's later records are added as they are
+ * stored. An index scan of `usage_records_user_created_idx`, once per counter row.
+ */
+const backfill = (k: string) => `(SELECT CASE WHEN ${k}.kind = 'daily_requests' THEN count(*)::numeric
+          ELSE coalesce(sum(r.usage_amount - r.voided_amount), 0) END
+        FROM usage_records r JOIN products p ON p.product_id = r.product_id
+        WHERE r.user_id = ${k}.user_id AND r.created_at >= ${k}.window_start AND r.created_at < ${k}.window_end
+          AND r.voided_amount < r.usage_amount AND (r.product_id = ${k}.limit_key OR p.product_type = ${k}.limit_key)
+          AND r.organization_id IS NOT DISTINCT FROM nullif(${k}.scope, ''))`;
+
+/**
  * usage_quota_counters and usage_quota_thresholds (SPEC section 8). The counters are locked before
  * any decision (`lock`: an upsert that takes each row's lock, in key order: concurrent groups and
  * voids take them in the same order), then written with the records in the same transaction
@@ -39,7 +56,11 @@ export class UsageQuotaRepository {
 
   constructor(private readonly outbox: OutboxRepository) {}
 
-  /** Creates the missing counters (used 0) and locks all of them FOR the transaction; returns each one's value by counterId. */
+  /**
+   * Creates the missing counters (with what their window already holds, see `backfill`: computed
+   * only for a row that does not exist yet) and locks all of them FOR the transaction; returns each
+   * one's value by counterId. (A concurrent creator of the same row wins: ON CONFLICT keeps its value.)
+   */
   async lock(tx: Tx, counters: readonly CounterRow[], now: Date): Promise<Map<string, Decimal>> {
     if (counters.length === 0) return new Map();
     const rows = await managerOf(tx).query<
@@ -49,9 +70,13 @@ export class UsageQuotaRepository {
         tx,
         'usage_quota_lock',
         `INSERT INTO usage_quota_counters AS c (user_id, scope, limit_key, kind, window_start, window_end, used, updated_at)
-         SELECT user_id, scope, limit_key, kind, window_start, window_end, 0, $2::timestamptz
+         SELECT k.user_id, k.scope, k.limit_key, k.kind, k.window_start, k.window_end,
+           CASE WHEN EXISTS (SELECT 1 FROM usage_quota_counters e WHERE (e.user_id, e.scope, e.limit_key, e.kind, e.window_start)
+                                = (k.user_id, k.scope, k.limit_key, k.kind, k.window_start))
+                THEN 0 ELSE ${backfill('k')} END,
+           $2::timestamptz
          FROM json_to_recordset($1::json) AS k(${COUNTER_COLUMNS})
-         ORDER BY user_id, scope, limit_key, kind, window_start
+         ORDER BY k.user_id, k.scope, k.limit_key, k.kind, k.window_start
          ON CONFLICT (user_id, scope, limit_key, kind, window_start) DO UPDATE SET used = c.used
          RETURNING user_id, scope, limit_key, kind, window_start, used::text AS used`,
       ),
@@ -109,7 +134,7 @@ export class UsageQuotaRepository {
     return this.applySql;
   }
 
-  /** The counters' values (0 for those without a row), by counterId; no lock. */
+  /** The counters' values (for those without a row, what their window holds: see `backfill`), by counterId; no lock. */
   async read(tx: Tx, counters: readonly CounterRow[]): Promise<Map<string, Decimal>> {
     if (counters.length === 0) return new Map();
     const rows = await managerOf(tx).query<
@@ -118,9 +143,9 @@ export class UsageQuotaRepository {
       prepared(
         tx,
         'usage_quota_read',
-        `SELECT c.user_id, c.scope, c.limit_key, c.kind, c.window_start, c.used::text AS used
+        `SELECT k.user_id, k.scope, k.limit_key, k.kind, k.window_start, coalesce(c.used, ${backfill('k')})::text AS used
          FROM json_to_recordset($1::json) AS k(${COUNTER_COLUMNS})
-         JOIN usage_quota_counters c USING (user_id, scope, limit_key, kind, window_start)`,
+         LEFT JOIN usage_quota_counters c USING (user_id, scope, limit_key, kind, window_start)`,
       ),
       [JSON.stringify(counters.map(counterJson))],
     );
