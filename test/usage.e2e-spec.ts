@@ -308,12 +308,29 @@ describe('metered usage (PostgreSQL)', () => {
         { user_id: user, product_id: 'nope', usage_amount: 1 },
       ]).expect(400);
       const indexes = [...new Set(res.body.error.details.map((d: { index: number }) => d.index))];
-      expect(indexes).toEqual([1, 3]);
+      expect(indexes).toEqual([1, 3, 4]);
       const business = await batch([
         { user_id: user, product_id: 'gpt-4', usage_amount: 1 },
         { user_id: user, product_id: 'nope', usage_amount: 1 },
       ]).expect(400);
       expect(business.body.error.details).toEqual([expect.objectContaining({ index: 1, field: 'records[1].product_id' })]);
+      // every bad record in one 400, whatever rule it breaks: its shape, the catalog, the subscriptions
+      const mixed = await batch([
+        { user_id: user, product_id: 'gpt-4', usage_amount: -1 },
+        { user_id: user, product_id: 'nope', usage_amount: 1 },
+        { user_id: user, product_id: 'gpt-4', usage_amount: 1, colour: 'red' },
+        { user_id: user, product_id: 'priority_queue', usage_amount: 1 },
+        { user_id: user, product_id: 'gpt-4', usage_amount: 1, subscription_id: 'nope' },
+        { user_id: user, product_id: 'gpt-4', usage_amount: 1 },
+      ]).expect(400);
+      expect(mixed.body.error.details.map((d: { index: number; field: string }) => [d.index, d.field])).toEqual([
+        [0, 'records[0].usage_amount'],
+        [1, 'records[1].product_id'],
+        [2, 'records[2].colour'],
+        [3, 'records[3].product_id'],
+        [4, 'records[4].subscription_id'],
+      ]);
+      expect(mixed.body.error.details[3].message).toMatch(/SUBSCRIPTION_REQUIRED/);
       expect(await db.query(`SELECT 1 FROM usage_records WHERE user_id = $1`, [user])).toEqual([]);
       await batch([]).expect(400);
       await batch(Array.from({ length: 1001 }, () => ({ user_id: user, product_id: 'gpt-4', usage_amount: 1 }))).expect(400);

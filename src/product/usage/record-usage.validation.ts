@@ -55,3 +55,9 @@ export function validateRecordUsage(body: Record<string, unknown>, parent = ''):
   }
   return { record: body as unknown as RecordUsageDto, details };
 }
+
+/** A batch's records (every item, in order) and the problems of the malformed ones (each with its index). */
+export interface UsageBatch {
+  records: RecordUsageDto[];
+  invalid: ErrorDetail[];
+}

@@ -1,7 +1,7 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { badRequest, type ErrorDetail } from '../../common/errors/domain-error.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
-import { validateRecordUsage } from './record-usage.validation.js';
+import { type UsageBatch, validateRecordUsage } from './record-usage.validation.js';
 
 export const MAX_BATCH = 1000;
 
@@ -20,12 +20,14 @@ export class RecordUsagePipe implements PipeTransform<unknown, RecordUsageDto> {
 
 /**
  * Validates the body of POST /usage/records/batch: `{records: [...]}` (no other field), 1 to
- * MAX_BATCH items, each a RecordUsageDto. All or nothing: 400 with one detail per bad field,
- * naming its index. Returns the items as DTOs.
+ * MAX_BATCH items. A body of another shape is a 400 here; each item is checked as a
+ * RecordUsageDto and its problems (one detail per bad field, naming its index) go with the batch
+ * to UsageRecorder.recordBatch, which refuses the whole batch in ONE 400 naming every bad record:
+ * these and those the catalog and the subscriptions refuse among the others.
  */
 @Injectable()
-export class UsageBatchPipe implements PipeTransform<unknown, RecordUsageDto[]> {
-  transform(body: unknown): RecordUsageDto[] {
+export class UsageBatchPipe implements PipeTransform<unknown, UsageBatch> {
+  transform(body: unknown): UsageBatch {
     if (!isObject(body)) throw badRequest('Request body must be a JSON object');
     const outer: ErrorDetail[] = Object.keys(body)
       .filter((key) => key !== 'records')
@@ -36,18 +38,18 @@ export class UsageBatchPipe implements PipeTransform<unknown, RecordUsageDto[]> 
     if (items.length === 0 || items.length > MAX_BATCH) {
       throw badRequest('Request validation failed', [{ field: 'records', message: `records must hold 1 to ${MAX_BATCH} items` }]);
     }
-    const details: ErrorDetail[] = [];
-    const dtos: RecordUsageDto[] = [];
+    const invalid: ErrorDetail[] = [];
+    const records: RecordUsageDto[] = [];
     for (const [index, item] of items.entries()) {
       if (item === null || typeof item !== 'object' || Array.isArray(item)) {
-        details.push({ index, field: `records[${index}]`, message: 'each record must be a JSON object' });
+        invalid.push({ index, field: `records[${index}]`, message: 'each record must be a JSON object' });
+        records.push({} as RecordUsageDto); // a placeholder: never read (its index is invalid)
         continue;
       }
       const checked = validateRecordUsage(item as Record<string, unknown>, `records[${index}]`);
-      for (const d of checked.details) details.push({ index, ...d });
-      dtos.push(checked.record);
+      for (const d of checked.details) invalid.push({ index, ...d });
+      records.push(checked.record);
     }
-    if (details.length > 0) throw badRequest('Batch validation failed; nothing was recorded', details);
-    return dtos;
+    return { records, invalid };
   }
 }

@@ -183,7 +183,14 @@ describe('UsageRecorder (repository, catalog and subscriptions swapped by overri
   it('should store a request_id once: a stored repeat and a repeat inside one batch point at the first record', async () => {
     const first = await recorder.recordOne(dto({ request_id: 'r1', usage_amount: 5 }), internalCall);
     const batch = await recorder.recordBatch(
-      [dto({ request_id: 'r1', usage_amount: 5 }), dto({ request_id: 'r2', usage_amount: 7 }), dto({ request_id: 'r2', usage_amount: 7 })],
+      {
+        records: [
+          dto({ request_id: 'r1', usage_amount: 5 }),
+          dto({ request_id: 'r2', usage_amount: 7 }),
+          dto({ request_id: 'r2', usage_amount: 7 }),
+        ],
+        invalid: [],
+      },
       internalCall,
     );
     expect(batch.map((o) => o.duplicate)).toEqual([true, false, true]);
@@ -195,12 +202,32 @@ describe('UsageRecorder (repository, catalog and subscriptions swapped by overri
 
   it('should refuse a whole batch naming each bad index, storing nothing', async () => {
     await expect(
-      recorder.recordBatch([dto({ usage_amount: 1 }), dto({ product_id: 'retired' }), dto({ product_id: 'nope' })], internalCall),
+      recorder.recordBatch(
+        { records: [dto({ usage_amount: 1 }), dto({ product_id: 'retired' }), dto({ product_id: 'nope' })], invalid: [] },
+        internalCall,
+      ),
     ).rejects.toMatchObject({
       kind: 'invalid',
       details: [
         { index: 1, field: 'records[1].product_id', message: 'PRODUCT_INACTIVE: Product retired is not active' },
         { index: 2, field: 'records[2].product_id', message: 'PRODUCT_NOT_FOUND: Product nope not found' },
+      ],
+    });
+    // with the pipe's problems (a malformed record, a bad amount) and the recorder's, in index order, in one 400
+    await expect(
+      recorder.recordBatch(
+        {
+          records: [dto({ product_id: 'nope' }), {} as RecordUsageDto, dto({ usage_amount: 1 }), dto({ usage_timestamp: 'not a time' })],
+          invalid: [{ index: 1, field: 'records[1]', message: 'each record must be a JSON object' }],
+        },
+        internalCall,
+      ),
+    ).rejects.toMatchObject({
+      kind: 'invalid',
+      details: [
+        { index: 0, field: 'records[0].product_id', message: 'PRODUCT_NOT_FOUND: Product nope not found' },
+        { index: 1, field: 'records[1]', message: 'each record must be a JSON object' },
+        { index: 3, field: 'records[3].usage_timestamp', message: 'usage_timestamp is invalid' },
       ],
     });
     expect(usage.records).toHaveLength(0);

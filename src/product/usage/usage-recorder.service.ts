@@ -25,6 +25,7 @@ import { SubscriptionQueries } from '../subscriptions/subscription-queries.servi
 import { isEntitling } from '../subscriptions/subscription-state-machine.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { scheduleIdOf, scheduleOf } from './price-schedule.js';
+import type { UsageBatch } from './record-usage.validation.js';
 import { checkUsageWindow, parseTimestamp, parseUsageAmount } from './usage-input.js';
 import { type GroupOutcome, type GroupRecord, RequestIdTaken, type ScheduleRegistry, UsageRepository } from './usage.repository.js';
 import { decideQuotas, type QuotaCandidate, type QuotaCounter, quotaNumber } from './quota-limits.js';
@@ -81,6 +82,11 @@ class Failures {
   add(index: number, error: DomainError, field?: string, message = error.details?.[0]?.message ?? `${error.code}: ${error.message}`): void {
     this.first ??= error;
     this.details.push({ index, ...(field ? { field: this.batch ? `records[${index}].${field}` : field } : {}), message });
+  }
+
+  /** The indexes of the records with a problem. */
+  get indexes(): Set<number | undefined> {
+    return new Set(this.details.map((d) => d.index));
   }
 
   get error(): DomainError | undefined {
@@ -202,19 +208,34 @@ export class UsageRecorder {
     return key.response as RecordUsageResponse;
   }
 
-  /** POST /usage/records/batch: items already validated one by one (UsageBatchPipe). */
-  recordBatch(dtos: RecordUsageDto[], ctx: CallContext): Promise<RecordOutcome[]> {
-    return this.record(dtos, ctx, true);
+  /**
+   * POST /usage/records/batch: every item, checked one by one by UsageBatchPipe; `invalid` are the
+   * problems it found (with their indexes). All or nothing: a batch with any bad record is refused
+   * with ONE 400 naming every bad record, those the pipe found and those the catalog and the
+   * subscriptions refuse among the others.
+   */
+  recordBatch(batch: UsageBatch, ctx: CallContext): Promise<RecordOutcome[]> {
+    return this.record(batch.records, ctx, true, undefined, batch.invalid);
   }
 
-  private async record(dtos: RecordUsageDto[], ctx: CallContext, batch: boolean, key?: GroupedKey): Promise<RecordOutcome[]> {
+  private async record(
+    dtos: RecordUsageDto[],
+    ctx: CallContext,
+    batch: boolean,
+    key?: GroupedKey,
+    invalid: readonly ErrorDetail[] = [],
+  ): Promise<RecordOutcome[]> {
     const now = this.clock.now();
     const failures = new Failures(batch);
     const accepted: Accepted[] = [];
+    const malformed = new Set(invalid.map((d) => d.index));
     const productById = new Map(
-      this.products.findMany([...new Set(dtos.map((d) => d.product_id))]).map((p) => [p.product.productId, p.product]),
+      this.products
+        .findMany([...new Set((malformed.size === 0 ? dtos : dtos.filter((_, i) => !malformed.has(i))).map((d) => d.product_id))])
+        .map((p) => [p.product.productId, p.product]),
     );
     for (const [index, dto] of dtos.entries()) {
+      if (malformed.has(index)) continue;
       if (!canActFor(ctx.principal, dto.user_id)) throw forbidden('You may only record your own usage');
       const amount = parseUsageAmount(dto.usage_amount);
       if (typeof amount === 'string') {
@@ -243,13 +264,23 @@ export class UsageRecorder {
         enforce: dto.enforce === true,
       });
     }
-    failures.throwIfAny();
+    if (!batch) failures.throwIfAny();
     // the catalog rules need no database: they are decided before the record joins a group
     const business = new Failures(batch);
     const refuse = (index: number, error: DomainError) => business.add(index, error, 'product_id', `${error.code}: ${error.message}`);
     for (const a of accepted) {
       if (!a.product) refuse(a.index, CatalogErrors.productUnknown(a.productId));
       else if (!a.product.isActive) refuse(a.index, CatalogErrors.productInactive(a.productId));
+    }
+    if (batch && invalid.length + failures.details.length + business.details.length > 0) {
+      const bad = new Set([...failures.indexes, ...business.indexes]);
+      const rest = accepted.filter((a) => !bad.has(a.index));
+      const more = rest.length > 0 ? await this.subscriptionProblems(rest, ctx, now) : [];
+      const details = [...invalid, ...failures.details, ...business.details, ...more];
+      throw badRequest(
+        'Batch validation failed; nothing was recorded',
+        details.sort((x, y) => (x.index ?? -1) - (y.index ?? -1)),
+      );
     }
     business.throwIfAny();
     const submission: Submission = { accepted, batch, ctx, now, subscriptions: new Map(), key };
@@ -616,6 +647,17 @@ export class UsageRecorder {
       else live.push(i);
     }
     return { live, entitling };
+  }
+
+  /**
+   * The subscription rules' problems of a batch's records (checkSubscriptions outside any group:
+   * nothing is written), for the 400 of a batch already refused for other records.
+   */
+  private async subscriptionProblems(accepted: Accepted[], ctx: CallContext, now: Date): Promise<ErrorDetail[]> {
+    const results: Outcome<RecordOutcome[]>[] = [{ ok: true, value: [] }];
+    await this.checkSubscriptions([{ accepted, batch: true, ctx, now, subscriptions: new Map(), key: undefined }], results);
+    const [result] = results;
+    return !result.ok && result.error instanceof DomainError ? [...(result.error.details ?? [])] : [];
   }
 
   /** A product's price schedule and its content hash, built once per catalog snapshot (products are immutable there). */

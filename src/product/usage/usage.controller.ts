@@ -9,6 +9,7 @@ import { sendJsonPage } from '../../common/pagination/send-page.js';
 import { IdentifierPipe } from '../../common/validation/identifier.pipe.js';
 import { ListUsageQuery, RecordUsageBatchDto, RecordUsageDto, UsageFiltersQuery, VoidUsageDto } from './dto/usage.dto.js';
 import { type VoidUsageResponse, UsageVoids } from './usage-voids.service.js';
+import type { UsageBatch } from './record-usage.validation.js';
 import { RecordUsagePipe, UsageBatchPipe } from './usage-batch.pipe.js';
 import { type RecordUsageResponse, toRecordUsageResponse, USAGE_RECORD_EXAMPLE } from './usage.mapper.js';
 import { UsageQueries } from './usage-queries.service.js';
@@ -127,14 +128,14 @@ export class UsageController {
   })
   @ApiBody({ type: RecordUsageBatchDto })
   async recordBatch(
-    @Body(UsageBatchPipe) records: RecordUsageBody[],
+    @Body(UsageBatchPipe) batch: UsageBatch,
     @Ctx() ctx: CallContext,
   ): Promise<{
     accepted: number;
     duplicates: number;
     results: { index: number; usage_record_id: string; duplicate: boolean; total_cost: string }[];
   }> {
-    const outcomes = await this.recorder.recordBatch(records, ctx);
+    const outcomes = await this.recorder.recordBatch(batch, ctx);
     const duplicates = outcomes.filter((o) => o.duplicate).length;
     return {
       accepted: outcomes.length - duplicates,
