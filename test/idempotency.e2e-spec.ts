@@ -47,8 +47,21 @@ describe('Idempotency-Key (PostgreSQL)', () => {
     );
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.body).toEqual(first.body);
+    // the same body byte for byte: fields in the same order (jsonb had stored them reordered)
+    expect(again.text).toBe(first.text);
     expect(await db.query(`SELECT 1 FROM subscriptions WHERE user_id = $1`, [user])).toHaveLength(1);
     expect(await db.outbox('subscription.created', first.body.subscription_id)).toHaveLength(1);
+    // a keyed usage record (stored by its group) and its void (a request transaction) replay byte for byte too
+    const usage = { user_id: user, product_id: 'gpt-4', usage_amount: 3, usage_details: { z: 1, a: 2 } };
+    const recorded = await post('/usage/record', 'replay-usage-1', usage).expect(200);
+    const recordedAgain = await post('/usage/record', 'replay-usage-1', usage).expect(200);
+    expect(recordedAgain.headers['idempotent-replayed']).toBe('true');
+    expect(recordedAgain.text).toBe(recorded.text);
+    const voidPath = `/usage/records/${recorded.body.usage_record_id}/void`;
+    const voided = await post(voidPath, 'replay-void-1', { reason: 'test' }).expect(200);
+    const voidedAgain = await post(voidPath, 'replay-void-1', { reason: 'test' }).expect(200);
+    expect(voidedAgain.headers['idempotent-replayed']).toBe('true');
+    expect(voidedAgain.text).toBe(voided.text);
   });
 
   it('should answer 409 IDEMPOTENCY_KEY_REUSED for the same key with another body or path', async () => {

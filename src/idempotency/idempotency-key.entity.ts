@@ -25,7 +25,8 @@ export class IdempotencyKeyEntity {
   @Column('int', { nullable: true })
   responseStatus!: number | null;
 
-  @Column('jsonb', { nullable: true })
+  /** json, not jsonb: a replay answers the body as it was written (jsonb reorders an object's keys) */
+  @Column('json', { nullable: true })
   responseBody!: unknown;
 
   @Column('timestamptz')

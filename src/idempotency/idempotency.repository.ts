@@ -108,7 +108,7 @@ export class IdempotencyRepository {
         `WITH req AS MATERIALIZED (
            SELECT r.*, pg_try_advisory_xact_lock(${keyLock('r')}) AS locked
            FROM json_to_recordset($1::json)
-             AS r(ord int, scope text, key text, method text, path text, request_hash text, status int, body jsonb)
+             AS r(ord int, scope text, key text, method text, path text, request_hash text, status int, body json)
          ),
          claimed AS (
            INSERT INTO idempotency_keys AS k
@@ -162,7 +162,7 @@ export class IdempotencyRepository {
   /** Stores the response in `tx`, the request transaction that also holds the effect. */
   async complete(tx: Tx, scope: string, key: string, status: number, body: unknown): Promise<void> {
     await managerOf(tx).query(
-      `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4::jsonb WHERE scope = $1 AND key = $2`,
+      `UPDATE idempotency_keys SET state = 'completed', response_status = $3, response_body = $4::json WHERE scope = $1 AND key = $2`,
       [scope, key, status, JSON.stringify(body ?? null)],
     );
   }

@@ -14,6 +14,7 @@ import { OutboxAsQueue1764340000000 } from './1764340000000-OutboxAsQueue.js';
 import { UsageCorrectionsAndQuotas1764350000000 } from './1764350000000-UsageCorrectionsAndQuotas.js';
 import { OutboxParkedEvents1764360000000 } from './1764360000000-OutboxParkedEvents.js';
 import { UsageRecordsUserCreatedIndex1764370000000 } from './1764370000000-UsageRecordsUserCreatedIndex.js';
+import { IdempotencyResponseAsJson1764380000000 } from './1764380000000-IdempotencyResponseAsJson.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   UsageCorrectionsAndQuotas1764350000000,
   OutboxParkedEvents1764360000000,
   UsageRecordsUserCreatedIndex1764370000000,
+  IdempotencyResponseAsJson1764380000000,
 ];
