@@ -5,7 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { Logger, PARAMS_PROVIDER_TOKEN, type Params, PinoLogger } from 'nestjs-pino';
-import { CommonErrorCode, DomainError } from './common/errors/domain-error.js';
+import { badRequest, CommonErrorCode, DomainError } from './common/errors/domain-error.js';
 import {
   connectionsCheckingIntervalMs,
   createClientErrorHandler,
@@ -35,6 +35,36 @@ const UTF8 = /^utf-?8$/i;
 const IDENTITY_ENCODING = /^\s*(?:identity\s*)?$/i;
 const unsupportedMedia = (message: string): DomainError =>
   new DomainError(CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, 'unsupported_media', message);
+/**
+ * Valid JSON that Fastify's parser (secure-json-parse) refuses: it holds a key that could poison
+ * prototypes (`__proto__`, or `constructor` holding a `prototype`). Fastify answers that as "not
+ * valid JSON"; the caller is told which key, where, instead (400 VALIDATION_ERROR naming it).
+ * Undefined when the text is not JSON at all. (Iterative: a body may nest thousands deep.)
+ */
+const poisonedKey = (text: string): DomainError | undefined => {
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const stack: [unknown, string][] = [[root, '']];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop() as [unknown, string];
+    if (node === null || typeof node !== 'object') continue;
+    for (const [key, value] of Object.entries(node) as [string, unknown][]) {
+      const field = Array.isArray(node) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      const poisoned =
+        key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype'));
+      if (poisoned) {
+        const message = `${field}: the key "${key}"${key === 'constructor' ? ' holding a "prototype"' : ''} is not allowed`;
+        return badRequest('Request validation failed', [{ field, message }]);
+      }
+      stack.push([value, field]);
+    }
+  }
+  return undefined;
+};
 const hasBody = (req: FastifyRequest): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -198,7 +228,11 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
   fastify.removeContentTypeParser('application/json');
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-    return defaultJsonParser(req, body.toString(), done);
+    const text = body.toString();
+    return defaultJsonParser(req, text, (err, value) => {
+      if ((err as { code?: unknown } | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return done(poisonedKey(text) ?? err, undefined);
+      done(err, value);
+    });
   });
   // Errors raised by Fastify itself (body parsing, limits) reach Nest's own Fastify error handler, which maps
   // them to HttpException and runs the global AllExceptionsFilter: the SPEC body without a second handler.

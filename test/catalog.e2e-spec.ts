@@ -578,8 +578,17 @@ describe('catalog (PostgreSQL)', () => {
     it('should answer invalid JSON with 400 INVALID_JSON', async () => {
       const res = await post('/products').set('Content-Type', 'application/json').send('{"product_id": ');
       expectErrorBody(res, 400, 'INVALID_JSON');
+      // valid JSON the parser refuses (prototype poisoning): a validation error naming the key, not "not valid JSON"
       const poisoned = await post('/categories').set('Content-Type', 'application/json').send('{"__proto__": {"x": 1}}');
-      expect(poisoned.status).toBe(400);
+      expectErrorBody(poisoned, 400, 'VALIDATION_ERROR');
+      expect(poisoned.body.error.details).toEqual([{ field: '__proto__', message: '__proto__: the key "__proto__" is not allowed' }]);
+      const nested = await post('/categories')
+        .set('Content-Type', 'application/json')
+        .send('{"category_id": "c", "name": "C", "metadata": {"constructor": {"prototype": {"x": 1}}}}');
+      expectErrorBody(nested, 400, 'VALIDATION_ERROR');
+      expect(nested.body.error.details).toEqual([
+        { field: 'metadata.constructor', message: 'metadata.constructor: the key "constructor" holding a "prototype" is not allowed' },
+      ]);
       const empty = await post('/categories').set('Content-Type', 'application/json').send('');
       expectErrorBody(empty, 400, 'VALIDATION_ERROR');
     });
