@@ -31,6 +31,16 @@ describe('pricing engine', () => {
     expect(record.unitPrice.toFixed()).toBe('0.000000000023');
   });
 
+  it('should price units beyond a bounded last tier at its price (every unit has a price), a stored schedule as stored', () => {
+    const tiers = [
+      { tier_name: 'a', min_units: '0', max_units: '100', unit_price: '1' },
+      { tier_name: 'b', min_units: '100', max_units: '200', unit_price: '0.5' },
+    ];
+    expect(costOfUnits(toSchedule('10', tiers), d(0), d(250)).toFixed()).toBe('165'); // 90 × 1 + 150 × 0.5
+    expect(priceRecord(toSchedule('0', tiers), d(300), d(10)).cost.toFixed()).toBe('5');
+    expect(costOfUnits(toSchedule('10', tiers, false), d(0), d(250)).toFixed()).toBe('140'); // the bound kept: 90 + 50
+  });
+
   it('should split a record across the free tier boundary', () => {
     const record = priceRecord(agent, d(5), d(10));
     expect(record.cost.toFixed()).toBe('2.5');

@@ -79,14 +79,20 @@ export function validateTiers(tiers: readonly TierInput[], field = 'tiers'): Err
   return problems;
 }
 
-/** Builds a schedule from decimal strings (already validated). */
-export function toSchedule(freeTierLimit: string, tiers: readonly TierInput[]): PriceSchedule {
+/**
+ * Builds a schedule from decimal strings (already validated). Every unit has a price: the last
+ * tier's price also applies beyond its `max_units` when the table gives it a bound (SPEC prices a
+ * unit "by the tier with min_units ≤ u < max_units" and is silent past the table; units there had
+ * cost nothing). `extendLast: false` keeps the bound as stored: the schedule a record was priced
+ * with before that, for its voids (they credit what the record was charged).
+ */
+export function toSchedule(freeTierLimit: string, tiers: readonly TierInput[], extendLast = true): PriceSchedule {
   return {
     freeTierLimit: new Decimal(freeTierLimit),
-    tiers: tiers.map((t) => ({
+    tiers: tiers.map((t, i) => ({
       tierName: t.tier_name,
       minUnits: new Decimal(t.min_units),
-      maxUnits: t.max_units === null ? null : new Decimal(t.max_units),
+      maxUnits: t.max_units === null || (extendLast && i === tiers.length - 1) ? null : new Decimal(t.max_units),
       unitPrice: new Decimal(t.unit_price),
     })),
   };

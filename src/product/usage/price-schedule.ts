@@ -45,5 +45,6 @@ export function storedSchedule(
   return toSchedule(
     freeTierLimit,
     tiers.map((t, i) => ({ tier_name: `t${i}`, min_units: t.min_units, max_units: t.max_units, unit_price: t.unit_price })),
+    false, // as the record was priced
   );
 }
