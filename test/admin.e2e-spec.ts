@@ -147,6 +147,26 @@ describe('admin routes and the audit trail (PostgreSQL)', () => {
         .expect(200);
       expect(repriced.body.pricing.tiers).toEqual(newTiers);
       expect((await request(t.baseUrl).get(`${API}/products/a4`).expect(200)).body.pricing.tiers).toEqual(newTiers);
+      // only the name differs from what is stored: one product event, no pricing event (the pricing is as it is)
+      const seen = (await db.query(`SELECT 1 FROM outbox_events WHERE aggregate_id IN ('product:a4', 'pricing:a4')`)).rows;
+      await request(t.baseUrl)
+        .put(`${ADMIN}/products/a4`)
+        .set(INTERNAL)
+        .send({ ...product('a4'), name: 'Renamed again', pricing: pricing({ tiers: newTiers }) })
+        .expect(200);
+      const events = (
+        await db.query(`SELECT envelope->'data' AS data FROM outbox_events WHERE aggregate_id IN ('product:a4', 'pricing:a4') ORDER BY seq`)
+      ).rows;
+      expect(events.slice(seen.length).map((e: { data: unknown }) => e.data)).toEqual([{ entity: 'product', id: 'a4', change: 'updated' }]);
+      // the same whole product again: nothing
+      await request(t.baseUrl)
+        .put(`${ADMIN}/products/a4`)
+        .set(INTERNAL)
+        .send({ ...product('a4'), name: 'Renamed again', pricing: pricing({ tiers: newTiers }) })
+        .expect(200);
+      expect((await db.query(`SELECT 1 FROM outbox_events WHERE aggregate_id IN ('product:a4', 'pricing:a4')`)).rows).toHaveLength(
+        seen.length + 1,
+      );
       const mismatch = await request(t.baseUrl).put(`${ADMIN}/products/a4`).set(INTERNAL).send(product('other')).expect(400);
       expect(mismatch.body.error.details[0].field).toBe('product_id');
       await request(t.baseUrl).put(`${ADMIN}/products/nope`).set(INTERNAL).send(product('nope')).expect(404);

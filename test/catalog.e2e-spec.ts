@@ -434,6 +434,29 @@ describe('catalog (PostgreSQL)', () => {
         expect.objectContaining({ type: 'product.catalog.changed', data: { entity: 'pricing', id: 'w1', change: 'updated' } }),
       ]);
       await request(t.baseUrl).put(`${API}/products/nope/pricing`).set(INTERNAL).send(pricing).expect(404);
+
+      // the same pricing again (bounds written another way): nothing changes, nothing is published, the tier rows keep their ids
+      const tierIds = async () =>
+        (
+          await db.query<{ pricing_id: string }>(`SELECT pricing_id FROM product_price_tiers WHERE product_id = 'w1' ORDER BY tier_index`)
+        ).rows.map((r) => r.pricing_id);
+      const ids = await tierIds();
+      const again = {
+        ...pricing,
+        free_tier_limit: '0.0',
+        tiers: pricing.tiers.map((tier) => ({ ...tier, unit_price: `${tier.unit_price}0` })),
+      };
+      const same = await request(t.baseUrl).put(`${API}/products/w1/pricing`).set(INTERNAL).send(again).expect(200);
+      expect(same.body.updated_at).toBe('2026-11-20T10:01:00.000Z');
+      expect((await outbox()).slice(before)).toHaveLength(1);
+      expect(await tierIds()).toEqual(ids);
+      // and a PATCH of fields to the values they have
+      await request(t.baseUrl)
+        .patch(`${API}/products/w1`)
+        .set(INTERNAL)
+        .send({ name: same.body.name, metadata: same.body.metadata })
+        .expect(200);
+      expect((await outbox()).slice(before)).toHaveLength(1);
     });
 
     it('should patch fields, retire with is_active false and hide retired products from the default list', async () => {

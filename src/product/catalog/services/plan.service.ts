@@ -15,7 +15,7 @@ import type { CreatePlanDto, IncludedProductDto, UpdatePlanDto } from '../dto/pl
 import type { PlanEntity } from '../entities/plan.entity.js';
 import { type PlanResponse, toPlanResponse } from '../mappers/catalog.mappers.js';
 import { CatalogWrites } from './catalog-writes.js';
-import { definedEntries, snakeToCamel } from './patch.js';
+import { changes, definedEntries, snakeToCamel } from './patch.js';
 import { ProductService } from './product.service.js';
 
 /**
@@ -97,21 +97,22 @@ export class PlanService {
   }
 
   async update(planId: string, dto: UpdatePlanDto, ctx: CallContext): Promise<PlanResponse> {
-    const changes = definedEntries(dto);
+    const given = definedEntries(dto);
     return this.writes.run(async (tx) => {
       const plan = await this.repo.lockPlan(tx, planId);
       if (!plan) throw CatalogErrors.planNotFound(planId);
       const before = toPlanResponse(plan);
-      if (changes.length === 0) return before;
+      if (given.length === 0) return before;
       checkSeats(dto.min_seats ?? plan.minSeats, dto.max_seats === undefined || dto.max_seats === null ? plan.maxSeats : dto.max_seats);
       if (dto.included_products) await this.requireProducts(tx, dto.included_products);
       const patch: Record<string, unknown> = { updatedAt: this.clock.now() };
-      for (const [key, value] of changes) {
+      for (const [key, value] of given) {
         const prop = snakeToCamel(key);
         if (key === 'included_credits' || key === 'max_rollover_credits') patch[prop] = formatDecimal(value as string | number);
         else if (key === 'included_products') patch[prop] = normaliseIncluded(value as IncludedProductDto[]);
         else patch[prop] = value;
       }
+      if (!changes(plan, patch)) return before; // every given field as it is: nothing written, nothing published
       await this.repo.updatePlan(tx, planId, patch);
       const retired = plan.isActive && dto.is_active === false;
       await this.events.publishCatalogChanged(tx, { entity: 'plan', id: planId, change: retired ? 'retired' : 'updated' }, ctx);

@@ -23,7 +23,7 @@ import { type ProductResponse, toProductResponse } from '../mappers/catalog.mapp
 import { CatalogStore } from '../catalog-store.js';
 import { type TierInput, validateTiers } from '../pricing-engine.js';
 import { CatalogWrites } from './catalog-writes.js';
-import { definedEntries, snakeToCamel } from './patch.js';
+import { changes, definedEntries, samePricing, snakeToCamel } from './patch.js';
 
 export interface ProductWithTiers {
   product: ProductEntity;
@@ -144,12 +144,13 @@ export class ProductService {
 
   /** PATCH /products/{id}: the given fields change; `{"is_active": false}` retires. */
   async update(productId: string, dto: UpdateProductDto, ctx: CallContext): Promise<ProductResponse> {
-    const changes = definedEntries(dto);
+    const given = definedEntries(dto);
     return this.writes.run(async (tx) => {
       const product = await this.lockOrThrow(tx, productId);
-      if (changes.length === 0) return this.responseIn(tx, productId);
       const patch: Record<string, unknown> = { updatedAt: this.clock.now() };
-      for (const [key, value] of changes) patch[snakeToCamel(key)] = value;
+      for (const [key, value] of given) patch[snakeToCamel(key)] = value;
+      // nothing given, or every given field as it is: nothing written, nothing published
+      if (!changes(product, patch)) return this.responseIn(tx, productId);
       return this.applyPatch(tx, product, patch, ctx, 'update');
     });
   }
@@ -185,9 +186,17 @@ export class ProductService {
         updatedAt: now,
       };
       if (dto.is_active !== undefined && dto.is_active !== null) patch.isActive = dto.is_active;
-      if (dto.pricing) {
-        await this.repo.replacePricing(tx, productId, toPricingInput(dto.pricing), now);
+      // what is as it was is not written again and publishes nothing: the pricing, the product's fields
+      const pricing = dto.pricing && toPricingInput(dto.pricing);
+      const pricingChanged = pricing !== undefined && !samePricing(product, sortedTiers(product), pricing);
+      if (pricingChanged) {
+        await this.repo.replacePricing(tx, productId, pricing, now);
         await this.events.publishCatalogChanged(tx, { entity: 'pricing', id: productId, change: 'updated' }, ctx);
+      }
+      if (!changes(product, patch)) {
+        const after = await this.responseIn(tx, productId);
+        if (pricingChanged) await this.audited(tx, 'replace', toProductResponse(product, product.tiers ?? []), after, ctx);
+        return after;
       }
       return this.applyPatch(tx, product, patch, ctx, 'replace');
     });
@@ -212,7 +221,10 @@ export class ProductService {
     return this.writes.run(async (tx) => {
       const product = await this.lockOrThrow(tx, productId);
       const before = toProductResponse(product, product.tiers ?? []);
-      await this.repo.replacePricing(tx, productId, toPricingInput(dto), this.clock.now());
+      const pricing = toPricingInput(dto);
+      // the same pricing again: nothing written (the tier rows keep their ids), nothing published
+      if (samePricing(product, sortedTiers(product), pricing)) return before;
+      await this.repo.replacePricing(tx, productId, pricing, this.clock.now());
       await this.events.publishCatalogChanged(tx, { entity: 'pricing', id: productId, change: 'updated' }, ctx);
       const after = await this.responseIn(tx, productId);
       await this.audited(tx, 'replace_pricing', before, after, ctx);
@@ -244,6 +256,7 @@ export class ProductService {
       const problems = validateTiers(table, 'tiers');
       if (problems.length > 0) throw CatalogErrors.invalidTiers(problems);
       const before = toProductResponse(product, tiers);
+      if (samePricing(product, sortedTiers(product), { ...toPricingOf(product), tiers: table })) return before; // the row as it is
       await this.repo.updateTier(tx, pricingId, tier, productId, this.clock.now());
       await this.events.publishCatalogChanged(tx, { entity: 'pricing', id: productId, change: 'updated' }, ctx);
       const after = await this.responseIn(tx, productId);
@@ -301,6 +314,18 @@ export class ProductService {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A product's tier rows in table order. */
+const sortedTiers = (product: ProductEntity): PriceTierEntity[] => [...(product.tiers ?? [])].sort((a, b) => a.tierIndex - b.tierIndex);
+
+/** A product's pricing fields as a pricing input (its tiers aside). */
+const toPricingOf = (p: ProductEntity): Omit<ProductInput['pricing'], 'tiers'> => ({
+  pricing_type: p.pricingType,
+  unit_type: p.unitType,
+  currency: p.currency,
+  free_tier_limit: p.freeTierLimit,
+  free_tier_period: p.freeTierPeriod,
+});
 
 const toTierInput = (t: PriceTierEntity): TierInput => ({
   tier_name: t.tierName,
