@@ -4,7 +4,8 @@ import ms from 'ms';
 /**
  * The service's whole configuration, read once from the environment at start-up
  * (SPEC section 6). `loadConfig` validates every variable and reports every bad one
- * by name; nothing else in the code reads `process.env`.
+ * by name; nothing else in the code reads `process.env` (but the clients' standard proxy
+ * variables, HTTP_PROXY / HTTPS_PROXY / NO_PROXY: clients/downstream-http.ts).
  */
 export type DependencyFailurePolicy = 'fail_closed' | 'fail_open';
 
