@@ -277,18 +277,30 @@ describe('metering: corrections, quotas and thresholds (PostgreSQL, two instance
       const refused = await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true }).expect(429);
       expect(refused.body.error.details[0]).toMatchObject({ field: 'quota_agent', used: 4, remaining: 0 });
       expect(await counter(user)).toEqual([{ limit_key: 'quota_agent', kind: 'daily_requests', used: '4' }]);
+      // a record the counter counted from its window gives its request back when wholly voided, like the others
+      await voidRecord(stored[0].usage_record_id as string, { reason: 'test' }).expect(200);
+      expect(await counter(user)).toEqual([{ limit_key: 'quota_agent', kind: 'daily_requests', used: '3' }]);
 
       // a limit the plan gains later counts the window's earlier units too (the period began today, at the records' time):
-      // 5 + 5 before the subscription (the voided one and the other organization's left out), 1 + 1 since, none of the 429
+      // 5 before the subscription (the voided ones and the other organization's left out), 1 + 1 since, none of the 429
       await db.query(`UPDATE service_plans SET usage_limits = $2::jsonb WHERE plan_id = $1`, [
         planId,
         JSON.stringify({ quota_agent: { daily_requests: 4, period_units: '100' } }),
       ]);
       await refreshCatalogs();
-      const units = (await quota({ user_id: user, product_id: 'quota_agent' }).expect(200)).body.limits.find(
-        (l: { kind: string }) => l.kind === 'period_units',
-      );
-      expect(units).toMatchObject({ limit: '100', used: '12', remaining: '88' });
+      const units = async () =>
+        (await quota({ user_id: user, product_id: 'quota_agent' }).expect(200)).body.limits.find(
+          (l: { kind: string }) => l.kind === 'period_units',
+        );
+      expect(await units()).toMatchObject({ limit: '100', used: '7', remaining: '93' });
+      // its row, made by the next record (7 + 1), and a partial void of a record from before the subscription (-2)
+      await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1 }).expect(200);
+      await voidRecord(stored[1].usage_record_id as string, { reason: 'test', usage_amount: 2 }).expect(200);
+      expect(await units()).toMatchObject({ used: '6', remaining: '94' });
+      expect(await counter(user)).toEqual([
+        { limit_key: 'quota_agent', kind: 'daily_requests', used: '4' },
+        { limit_key: 'quota_agent', kind: 'period_units', used: '6' },
+      ]);
     });
   });
 

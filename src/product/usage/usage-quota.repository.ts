@@ -36,11 +36,13 @@ const counterJson = (c: CounterRow) => ({
  * stored. An index scan of `usage_records_user_created_idx`, once per counter row.
  */
 const backfill = (k: string) => `(SELECT CASE WHEN ${k}.kind = 'daily_requests' THEN count(*)::numeric
-          ELSE coalesce(sum(r.usage_amount - r.voided_amount), 0) END
-        FROM usage_records r JOIN products p ON p.product_id = r.product_id
+          ELSE coalesce(sum(r.usage_amount - r.voided_amount), 0) END ${windowRecords(k)})`;
+
+/** The FROM and WHERE of the records `backfill` counts for counter `k` (alias `r`). */
+const windowRecords = (k: string) => `FROM usage_records r JOIN products p ON p.product_id = r.product_id
         WHERE r.user_id = ${k}.user_id AND r.created_at >= ${k}.window_start AND r.created_at < ${k}.window_end
           AND r.voided_amount < r.usage_amount AND (r.product_id = ${k}.limit_key OR p.product_type = ${k}.limit_key)
-          AND r.organization_id IS NOT DISTINCT FROM nullif(${k}.scope, ''))`;
+          AND r.organization_id IS NOT DISTINCT FROM nullif(${k}.scope, '')`;
 
 /**
  * usage_quota_counters and usage_quota_thresholds (SPEC section 8). The counters are locked before
@@ -60,6 +62,9 @@ export class UsageQuotaRepository {
    * Creates the missing counters (with what their window already holds, see `backfill`: computed
    * only for a row that does not exist yet) and locks all of them FOR the transaction; returns each
    * one's value by counterId. (A concurrent creator of the same row wins: ON CONFLICT keeps its value.)
+   * The records a new counter counted from its window get it in their `quota` (the counters a record
+   * counts in), so that voiding one of them takes it out of the counter, as for the records counted
+   * as they were stored. One statement.
    */
   async lock(tx: Tx, counters: readonly CounterRow[], now: Date): Promise<Map<string, Decimal>> {
     if (counters.length === 0) return new Map();
@@ -69,16 +74,28 @@ export class UsageQuotaRepository {
       prepared(
         tx,
         'usage_quota_lock',
-        `INSERT INTO usage_quota_counters AS c (user_id, scope, limit_key, kind, window_start, window_end, used, updated_at)
-         SELECT k.user_id, k.scope, k.limit_key, k.kind, k.window_start, k.window_end,
-           CASE WHEN EXISTS (SELECT 1 FROM usage_quota_counters e WHERE (e.user_id, e.scope, e.limit_key, e.kind, e.window_start)
-                                = (k.user_id, k.scope, k.limit_key, k.kind, k.window_start))
-                THEN 0 ELSE ${backfill('k')} END,
-           $2::timestamptz
-         FROM json_to_recordset($1::json) AS k(${COUNTER_COLUMNS})
-         ORDER BY k.user_id, k.scope, k.limit_key, k.kind, k.window_start
-         ON CONFLICT (user_id, scope, limit_key, kind, window_start) DO UPDATE SET used = c.used
-         RETURNING user_id, scope, limit_key, kind, window_start, used::text AS used`,
+        `WITH ins AS (
+           INSERT INTO usage_quota_counters AS c (user_id, scope, limit_key, kind, window_start, window_end, used, updated_at)
+           SELECT k.user_id, k.scope, k.limit_key, k.kind, k.window_start, k.window_end,
+             CASE WHEN EXISTS (SELECT 1 FROM usage_quota_counters e WHERE (e.user_id, e.scope, e.limit_key, e.kind, e.window_start)
+                                  = (k.user_id, k.scope, k.limit_key, k.kind, k.window_start))
+                  THEN 0 ELSE ${backfill('k')} END,
+             $2::timestamptz
+           FROM json_to_recordset($1::json) AS k(${COUNTER_COLUMNS})
+           ORDER BY k.user_id, k.scope, k.limit_key, k.kind, k.window_start
+           ON CONFLICT (user_id, scope, limit_key, kind, window_start) DO UPDATE SET used = c.used
+           RETURNING c.user_id, c.scope, c.limit_key, c.kind, c.window_start, c.window_end, c.used, (c.xmax = 0) AS inserted
+         ), marks AS (
+           SELECT w.usage_record_id, min(i.scope) AS scope,
+             jsonb_agg(jsonb_build_object('key', i.limit_key, 'kind', i.kind, 'window_start', i.window_start, 'window_end', i.window_end)) AS counters
+           FROM ins i, LATERAL (SELECT r.usage_record_id ${windowRecords('i')}) w
+           WHERE i.inserted
+           GROUP BY w.usage_record_id
+         ), marked AS (
+           UPDATE usage_records r SET quota = jsonb_build_object('scope', m.scope, 'counters', coalesce(r.quota->'counters', '[]'::jsonb) || m.counters)
+           FROM marks m WHERE r.usage_record_id = m.usage_record_id AND (r.quota IS NULL OR r.quota->>'scope' = m.scope)
+         )
+         SELECT user_id, scope, limit_key, kind, window_start, used::text AS used FROM ins`,
       ),
       [JSON.stringify(counters.map(counterJson)), now],
     );
