@@ -128,6 +128,9 @@ describe('provider cost definitions (PostgreSQL + NATS)', () => {
         [definition('c_bad', { effective_until: '2026-11-01T00:00:00Z' }), 'effective_until'],
         [{ cost_per_unit: '1', unit_type: 'token' }, 'service_type'],
         [definition('c_bad', { service_type: 'a\u0000b' }), 'service_type'],
+        // year 0, and an instant whose UTC form would be year 10000 (it had been stored and echoed as +010000-...)
+        [definition('c_bad', { effective_from: '0000-06-15T12:00:00Z' }), 'effective_from'],
+        [definition('c_bad', { effective_until: '9999-12-31T23:59:59-14:00' }), 'effective_until'],
       ] as const;
       for (const [body, field] of bad) {
         const res = await create(body);
@@ -135,6 +138,9 @@ describe('provider cost definitions (PostgreSQL + NATS)', () => {
         expect(res.body.error.details.map((d: { field: string }) => d.field)).toContain(field);
       }
       expect(await row('c_bad')).toBeUndefined();
+      // years 1-99 are themselves (they had become 1901-1999)
+      const early = await create(definition('c_early', { effective_from: '0050-01-01T00:00:00Z' })).expect(201);
+      expect(early.body.effective_from).toBe('0050-01-01T00:00:00.000Z');
     });
 
     it('should change the given fields with PUT, retire with is_active false, and answer 404 for an unknown cost_id', async () => {

@@ -30,10 +30,18 @@ export function parseTimestamp(value: unknown, allowDateOnly = false): Date | un
   return checked(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s ?? 0), ms, offsetMinutes);
 }
 
+/**
+ * The instant, when it is a real date whose UTC instant lies in years 1-9999: what ISO 8601's
+ * four-digit years and Python's `datetime` can write back. (Date.UTC reads years 0-99 as 1900-1999:
+ * the year is set apart, so 0050 is year 50. An offset that carries 9999-12-31 past the year's end,
+ * or 0001-01-01 before it, is refused: its UTC form would need five digits or year 0.)
+ */
 function checked(y: number, mo: number, d: number, h: number, mi: number, s: number, ms: number, offsetMinutes: number): Date | undefined {
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
-  const utc = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-  const probe = new Date(utc);
-  if (probe.getUTCDate() !== d || probe.getUTCMonth() !== mo - 1) return undefined; // Feb 30 and the like
-  return new Date(utc - offsetMinutes * 60_000);
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return undefined;
+  const probe = new Date(Date.UTC(2000, mo - 1, d, h, mi, s, ms));
+  probe.setUTCFullYear(y, mo - 1, d);
+  if (probe.getUTCFullYear() !== y || probe.getUTCDate() !== d || probe.getUTCMonth() !== mo - 1) return undefined; // Feb 30 and the like
+  const instant = new Date(probe.getTime() - offsetMinutes * 60_000);
+  const year = instant.getUTCFullYear();
+  return year >= 1 && year <= 9999 ? instant : undefined;
 }

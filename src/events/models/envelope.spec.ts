@@ -60,6 +60,17 @@ describe('decodeInbound', () => {
     expect(!result.ok && result.error).toMatch(error);
   });
 
+  it('should read envelope timestamps as the HTTP API reads them: a space for T, no impossible dates', () => {
+    expect(decodeInbound(JSON.stringify({ ...envelope, timestamp: '2026-11-27 09:59:00' }), subject, 8, at).ok).toBe(true);
+    expect(decodeInbound(JSON.stringify({ ...envelope, timestamp: '2026-11-27T09:59:00.123456+05:30' }), subject, 9, at).ok).toBe(true);
+    for (const timestamp of ['2027-02-29T10:00:00', '0000-01-01T00:00:00Z', '2026-11-27T24:00:00', '2026-13-01T00:00:00']) {
+      expect({ timestamp, ok: decodeInbound(JSON.stringify({ ...envelope, timestamp }), subject, 10, at).ok }).toEqual({
+        timestamp,
+        ok: false,
+      });
+    }
+  });
+
   it('should find the same envelope problems with the fast check as class-validator does', () => {
     const cases: Record<string, unknown>[] = [
       envelope,
@@ -71,6 +82,7 @@ describe('decodeInbound', () => {
       { ...envelope, type: '' },
       { ...envelope, source: undefined },
       { ...envelope, timestamp: 'yesterday' },
+      { ...envelope, timestamp: '2027-02-29T10:00:00' },
       { ...envelope, data: [1] },
       { ...envelope, metadata: 'x' },
       { ...envelope, metadata: { request_id: 7 } },
