@@ -19,12 +19,21 @@ export function encodeCursor(position: readonly (string | number)[]): string {
   return Buffer.from(JSON.stringify(position), 'utf8').toString('base64url');
 }
 
+/** A cursor's string: what positions hold (ids, timestamps, seqs), nothing PostgreSQL refuses as text. */
+// eslint-disable-next-line no-control-regex -- refusing NUL (PostgreSQL text cannot hold it) is the point
+const CURSOR_TEXT = /^(?:[^\u0000\ud800-\udfff]|[\ud800-\udbff][\udc00-\udfff]){0,510}$/;
+
 /** Decodes a cursor made by `encodeCursor`, checking it has the expected shape; 400 otherwise. */
 export function decodeCursor(cursor: string | undefined, shape: readonly ('string' | 'number')[]): (string | number)[] | undefined {
   if (cursor === undefined) return undefined;
   try {
     const decoded: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(decoded) && decoded.length === shape.length && decoded.every((v, i) => typeof v === shape[i])) {
+    // (strings the database can hold: no NUL, no unpaired surrogate, an id's length at most; finite numbers)
+    if (
+      Array.isArray(decoded) &&
+      decoded.length === shape.length &&
+      decoded.every((v, i) => typeof v === shape[i] && (typeof v === 'string' ? CURSOR_TEXT.test(v) : Number.isFinite(v)))
+    ) {
       return decoded as (string | number)[];
     }
   } catch {
@@ -43,6 +52,8 @@ export function pageOf<R, T>(rows: R[], limit: number, map: (row: R) => T, posit
   return new Page(kept.map(map), next);
 }
 
+const MAX_BIGINT = 9_223_372_036_854_775_807n;
+
 /**
  * Newest-first lists keyed by an identity column (`seq`, a bigint): the cursor holds the last seq
  * seen as a decimal string. Returns it validated, or undefined on the first page; 400 otherwise.
@@ -51,7 +62,10 @@ export function decodeSeqCursor(cursor: string | undefined): string | undefined 
   const position = decodeCursor(cursor, ['string']);
   if (!position) return undefined;
   const seq = String(position[0]);
-  if (!/^\d{1,19}$/.test(seq)) throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]);
+  // a bigint: 19 digits hold values past its largest (9223372036854775807), which PostgreSQL refuses
+  if (!/^\d{1,19}$/.test(seq) || BigInt(seq) > MAX_BIGINT) {
+    throw badRequest('Invalid cursor', [{ field: 'cursor', message: 'cursor is not one this service issued' }]);
+  }
   return seq;
 }
 
