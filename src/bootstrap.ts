@@ -18,6 +18,7 @@ import {
 import { AcceptSockets } from './common/http/accept-sockets.js';
 import { ProbeListener } from './common/http/probe-listener.js';
 import { requestIdFor } from './common/http/request-id.js';
+import { inexactNumbers } from './common/validation/json-guard.js';
 import type { AppConfig } from './config/app-config.js';
 import { installRequestLogging } from './common/logging/request-logging.js';
 import { JetStreamServer } from './events/transport/jetstream.server.js';
@@ -231,6 +232,9 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
     const text = body.toString();
     return defaultJsonParser(req, text, (err, value) => {
       if ((err as { code?: unknown } | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return done(poisonedKey(text) ?? err, undefined);
+      // a number JSON.parse would change (too many digits, out of a double's range): 400, not a silently different value
+      const inexact = err ? [] : inexactNumbers(text);
+      if (inexact.length > 0) return done(badRequest('Request validation failed', inexact), undefined);
       done(err, value);
     });
   });

@@ -189,6 +189,20 @@ describe('metered usage (PostgreSQL)', () => {
       }
       await record({ user_id: user, product_id: 'gpt-4', usage_amount: 1, usage_timestamp: '2026-11-25T10:05:00Z' }).expect(200);
       await record({ user_id: user, product_id: 'gpt-4', usage_amount: 1, extra: 1 }).expect(400);
+      // JSON numbers a double cannot keep as written: 400 naming the field, not a silently different amount
+      const raw = (text: string) =>
+        request(t.baseUrl).post(`${API}/usage/record`).set(INTERNAL).set('Content-Type', 'application/json').send(text);
+      for (const amount of ['0.1234567890123456789012345678901234567890', '1000000000000.0000001', '1e-400', '9.99999999999999999999']) {
+        const res = await raw(`{"user_id": "${user}", "product_id": "gpt-4", "usage_amount": ${amount}}`).expect(400);
+        expect([amount, res.body.error.details]).toEqual([
+          amount,
+          [{ field: 'usage_amount', message: expect.stringContaining('cannot be held exactly') }],
+        ]);
+      }
+      // in the caller's own usage_details they stay accepted (stored as JSON)
+      await raw(`{"user_id": "${user}", "product_id": "gpt-4", "usage_amount": 1, "usage_details": {"t_ns": 1733616000000000001}}`).expect(
+        200,
+      );
     });
 
     it('should answer 422 for unknown and inactive products', async () => {

@@ -1,4 +1,4 @@
-import { checkJsonBody } from './json-guard.js';
+import { checkJsonBody, inexactNumbers } from './json-guard.js';
 
 describe('checkJsonBody', () => {
   it('should accept ordinary JSON', () => {
@@ -68,5 +68,32 @@ describe('checkJsonBody', () => {
     ]);
     expect(checkJsonBody({ a: { b: { c: 1 } } }, 3)).toEqual([]);
     expect(checkJsonBody({ a: { b: { c: {} } } }, 3)).toHaveLength(1);
+  });
+});
+
+describe('inexactNumbers', () => {
+  it('should name every number JSON.parse would change, by its path, and none it keeps', () => {
+    expect(
+      inexactNumbers('{"usage_amount": 0.1, "quantity": 2.0, "x": 1E5, "y": 1e-80, "z": 5e-324, "id": "12345678901234567890"}'),
+    ).toEqual([]);
+    const problems = inexactNumbers(
+      '{"usage_amount": 0.1234567890123456789012, "seats": 49.99999999999999999, "amount": 1000000000000.0000001, "records": [{"usage_amount": 1}, {"usage_amount": 9007199254740993}], "usage_limits": {"gpt-4o": {"daily_requests": 1e999}}, "q": 1e-400}',
+    );
+    expect(problems.map((p) => p.field).sort()).toEqual(
+      ['amount', 'q', 'records[1].usage_amount', 'seats', 'usage_amount', 'usage_limits.gpt-4o.daily_requests'].sort(),
+    );
+    expect(problems.find((p) => p.field === 'seats')?.message).toBe(
+      'seats: the number 49.99999999999999999 cannot be held exactly; send it as a decimal string',
+    );
+    expect(inexactNumbers('12345678901234567890')).toEqual([expect.objectContaining({ field: 'body' })]);
+  });
+
+  it("should leave free-form objects' numbers alone (the caller's own data)", () => {
+    expect(
+      inexactNumbers('{"metadata": {"t_ns": 1733616000000000001}, "usage_details": {"big": 1e999}, "features": [12345678901234567891]}'),
+    ).toEqual([]);
+    expect(
+      inexactNumbers('{"records": [{"usage_details": {"t": 1733616000000000001}, "usage_amount": 1e999}]}').map((p) => p.field),
+    ).toEqual(['records[0].usage_amount']);
   });
 });

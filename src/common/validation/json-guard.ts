@@ -1,4 +1,5 @@
 import type { ErrorDetail } from '../errors/domain-error.js';
+import { Decimal } from '../money/decimal.js';
 
 /** Deepest nesting of arrays/objects a request body may have (class-transformer recurses). */
 export const MAX_JSON_DEPTH = 32;
@@ -78,3 +79,64 @@ export function checkJsonBody(body: unknown, maxDepth = MAX_JSON_DEPTH): ErrorDe
   }
   return problems;
 }
+
+/**
+ * The text could hold a number a double does not keep as written: 16 or more digits in a row (a
+ * decimal point between them included: `1000000000000.0000001`), or a three-digit exponent (checked further by `inexactNumbers`; everything else is kept exactly by
+ * JSON.parse's shortest round trip).
+ */
+const MAYBE_INEXACT = /\d(?:\.?\d){15}|[eE][+-]?\d{3}/;
+
+/**
+ * Objects whose numbers are the caller's own data, stored as JSON and read by no rule here: a number
+ * JSON.parse changes there is the caller's to send as a string (a Python client's nanosecond
+ * timestamp in `usage_details` keeps being accepted). Only the numbers the service reads as
+ * quantities, money, counts or limits are checked.
+ */
+const FREE_FORM = new Set(['metadata', 'usage_details', 'features', 'quota_limits']);
+
+/**
+ * JSON numbers that JSON.parse cannot keep as written (SPEC section 1: quantities are stored
+ * exactly), outside free-form objects: more significant digits than a double holds
+ * (`0.12345678901234567890`, `9007199254740993`), or past its range (`1e-400` reads as 0, `1e999`
+ * as Infinity). The value would change silently; the caller is told to send it as a decimal string.
+ * A number counts as kept when the double's shortest decimal has the same value (`0.1`, `2.0`,
+ * `1E5` are). Reads the numbers' source text (JSON.parse's reviver context, Node 21+), only for
+ * texts that `MAYBE_INEXACT` flags: the common body pays one regular-expression test. The reviver
+ * runs bottom-up, so each problem climbs to the root through its holders, its path growing.
+ */
+export function inexactNumbers(text: string): ErrorDetail[] {
+  if (!MAYBE_INEXACT.test(text)) return [];
+  const below = new Map<object, { path: string[]; source: string }[]>();
+  let found: { path: string[]; source: string }[] = [];
+  JSON.parse(text, function (this: object, key: string, value: unknown, context?: { source?: string }) {
+    let mine: { path: string[]; source: string }[] | undefined;
+    if (typeof value === 'number') {
+      const source = context?.source;
+      if (source !== undefined && !sameNumber(source, value)) mine = [{ path: [], source }];
+    } else if (value !== null && typeof value === 'object') {
+      mine = below.get(value);
+      below.delete(value);
+    }
+    if (mine && !FREE_FORM.has(key)) {
+      if (key === '') found = mine;
+      else {
+        const segment = Array.isArray(this) ? `[${key}]` : key;
+        const list = below.get(this) ?? [];
+        for (const p of mine) list.push({ path: [segment, ...p.path], source: p.source });
+        below.set(this, list);
+      }
+    }
+    return value;
+  });
+  return found.slice(0, 20).map(({ path, source }) => {
+    const field = path.map((s, i) => (i === 0 || s.startsWith('[') ? s : `.${s}`)).join('') || 'body';
+    return { field, message: `${field}: the number ${source.slice(0, 40)} cannot be held exactly; send it as a decimal string` };
+  });
+}
+
+const sameNumber = (source: string, value: number): boolean => {
+  if (!Number.isFinite(value)) return false;
+  if (String(value) === source) return true;
+  return new Decimal(source).eq(new Decimal(String(value)));
+};
