@@ -523,5 +523,40 @@ describe('provider cost definitions (PostgreSQL + NATS)', () => {
       const byId = new Map(costs.rows.map((r) => [r.usage_record_id as string, r.p as string]));
       expect([byId.get(before.body.usage_record_id), byId.get(after.body.usage_record_id)]).toEqual(['0.000011', '0.000022']);
     });
+
+    it("should keep a partial void's share of the provider cost to 30 places, the last void taking the remainder", async () => {
+      // 3 requests at 0.5 per 3: a provider cost of 0.5; voiding 1 of 3 credits a third, which does not terminate
+      await create(
+        definition('gw_thirds', {
+          service_type: 'api_gateway',
+          product_id: 'api_gateway',
+          unit_type: 'request',
+          cost_per_unit: '0.5',
+          unit_size: '3',
+        }),
+      ).expect(201);
+      const rec = await request(t.baseUrl)
+        .post(`${API}/usage/record`)
+        .set(INTERNAL)
+        .send({ user_id: 'cost_user_3', product_id: 'api_gateway', usage_amount: 3 })
+        .expect(200);
+      const id = rec.body.usage_record_id as string;
+      const voided = async () =>
+        (
+          await db.query(`SELECT provider_cost::text AS p, voided_provider_cost::text AS v FROM usage_records WHERE usage_record_id = $1`, [
+            id,
+          ])
+        ).rows[0] as { p: string; v: string };
+      expect((await voided()).p).toBe('0.5');
+      const voidPath = `${API}/usage/records/${id}/void`;
+      await request(t.baseUrl).post(voidPath).set(INTERNAL).send({ reason: 'test', usage_amount: 1 }).expect(200);
+      expect((await voided()).v).toBe(`0.${'1' + '6'.repeat(28)}7`);
+      await request(t.baseUrl).post(voidPath).set(INTERNAL).send({ reason: 'test', usage_amount: 1 }).expect(200);
+      expect((await voided()).v).toBe(`0.${'3'.repeat(29)}4`);
+      await request(t.baseUrl).post(voidPath).set(INTERNAL).send({ reason: 'test' }).expect(200);
+      expect(Number((await voided()).v)).toBe(0.5); // the whole of it, whatever the numeric's scale
+      const stats = await request(t.baseUrl).get(`${API}/statistics/usage`).set(INTERNAL).query({ user_id: 'cost_user_3' }).expect(200);
+      expect(stats.body).toMatchObject({ total_records: 0, provider_cost: '0' });
+    });
   });
 });

@@ -7,6 +7,7 @@ import { UnitOfWork } from '../../database/unit-of-work.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
 import { costOfUnits, type PriceSchedule } from '../catalog/pricing-engine.js';
 import { ProductService } from '../catalog/services/product.service.js';
+import { PROVIDER_COST_SCALE } from '../costs/cost-matching.js';
 import type { VoidUsageDto } from './dto/usage.dto.js';
 import { scheduleOf, storedSchedule } from './price-schedule.js';
 import { UsageErrors } from './usage.errors.js';
@@ -79,7 +80,8 @@ export class UsageVoids {
           ? ZERO
           : whole
             ? new Decimal(r.providerCost).minus(r.voidedProviderCost)
-            : new Decimal(r.providerCost).times(k).div(amount);
+            : // a share that does not terminate is kept to the places a provider cost has (the last void takes the remainder)
+              new Decimal(r.providerCost).times(k).div(amount).toDecimalPlaces(PROVIDER_COST_SCALE, Decimal.ROUND_HALF_UP);
 
       if (r.quota && r.quota.counters.length > 0) {
         const rows = r.quota.counters.map((c) => ({
