@@ -555,6 +555,23 @@ describe('catalog (PostgreSQL)', () => {
         .send({ ...plan, plan_id: 'tier_test_003', min_seats: 5, max_seats: 2 })
         .expect(400);
       expect(seats.body.error.details[0].field).toBe('max_seats');
+      // plan limits the quotas could not read (they had been stored, and meant "no limit"): 400 naming the limit
+      const limits = await request(t.baseUrl)
+        .post(`${API}/plans`)
+        .set(INTERNAL)
+        .send({ ...plan, plan_id: 'tier_test_004', usage_limits: { 'gpt-4o': { daily_requests: '0x10', period_units: '1e5' } } })
+        .expect(400);
+      expect(limits.body.error.details).toEqual([
+        {
+          field: 'usage_limits',
+          message: 'usage_limits.gpt-4o.daily_requests must be -1 (unlimited) or an integer from 0 to 9007199254740991',
+        },
+      ]);
+      await request(t.baseUrl)
+        .patch(`${API}/plans/tier_test_001`)
+        .set(INTERNAL)
+        .send({ usage_limits: { model_inference: { thresholds: [-5] } } })
+        .expect(400);
       const patched = await request(t.baseUrl)
         .patch(`${API}/plans/tier_test_001`)
         .set(INTERNAL)

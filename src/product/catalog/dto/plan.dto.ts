@@ -19,6 +19,7 @@ import {
 } from 'class-validator';
 import { isDecimalString } from '../../../common/money/decimal.js';
 import { IsDecimalString, IsIdentifier, NO_CONTROL_CHARS } from '../../../common/validation/validators.js';
+import { usageLimitsProblems } from '../usage-limits.validation.js';
 
 /** A non-negative amount as a decimal string ("1000000") or, as catalog.json writes credits, a JSON number. */
 function IsAmount(): PropertyDecorator {
@@ -109,8 +110,14 @@ class PlanFieldsDto {
   @ArrayMaxSize(1000)
   features?: unknown[];
 
-  @ApiPropertyOptional({ example: { storage_gb: 5 }, type: Object })
+  @ApiPropertyOptional({
+    example: { model_inference: { daily_requests: 100, thresholds: [50, 80, 100] }, gpt_4o: { period_units: '1000000' }, storage_gb: 5 },
+    type: Object,
+    description:
+      'limits by product type or product id (SPEC section 8): daily_requests -1 or an integer ≥ 0, period_units -1 or a decimal, thresholds percentages; other entries are informational',
+  })
   @IsOptional()
+  @IsUsageLimits()
   @IsObject()
   usage_limits?: Record<string, unknown>;
 
@@ -201,4 +208,15 @@ export class PlanIdParams {
   @ApiProperty({ example: 'tier_pro_001' })
   @IsIdentifier()
   plan_id!: string;
+}
+
+/** A plan's `usage_limits` as usageLimitsProblems reads them (one message, naming the first bad field). */
+function IsUsageLimits(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isUsageLimits',
+    validator: {
+      validate: (value: unknown) => usageLimitsProblems(value).length === 0,
+      defaultMessage: (args) => usageLimitsProblems(args?.value)[0] ?? 'usage_limits is invalid',
+    },
+  });
 }
