@@ -97,3 +97,10 @@ describe('inexactNumbers', () => {
     ).toEqual(['records[0].usage_amount']);
   });
 });
+
+describe('inexactNumbers on a body nested past the reviver', () => {
+  it('should leave it to the depth guard (no RangeError)', () => {
+    const deep = `${'['.repeat(200_000)}12345678901234567890${']'.repeat(200_000)}`;
+    expect(() => inexactNumbers(deep)).not.toThrow();
+  });
+});

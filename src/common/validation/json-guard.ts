@@ -82,8 +82,9 @@ export function checkJsonBody(body: unknown, maxDepth = MAX_JSON_DEPTH): ErrorDe
 
 /**
  * The text could hold a number a double does not keep as written: 16 or more digits in a row (a
- * decimal point between them included: `1000000000000.0000001`), or a three-digit exponent (checked further by `inexactNumbers`; everything else is kept exactly by
- * JSON.parse's shortest round trip).
+ * decimal point between them included: `1000000000000.0000001`), or a three-digit exponent
+ * (checked further by `inexactNumbers`; every other number is kept by JSON.parse's shortest round
+ * trip).
  */
 const MAYBE_INEXACT = /\d(?:\.?\d){15}|[eE][+-]?\d{3}/;
 
@@ -109,26 +110,30 @@ export function inexactNumbers(text: string): ErrorDetail[] {
   if (!MAYBE_INEXACT.test(text)) return [];
   const below = new Map<object, { path: string[]; source: string }[]>();
   let found: { path: string[]; source: string }[] = [];
-  JSON.parse(text, function (this: object, key: string, value: unknown, context?: { source?: string }) {
-    let mine: { path: string[]; source: string }[] | undefined;
-    if (typeof value === 'number') {
-      const source = context?.source;
-      if (source !== undefined && !sameNumber(source, value)) mine = [{ path: [], source }];
-    } else if (value !== null && typeof value === 'object') {
-      mine = below.get(value);
-      below.delete(value);
-    }
-    if (mine && !FREE_FORM.has(key)) {
-      if (key === '') found = mine;
-      else {
-        const segment = Array.isArray(this) ? `[${key}]` : key;
-        const list = below.get(this) ?? [];
-        for (const p of mine) list.push({ path: [segment, ...p.path], source: p.source });
-        below.set(this, list);
+  try {
+    JSON.parse(text, function (this: object, key: string, value: unknown, context?: { source?: string }) {
+      let mine: { path: string[]; source: string }[] | undefined;
+      if (typeof value === 'number') {
+        const source = context?.source;
+        if (source !== undefined && !sameNumber(source, value)) mine = [{ path: [], source }];
+      } else if (value !== null && typeof value === 'object') {
+        mine = below.get(value);
+        below.delete(value);
       }
-    }
-    return value;
-  });
+      if (mine && !FREE_FORM.has(key)) {
+        if (key === '') found = mine;
+        else {
+          const segment = Array.isArray(this) ? `[${key}]` : key;
+          const list = below.get(this) ?? [];
+          for (const p of mine) list.push({ path: [segment, ...p.path], source: p.source });
+          below.set(this, list);
+        }
+      }
+      return value;
+    });
+  } catch {
+    return []; // nested too deep for the reviver's recursion: the depth guard refuses the body (MAX_JSON_DEPTH)
+  }
   return found.slice(0, 20).map(({ path, source }) => {
     const field = path.map((s, i) => (i === 0 || s.startsWith('[') ? s : `.${s}`)).join('') || 'body';
     return { field, message: `${field}: the number ${source.slice(0, 40)} cannot be held exactly; send it as a decimal string` };
