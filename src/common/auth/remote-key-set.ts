@@ -8,6 +8,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Clock } from '../clock/clock.js';
+import { isJsonObject } from '../validation/json-guard.js';
 
 /** The signature algorithms a user token may use with a key set: asymmetric ones only (never `none`, never HS*). */
 export const KEY_SET_ALGORITHMS: readonly string[] = [
@@ -39,8 +40,6 @@ function impliedAlgorithm(key: JWK): string | undefined {
   }
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
  * The signing keys of a JWKS, each pinned to one algorithm: its own `alg`, or the one its type
  * implies (RSA → RS256, EC by curve, Ed25519 → EdDSA). jose then accepts a token only when its
@@ -48,9 +47,9 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
  * for other uses (`use` other than `sig`), symmetric keys (`oct`, HS*) and `none` are dropped.
  */
 export function pinAlgorithms(set: unknown): JSONWebKeySet {
-  if (!isObject(set) || !Array.isArray(set.keys)) throw new Error('not a JSON Web Key Set');
+  if (!isJsonObject(set) || !Array.isArray(set.keys)) throw new Error('not a JSON Web Key Set');
   const keys = set.keys.flatMap((value): JWK[] => {
-    if (!isObject(value) || typeof value.kty !== 'string') return [];
+    if (!isJsonObject(value) || typeof value.kty !== 'string') return [];
     const key = value as JWK;
     if (key.use !== undefined && key.use !== 'sig') return [];
     const alg = typeof key.alg === 'string' ? key.alg : impliedAlgorithm(key);

@@ -1,6 +1,9 @@
 import type { ErrorDetail } from '../errors/domain-error.js';
 import { Decimal } from '../money/decimal.js';
 
+/** A JSON object: not null, not an array. */
+export const isJsonObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
 /** Deepest nesting of arrays/objects a request body may have (class-transformer recurses). */
 export const MAX_JSON_DEPTH = 32;
 

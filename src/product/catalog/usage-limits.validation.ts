@@ -1,4 +1,4 @@
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+import { isJsonObject } from '../../common/validation/json-guard.js';
 
 /** The largest daily_requests a limit may have: counts stay exact JSON integers (2^53 - 1). */
 export const MAX_DAILY_REQUESTS = Number.MAX_SAFE_INTEGER;
@@ -14,10 +14,10 @@ const PERIOD_UNITS = /^(?:-1|\d{1,15}(?:\.\d{1,30})?)$/;
  * (Values stored before these checks that `planLimits` cannot read still mean "no limit".)
  */
 export function usageLimitsProblems(usageLimits: unknown, field = 'usage_limits'): string[] {
-  if (!isObject(usageLimits)) return [];
+  if (!isJsonObject(usageLimits)) return [];
   const problems: string[] = [];
   for (const [key, entry] of Object.entries(usageLimits)) {
-    if (!isObject(entry)) continue;
+    if (!isJsonObject(entry)) continue;
     const at = `${field}.${key}`;
     const daily = entry.daily_requests;
     if (daily !== undefined && daily !== null) {

@@ -1,5 +1,6 @@
 import { Decimal, ZERO } from '../../common/money/decimal.js';
 import type { SubscriptionEntity } from '../subscriptions/subscription.entity.js';
+import { isJsonObject } from '../../common/validation/json-guard.js';
 
 /**
  * Plan limits (SPEC section 8), pure: which limits of a plan's `usage_limits` apply to a record,
@@ -22,8 +23,6 @@ export type QuotaSubscription = Pick<
   SubscriptionEntity,
   'subscriptionId' | 'userId' | 'organizationId' | 'planId' | 'status' | 'currentPeriodStart' | 'currentPeriodEnd' | 'quotaLimits'
 >;
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** A limit value: a non-negative integer (daily_requests) or decimal (period_units); -1 and anything unreadable: no limit. */
 function limitValue(value: unknown, kind: QuotaKind): Decimal | undefined {
@@ -52,10 +51,10 @@ function thresholdsOf(value: unknown): readonly number[] {
  * are informational.
  */
 export function planLimits(usageLimits: unknown): PlanLimit[] {
-  if (!isObject(usageLimits)) return [];
+  if (!isJsonObject(usageLimits)) return [];
   const limits: PlanLimit[] = [];
   for (const [key, entry] of Object.entries(usageLimits)) {
-    if (!isObject(entry)) continue;
+    if (!isJsonObject(entry)) continue;
     const thresholds = thresholdsOf(entry.thresholds);
     for (const kind of QUOTA_KINDS) {
       const limit = limitValue(entry[kind], kind);

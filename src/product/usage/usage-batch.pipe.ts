@@ -2,16 +2,15 @@ import { Injectable, type PipeTransform } from '@nestjs/common';
 import { badRequest, type ErrorDetail } from '../../common/errors/domain-error.js';
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { type UsageBatch, validateRecordUsage } from './record-usage.validation.js';
+import { isJsonObject } from '../../common/validation/json-guard.js';
 
 export const MAX_BATCH = 1000;
-
-const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** POST /usage/record: the body checked as one usage record (400 naming each bad field). */
 @Injectable()
 export class RecordUsagePipe implements PipeTransform<unknown, RecordUsageDto> {
   transform(body: unknown): RecordUsageDto {
-    if (!isObject(body)) throw badRequest('Request body must be a JSON object');
+    if (!isJsonObject(body)) throw badRequest('Request body must be a JSON object');
     const { record, details } = validateRecordUsage(body);
     if (details.length > 0) throw badRequest('Request validation failed', details);
     return record;
@@ -28,7 +27,7 @@ export class RecordUsagePipe implements PipeTransform<unknown, RecordUsageDto> {
 @Injectable()
 export class UsageBatchPipe implements PipeTransform<unknown, UsageBatch> {
   transform(body: unknown): UsageBatch {
-    if (!isObject(body)) throw badRequest('Request body must be a JSON object');
+    if (!isJsonObject(body)) throw badRequest('Request body must be a JSON object');
     const outer: ErrorDetail[] = Object.keys(body)
       .filter((key) => key !== 'records')
       .map((key) => ({ field: key, message: `${key} is not an allowed field` }));
