@@ -18,7 +18,7 @@ import {
 import { AcceptSockets } from './common/http/accept-sockets.js';
 import { ProbeListener } from './common/http/probe-listener.js';
 import { requestIdFor } from './common/http/request-id.js';
-import { inexactNumbers } from './common/validation/json-guard.js';
+import { inexactNumbers, poisonedKey } from './common/validation/json-guard.js';
 import type { AppConfig } from './config/app-config.js';
 import { installRequestLogging } from './common/logging/request-logging.js';
 import { JetStreamServer } from './events/transport/jetstream.server.js';
@@ -36,36 +36,6 @@ const UTF8 = /^utf-?8$/i;
 const IDENTITY_ENCODING = /^\s*(?:identity\s*)?$/i;
 const unsupportedMedia = (message: string): DomainError =>
   new DomainError(CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, 'unsupported_media', message);
-/**
- * Valid JSON that Fastify's parser (secure-json-parse) refuses: it holds a key that could poison
- * prototypes (`__proto__`, or `constructor` holding a `prototype`). Fastify answers that as "not
- * valid JSON"; the caller is told which key, where, instead (400 VALIDATION_ERROR naming it).
- * Undefined when the text is not JSON at all. (Iterative: a body may nest thousands deep.)
- */
-const poisonedKey = (text: string): DomainError | undefined => {
-  let root: unknown;
-  try {
-    root = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const stack: [unknown, string][] = [[root, '']];
-  while (stack.length > 0) {
-    const [node, path] = stack.pop() as [unknown, string];
-    if (node === null || typeof node !== 'object') continue;
-    for (const [key, value] of Object.entries(node) as [string, unknown][]) {
-      const field = Array.isArray(node) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-      const poisoned =
-        key === '__proto__' || (key === 'constructor' && value !== null && typeof value === 'object' && Object.hasOwn(value, 'prototype'));
-      if (poisoned) {
-        const message = `${field}: the key "${key}"${key === 'constructor' ? ' holding a "prototype"' : ''} is not allowed`;
-        return badRequest('Request validation failed', [{ field, message }]);
-      }
-      stack.push([value, field]);
-    }
-  }
-  return undefined;
-};
 const hasBody = (req: FastifyRequest): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 
@@ -231,7 +201,9 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
     if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
     const text = body.toString();
     return defaultJsonParser(req, text, (err, value) => {
-      if ((err as { code?: unknown } | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return done(poisonedKey(text) ?? err, undefined);
+      // valid JSON that the parser refuses (a prototype-poisoning key): 400 naming the key, not "not valid JSON"
+      const poisoned = (err as { code?: unknown } | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? poisonedKey(text) : undefined;
+      if (poisoned) return done(badRequest('Request validation failed', [poisoned]), undefined);
       // a number JSON.parse would change (too many digits, out of a double's range): 400, not a silently different value
       const inexact = err ? [] : inexactNumbers(text);
       if (inexact.length > 0) return done(badRequest('Request validation failed', inexact), undefined);

@@ -1,4 +1,4 @@
-import { checkJsonBody, inexactNumbers } from './json-guard.js';
+import { checkJsonBody, inexactNumbers, poisonedKey } from './json-guard.js';
 
 describe('checkJsonBody', () => {
   it('should accept ordinary JSON', () => {
@@ -102,5 +102,17 @@ describe('inexactNumbers on a body nested past the reviver', () => {
   it('should leave it to the depth guard (no RangeError)', () => {
     const deep = `${'['.repeat(200_000)}12345678901234567890${']'.repeat(200_000)}`;
     expect(() => inexactNumbers(deep)).not.toThrow();
+  });
+});
+
+describe('poisonedKey', () => {
+  it('should name a __proto__ key, or a constructor holding a prototype, by its path; nothing else', () => {
+    expect(poisonedKey('{"a": [{"b": {"__proto__": {"x": 1}}}]}')).toEqual({
+      field: 'a[0].b.__proto__',
+      message: 'a[0].b.__proto__: the key "__proto__" is not allowed',
+    });
+    expect(poisonedKey('{"metadata": {"constructor": {"prototype": {}}}}')?.field).toBe('metadata.constructor');
+    expect(poisonedKey('{"metadata": {"constructor": "x"}}')).toBeUndefined();
+    expect(poisonedKey('{"a": ')).toBeUndefined();
   });
 });

@@ -148,3 +148,31 @@ const sameNumber = (source: string, value: number): boolean => {
   if (String(value) === source) return true;
   return new Decimal(source).eq(new Decimal(String(value)));
 };
+
+/**
+ * Valid JSON that Fastify's parser (secure-json-parse) refuses: a key that could poison prototypes
+ * (`__proto__`, or `constructor` holding a `prototype`), at any depth. Fastify answers that as "not
+ * valid JSON"; this names the key and where it is. Undefined when the text is not JSON at all, or
+ * holds no such key. (Iterative: a body may nest thousands deep.)
+ */
+export function poisonedKey(text: string): ErrorDetail | undefined {
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const stack: [unknown, string][] = [[root, '']];
+  while (stack.length > 0) {
+    const [node, path] = stack.pop() as [unknown, string];
+    if (node === null || typeof node !== 'object') continue;
+    for (const [key, value] of Object.entries(node) as [string, unknown][]) {
+      const field = Array.isArray(node) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+      if (key === '__proto__' || (key === 'constructor' && isJsonObject(value) && Object.hasOwn(value, 'prototype'))) {
+        return { field, message: `${field}: the key "${key}"${key === 'constructor' ? ' holding a "prototype"' : ''} is not allowed` };
+      }
+      stack.push([value, field]);
+    }
+  }
+  return undefined;
+}
