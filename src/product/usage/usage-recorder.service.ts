@@ -228,14 +228,14 @@ export class UsageRecorder {
     const now = this.clock.now();
     const failures = new Failures(batch);
     const accepted: Accepted[] = [];
-    const malformed = new Set(invalid.map((d) => d.index));
+    // a batch's malformed records (the pipe's problems) are only named in its 400, not read (a single record has none)
+    const malformed = invalid.length > 0 ? new Set(invalid.map((d) => d.index)) : undefined;
+    const wellFormed = malformed ? dtos.filter((_, i) => !malformed.has(i)) : dtos;
     const productById = new Map(
-      this.products
-        .findMany([...new Set((malformed.size === 0 ? dtos : dtos.filter((_, i) => !malformed.has(i))).map((d) => d.product_id))])
-        .map((p) => [p.product.productId, p.product]),
+      this.products.findMany([...new Set(wellFormed.map((d) => d.product_id))]).map((p) => [p.product.productId, p.product]),
     );
     for (const [index, dto] of dtos.entries()) {
-      if (malformed.has(index)) continue;
+      if (malformed?.has(index)) continue;
       if (!canActFor(ctx.principal, dto.user_id)) throw forbidden('You may only record your own usage');
       const amount = parseUsageAmount(dto.usage_amount);
       if (typeof amount === 'string') {
