@@ -579,7 +579,11 @@ describe('catalog (PostgreSQL)', () => {
           monthly_price: '12',
           is_public: true,
           max_rollover_credits: 100,
-          included_products: [{ product_id: 'priority_queue', included_amount: null }],
+          // an amount written with leading zeros is kept as PostgreSQL keeps included_credits: "007.50" → "7.50"
+          included_products: [
+            { product_id: 'priority_queue', included_amount: null },
+            { product_id: 'gpt-4o-mini', included_amount: '007.50' },
+          ],
           usage_limits: { storage_gb: 1 },
         })
         .expect(200);
@@ -588,7 +592,10 @@ describe('catalog (PostgreSQL)', () => {
         yearly_price: '99.90',
         is_public: true,
         max_rollover_credits: '100',
-        included_products: [{ product_id: 'priority_queue', included_amount: null }],
+        included_products: [
+          { product_id: 'priority_queue', included_amount: null },
+          { product_id: 'gpt-4o-mini', included_amount: '7.50' },
+        ],
         usage_limits: { storage_gb: 1 },
       });
       const publicView = await request(t.baseUrl).get(`${API}/plans/tier_test_001`).expect(200);

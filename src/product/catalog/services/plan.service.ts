@@ -133,8 +133,9 @@ function checkSeats(min: number, max: number | null): void {
   if (max !== null && max < min) throw CatalogErrors.invalidSeatRange();
 }
 
+/** Included amounts as PostgreSQL keeps a numeric such as included_credits: "007.50" → "7.50" (scale kept). */
 const normaliseIncluded = (items: IncludedProductDto[]): PlanInput['included_products'] =>
-  items.map((i) => ({ product_id: i.product_id, included_amount: i.included_amount ?? null }));
+  items.map((i) => ({ product_id: i.product_id, included_amount: i.included_amount?.replace(/^0+(?=\d)/, '') ?? null }));
 
 function toPlanInput(dto: CreatePlanDto): PlanInput {
   return {
