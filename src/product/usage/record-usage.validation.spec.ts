@@ -32,7 +32,7 @@ describe('validateRecordUsage', () => {
       { field: 'records[2].colour', message: 'records[2].colour is not an allowed field' },
     ]);
     expect(validateRecordUsage({ user_id: 'u', product_id: 'p', usage_amount: 'lots' }).details).toEqual([
-      { field: 'usage_amount', message: 'usage_amount must be a number' },
+      { field: 'usage_amount', message: 'usage_amount must be a number or a plain decimal string (e.g. "1.5")' },
     ]);
   });
 

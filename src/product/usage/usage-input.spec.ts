@@ -42,6 +42,17 @@ describe('usage input', () => {
     }
   });
 
+  it('should say what is wrong with a decimal string as with a number (not "must be a number")', () => {
+    expect(parseUsageAmount('-1')).toBe('usage_amount must be greater than 0');
+    expect(parseUsageAmount('0.000')).toBe('usage_amount must be greater than 0');
+    expect(parseUsageAmount('1000000000000.5')).toBe('usage_amount must be at most 1e12');
+    expect(parseUsageAmount(`0.${'0'.repeat(30)}1`)).toBe('usage_amount must have at most 30 decimal places');
+    expect((parseUsageAmount('000000000000000000002.5') as { toFixed(): string }).toFixed()).toBe('2.5');
+    for (const bad of ['1e5', ' 1', '1.', '.5', '+1', '0x10', '1'.repeat(101)]) {
+      expect(parseUsageAmount(bad)).toBe('usage_amount must be a number or a plain decimal string (e.g. "1.5")');
+    }
+  });
+
   it('should accept usage 5 minutes ahead and 35 days back, not beyond', () => {
     const now = new Date('2026-11-25T10:00:00.000Z');
     expect(checkUsageWindow(new Date('2026-11-25T10:05:00.000Z'), now)).toBeNull();

@@ -24,10 +24,10 @@ export function parseUsageAmount(value: unknown): Decimal | string {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) return 'usage_amount must be a finite number';
     text = String(value);
-  } else if (typeof value === 'string' && /^\d{1,15}(\.\d{1,30})?$/.test(value)) {
-    text = value;
+  } else if (typeof value === 'string' && value.length <= 100 && /^-?\d+(\.\d+)?$/.test(value)) {
+    text = value; // a plain decimal; its sign, size and places are judged below as a number's are
   } else {
-    return 'usage_amount must be a number';
+    return 'usage_amount must be a number or a plain decimal string (e.g. "1.5")';
   }
   const amount = new Decimal(text);
   if (!amount.gt(0)) return 'usage_amount must be greater than 0';
