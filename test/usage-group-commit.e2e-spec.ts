@@ -63,6 +63,44 @@ describe('usage group commit (PostgreSQL)', () => {
     expect(events[0].n).toBe(1000);
   }, 120_000);
 
+  it('should answer batches and records racing on the same request_ids across groups: each stored once, never a 503', async () => {
+    // keyed batches run in their own request transactions, beside the groups: more writers at once
+    const batch = (records: unknown[], key: string) =>
+      request(t.baseUrl)
+        .post(`${API}/usage/records/batch`)
+        .set({ ...INTERNAL, 'Idempotency-Key': key })
+        .send({ records });
+    for (let round = 0; round < 6; round++) {
+      const ids = [0, 1, 2, 3, 4].map((i) => `race-${round}-${i}`);
+      const item = (id: string) => ({ user_id: 'race_user', product_id: 'gpt-4o', usage_amount: 1, request_id: id });
+      const answers = await Promise.all([
+        // eight batches of the five request_ids, each in its own order, beside eight single records of them
+        ...Array.from({ length: 8 }, (_, b) =>
+          batch(
+            ids.map((_, k) => item(ids[(k + b) % 5])),
+            `race-${round}-batch-${b}`,
+          ),
+        ),
+        ...Array.from({ length: 8 }, (_, k) => record(item(ids[k % 5]))),
+        // and bystanders: another user's records without a request_id
+        ...Array.from({ length: 4 }, () => record({ user_id: 'race_bystander', product_id: 'gpt-4o', usage_amount: 1 })),
+      ]);
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+      const stored = await rows<{ request_id: string; usage_record_id: string }>(
+        `SELECT request_id, usage_record_id FROM usage_records WHERE user_id = 'race_user' AND request_id LIKE $1`,
+        [`race-${round}-%`],
+      );
+      expect(stored.map((r) => r.request_id).sort()).toEqual(ids);
+      const idOf = new Map(stored.map((r) => [r.request_id, r.usage_record_id]));
+      for (const [b, a] of answers.slice(0, 8).entries()) {
+        expect(a.body.results.map((r: { usage_record_id: string }) => r.usage_record_id)).toEqual(
+          ids.map((_, k) => idOf.get(ids[(k + b) % 5])),
+        );
+      }
+      for (const [k, a] of answers.slice(8, 16).entries()) expect(a.body.usage_record_id).toBe(idOf.get(ids[k % 5]));
+    }
+  }, 60_000);
+
   it('should answer each request of a mixed group on its own: fresh, in-group and stored duplicates, a bad product, a refused subscription', async () => {
     const stored = await record({ user_id: 'mix_user', product_id: 'gpt-4o', usage_amount: 10, request_id: 'mix-stored' }).expect(200);
     const [fresh1, fresh2, dupA, dupB, again, badProduct, refused] = await Promise.all([

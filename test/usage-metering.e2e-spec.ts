@@ -161,7 +161,53 @@ describe('metering: corrections, quotas and thresholds (PostgreSQL, two instance
       const stored = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM usage_records WHERE user_id = $1`, [user]);
       expect(stored[0].n).toBe(10);
       expect(await periodUsage(user, 'quota_agent')).toBe('10');
+      // a retry of a stored record adds nothing to the limit: its duplicate answer, never 429 (alone, in a
+      // batch, racing a fresh record that the limit refuses); a refused one stays refused
+      const accepted = results.flatMap((r, i) => (r.status === 200 ? [{ i, id: r.body.usage_record_id as string }] : []));
+      const refusedIndex = results.findIndex((r) => r.status === 429);
+      const [again, fresh] = await Promise.all([
+        record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true, request_id: `r${accepted[0].i}` }),
+        record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true, request_id: `r${refusedIndex}` }),
+      ]);
+      expect([again.status, again.body.duplicate, again.body.usage_record_id]).toEqual([200, true, accepted[0].id]);
+      expect(fresh.status).toBe(429);
+      const retried = await batch(
+        accepted
+          .slice(1, 4)
+          .map(({ i }) => ({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true, request_id: `r${i}` })),
+      ).expect(200);
+      expect(retried.body).toMatchObject({ accepted: 0, duplicates: 3 });
+      expect(retried.body.results.map((r: { usage_record_id: string }) => r.usage_record_id)).toEqual(
+        accepted.slice(1, 4).map(({ id }) => id),
+      );
+      expect(await counter(user)).toEqual([{ limit_key: 'quota_agent', kind: 'period_units', used: '10' }]);
     });
+
+    it('should answer enforced records racing on the same request_ids under a limit on their own: a stored one as its duplicate, never a 503', async () => {
+      for (let round = 0; round < 4; round++) {
+        const { user } = await limitedUser({ quota_agent: { period_units: '1000' } });
+        const bystander = newUser();
+        const on = (i: number) => (i % 2 === 0 ? t : replica);
+        const answers = await Promise.all([
+          ...Array.from({ length: 20 }, (_, i) =>
+            record({ user_id: user, product_id: 'quota_agent', usage_amount: 150, enforce: true, request_id: `d${i % 5}` }, on(i)),
+          ),
+          ...Array.from({ length: 4 }, (_, i) => record({ user_id: user, product_id: 'quota_agent', usage_amount: 1 }, on(i))),
+          ...Array.from({ length: 4 }, (_, i) =>
+            record({ user_id: bystander, product_id: 'race_agent', usage_amount: 1, request_id: `b${i}` }, on(i)),
+          ),
+        ]);
+        // the five request_ids fit the limit (750 of 1000): each stored once, every repeat its duplicate
+        expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+        const stored = await db.query<{ request_id: string; usage_record_id: string }>(
+          `SELECT request_id, usage_record_id FROM usage_records WHERE user_id = $1 AND request_id IS NOT NULL ORDER BY request_id`,
+          [user],
+        );
+        expect(stored.map((r) => r.request_id)).toEqual(['d0', 'd1', 'd2', 'd3', 'd4']);
+        for (const [i, a] of answers.slice(0, 20).entries()) expect(a.body.usage_record_id).toBe(stored[i % 5].usage_record_id);
+        expect(await counter(user)).toEqual([{ limit_key: 'quota_agent', kind: 'period_units', used: '754' }]);
+      }
+    }, 60_000);
 
     it('should let exactly the limit through when enforced records and batches race on two instances, with one event per threshold', async () => {
       const { user } = await limitedUser({ agent_execution: { daily_requests: 25, thresholds: [20, 60, 100] } });

@@ -32,6 +32,8 @@ class InMemoryUsage {
   readonly totals = new Map<string, Decimal>();
   /** records another request stores between our statement's snapshot and its insert (a race) */
   raceOnce: UsageRecordEntity[] = [];
+  /** records other writers store one at a time, one before each of our statements that collides with the next */
+  racing: UsageRecordEntity[] = [];
 
   constructor(private readonly outbox: RecordingOutbox) {}
 
@@ -47,6 +49,8 @@ class InMemoryUsage {
     if (this.raceOnce.length > 0 && group.some((g) => this.raceOnce.some((s) => sameKey(g.record, s)))) {
       this.records.push(...this.raceOnce.splice(0)); // the other writer committed first
     }
+    if (this.racing.length > 0 && group.some((g) => sameKey(g.record, this.racing[0])))
+      this.records.push(this.racing.shift() as UsageRecordEntity);
     // a request_id stored already fails the insert: nothing is written
     if (group.some((g) => this.records.some((s) => sameKey(g.record, s)))) return Promise.reject(new RequestIdTaken());
     const outcomes: GroupOutcome[] = [];
@@ -243,5 +247,22 @@ describe('UsageRecorder (repository, catalog and subscriptions swapped by overri
     const outcome = await recorder.recordOne(dto({ request_id: 'race' }), internalCall);
     expect(outcome).toMatchObject({ duplicate: true, record: { usageRecordId: 'theirs' } });
     expect(uow.rollbacks).toBe(1);
+  });
+
+  it('should redo the statement as long as each round finds another stored request_id, however many writers race (no 503)', async () => {
+    // five other writers store the batch's five request_ids one by one, each just before our next statement
+    usage.racing = [0, 1, 2, 3, 4].map(
+      (i) => ({ userId: 'u1', productId: 'minio', requestId: `r${i}`, usageRecordId: `theirs-${i}` }) as UsageRecordEntity,
+    );
+    const batch = await recorder.recordBatch(
+      { records: [0, 1, 2, 3, 4, 5].map((i) => dto({ request_id: `r${i}`, usage_amount: 1 })), invalid: [] },
+      internalCall,
+    );
+    expect(batch.map((o) => [o.duplicate, o.record.usageRecordId])).toEqual([
+      ...[0, 1, 2, 3, 4].map((i) => [true, `theirs-${i}`]),
+      [false, batch[5].record.usageRecordId],
+    ]);
+    expect(usage.records.filter((r) => r.requestId === 'r5')).toHaveLength(1);
+    expect(outbox.types()).toHaveLength(1);
   });
 });

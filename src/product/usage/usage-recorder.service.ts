@@ -7,6 +7,7 @@ import { badRequest, CommonErrorCode, DomainError, type ErrorDetail, forbidden, 
 import type { Decimal } from '../../common/money/decimal.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { type GroupCommitQueue, GroupCommits, type Outcome } from '../../database/group-commit.js';
+import type { Tx } from '../../database/transaction.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
 import type { ProductUsageRecordedData } from '../../events/models/event-data.js';
 import { EventPublisher } from '../../events/publishers/event.publisher.js';
@@ -33,8 +34,6 @@ import { counterRow, UsageQuotas } from './usage-quotas.service.js';
 import { UsageQuotaRepository } from './usage-quota.repository.js';
 import { UsageRecordEntity } from './usage-record.entity.js';
 import { type RecordUsageResponse, toRecordUsageResponse } from './usage.mapper.js';
-
-const MAX_RACE_RETRIES = 3;
 
 /** A usage record that passed validation. */
 interface Accepted {
@@ -427,13 +426,13 @@ export class UsageRecorder {
    * The common case (no record under a plan limit): the group statement alone, no transaction. It
    * takes only new records: when one of them turns out to have a stored request_id (a retry, or a
    * concurrent writer was first), nothing was written; the stored records of the group's request_ids
-   * are read and the statement runs again without them (at most MAX_RACE_RETRIES times).
+   * are read and the statement runs again without them (readEarlier: each time one fewer at least).
    */
   private async store(submissions: readonly Submission[], live: readonly number[], now: Date): Promise<Stored> {
     const schedules = newSchedules();
     const plan = this.build(submissions, live, schedules);
     const earlier = new Map<string, UsageRecordEntity>();
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const fresh = plan.records.filter((r) => !isEarlier(r, earlier));
       try {
         const outcomes = await this.uow.statement(async (tx) => {
@@ -446,7 +445,7 @@ export class UsageRecorder {
         return { plan, earlier, refused: new Map() };
       } catch (err) {
         if (!(err instanceof RequestIdTaken)) throw err;
-        await this.readEarlier(fresh, earlier, attempt);
+        await this.readEarlier(fresh, earlier);
       }
     }
   }
@@ -475,7 +474,7 @@ export class UsageRecorder {
     // the keys of the group's keyed requests, claimed after its writes (GroupedKeys.transact)
     const inGroup = new Set(live);
     const groupKeys = submissions.map((s, i) => (inGroup.has(i) ? s.key : undefined));
-    for (let races = 0; ;) {
+    for (;;) {
       const schedules = newSchedules();
       let fresh: GroupEntry[] = [];
       try {
@@ -500,6 +499,18 @@ export class UsageRecorder {
                 });
             }
             const decision = decideQuotas(candidates, used);
+            // a refused record may be the retry of a stored one, which adds nothing to a limit and
+            // answers as a duplicate (SPEC 2), never 429: decided again without the stored ones
+            if (
+              decision.refused.size > 0 &&
+              (await this.addEarlier(
+                tx,
+                fresh.filter((r) => decision.refused.has(r.submission)),
+                earlier,
+              )) > 0
+            ) {
+              continue;
+            }
             if (decision.refused.size > 0) {
               for (const [i, { counter, used: at }] of decision.refused)
                 refused.set(i, this.quotas.refusal(counter, at, submissions[i].now));
@@ -554,7 +565,7 @@ export class UsageRecorder {
         return { plan: result.plan, earlier, refused: result.refused };
       } catch (err) {
         if (!(err instanceof RequestIdTaken)) throw err;
-        await this.readEarlier(fresh, earlier, ++races);
+        await this.readEarlier(fresh, earlier);
       }
     }
   }
@@ -580,17 +591,31 @@ export class UsageRecorder {
     );
   }
 
-  /** After RequestIdTaken: the stored records of the statement's request_ids, into `earlier`. */
-  private async readEarlier(fresh: readonly GroupEntry[], earlier: Map<string, UsageRecordEntity>, attempt: number): Promise<void> {
-    if (attempt >= MAX_RACE_RETRIES) {
-      throw unavailable(CommonErrorCode.SERVICE_UNAVAILABLE, 'Concurrent writers kept storing the same request_ids; retry', 1);
+  /**
+   * After RequestIdTaken: the stored records of the statement's request_ids, into `earlier`. The
+   * insert that failed had waited for the writer it collided with to commit, so at least one of
+   * them is new here and the group's fresh records shrink: the redo ends, after at most one round
+   * per request_id of the group, however many writers race on them. None new would mean the unique
+   * index holds a request_id that no read shows: a 503 rather than a loop.
+   */
+  private async readEarlier(fresh: readonly GroupEntry[], earlier: Map<string, UsageRecordEntity>): Promise<void> {
+    if ((await this.uow.read((tx) => this.addEarlier(tx, fresh, earlier))) === 0) {
+      throw unavailable(CommonErrorCode.SERVICE_UNAVAILABLE, 'A stored request_id could not be read back; retry', 1);
     }
-    const keys = fresh
+  }
+
+  /** The stored records of the request_ids of `entries`, into `earlier`; how many were not there. */
+  private async addEarlier(tx: Tx, entries: readonly GroupEntry[], earlier: Map<string, UsageRecordEntity>): Promise<number> {
+    const keys = entries
       .filter((r) => r.a.requestId !== null)
       .map((r) => ({ userId: r.a.userId, productId: r.a.productId, requestId: r.a.requestId as string }));
-    for (const s of await this.uow.read((tx) => this.repo.findByRequestIds(tx, keys))) {
-      earlier.set(dedupKey(s.userId, s.productId, s.requestId as string), s);
+    let added = 0;
+    for (const s of await this.repo.findByRequestIds(tx, keys)) {
+      const key = dedupKey(s.userId, s.productId, s.requestId as string);
+      if (!earlier.has(key)) added++;
+      earlier.set(key, s);
     }
+    return added;
   }
 
   /**
