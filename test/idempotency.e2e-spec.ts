@@ -49,12 +49,16 @@ describe('Idempotency-Key (PostgreSQL)', () => {
     expect(again.body).toEqual(first.body);
     // the same body byte for byte: fields in the same order (jsonb had stored them reordered)
     expect(again.text).toBe(first.text);
+    // and so is one that sends an optional field as null (SPEC 1: absent or null both mean "not given")
+    const withNull = await post('/subscriptions', 'create-1', { ...body, organization_id: null }).expect(200);
+    expect(withNull.headers['idempotent-replayed']).toBe('true');
+    expect(withNull.text).toBe(first.text);
     expect(await db.query(`SELECT 1 FROM subscriptions WHERE user_id = $1`, [user])).toHaveLength(1);
     expect(await db.outbox('subscription.created', first.body.subscription_id)).toHaveLength(1);
     // a keyed usage record (stored by its group) and its void (a request transaction) replay byte for byte too
     const usage = { user_id: user, product_id: 'gpt-4', usage_amount: 3, usage_details: { z: 1, a: 2 } };
     const recorded = await post('/usage/record', 'replay-usage-1', usage).expect(200);
-    const recordedAgain = await post('/usage/record', 'replay-usage-1', usage).expect(200);
+    const recordedAgain = await post('/usage/record', 'replay-usage-1', { ...usage, session_id: null }).expect(200);
     expect(recordedAgain.headers['idempotent-replayed']).toBe('true');
     expect(recordedAgain.text).toBe(recorded.text);
     const voidPath = `/usage/records/${recorded.body.usage_record_id}/void`;

@@ -14,3 +14,21 @@ function sortKeys(value: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * The body as a request's hash sees it: a top-level field sent as `null` is left out, as if absent
+ * (SPEC 1: optional input fields may be absent or null, both mean "not given"), so a retry that
+ * writes Python's None as null is the same request. Only at the top level: inside a field (an
+ * included product's `included_amount: null`, a free-form `metadata`) null is a value of its own.
+ */
+export function withoutNullFields(body: unknown): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
+  const fields = body as Record<string, unknown>;
+  for (const key in fields) {
+    if (fields[key] !== null) continue;
+    const kept: Record<string, unknown> = {};
+    for (const k in fields) if (fields[k] !== null) kept[k] = fields[k];
+    return kept;
+  }
+  return body;
+}

@@ -9,7 +9,7 @@ import { pgCode } from '../database/pg-errors.js';
 import { type Tx, UnitOfWork } from '../database/unit-of-work.js';
 import { badRequest } from '../common/errors/domain-error.js';
 import { isIdentifier } from '../common/validation/validators.js';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, withoutNullFields } from './canonical-json.js';
 import { GroupedKey, IDEMPOTENT_GROUPED } from './grouped-key.js';
 import { IdempotencyErrors } from './idempotency.errors.js';
 import { IdempotencyMetrics } from './idempotency.metrics.js';
@@ -69,7 +69,7 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const scope = principal.kind === 'user' ? `user:${principal.userId}` : principal.kind;
     const path = req.url;
     const requestHash = createHash('sha256')
-      .update(`${req.method}\n${path}\n${canonicalJson(req.body)}`)
+      .update(`${req.method}\n${path}\n${canonicalJson(withoutNullFields(req.body))}`)
       .digest('hex');
     const reply = http.getResponse<FastifyReply>();
     const status = this.reflector.get<number | undefined>(HTTP_CODE_METADATA, context.getHandler()) ?? 201;
