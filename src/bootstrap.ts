@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage, Server } from 'node:http';
 import { type INestApplication, RequestMethod } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -12,7 +13,10 @@ import {
   createQueryParser,
   DOCS_HEADERS,
   EDGE_HEADERS,
+  expectationFailed,
+  MAX_PARAM_LENGTH,
   QUERY_ARRAY_TOO_LONG,
+  routerRefusal,
   TOO_MANY_QUERY_PARAMS,
 } from './common/http/http-edge.js';
 import { AcceptSockets } from './common/http/accept-sockets.js';
@@ -29,6 +33,8 @@ import { setupOpenApi } from './openapi.js';
 export const API_PREFIX = 'api/v1/product';
 
 const JSON_CONTENT_TYPE = /^\s*application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i;
+/** The parser's pattern for the `+json` types (`application/json` itself has its own, faster string match). */
+const JSON_SUFFIX_TYPE = /^application\/[\w.+-]+\+json$/i;
 /** The charset parameter of a Content-Type, when one is given: JSON is UTF-8 (RFC 8259), and the parser reads UTF-8 only. */
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)/i;
 const UTF8 = /^utf-?8$/i;
@@ -38,6 +44,13 @@ const unsupportedMedia = (message: string): DomainError =>
   new DomainError(CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, 'unsupported_media', message);
 const hasBody = (req: FastifyRequest): boolean =>
   req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+/**
+ * A chunked body without a Content-Type may be empty (HTTP clients send bodiless POSTs so): the
+ * catch-all parser decides once it is read (empty: no body; anything else: 415).
+ */
+const mayBeEmpty = (req: FastifyRequest): boolean =>
+  req.headers['content-type'] === undefined && req.headers['content-length'] === undefined;
+const malformed = (message: string): DomainError => new DomainError('MALFORMED_REQUEST', 'invalid', message);
 
 /**
  * Options for NestFactory.create / createNestApplication: logs buffered until pino is in place, and
@@ -81,11 +94,15 @@ export function createAdapter(http: AppConfig['http']): FastifyAdapter {
       headersTimeout: http.headersTimeoutMs,
       requestTimeout: http.requestTimeoutMs,
       connectionsCheckingInterval: connectionsCheckingIntervalMs(http),
+      // the onRequest hook refuses an HTTP/1.1 request without Host, with the SPEC body (Node's own 400 has none)
+      requireHostHeader: false,
     },
     clientErrorHandler: createClientErrorHandler(http),
+    // the router's refusals (a bad percent-encoding, a parameter over maxParamLength) with the SPEC body
+    frameworkErrors: routerRefusal,
     routerOptions: {
       // Long ids must reach validation (400 over 255 characters) instead of Fastify's 100-character 404.
-      maxParamLength: 1024,
+      maxParamLength: MAX_PARAM_LENGTH,
       querystringParser: createQueryParser(http),
     },
   });
@@ -178,9 +195,11 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
     // the query-string parser's verdicts (see createQueryParser): 400 before anything else runs
     if (req.query === TOO_MANY_QUERY_PARAMS) return done(tooManyQueryParams(http.maxQueryParams));
     if (req.query === QUERY_ARRAY_TOO_LONG) return done(queryArrayTooLong(http.maxQueryArrayLength));
+    if (req.headers.host === undefined && req.raw.httpVersion === '1.1')
+      return done(malformed('An HTTP/1.1 request must carry a Host header'));
     // Bodies are JSON only (SPEC: 415 otherwise), also for the types Fastify and Nest parse by default
     // (text/plain, application/x-www-form-urlencoded); and UTF-8, uncompressed: what the parser reads.
-    if (hasBody(req)) {
+    if (hasBody(req) && !mayBeEmpty(req)) {
       const contentType = req.headers['content-type'] ?? '';
       if (!JSON_CONTENT_TYPE.test(contentType)) return done(unsupportedMedia('Request body must be JSON (Content-Type: application/json)'));
       const charset = contentType.includes(';') ? CHARSET.exec(contentType)?.[1] : undefined;
@@ -197,10 +216,12 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
   // /cancel or /resume) means "no body", like an absent one; anything else must be valid JSON.
   const defaultJsonParser = fastify.getDefaultJsonParser('error', 'error'); // rejects __proto__ / constructor.prototype
   fastify.removeContentTypeParser('application/json');
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
+  const parseJson = (req: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void): void => {
+    // bytes that are not UTF-8 would be read as U+FFFD and stored so (RFC 8259: JSON is UTF-8)
+    if (!isUtf8(body)) return done(new DomainError(CommonErrorCode.INVALID_JSON, 'invalid', 'Request body is not valid UTF-8'));
     const text = body.toString();
-    return defaultJsonParser(req, text, (err, value) => {
+    if (text.trim() === '') return done(null, undefined);
+    void defaultJsonParser(req, text, (err, value) => {
       // valid JSON that the parser refuses (a prototype-poisoning key): 400 naming the key, not "not valid JSON"
       const poisoned = (err as { code?: unknown } | null)?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? poisonedKey(text) : undefined;
       if (poisoned) return done(badRequest('Request validation failed', [poisoned]), undefined);
@@ -209,7 +230,16 @@ export function configureApp(app: NestFastifyApplication): INestApplication {
       if (inexact.length > 0) return done(badRequest('Request validation failed', inexact), undefined);
       done(err, value);
     });
-  });
+  };
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
+  // JSON's structured-syntax types (application/vnd.api+json, application/merge-patch+json) are JSON too
+  fastify.addContentTypeParser(JSON_SUFFIX_TYPE, { parseAs: 'buffer' }, parseJson);
+  // what the onRequest hook let through without a Content-Type (mayBeEmpty): no body when empty, else 415
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body: Buffer, done) =>
+    body.length === 0 ? done(null, undefined) : done(unsupportedMedia('Request body must be JSON (Content-Type: application/json)')),
+  );
+  // an Expect other than 100-continue: 417 with the SPEC body (Node's own has none)
+  fastify.server.on('checkExpectation', expectationFailed);
   // Errors raised by Fastify itself (body parsing, limits) reach Nest's own Fastify error handler, which maps
   // them to HttpException and runs the global AllExceptionsFilter: the SPEC body without a second handler.
   setupOpenApi(app);

@@ -276,6 +276,90 @@ describe('HTTP edge: headers, caching, limits, timeouts', () => {
     });
   });
 
+  describe('refusals before routing, and bodies the parser reads', () => {
+    /** One request written as is on a new connection (`Connection: close`), its answer parsed. */
+    const raw = (text: string | Buffer): Promise<{ status: number; headers: Record<string, string>; body: string }> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(text));
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => chunks.push(c));
+        socket.on('error', reject);
+        socket.on('close', () => {
+          const answer = Buffer.concat(chunks).toString();
+          const [head, ...rest] = answer.split('\r\n\r\n');
+          const [statusLine, ...lines] = head.split('\r\n');
+          const headers = Object.fromEntries(
+            lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+          );
+          let body = rest.join('\r\n\r\n');
+          if (headers['transfer-encoding'] === 'chunked') body = body.replace(/^[0-9a-f]+\r\n/, '').replace(/\r\n0\r\n\r\n$/, '');
+          resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+        });
+      });
+    const expectSpecRefusal = (answer: { status: number; headers: Record<string, string>; body: string }, status: number, code: string) => {
+      expect([answer.status, (JSON.parse(answer.body || '{}') as { error?: { code?: string } }).error?.code]).toEqual([status, code]);
+      expectEdgeHeaders(answer.headers, code);
+      expect(answer.headers['cache-control']).toBe('no-store');
+      expect(JSON.parse(answer.body).error.request_id).toBe(answer.headers['x-request-id']);
+    };
+
+    it('should refuse a malformed percent-encoding or an over-long path segment with the SPEC body and the request id', async () => {
+      for (const path of [`${API}/products/%ZZ`, `${API}/products/%E2%82/pricing`, '/health/%']) {
+        const answer = await raw(`GET ${path} HTTP/1.1\r\nHost: x\r\nX-Request-Id: edge-req-1\r\nConnection: close\r\n\r\n`);
+        expectSpecRefusal(answer, 400, 'MALFORMED_REQUEST');
+        expect(answer.headers['x-request-id']).toBe('edge-req-1');
+      }
+      // over the router's 1,024 characters (identifiers are at most 255: a 400 either way, never Fastify's 414)
+      const long = await raw(`GET ${API}/products/${'b'.repeat(1025)}/pricing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+      expectSpecRefusal(long, 400, 'VALIDATION_ERROR');
+      expect(long.body).not.toContain('bbbb'); // the path is not echoed
+    });
+
+    it('should refuse a request without Host, or with an Expect it cannot meet, with the SPEC body', async () => {
+      expectSpecRefusal(await raw(`GET ${API}/info HTTP/1.1\r\nConnection: close\r\n\r\n`), 400, 'MALFORMED_REQUEST');
+      // HTTP/1.0 has no Host requirement
+      expect((await raw(`GET /health/live HTTP/1.0\r\n\r\n`)).status).toBe(200);
+      const expectation = await raw(
+        `POST ${API}/categories HTTP/1.1\r\nHost: x\r\nExpect: something-else\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+      );
+      expectSpecRefusal(expectation, 417, 'EXPECTATION_FAILED');
+    });
+
+    it('should refuse a body that is not UTF-8 (400 INVALID_JSON) instead of storing U+FFFD in its place', async () => {
+      const body = Buffer.concat([Buffer.from('{"category_id":"utf8_bad","name":"Bad'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
+      const answer = await raw(
+        Buffer.concat([
+          Buffer.from(
+            `POST ${API}/categories HTTP/1.1\r\nHost: x\r\nX-Internal-Service: true\r\nX-Internal-Service-Secret: ${INTERNAL['X-Internal-Service-Secret']}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`,
+          ),
+          body,
+        ]),
+      );
+      expectSpecRefusal(answer, 400, 'INVALID_JSON');
+      await request(t.baseUrl).get(`${API}/categories/utf8_bad`).expect(404);
+    });
+
+    it('should read application/*+json bodies as JSON, and a chunked empty body without a Content-Type as no body', async () => {
+      await request(t.baseUrl)
+        .post(`${API}/categories`)
+        .set(INTERNAL)
+        .set('content-type', 'application/vnd.api+json')
+        .send(JSON.stringify({ category_id: 'plus_json', name: 'Plus JSON' }))
+        .expect(201);
+      // no body at all, chunked: the route's verdict on a missing body (400), not 415
+      const empty = await raw(
+        `POST ${API}/usage/record HTTP/1.1\r\nHost: x\r\nX-User-Id: edge_user\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n`,
+      );
+      expectSpecRefusal(empty, 400, 'VALIDATION_ERROR');
+      expect(JSON.parse(empty.body).error.message).toBe('Request body must be a JSON object');
+      // a chunked body that is there without a Content-Type is still 415
+      const text = await raw(
+        `POST ${API}/usage/record HTTP/1.1\r\nHost: x\r\nX-User-Id: edge_user\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n`,
+      );
+      expectSpecRefusal(text, 415, 'UNSUPPORTED_MEDIA_TYPE');
+    });
+  });
+
   describe('timeouts', () => {
     it('should run the HTTP server with the configured timeouts', () => {
       const server = t.app.getHttpServer() as import('node:http').Server & { maxHeaderSize?: number };

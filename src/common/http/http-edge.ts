@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import fastQuerystring from 'fast-querystring';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import helmet, { type HelmetOptions } from 'helmet';
 import type { AppConfig } from '../../config/app-config.js';
+import { requestIdFor } from './request-id.js';
 
 /**
  * The HTTP edge (docs/security.md): what every response carries and what every request may be,
@@ -176,6 +178,47 @@ export function createClientErrorHandler(
     }
     socket.destroy(err);
   };
+}
+
+/** The router's limit on one path parameter (longer identifiers still reach validation: 400 over 255 characters). */
+export const MAX_PARAM_LENGTH = 1024;
+
+/** What a refusal made outside Nest carries besides its SPEC body: the request id, no-store and the edge headers. */
+const refusalHeaders = (requestId: string): Record<string, string> => ({
+  'content-type': 'application/json; charset=utf-8',
+  'x-request-id': requestId,
+  'cache-control': NO_STORE,
+  ...Object.fromEntries(EDGE_HEADERS),
+});
+
+const errorBody = (code: string, message: string, requestId: string): string =>
+  JSON.stringify({ error: { code, message, request_id: requestId }, detail: message });
+
+/**
+ * The router's own refusals, made before any hook runs (Fastify's `frameworkErrors`): a path whose
+ * percent-encoding does not decode (FST_ERR_BAD_URL; Fastify's body echoed the path) and a path
+ * parameter longer than MAX_PARAM_LENGTH (FST_ERR_MAX_PARAM_LENGTH, Fastify's 414). A 400 with the
+ * SPEC body, the request id and the edge headers, like every other refusal.
+ */
+export function routerRefusal(error: { code?: string }, request: FastifyRequest, reply: FastifyReply): void {
+  const [code, message] =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? ['VALIDATION_ERROR', `A path segment is longer than ${MAX_PARAM_LENGTH} characters`]
+      : ['MALFORMED_REQUEST', 'The request path is not valid percent-encoded UTF-8'];
+  void reply
+    .code(400)
+    .headers(refusalHeaders(request.id))
+    .send(errorBody(code, message, request.id));
+}
+
+/**
+ * Node's 'checkExpectation' (an `Expect` other than 100-continue): 417 with the SPEC body. Without
+ * a listener Node answers it itself, with an empty body and no request id.
+ */
+export function expectationFailed(req: IncomingMessage, res: ServerResponse): void {
+  const requestId = requestIdFor(req);
+  const message = `Expect: ${String(req.headers.expect).slice(0, 100)} cannot be met (only 100-continue)`;
+  res.writeHead(417, { ...refusalHeaders(requestId), connection: 'close' }).end(errorBody('EXPECTATION_FAILED', message, requestId));
 }
 
 /**
