@@ -49,7 +49,8 @@ export class AppModule {
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_GUARD, useClass: AuthGuard },
         // after AuthGuard: limits per resolved caller (req.principal); @nestjs/throttler's guard, see RateLimitModule
-        { provide: APP_GUARD, useClass: RateLimitGuard },
+        // (one instance: it is also AuthGuard's RefusedCallers, counting the requests AuthGuard refuses)
+        { provide: APP_GUARD, useExisting: RateLimitGuard },
       ],
     };
   }

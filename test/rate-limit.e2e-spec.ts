@@ -84,6 +84,26 @@ describe('rate limits per caller (RATE_LIMIT_PER_MIN=5)', () => {
     await get(`${API}/info`, USER('user-c')).expect(200);
   });
 
+  it('should count the requests it refuses (a guessed secret, a forged token, a route above the caller), then answer 429', async () => {
+    const from = { 'X-Forwarded-For': '10.77.0.1' };
+    for (let i = 0; i < 3; i++) {
+      const guess = await get(`${API}/subscriptions`, { ...from, 'X-Internal-Service': 'true', 'X-Internal-Service-Secret': `guess-${i}` });
+      expect([guess.status, guess.headers['x-ratelimit-remaining']]).toEqual([401, String(4 - i)]);
+    }
+    await get(`${API}/subscriptions/user/u1`, { ...from, Authorization: 'Bearer not.a.token' }).expect(401);
+    await get(`${API}/subscriptions`, from).expect(401);
+    // over the limit: the next guess is a 429, and so is anything else from that address
+    expect(
+      (await get(`${API}/subscriptions`, { ...from, 'X-Internal-Service': 'true', 'X-Internal-Service-Secret': 'guess-5' }).expect(429))
+        .body.error.code,
+    ).toBe('RATE_LIMITED');
+    await get(`${API}/info`, from).expect(429);
+    // a user refused a route above their level (403) spends their own budget
+    for (let i = 0; i < 5; i++) await get(`${API}/subscriptions`, USER('user-refused')).expect(403);
+    await get(`${API}/subscriptions`, USER('user-refused')).expect(429);
+    await get(`${API}/info`, USER('user-refused')).expect(429);
+  });
+
   it('should not limit internal services', async () => {
     for (let i = 0; i < 8; i++) {
       const res = await get(`${API}/info`, INTERNAL).expect(200);

@@ -2,6 +2,7 @@ import { type ExecutionContext, Injectable, type Type } from '@nestjs/common';
 import { ThrottlerGuard, type ThrottlerOptions, type ThrottlerRequest } from '@nestjs/throttler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthedRequest } from '../common/auth/auth.decorators.js';
+import type { RefusedCallers } from '../common/auth/refused-callers.js';
 import { CommonErrorCode, DomainError } from '../common/errors/domain-error.js';
 import type { RateLimitDecision } from './fixed-window.limiter.js';
 import { MemoryThrottlerStorage, type ThrottlerStorageRecord } from './memory-throttler.storage.js';
@@ -88,7 +89,7 @@ const decisionOf = (record: ThrottlerStorageRecord, limit: number): RateLimitDec
  *   `super.canActivate` with `handleRequest` below.
  */
 @Injectable()
-export class RateLimitGuard extends ThrottlerGuard {
+export class RateLimitGuard extends ThrottlerGuard implements RefusedCallers {
   private readonly plans = new WeakMap<object, RoutePlan>();
   private memory?: MemoryThrottlerStorage;
 
@@ -103,6 +104,15 @@ export class RateLimitGuard extends ThrottlerGuard {
    */
   override canActivate(context: ExecutionContext): Promise<boolean> {
     return this.check(context) as Promise<boolean>;
+  }
+
+  /**
+   * A request AuthGuard refuses (RefusedCallers), counted as if it had passed: by its client IP (a
+   * 401 knows no caller), or its user (a 403); throws the 429 when that caller is over the limit.
+   */
+  count(context: ExecutionContext): void | Promise<void> {
+    const counted = this.check(context);
+    if (counted instanceof Promise) return counted.then(() => undefined);
   }
 
   private check(context: ExecutionContext): boolean | Promise<boolean> {

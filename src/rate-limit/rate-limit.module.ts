@@ -4,7 +4,9 @@ import { type ThrottlerModuleOptions, ThrottlerModule, type ThrottlerStorage } f
 import { Clock } from '../common/clock/clock.js';
 import type { AppConfig } from '../config/app-config.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
+import { RefusedCallers } from '../common/auth/refused-callers.js';
 import { MemoryThrottlerStorage } from './memory-throttler.storage.js';
+import { RateLimitGuard } from './rate-limit.guard.js';
 import { RateLimitMetrics } from './rate-limit.metrics.js';
 
 /** The storage instance, as a provider of its own so that its shutdown hook (closing Redis) runs. */
@@ -45,7 +47,8 @@ class RateLimitStorageModule {}
 /**
  * Rate limits (SPEC section 5) on `@nestjs/throttler`: its (global) module with one throttler,
  * `default` = RATE_LIMIT_PER_MIN requests per 60 s, over our storage. The guard, `RateLimitGuard`,
- * is registered in AppModule as an APP_GUARD after AuthGuard.
+ * is registered in AppModule as an APP_GUARD after AuthGuard, and is AuthGuard's RefusedCallers:
+ * the requests AuthGuard refuses count too.
  */
 @Module({
   imports: [
@@ -58,5 +61,7 @@ class RateLimitStorageModule {}
       }),
     }),
   ],
+  providers: [RateLimitGuard, { provide: RefusedCallers, useExisting: RateLimitGuard }],
+  exports: [RateLimitGuard, RefusedCallers],
 })
 export class RateLimitModule {}

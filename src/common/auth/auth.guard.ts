@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import { type CanActivate, type ExecutionContext, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import type { AppConfig } from '../../config/app-config.js';
@@ -7,10 +7,11 @@ import { withoutPassword } from '../../config/app-config.js';
 import type { FastifyReply } from 'fastify';
 import { Clock } from '../clock/clock.js';
 import { NO_STORE } from '../http/http-edge.js';
-import { CommonErrorCode, forbidden, unauthorized, unavailable } from '../errors/domain-error.js';
+import { CommonErrorCode, DomainError, forbidden, unauthorized, unavailable } from '../errors/domain-error.js';
 import { isIdentifier } from '../validation/validators.js';
 import { ACCESS_KEY, type Access, type AuthedRequest } from './auth.decorators.js';
 import type { Principal } from './principal.js';
+import { RefusedCallers } from './refused-callers.js';
 import { RemoteKeySet } from './remote-key-set.js';
 import { TokenVerifier } from './token-verifier.js';
 
@@ -47,6 +48,7 @@ export class AuthGuard implements CanActivate, OnModuleInit {
     private readonly reflector: Reflector,
     config: ConfigService<AppConfig, true>,
     clock: Clock,
+    @Optional() private readonly refusedCallers?: RefusedCallers,
   ) {
     this.auth = config.get('auth', { infer: true });
     if (this.auth.jwksUrl) {
@@ -82,6 +84,30 @@ export class AuthGuard implements CanActivate, OnModuleInit {
    */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
+    try {
+      const admitted = this.authenticate(context);
+      return admitted instanceof Promise ? admitted.catch((err: unknown) => this.refuse(context, err)) : admitted;
+    } catch (err) {
+      return this.refuse(context, err);
+    }
+  }
+
+  /**
+   * A refusal (401, 403) is first counted by the rate limits (RefusedCallers), which answer 429
+   * instead when its caller is over the limit; anything else (a 503) is thrown as it is.
+   */
+  private refuse(context: ExecutionContext, err: unknown): never | Promise<never> {
+    const refusal = err instanceof DomainError && (err.kind === 'unauthenticated' || err.kind === 'forbidden');
+    const counted = refusal ? this.refusedCallers?.count(context) : undefined;
+    if (counted instanceof Promise) {
+      return counted.then(() => {
+        throw err;
+      });
+    }
+    throw err;
+  }
+
+  private authenticate(context: ExecutionContext): boolean | Promise<boolean> {
     const access = this.accessOf(context);
     const req = context.switchToHttp().getRequest<AuthedRequest>();
     const lenient = access === 'public';
