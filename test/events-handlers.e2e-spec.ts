@@ -206,6 +206,24 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     expect(letter.headers['X-Dlq-Error']).toMatch(/JSON/);
   }, 30_000);
 
+  it('should keep bytes that are not UTF-8 in base64, and leave out a body too large for its letter, replaying both byte for byte', async () => {
+    const subject = `${prefix}.payment_service.payment.completed`;
+    const notUtf8 = Buffer.concat([Buffer.from('{"user_id":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    // ~800 KB of quotes: its letter's JSON escapes double it past the server's 1 MiB max_payload
+    const huge = `not json ${'"'.repeat(800_000)}`;
+    const seqs = [await publishRaw(bus, subject, notUtf8), await publishRaw(bus, subject, huge)];
+    const letters = await eventually(deadLetters, (m) => seqs.every((s) => m.some((x) => x.json().original_stream_seq === s)));
+    const [small, large] = seqs.map((s) => letters.find((x) => x.json().original_stream_seq === s)!);
+    expect(small.json()).toMatchObject({ reason: 'malformed', payload: notUtf8.toString('base64'), payload_encoding: 'base64' });
+    expect(large.json()).toMatchObject({ reason: 'malformed', payload: '', payload_omitted: true, payload_bytes: huge.length });
+    const cliEnv = { ...env, SERVICE_NAME: 'product_service' };
+    const replayed: Array<{ new_seq: number }> = [];
+    expect(await runDlqCommand(['replay', String(small.seq), String(large.seq)], cliEnv, (l) => replayed.push(JSON.parse(l)))).toBe(0);
+    const again = await Promise.all(replayed.map((r) => bus.jsm.streams.getMessage(env.EVENTS_STREAM, { seq: r.new_seq })));
+    expect(Buffer.from(again[0]!.data).equals(notUtf8)).toBe(true);
+    expect(again[1]!.string()).toBe(huge);
+  }, 30_000);
+
   it('should dead-letter an invalid envelope and invalid data at once', async () => {
     const badEnvelope = await publishRaw(
       bus,

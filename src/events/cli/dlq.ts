@@ -48,6 +48,8 @@ export async function runDlqCommand(argv: string[], env: Record<string, string |
             deliveries: l.deliveries,
             failed_at: l.failed_at,
             payload: l.payload,
+            ...(l.payload_encoding ? { payload_encoding: l.payload_encoding } : {}),
+            ...(l.payload_omitted ? { payload_omitted: true, payload_bytes: l.payload_bytes } : {}),
           }),
         );
       }

@@ -9,7 +9,7 @@ import type { AppConfig } from '../../config/app-config.js';
 import { EventsMetrics } from '../events.metrics.js';
 import { classifyEventError } from '../handlers/event-outcome.js';
 import { decodeInbound, type InboundEvent } from '../models/envelope.js';
-import { type DeadLetter, publishDeadLetter } from './dead-letter.js';
+import { type DeadLetter, letterPayload, publishDeadLetter } from './dead-letter.js';
 import { EventBusConnection } from './event-bus.connection.js';
 import { JetStreamContext } from './jetstream.context.js';
 import { consumedFilter, durableName } from './subjects.js';
@@ -269,7 +269,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
       original_stream_seq: m.seq,
       deliveries: m.info.deliveryCount,
       failed_at: this.clock.now().toISOString(),
-      payload: Buffer.from(m.data).toString('utf8'),
+      ...letterPayload(m.data),
     };
     try {
       const subject = await publishDeadLetter(this.connection.jetstream(), this.nats.subjectPrefix, letter);
