@@ -54,15 +54,18 @@ describe('events: consumed events change real subscriptions (PostgreSQL + NATS)'
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
     // failure injection: an inbox insert fails for the listed events, `times` times (a sequence is not transactional)
-    await db.query(`CREATE TABLE test_inbox_faults (event_id text PRIMARY KEY, times int NOT NULL)`);
+    // (`sqlstate`: 57P03 "cannot connect now" is the database being unavailable, P0001 a plain error)
+    await db.query(
+      `CREATE TABLE test_inbox_faults (event_id text PRIMARY KEY, times int NOT NULL, sqlstate text NOT NULL DEFAULT 'P0001')`,
+    );
     await db.query(`CREATE SEQUENCE test_inbox_fault_seq`);
     await db.query(`
       CREATE FUNCTION test_inbox_fault() RETURNS trigger LANGUAGE plpgsql AS $$
-      DECLARE allowed int;
+      DECLARE allowed int; state text;
       BEGIN
-        SELECT times INTO allowed FROM test_inbox_faults WHERE event_id = NEW.event_id;
+        SELECT times, sqlstate INTO allowed, state FROM test_inbox_faults WHERE event_id = NEW.event_id;
         IF allowed IS NOT NULL AND nextval('test_inbox_fault_seq') <= allowed THEN
-          RAISE EXCEPTION 'injected database failure for %', NEW.event_id;
+          RAISE EXCEPTION 'injected database failure for %', NEW.event_id USING ERRCODE = state;
         END IF;
         RETURN NEW;
       END $$`);
@@ -186,6 +189,25 @@ describe('events: consumed events change real subscriptions (PostgreSQL + NATS)'
     expect(metrics.text).toMatch(/product_events_failed_total\{type="payment.completed"\} [2-9]/);
     expect((await statusEvents(sub)).map((x) => x.e.type)).toEqual(['subscription.status_changed', 'subscription.activated']);
   }, 30_000);
+
+  it('should wait out a database that cannot answer for more deliveries than EVENTS_MAX_DELIVER, then apply the event once (no dead letter)', async () => {
+    const user = newUser();
+    const sub = await incomplete(user);
+    const id = 'd9a4e8f3-3333-4333-8333-000000000003';
+    await db.query(`ALTER SEQUENCE test_inbox_fault_seq RESTART`);
+    await db.query(`INSERT INTO test_inbox_faults VALUES ($1, 5, '57P03')`, [id]); // 5 failed deliveries, EVENTS_MAX_DELIVER is 3
+    await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', { subscription_id: sub }, { id });
+    expect(
+      await eventually(
+        () => status(sub),
+        (s) => s === 'active',
+        25_000,
+      ),
+    ).toBe('active');
+    const letters = await readAll(bus, env.EVENTS_STREAM, `${prefix}.dlq.product_service.payment.completed`);
+    expect(letters.filter((x) => x.json().event_id === id)).toHaveLength(0);
+    expect((await statusEvents(sub)).map((x) => x.e.type)).toEqual(['subscription.status_changed', 'subscription.activated']);
+  }, 40_000);
 
   it('should dead-letter an event whose handler keeps failing, with the error, and leave the subscription unchanged', async () => {
     const user = newUser();

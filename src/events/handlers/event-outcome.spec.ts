@@ -14,9 +14,13 @@ describe('classifyEventError', () => {
     expect(classifyEventError(badRequest('bad')).action).toBe('dead_letter');
   });
 
-  it('should retry transient and unknown errors', () => {
-    expect(classifyEventError(new Error('connection reset')).action).toBe('retry');
-    expect(classifyEventError(unavailable('DEPENDENCY_UNAVAILABLE', 'down', 5)).action).toBe('retry');
+  it('should wait out a dependency that cannot answer (never dead-lettered), and retry other errors', () => {
+    expect(classifyEventError(unavailable('DEPENDENCY_UNAVAILABLE', 'down', 5)).action).toBe('wait');
+    expect(classifyEventError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })).action).toBe(
+      'wait',
+    );
+    expect(classifyEventError(new Error('Connection terminated unexpectedly')).action).toBe('wait');
+    expect(classifyEventError(new Error('something broke')).action).toBe('retry');
     expect(classifyEventError({ message: 'odd' })).toMatchObject({ action: 'retry', message: 'odd' });
     expect(classifyEventError('text').message).toBe('text');
     const given = new EventOutcome('ack', 'x');

@@ -241,7 +241,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         await this.deadLetter(m, c.pattern, 'rejected', outcome.message, event.raw ? null : event.id);
         return;
       }
-      if (m.info.deliveryCount >= this.nats.maxDeliver) {
+      if (outcome.action === 'retry' && m.info.deliveryCount >= this.nats.maxDeliver) {
         await this.deadLetter(m, c.pattern, 'max_deliveries', outcome.message, event.raw ? null : event.id);
         return;
       }
