@@ -123,6 +123,7 @@ describe('loadConfig', () => {
       subjectPrefix: 'events',
       maxDeliver: 5,
       retryBackoffMs: 1000,
+      waitOutOutages: false,
       outboxBatchSize: 1000,
     });
     const custom = loadConfig({ EVENTS_SUBJECT_PREFIX: 'evt_1', EVENTS_RETRY_BACKOFF: '250ms', OUTBOX_BATCH_SIZE: '10' }).nats;

@@ -65,6 +65,12 @@ export interface AppConfig {
     subjectPrefix: string;
     /** first nak delay of a failed handler; doubles per delivery, capped at 60 s */
     retryBackoffMs: number;
+    /**
+     * EVENTS_WAIT_OUT_OUTAGES: a consumed event failed by a dependency that cannot answer (the
+     * database down) is retried for as long as that lasts instead of using up EVENTS_MAX_DELIVER
+     * (false, the default: SPEC section 3's rule, every handler error dead-lettered at the limit)
+     */
+    waitOutOutages: boolean;
     /** outbox rows published per relay transaction */
     outboxBatchSize: number;
     /** consumed events pulled per fetch and applied per transaction at most (EVENTS_CONSUMER_BATCH) */
@@ -357,6 +363,7 @@ export function loadConfig(env: Env = process.env, version = '1.0.0'): AppConfig
       outboxLingerMs: duration('OUTBOX_RELAY_LINGER_MS', '5', 0),
       subjectPrefix,
       retryBackoffMs: duration('EVENTS_RETRY_BACKOFF', '1s'),
+      waitOutOutages: bool('EVENTS_WAIT_OUT_OUTAGES', false),
       outboxBatchSize: int('OUTBOX_BATCH_SIZE', 1000, 1, 10_000),
       consumerBatchSize: int('EVENTS_CONSUMER_BATCH', 256, 1, 10_000),
       inboxRetentionMs: duration('INBOX_RETENTION', '7d', 3_600_000),

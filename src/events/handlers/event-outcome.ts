@@ -8,9 +8,9 @@ import { EventValidationError } from '../models/validate-payload.js';
  *   acknowledged and logged;
  * - `dead_letter`: the message itself is bad (payload does not match its event class): straight to the DLQ;
  * - `retry`: anything else that may pass (a bug, a conflict): `nak` with back-off, DLQ after EVENTS_MAX_DELIVER;
- * - `wait`: a dependency that cannot answer (the database down or failing over): `nak` with back-off
- *   for as long as it lasts, never dead-lettered: those deliveries say nothing about the message
- *   (an outage of a minute had dead-lettered every event consumed meanwhile).
+ * - `wait`: a dependency that cannot answer (the database down or failing over): as `retry` (SPEC
+ *   section 3), or, with EVENTS_WAIT_OUT_OUTAGES, `nak` with back-off for as long as it lasts, never
+ *   dead-lettered: those deliveries say nothing about the message.
  */
 export type EventAction = 'ack' | 'retry' | 'wait' | 'dead_letter';
 

@@ -241,7 +241,9 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         await this.deadLetter(m, c.pattern, 'rejected', outcome.message, event.raw ? null : event.id);
         return;
       }
-      if (outcome.action === 'retry' && m.info.deliveryCount >= this.nats.maxDeliver) {
+      // a dependency outage ('wait') uses up the deliveries too, unless EVENTS_WAIT_OUT_OUTAGES
+      const counted = outcome.action === 'retry' || !this.nats.waitOutOutages;
+      if (counted && m.info.deliveryCount >= this.nats.maxDeliver) {
         await this.deadLetter(m, c.pattern, 'max_deliveries', outcome.message, event.raw ? null : event.id);
         return;
       }
