@@ -54,6 +54,11 @@ describe('decodeInbound', () => {
     ['an envelope without data', JSON.stringify({ ...envelope, data: undefined }), /data/],
     ['an envelope whose data is not an object', JSON.stringify({ ...envelope, data: 'x' }), /data/],
     ['an envelope with a control character in its id', JSON.stringify({ ...envelope, id: 'a\u0000b' }), /id/],
+    [
+      'an envelope of another type than its subject',
+      JSON.stringify({ ...envelope, type: 'payment.failed' }),
+      /payment.failed on a payment.completed subject/,
+    ],
   ])('should refuse %s', (_name, payload, error) => {
     const result = decodeInbound(payload, subject, 1, at);
     expect(result.ok).toBe(false);

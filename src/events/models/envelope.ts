@@ -102,6 +102,8 @@ export function decodeInbound(payload: Uint8Array | string, natsSubject: string,
   // the fields' own predicates: class-validator's findings (unit-tested side by side) at a fraction of its cost
   const problems = fastPayloadProblems(EventEnvelopeModel, obj);
   if (problems.length > 0) return { ok: false, error: `invalid envelope: ${problems.join('; ')}` };
+  // the subject's consumer runs the subject's handler: an envelope saying another type is a producer's mistake
+  if (obj.type !== subjectType) return { ok: false, error: `invalid envelope: type ${String(obj.type)} on a ${subjectType} subject` };
   const meta = (obj.metadata ?? {}) as Record<string, unknown>;
   return {
     ok: true,
