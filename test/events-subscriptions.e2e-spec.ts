@@ -160,6 +160,30 @@ describe('events: consumed events change real subscriptions (PostgreSQL + NATS)'
     expect(canceled.metadata.correlation_id).toBe(deleted.id);
   }, 30_000);
 
+  it('should apply a payment whose unread fields hold what an HTTP body may not (NUL, a lone surrogate, deep nesting), and name a bad field it reads', async () => {
+    const user = newUser();
+    const sub = await incomplete(user);
+    let deep: Record<string, unknown> = { end: true };
+    for (let i = 0; i < 40; i++) deep = { deeper: deep };
+    await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', {
+      subscription_id: sub,
+      description: 'Order\u0000 1 \ud83d cut',
+      raw: deep,
+    });
+    expect(
+      await eventually(
+        () => status(sub),
+        (s) => s === 'active',
+      ),
+    ).toBe('active');
+    const bad = await publishEnvelope(bus, prefix, 'account_service', 'user.deleted', { user_id: 'nul\u0000user' });
+    const letters = await eventually(
+      () => readAll(bus, env.EVENTS_STREAM, `${prefix}.dlq.product_service.user.deleted`),
+      (m) => m.some((x) => x.json().event_id === bad.id),
+    );
+    expect(letters.find((x) => x.json().event_id === bad.id)!.json().error).toMatch(/user_id/);
+  }, 30_000);
+
   it('should acknowledge a payment for an unknown subscription without effect or dead letter', async () => {
     const { seq } = await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', {
       metadata: { subscription_id: 'sub_does_not_exist' },

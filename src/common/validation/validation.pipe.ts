@@ -20,6 +20,20 @@ export function validationDetails(errors: ValidationError[], parent = ''): Error
   });
 }
 
+/**
+ * Marks a value another transport hands to a handler (a consumed event): Nest gives an RPC
+ * `@Payload()` to the global pipe as a `body`, but the checks of an HTTP request body (NUL, lone
+ * surrogates, depth: what a stored value cannot hold) are not the event's, whose class says what
+ * it needs; they had dead-lettered a payment over a NUL in a field it never reads.
+ */
+const TRANSPORT_PAYLOAD = Symbol('transport payload');
+
+/** `value`, marked as a transport's payload (not an HTTP body) for AppValidationPipe. */
+export function asTransportPayload<T extends object>(value: T): T {
+  Object.defineProperty(value, TRANSPORT_PAYLOAD, { value: true });
+  return value;
+}
+
 /** A 400 VALIDATION_ERROR naming each bad field. */
 export function validationException(errors: ValidationError[]): Error {
   return badRequest('Request validation failed', validationDetails(errors));
@@ -80,6 +94,7 @@ export class AppValidationPipe extends ValidationPipe {
       throw badRequest('Request body must be a JSON object');
     }
     if (metadata.type === 'body') {
+      if ((value as Record<symbol, unknown>)[TRANSPORT_PAYLOAD] === true) return value;
       const problems = checkJsonBody(value);
       if (problems.length > 0) throw badRequest('Request validation failed', problems);
     }

@@ -5,6 +5,7 @@ import { nanos } from '@nats-io/transport-node';
 import { type CustomTransportStrategy, type MessageHandler, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import { Clock } from '../../common/clock/clock.js';
+import { asTransportPayload } from '../../common/validation/validation.pipe.js';
 import type { AppConfig } from '../../config/app-config.js';
 import { EventsMetrics } from '../events.metrics.js';
 import { classifyEventError } from '../handlers/event-outcome.js';
@@ -223,7 +224,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
     }
     this.working.set(m, performance.now());
     try {
-      await this.invoke(handler, event, new JetStreamContext([m.subject, m, event]));
+      await this.invoke(handler, asTransportPayload(event), new JetStreamContext([m.subject, m, event]));
       this.working.delete(m);
       m.ack();
       this.metrics.handled.inc({ type: c.pattern });
