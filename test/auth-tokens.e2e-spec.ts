@@ -207,18 +207,28 @@ describe('user tokens: JWKS cache, rotation, pinned algorithms, clock tolerance'
       await down.stop();
     }, SLOW);
 
-    it('should answer 503 with Retry-After on user routes, treat the token as absent on public ones, and recover', async () => {
+    it('should answer 503 with Retry-After on user routes and where a public route needs the user, serve the rest of public routes, and recover', async () => {
       const token = await new TokenIssuer(() => downClock.now(), { iss: ISSUER, aud: AUDIENCE }).sign(k2, { sub: 'token_user' });
       const refused = await request(other.baseUrl).get(`${API}/subscriptions/user/token_user`).set('Authorization', `Bearer ${token}`);
       expect(refused.status).toBe(503);
       expect(refused.body.error.code).toBe('SERVICE_UNAVAILABLE');
       expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
       await request(other.baseUrl).get(`${API}/products/gpt-4o`).set('Authorization', `Bearer ${token}`).expect(200);
-      // a public route that needs a user: as without credentials
-      await request(other.baseUrl)
-        .get(`${API}/products/gpt-4o/pricing?user_id=token_user`)
-        .set('Authorization', `Bearer ${token}`)
-        .expect(401);
+      // a public route's part that needs the user: 503 too (the token may well be good), not "credentials required"
+      for (const pending of [
+        request(other.baseUrl).get(`${API}/products/gpt-4o/pricing?user_id=token_user`),
+        request(other.baseUrl).get(`${API}/products/gpt-4o/availability?user_id=token_user`),
+        request(other.baseUrl).post('/api/v1/pricing/calculate').send({ product_id: 'gpt-4o', quantity: 1, user_id: 'token_user' }),
+      ]) {
+        const answer = await pending.set('Authorization', `Bearer ${token}`);
+        expect([answer.status, answer.body.error.code, Number(answer.headers['retry-after']) > 0]).toEqual([
+          503,
+          'SERVICE_UNAVAILABLE',
+          true,
+        ]);
+      }
+      // without a token, still 401
+      await request(other.baseUrl).get(`${API}/products/gpt-4o/pricing?user_id=token_user`).expect(401);
       down.failing = false;
       const fetches = down.fetches;
       // the endpoint is back, but it is not asked again before the cooldown

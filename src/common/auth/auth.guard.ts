@@ -168,7 +168,10 @@ export class AuthGuard implements CanActivate, OnModuleInit {
   private async verifyBearer(token: string, lenient: boolean): Promise<Principal> {
     const verdict = await (this.tokens as TokenVerifier).verify(token);
     if ('userId' in verdict) return { kind: 'user', userId: verdict.userId };
-    if (lenient) return { kind: 'anonymous' };
+    if (lenient)
+      return 'unavailable' in verdict
+        ? { kind: 'anonymous', tokenUncheckedRetryAfter: verdict.unavailable.retryAfterSeconds }
+        : { kind: 'anonymous' };
     if ('unavailable' in verdict) {
       throw unavailable(CommonErrorCode.SERVICE_UNAVAILABLE, 'User tokens cannot be checked now', verdict.unavailable.retryAfterSeconds);
     }

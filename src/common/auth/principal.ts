@@ -3,7 +3,17 @@
  * `user`: an authenticated end user; `anonymous`: no credentials while user auth is disabled
  * (development only), trusted to act for any user but not internal.
  */
-export type Principal = { kind: 'internal' } | { kind: 'user'; userId: string } | { kind: 'anonymous' };
+export type Principal =
+  | { kind: 'internal' }
+  | { kind: 'user'; userId: string }
+  | {
+      kind: 'anonymous';
+      /**
+       * on a public route, a bearer token came that cannot be checked now (no key set fetched yet):
+       * the seconds to retry after. A part of the route that needs the user answers 503, not 401.
+       */
+      tokenUncheckedRetryAfter?: number;
+    };
 
 /** What a service method needs to know about the call that caused it. */
 export interface CallContext {
