@@ -146,6 +146,8 @@ describe('HTTP edge: headers, caching, limits, timeouts', () => {
         statuses[what] = res.status;
         expectEdgeHeaders(res.headers, what);
         if (res.status >= 400 && what !== 'HEAD') expect([what, res.body.error?.request_id]).toEqual([what, res.headers['x-request-id']]);
+        // a 401 says how to authenticate (RFC 9110: it MUST), nothing else does
+        expect([what, res.headers['www-authenticate']]).toEqual([what, res.status === 401 ? 'Bearer realm="product_service"' : undefined]);
       }
       expect(statuses).toEqual({
         liveness: 200,

@@ -56,6 +56,9 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; message: st
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: CommonErrorCode.INVALID_JSON, message: 'Request body is not valid JSON' },
 };
 
+/** A 401 says how to authenticate (RFC 9110 15.5.2; RFC 6750's scheme): a bearer token, or the platform's headers. */
+const WWW_AUTHENTICATE: Readonly<Record<string, string>> = { 'WWW-Authenticate': 'Bearer realm="product_service"' };
+
 const body = (code: string, message: string, requestId: string, details?: ErrorDetail[]): ErrorBody => ({
   error: { code, message, ...(details && details.length > 0 ? { details } : {}), request_id: requestId },
   detail: message,
@@ -71,7 +74,12 @@ export function toHttpError(err: unknown, requestId: string): HttpErrorResponse 
     return {
       status: HTTP_STATUS_BY_KIND[err.kind],
       body: body(err.code, err.message, requestId, err.details),
-      headers: err.retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(Math.max(0, Math.ceil(err.retryAfterSeconds))) },
+      headers:
+        err.kind === 'unauthenticated'
+          ? WWW_AUTHENTICATE
+          : err.retryAfterSeconds === undefined
+            ? undefined
+            : { 'Retry-After': String(Math.max(0, Math.ceil(err.retryAfterSeconds))) },
     };
   }
   if (err instanceof HttpException) {
