@@ -94,7 +94,7 @@ export class AppValidationPipe extends ValidationPipe {
       throw badRequest('Request body must be a JSON object');
     }
     if (metadata.type === 'body') {
-      if ((value as Record<symbol, unknown>)[TRANSPORT_PAYLOAD] === true) return value;
+      if (typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TRANSPORT_PAYLOAD] === true) return value;
       const problems = checkJsonBody(value);
       if (problems.length > 0) throw badRequest('Request validation failed', problems);
     }
