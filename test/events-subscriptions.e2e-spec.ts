@@ -184,6 +184,51 @@ describe('events: consumed events change real subscriptions (PostgreSQL + NATS)'
     expect(letters.find((x) => x.json().event_id === bad.id)!.json().error).toMatch(/user_id/);
   }, 30_000);
 
+  it('should let the newer of a payment and a failed charge decide when they arrive out of order (their consumers are apart)', async () => {
+    const at = (minutes: number) => new Date(Date.now() - 60 * 60_000 + minutes * 60_000).toISOString();
+    // failed at :00, paid at :05, the payment handled first: the older failure leaves it active
+    const paidLast = newUser();
+    const a = await incomplete(paidLast);
+    await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', { subscription_id: a }, { timestamp: at(5) });
+    await eventually(
+      () => status(a),
+      (s) => s === 'active',
+    );
+    const stale = await publishEnvelope(
+      bus,
+      prefix,
+      'wallet_service',
+      'wallet.insufficient_funds',
+      { user_id: paidLast },
+      { timestamp: at(0) },
+    );
+    await eventually(
+      () => pendingOn('product_service_wallet_insufficient_funds'),
+      (n) => n === 0,
+    );
+    expect(await status(a)).toBe('active');
+    expect((await statusEvents(a)).map((x) => x.e.data.new_status)).toEqual(['active', 'active']); // status_changed + activated only
+    // failed at :05 after a payment at :00: past_due, and a payment older than the failure arriving later changes nothing
+    const failedLast = newUser();
+    const b = await incomplete(failedLast);
+    await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', { subscription_id: b }, { timestamp: at(0) });
+    await eventually(
+      () => status(b),
+      (s) => s === 'active',
+    );
+    await publishEnvelope(bus, prefix, 'wallet_service', 'wallet.insufficient_funds', { user_id: failedLast }, { timestamp: at(5) });
+    await eventually(
+      () => status(b),
+      (s) => s === 'past_due',
+    );
+    await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', { subscription_id: b }, { timestamp: at(1) });
+    await eventually(
+      () => pendingOn('product_service_payment_completed'),
+      (n) => n === 0,
+    );
+    expect(await status(b)).toBe('past_due');
+  }, 30_000);
+
   it('should acknowledge a payment for an unknown subscription without effect or dead letter', async () => {
     const { seq } = await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', {
       metadata: { subscription_id: 'sub_does_not_exist' },

@@ -260,15 +260,21 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
       clock.set('2030-02-01T00:00:00.000Z');
       const s = await create({ user_id: newUser(), plan_id: 'tier_pro_001', trial: false });
       clock.advance(HOUR);
-      expect(await uow().run((tx) => effects().activateForPayments(tx, [{ subscriptionId: s.subscription_id, ctx }]))).toEqual([true]);
+      expect(
+        await uow().run((tx) => effects().activateForPayments(tx, [{ subscriptionId: s.subscription_id, ctx, occurredAt: clock.now() }])),
+      ).toEqual([true]);
       const got = await get(s.subscription_id);
       expect(got).toMatchObject({
         status: 'active',
         current_period_start: '2030-02-01T01:00:00.000Z',
         current_period_end: '2030-03-01T01:00:00.000Z',
       });
-      expect(await uow().run((tx) => effects().activateForPayments(tx, [{ subscriptionId: s.subscription_id, ctx }]))).toEqual([false]);
-      expect(await uow().run((tx) => effects().activateForPayments(tx, [{ subscriptionId: 'sub_unknown', ctx }]))).toEqual([false]);
+      expect(
+        await uow().run((tx) => effects().activateForPayments(tx, [{ subscriptionId: s.subscription_id, ctx, occurredAt: clock.now() }])),
+      ).toEqual([false]);
+      expect(
+        await uow().run((tx) => effects().activateForPayments(tx, [{ subscriptionId: 'sub_unknown', ctx, occurredAt: clock.now() }])),
+      ).toEqual([false]);
       const activated = await db.outbox('subscription.activated', s.subscription_id);
       expect(activated).toHaveLength(1);
       expect(activated[0].metadata).toMatchObject({ request_id: 'evt-1', correlation_id: 'evt-1' });
@@ -280,14 +286,14 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
       platform.organizations.addOrganization('org_fx', [user]);
       const personal = await create({ user_id: user, plan_id: 'tier_pro_001' });
       const org = await create({ user_id: user, plan_id: 'tier_free_001', organization_id: 'org_fx' });
-      expect(await uow().run((tx) => effects().markPastDueForUsers(tx, [{ userId: user, ctx }]))).toEqual([2]);
+      expect(await uow().run((tx) => effects().markPastDueForUsers(tx, [{ userId: user, ctx, occurredAt: clock.now() }]))).toEqual([2]);
       expect((await get(personal.subscription_id)).status).toBe('past_due');
       expect((await get(org.subscription_id)).status).toBe('past_due');
-      expect(await uow().run((tx) => effects().markPastDueForUsers(tx, [{ userId: user, ctx }]))).toEqual([0]);
-      expect(await uow().run((tx) => effects().cancelAllForUsers(tx, [{ userId: user, ctx }]))).toEqual([2]);
+      expect(await uow().run((tx) => effects().markPastDueForUsers(tx, [{ userId: user, ctx, occurredAt: clock.now() }]))).toEqual([0]);
+      expect(await uow().run((tx) => effects().cancelAllForUsers(tx, [{ userId: user, ctx, occurredAt: clock.now() }]))).toEqual([2]);
       const canceled = await get(personal.subscription_id);
       expect(canceled).toMatchObject({ status: 'canceled', cancellation_reason: 'user_deleted' });
-      expect(await uow().run((tx) => effects().cancelAllForUsers(tx, [{ userId: user, ctx }]))).toEqual([0]);
+      expect(await uow().run((tx) => effects().cancelAllForUsers(tx, [{ userId: user, ctx, occurredAt: clock.now() }]))).toEqual([0]);
     });
 
     it('should apply a group of requests in order with one answer each: repeats, unknown ids and several users', async () => {
@@ -295,7 +301,7 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
       const subs = [];
       for (let i = 0; i < 3; i++) subs.push(await create({ user_id: newUser(), plan_id: 'tier_pro_001', trial: false }));
       const [a, b, c] = subs.map((s) => s.subscription_id);
-      const requests = [a, 'sub_unknown', b, a, c].map((subscriptionId) => ({ subscriptionId, ctx }));
+      const requests = [a, 'sub_unknown', b, a, c].map((subscriptionId) => ({ subscriptionId, ctx, occurredAt: clock.now() }));
       expect(await uow().run((tx) => effects().activateForPayments(tx, requests))).toEqual([true, false, true, false, true]);
       for (const id of [a, b, c]) {
         expect((await get(id)).status).toBe('active');
@@ -303,7 +309,7 @@ describe('subscription lifecycle sweeper (ManualClock, PostgreSQL)', () => {
       }
       // two users, one of them twice: the repeat finds nothing left to change
       const [u1, u2] = [subs[0].user_id, subs[1].user_id];
-      const users = [u1, u2, u1].map((userId) => ({ userId, ctx }));
+      const users = [u1, u2, u1].map((userId) => ({ userId, ctx, occurredAt: clock.now() }));
       expect(await uow().run((tx) => effects().cancelAllForUsers(tx, users))).toEqual([1, 1, 0]);
       expect(await db.outbox('subscription.canceled', a)).toHaveLength(1);
       expect((await get(c)).status).toBe('active');

@@ -118,7 +118,7 @@ export async function publishEnvelope(
   source: string,
   type: string,
   data: unknown,
-  options: { id?: string; metadata?: Record<string, unknown>; msgID?: string } = {},
+  options: { id?: string; metadata?: Record<string, unknown>; msgID?: string; timestamp?: string } = {},
 ): Promise<{ id: string; seq: number }> {
   const id = options.id ?? randomUUID();
   const envelope = {
@@ -126,7 +126,7 @@ export async function publishEnvelope(
     type,
     source,
     subject: null,
-    timestamp: new Date().toISOString(),
+    timestamp: options.timestamp ?? new Date().toISOString(),
     data,
     metadata: options.metadata ?? {},
     version: '1.0.0',

@@ -15,6 +15,7 @@ import { UsageCorrectionsAndQuotas1764350000000 } from './1764350000000-UsageCor
 import { OutboxParkedEvents1764360000000 } from './1764360000000-OutboxParkedEvents.js';
 import { UsageRecordsUserCreatedIndex1764370000000 } from './1764370000000-UsageRecordsUserCreatedIndex.js';
 import { IdempotencyResponseAsJson1764380000000 } from './1764380000000-IdempotencyResponseAsJson.js';
+import { SubscriptionBillingEventAt1764390000000 } from './1764390000000-SubscriptionBillingEventAt.js';
 
 /** Every migration, in order (ESM: listed as classes, no globs). Append new ones at the end. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   OutboxParkedEvents1764360000000,
   UsageRecordsUserCreatedIndex1764370000000,
   IdempotencyResponseAsJson1764380000000,
+  SubscriptionBillingEventAt1764390000000,
 ];

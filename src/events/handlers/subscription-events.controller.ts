@@ -4,6 +4,7 @@ import { SubscriptionEffects } from '../../product/product.ports.js';
 import { PaymentCompletedEvent, paymentSubscriptionId, UserDeletedEvent, WalletInsufficientFundsEvent } from '../models/consumed-events.js';
 import type { InboundEvent } from '../models/envelope.js';
 import { parsePayload } from '../models/validate-payload.js';
+import { parseTimestamp } from '../../common/time/timestamp.js';
 import type { JetStreamContext } from '../transport/jetstream.context.js';
 import { type ApplyGroup, EventGroups, type EventGroup } from './event-groups.js';
 import { EventsExceptionFilter } from './events-exception.filter.js';
@@ -14,11 +15,13 @@ const perUser =
   async (tx, events) => {
     const changed = await effect(
       tx,
-      events.map((e) => ({ userId: e.payload, ctx: e.call })),
+      events.map((e) => ({ userId: e.payload, ctx: e.call, occurredAt: occurredAt(e.event) })),
     );
     return events.map((e, i) => ({ changed: changed[i], user_id: e.payload }));
   };
 const byUser = (userId: string): string => userId;
+/** When an event happened: its envelope's timestamp (read at decoding; bare data: when it was received). */
+const occurredAt = (event: InboundEvent): Date => parseTimestamp(event.timestamp) ?? new Date(event.timestamp);
 
 /**
  * The consumed events (SPEC section 3, "Consumed"). Each handler validates the data against its
@@ -44,7 +47,7 @@ export class SubscriptionEventsController {
         const named = events.filter((e) => e.payload !== null);
         const changed = await effects.activateForPayments(
           tx,
-          named.map((e) => ({ subscriptionId: e.payload as string, ctx: e.call })),
+          named.map((e) => ({ subscriptionId: e.payload as string, ctx: e.call, occurredAt: occurredAt(e.event) })),
         );
         const byEvent = new Map(named.map((e, i) => [e, changed[i]]));
         return events.map((e) =>

@@ -295,6 +295,7 @@ export function newSubscription(
     pendingBillingCycle: null,
     pendingSeats: null,
     pastDueSince: null,
+    billingEventAt: null,
     paymentMethodId: dto.payment_method_id ?? null,
     includedProducts: plan.includedProducts ?? [],
     quotaLimits: plan.usageLimits ?? {},

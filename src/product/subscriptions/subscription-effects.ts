@@ -5,12 +5,16 @@ import type { Tx } from '../../database/unit-of-work.js';
 export interface SubscriptionRequest {
   subscriptionId: string;
   ctx: CallContext;
+  /** when the event happened (its envelope's timestamp) */
+  occurredAt: Date;
 }
 
 /** One consumed event's request about a user's subscriptions. */
 export interface UserRequest {
   userId: string;
   ctx: CallContext;
+  /** when the event happened (its envelope's timestamp) */
+  occurredAt: Date;
 }
 
 /**
@@ -22,9 +26,16 @@ export interface UserRequest {
  * publishers with the same `tx`, and answers each request in order.
  */
 export abstract class SubscriptionEffects {
-  /** payment.completed: incomplete / trialing / past_due / unpaid / paused → active; active or unknown id: no change. Whether each changed something. */
+  /**
+   * payment.completed: incomplete / trialing / past_due / unpaid / paused → active; active or unknown
+   * id: no change; older than the subscription's latest payment or failed charge (billingEventAt):
+   * no change. Whether each changed something.
+   */
   abstract activateForPayments(tx: Tx, requests: readonly SubscriptionRequest[]): Promise<boolean[]>;
-  /** wallet.insufficient_funds: each active / trialing subscription of the user → past_due (reason insufficient_funds). How many each changed. */
+  /**
+   * wallet.insufficient_funds: each active / trialing subscription of the user → past_due (reason
+   * insufficient_funds), unless the subscription's latest payment is newer. How many each changed.
+   */
   abstract markPastDueForUsers(tx: Tx, requests: readonly UserRequest[]): Promise<number[]>;
   /** user.deleted: every non-terminal subscription of the user → canceled now (reason user_deleted). How many each changed. */
   abstract cancelAllForUsers(tx: Tx, requests: readonly UserRequest[]): Promise<number[]>;

@@ -46,6 +46,7 @@ function subscription(over: Partial<SubscriptionEntity>): SubscriptionEntity {
     pendingBillingCycle: null,
     pendingSeats: null,
     pastDueSince: null,
+    billingEventAt: null,
     paymentMethodId: null,
     includedProducts: [],
     quotaLimits: {},
@@ -131,9 +132,15 @@ describe('SubscriptionLifecycle and SubscriptionEffects (repository swapped by o
 
   it('should activate on payment once, and do nothing for an unknown or already active subscription', async () => {
     await rows.insert(tx, subscription({ subscriptionId: 'sub_i', status: 'incomplete' }));
-    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'sub_i', ctx: internalCall }])).toEqual([true]);
-    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'sub_i', ctx: internalCall }])).toEqual([false]);
-    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'sub_nope', ctx: internalCall }])).toEqual([false]);
+    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'sub_i', ctx: internalCall, occurredAt: clock.now() }])).toEqual([
+      true,
+    ]);
+    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'sub_i', ctx: internalCall, occurredAt: clock.now() }])).toEqual([
+      false,
+    ]);
+    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'sub_nope', ctx: internalCall, occurredAt: clock.now() }])).toEqual([
+      false,
+    ]);
     expect(rows.rows.get('sub_i')?.status).toBe('active');
     expect(outbox.types()).toEqual(['subscription.status_changed', 'subscription.activated']);
   });
@@ -141,13 +148,30 @@ describe('SubscriptionLifecycle and SubscriptionEffects (repository swapped by o
   it('should mark only active and trialing subscriptions of the user past_due, and cancel every open one on user.deleted', async () => {
     await rows.insert(tx, subscription({ subscriptionId: 'a', organizationId: null, status: 'active' }));
     await rows.insert(tx, subscription({ subscriptionId: 'b', organizationId: 'o1', status: 'paused' }));
-    expect(await effects.markPastDueForUsers(tx, [{ userId: 'u1', ctx: internalCall }])).toEqual([1]);
+    expect(await effects.markPastDueForUsers(tx, [{ userId: 'u1', ctx: internalCall, occurredAt: clock.now() }])).toEqual([1]);
     expect(rows.rows.get('a')?.status).toBe('past_due');
     expect(rows.rows.get('b')?.status).toBe('paused');
-    expect(await effects.cancelAllForUsers(tx, [{ userId: 'u1', ctx: internalCall }])).toEqual([2]);
+    expect(await effects.cancelAllForUsers(tx, [{ userId: 'u1', ctx: internalCall, occurredAt: clock.now() }])).toEqual([2]);
     expect([...rows.rows.values()].map((s) => [s.status, s.cancellationReason])).toEqual([
       ['canceled', 'user_deleted'],
       ['canceled', 'user_deleted'],
     ]);
+  });
+
+  it('should let the newer of a payment and a failed charge decide, in whichever order they arrive', async () => {
+    const at = (iso: string) => ({ ctx: internalCall, occurredAt: new Date(iso) });
+    // failed at 10:00, paid at 10:05; the payment arrives first: the older failure changes nothing
+    await rows.insert(tx, subscription({ subscriptionId: 'late_failure', userId: 'u_late', status: 'past_due' }));
+    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'late_failure', ...at('2026-03-01T10:05:00Z') }])).toEqual([true]);
+    expect(await effects.markPastDueForUsers(tx, [{ userId: 'u_late', ...at('2026-03-01T10:00:00Z') }])).toEqual([0]);
+    expect(rows.rows.get('late_failure')).toMatchObject({ status: 'active', billingEventAt: new Date('2026-03-01T10:05:00Z') });
+    // paid at 10:00 (already active: no change, still the latest), failed at 10:05, then an older payment arrives
+    await rows.insert(tx, subscription({ subscriptionId: 'late_payment', userId: 'u_pay', status: 'active' }));
+    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'late_payment', ...at('2026-03-01T10:00:00Z') }])).toEqual([false]);
+    expect(await effects.markPastDueForUsers(tx, [{ userId: 'u_pay', ...at('2026-03-01T10:05:00Z') }])).toEqual([1]);
+    expect(await effects.activateForPayments(tx, [{ subscriptionId: 'late_payment', ...at('2026-03-01T10:01:00Z') }])).toEqual([false]);
+    expect(rows.rows.get('late_payment')?.status).toBe('past_due');
+    // user.deleted is final, whatever its time
+    expect(await effects.cancelAllForUsers(tx, [{ userId: 'u_pay', ...at('2026-03-01T09:00:00Z') }])).toEqual([1]);
   });
 });

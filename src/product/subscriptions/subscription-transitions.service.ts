@@ -134,6 +134,20 @@ export class StatusChanges {
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * A payment or failed charge that happened at `occurredAt`: false when the subscription has seen a
+   * newer one (their consumers are apart, so they may arrive in either order: the older changes
+   * nothing); else it becomes the subscription's latest (written with the group, even when it
+   * changes no status: a payment to an active subscription still outdates an older failed charge).
+   */
+  billingEvent(sub: SubscriptionEntity, occurredAt: Date): boolean {
+    if (sub.billingEventAt !== null && occurredAt.getTime() < sub.billingEventAt.getTime()) return false;
+    sub.billingEventAt = occurredAt;
+    this.fields.add('billingEventAt');
+    this.changed.set(sub.subscriptionId, sub);
+    return true;
+  }
+
   add(sub: SubscriptionEntity, to: SubscriptionStatus, reason: string | null, ctx: CallContext, at: Date = this.clock.now()): void {
     const from = sub.status;
     assertTransition(from, to);

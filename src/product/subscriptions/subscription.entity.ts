@@ -83,6 +83,13 @@ export class SubscriptionEntity {
   @Column('timestamptz', { nullable: true })
   pastDueSince!: Date | null;
 
+  /**
+   * the event time of the latest payment.completed / wallet.insufficient_funds applied: an older one
+   * arriving later (their consumers are apart) changes nothing
+   */
+  @Column('timestamptz', { nullable: true })
+  billingEventAt!: Date | null;
+
   @Column('text', { nullable: true })
   paymentMethodId!: string | null;
 

@@ -48,6 +48,7 @@ const INSERT_COLUMNS: readonly [column: string, type: string, value: (s: Subscri
   ['pending_billing_cycle', 'text', (s) => s.pendingBillingCycle],
   ['pending_seats', 'int', (s) => s.pendingSeats],
   ['past_due_since', 'timestamptz', (s) => s.pastDueSince],
+  ['billing_event_at', 'timestamptz', (s) => s.billingEventAt],
   ['payment_method_id', 'text', (s) => s.paymentMethodId],
   ['included_products', 'jsonb', (s) => s.includedProducts],
   ['quota_limits', 'jsonb', (s) => s.quotaLimits],
@@ -98,6 +99,7 @@ export interface NewSubscription {
 const UPDATABLE: Partial<Record<keyof SubscriptionEntity, [column: string, type: string]>> = {
   status: ['status', 'text'],
   pastDueSince: ['past_due_since', 'timestamptz'],
+  billingEventAt: ['billing_event_at', 'timestamptz'],
   canceledAt: ['canceled_at', 'timestamptz'],
   cancellationReason: ['cancellation_reason', 'text'],
   cancelAtPeriodEnd: ['cancel_at_period_end', 'boolean'],
