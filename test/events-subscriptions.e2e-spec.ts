@@ -194,14 +194,7 @@ describe('events: consumed events change real subscriptions (PostgreSQL + NATS)'
       () => status(a),
       (s) => s === 'active',
     );
-    const stale = await publishEnvelope(
-      bus,
-      prefix,
-      'wallet_service',
-      'wallet.insufficient_funds',
-      { user_id: paidLast },
-      { timestamp: at(0) },
-    );
+    await publishEnvelope(bus, prefix, 'wallet_service', 'wallet.insufficient_funds', { user_id: paidLast }, { timestamp: at(0) });
     await eventually(
       () => pendingOn('product_service_wallet_insufficient_funds'),
       (n) => n === 0,

@@ -109,7 +109,7 @@ export function decodeInbound(payload: Uint8Array | string, natsSubject: string,
     ok: true,
     event: {
       id: obj.id as string,
-      type: obj.type as string,
+      type: subjectType,
       source: obj.source as string,
       timestamp: obj.timestamp as string,
       data: obj.data as Record<string, unknown>,
