@@ -2,8 +2,9 @@ import { EventField as F, EventSchema } from './event-field.js';
 
 /**
  * The data of the events this service consumes (SPEC section 3, "Consumed"). Other services send
- * more than we read, so these classes are open (extra properties allowed) and every field we do
- * not strictly need is optional (absent or null).
+ * more than we read, so these classes are open (extra properties allowed), and the fields no
+ * handler reads are documented but never checked (`unread`): a payment is applied whatever shape
+ * its `payment_method` or `amount` has (a tolerant reader; they had dead-lettered real payments).
  */
 @EventSchema({
   title: 'PaymentMetadata',
@@ -22,12 +23,12 @@ export class PaymentMetadata {
   open: true,
 })
 export class PaymentCompletedEvent {
-  @F.id({ optional: true, nullable: true, example: 'pi_3Nx' }) payment_intent_id?: string | null;
-  @F.id({ optional: true, nullable: true, example: 'pay_91' }) payment_id?: string | null;
-  @F.id({ optional: true, nullable: true, example: 'user_123' }) user_id?: string | null;
-  @F.amount({ optional: true, nullable: true, example: '29.00' }) amount?: string | number | null;
-  @F.string({ optional: true, nullable: true, maxLength: 16, example: 'USD' }) currency?: string | null;
-  @F.string({ optional: true, nullable: true, maxLength: 255, example: 'card' }) payment_method?: string | null;
+  @F.unread({ type: 'string' }, { example: 'pi_3Nx' }) payment_intent_id?: unknown;
+  @F.unread({ type: 'string' }, { example: 'pay_91' }) payment_id?: unknown;
+  @F.unread({ type: 'string' }, { example: 'user_123' }) user_id?: unknown;
+  @F.unread({ type: ['string', 'number'] }, { example: '29.00' }) amount?: unknown;
+  @F.unread({ type: 'string' }, { example: 'USD' }) currency?: unknown;
+  @F.unread({}, { example: 'card', description: 'a method name or object, as the payment service sends it' }) payment_method?: unknown;
   @F.id({ optional: true, nullable: true, example: 'sub_7f3c2a' }) subscription_id?: string | null;
   @F.nested(() => PaymentMetadata, { optional: true, nullable: true }) metadata?: PaymentMetadata | null;
 }
@@ -39,10 +40,10 @@ export class PaymentCompletedEvent {
 })
 export class WalletInsufficientFundsEvent {
   @F.id({ example: 'user_123' }) user_id!: string;
-  @F.id({ optional: true, nullable: true, example: 'wallet_9' }) wallet_id?: string | null;
-  @F.amount({ optional: true, nullable: true, example: '29.00' }) required_amount?: string | number | null;
-  @F.amount({ optional: true, nullable: true, example: '3.10' }) available_balance?: string | number | null;
-  @F.id({ optional: true, nullable: true, example: 'sub_7f3c2a' }) subscription_id?: string | null;
+  @F.unread({ type: 'string' }, { example: 'wallet_9' }) wallet_id?: unknown;
+  @F.unread({ type: ['string', 'number'] }, { example: '29.00' }) required_amount?: unknown;
+  @F.unread({ type: ['string', 'number'] }, { example: '3.10' }) available_balance?: unknown;
+  @F.unread({ type: 'string' }, { example: 'sub_7f3c2a' }) subscription_id?: unknown;
 }
 
 @EventSchema({

@@ -222,6 +222,13 @@ export const EventField = {
       { ...o, schema: { type: 'object', additionalProperties: true }, check: (v) => unless(isPlainObject(v), 'must be an object') },
       IsObject(),
     ),
+  /**
+   * a field other services send that no handler reads: documented with its usual shape, never
+   * checked (always optional and nullable), so a sender's variation (an object where a string is
+   * usual, Python's "0E-8" for an amount) never costs the event its effect
+   */
+  unread: (schema: JsonSchema, o: Omit<FieldOptions, 'optional' | 'nullable'> = {}) =>
+    field({ ...o, optional: true, nullable: true, schema, check: () => undefined }),
   /** a nested payload class */
   nested: (cls: () => new () => object, o: FieldOptions = {}) =>
     field(
