@@ -193,6 +193,12 @@ describe('admin routes and the audit trail (PostgreSQL)', () => {
 
     it('should retire with DELETE (200 {success, product_id}), never hard-delete, and answer a repeat the same without a second change', async () => {
       await createProduct('a6');
+      // a body with fields is refused as every body with unknown fields is (it had been ignored, and the product retired)
+      const refused = await request(t.baseUrl).delete(`${ADMIN}/products/a6`).set(INTERNAL).send({ bogus: 1 }).expect(400);
+      expect(refused.body.error.details).toEqual([{ field: 'bogus', message: 'bogus is not an allowed field' }]);
+      await request(t.baseUrl).delete(`${ADMIN}/products/a6`).set(INTERNAL).send([1, 2]).expect(400);
+      expect((await request(t.baseUrl).get(`${API}/products/a6`).expect(200)).body.is_active).toBe(true);
+      await request(t.baseUrl).delete(`${ADMIN}/products/a6`).set(INTERNAL).send({}).expect(200);
       const res = await request(t.baseUrl).delete(`${ADMIN}/products/a6`).set(INTERNAL).expect(200);
       expect(res.body).toEqual({ success: true, product_id: 'a6' });
       expect((await request(t.baseUrl).get(`${API}/products/a6`).expect(200)).body.is_active).toBe(false);

@@ -183,7 +183,17 @@ describe('HTTP edge: headers, caching, limits, timeouts', () => {
       for (const path of ['/categories', '/products', '/products/gpt-4o', '/products/gpt-4o/pricing', '/plans', '/plans/tier_pro_001']) {
         const res = await request(t.baseUrl).get(`${API}${path}`).expect(200);
         expect([path, res.headers['cache-control'], res.headers.etag]).toEqual([path, 'public, max-age=30', expect.stringMatching(/^"/)]);
+        // plans depend on the caller (internal callers see non-public ones): a shared cache keys them by its headers
+        expect([path, res.headers.vary]).toEqual([
+          path,
+          path.startsWith('/plans') ? 'X-Internal-Service, X-Internal-Service-Secret' : undefined,
+        ]);
       }
+      const internalPlans = await request(t.baseUrl).get(`${API}/plans`).set(INTERNAL).expect(200);
+      expect([internalPlans.headers['cache-control'], internalPlans.headers.vary]).toEqual([
+        'private, max-age=30',
+        'X-Internal-Service, X-Internal-Service-Secret',
+      ]);
       const userSpecific = [
         `/subscriptions/user/edge_user`,
         `/usage/records?user_id=edge_user`,

@@ -58,6 +58,22 @@ export async function validateBody<T extends object>(
 }
 
 /**
+ * A body for an operation without fields (POST .../resume, DELETE): none, or `{}`; any field is
+ * unknown (SPEC: 400), as for every other body (class-validator refuses a class without rules).
+ */
+export function requireNoFields(body: unknown): void {
+  if (body === undefined || body === '') return;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
+  const fields = Object.keys(body);
+  if (fields.length > 0) {
+    throw badRequest(
+      'Request validation failed',
+      fields.map((field) => ({ field, message: `${field} is not an allowed field` })),
+    );
+  }
+}
+
+/**
  * Global validation: bodies reject unknown fields (SPEC), query strings drop unknown parameters
  * (browsers and proxies add cache-busters) and empty ones (SPEC section 7: `?x=` means x is not
  * given, on every route); both transform to the DTO's types.

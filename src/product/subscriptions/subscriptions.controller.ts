@@ -7,7 +7,7 @@ import { GroupedIdempotencyKey, type GroupedKey } from '../../idempotency/groupe
 import { Idempotent } from '../../idempotency/idempotent.decorator.js';
 import { badRequest, invalidField } from '../../common/errors/domain-error.js';
 import { sendPage } from '../../common/pagination/send-page.js';
-import { validateBody } from '../../common/validation/validation.pipe.js';
+import { requireNoFields, validateBody } from '../../common/validation/validation.pipe.js';
 import { isIdentifier } from '../../common/validation/validators.js';
 import {
   CancelSubscriptionDto,
@@ -40,18 +40,6 @@ async function optionalBody<T extends object>(cls: new () => T, body: unknown): 
   const { dto, details } = await validateBody(cls, body);
   if (details.length > 0) throw badRequest('Request validation failed', details);
   return dto;
-}
-
-/** A body for an operation without fields: none, or `{}` (class-validator refuses a class without rules). */
-function requireNoFields(body: unknown): void {
-  if (body === undefined || body === '') return;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('Request body must be a JSON object');
-  const fields = Object.keys(body);
-  if (fields.length > 0)
-    throw badRequest(
-      'Request validation failed',
-      fields.map((field) => ({ field, message: `${field} is not an allowed field` })),
-    );
 }
 
 @ApiTags('subscriptions')

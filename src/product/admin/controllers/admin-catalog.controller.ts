@@ -15,6 +15,7 @@ import {
 } from '@nestjs/swagger';
 import { Ctx, InternalOnly } from '../../../common/auth/auth.decorators.js';
 import type { CallContext } from '../../../common/auth/principal.js';
+import { requireNoFields } from '../../../common/validation/validation.pipe.js';
 import { Idempotent } from '../../../idempotency/idempotent.decorator.js';
 import {
   CreateProductDto,
@@ -123,7 +124,13 @@ export class AdminCatalogController {
   })
   @ApiOkResponse({ schema: { example: { success: true, product_id: 'gpt-4o-mini' } } })
   @ApiNotFoundResponse(PRODUCT_NOT_FOUND)
-  async retire(@Param() params: ProductIdParams, @Ctx() ctx: CallContext): Promise<{ success: true; product_id: string }> {
+  @ApiBody({ required: false, description: 'none, or {}', schema: { type: 'object', additionalProperties: false } })
+  async retire(
+    @Param() params: ProductIdParams,
+    @Body() body: unknown,
+    @Ctx() ctx: CallContext,
+  ): Promise<{ success: true; product_id: string }> {
+    requireNoFields(body); // none, or {}: unknown fields are refused as in every body
     await this.products.retire(params.product_id, ctx);
     return { success: true, product_id: params.product_id };
   }

@@ -46,6 +46,7 @@ export class PlansController {
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): string | undefined {
+    void reply.header('Vary', CatalogCache.CALLER_VARY);
     return sendView(req, reply, this.plans.listView(query, ctx.principal, req.url), this.cache.controlFor(ctx.principal));
   }
 
@@ -61,6 +62,7 @@ export class PlansController {
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): string | undefined {
+    void reply.header('Vary', CatalogCache.CALLER_VARY);
     return sendView(req, reply, this.plans.view(planId, ctx.principal), this.cache.controlFor(ctx.principal));
   }
 
