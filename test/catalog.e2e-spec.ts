@@ -779,6 +779,9 @@ describe('catalog (PostgreSQL)', () => {
         expect([q, res.status]).toEqual([q, 400]);
         expect(res.body.error.code).toBe('VALIDATION_ERROR');
       }
+      // one detail per message: limit's three rules share theirs
+      const limit = await request(t.baseUrl).get(`${API}/products?limit=abc`).expect(400);
+      expect(limit.body.error.details).toEqual([{ field: 'limit', message: 'limit must be an integer between 1 and 200' }]);
       const ok = await request(t.baseUrl)
         .get(`${API}/products?q=${encodeURIComponent("'; DROP TABLE products; --")}&unknown=1`)
         .expect(200);

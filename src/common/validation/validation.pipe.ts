@@ -11,7 +11,8 @@ import { checkJsonBody } from './json-guard.js';
 export function validationDetails(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((error) => {
     const field = !parent ? error.property : /^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({
+    // one entry per message: rules sharing a message (limit's integer, minimum and maximum) say it once
+    const own = [...new Set(Object.values(error.constraints ?? {}))].map((message) => ({
       field,
       // whitelist's "property x should not exist" says it from class-validator's side; ours names the field
       message: message.includes('should not exist') ? `${field} is not an allowed field` : message,
