@@ -9,6 +9,7 @@ describe('database errors', () => {
     for (const err of [
       withCode('the database system is shutting down', '57P03'),
       withCode('sorry, too many clients already', '53300'),
+      withCode('cannot execute SELECT FOR UPDATE in a read-only transaction', '25006'),
       withCode('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
       new Error('timeout exceeded when trying to connect'),
       new Error('Connection terminated unexpectedly'),

@@ -1,8 +1,25 @@
 import { CommonErrorCode, DomainError, unavailable } from '../common/errors/domain-error.js';
 import { pgCode } from './pg-errors.js';
 
-/** PostgreSQL SQLSTATEs (and pool / socket errors) meaning "cannot be served now", not "bug". */
-const UNAVAILABLE_SQLSTATES = new Set(['53300', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', '55P03', '57014']);
+/**
+ * PostgreSQL SQLSTATEs (and pool / socket errors) meaning "cannot be served now", not "bug". 25006
+ * (read_only_sql_transaction): the primary became a standby or was set read-only (a failover under
+ * way); every write had been a 500.
+ */
+const UNAVAILABLE_SQLSTATES = new Set([
+  '53300',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+  '55P03',
+  '57014',
+  '25006',
+]);
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']);
 // "Driver not Connected": TypeORM after its DataSource was destroyed (shutting down)
 const UNAVAILABLE_MESSAGE =
