@@ -279,6 +279,21 @@ describe('clients and health (real HTTP fakes of the account and organization se
   });
 
   describe('health endpoints', () => {
+    it("should probe a service's /health outside its circuit breaker: a failing /health, probed by anyone, never blocks the calls", async () => {
+      orgsFake.addOrganization('org-health');
+      orgsFake.healthStatus = 500;
+      try {
+        for (let i = 0; i < 8; i++) {
+          const deps = await request(t.baseUrl).get('/health/dependencies').expect(503);
+          expect(deps.body.error.organization_service).toMatchObject({ status: 'down', circuit: 'closed' });
+        }
+        expect(organizations.circuitState).toBe('closed');
+        await expect(organizations.getOrganization('org-health')).resolves.toMatchObject({ organization_id: 'org-health' });
+      } finally {
+        orgsFake.clearFaults();
+      }
+    });
+
     it('should report healthy with every dependency up', async () => {
       const summary = await request(t.baseUrl).get('/health').expect(200);
       expect(summary.body).toMatchObject({

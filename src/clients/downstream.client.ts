@@ -72,12 +72,19 @@ export abstract class DownstreamClient implements OnApplicationShutdown {
     return this.policy.circuit;
   }
 
-  /** GET /health through the breaker (no retry, no cache): an open circuit answers "down" without a call. */
+  /**
+   * GET /health (no retry, no cache): an open circuit answers "down" without a call; otherwise the
+   * probe goes outside the breaker. A failing /health says nothing about the API the service calls,
+   * and through the breaker anyone could keep it open (GET /health is public): five probes of a
+   * failing /health opened it, and while they went on each took the half-open trial, so every
+   * subscription create was 503 though the account API answered.
+   */
   async healthCheck(): Promise<DownstreamHealth> {
     const started = performance.now();
     const elapsed = (): number => Math.round(performance.now() - started);
+    if (this.circuitState === 'open') return { status: 'down', circuit: 'open', message: 'circuit open', response_time_ms: 0 };
     try {
-      const body = await this.get('/health', undefined, { idempotent: false });
+      const body = await this.get('/health', undefined, { idempotent: false, breaker: false });
       if (body === null) return { status: 'down', circuit: this.circuitState, message: 'no /health endpoint (HTTP 404)' };
       return { status: 'up', circuit: this.circuitState, response_time_ms: elapsed() };
     } catch (err) {
@@ -94,7 +101,7 @@ export abstract class DownstreamClient implements OnApplicationShutdown {
   protected async get<T = unknown>(
     path: string,
     options: ClientCallOptions | undefined,
-    { idempotent = true }: { idempotent?: boolean } = {},
+    { idempotent = true, breaker = true }: { idempotent?: boolean; breaker?: boolean } = {},
   ): Promise<T | null> {
     if (this.closing.signal.aborted) throw this.unavailable('client closed');
     const headers: Record<string, string> = {
@@ -106,6 +113,7 @@ export abstract class DownstreamClient implements OnApplicationShutdown {
     try {
       return await this.policy.execute((signal) => this.attempt<T>(`${this.basePath}${path}`, headers, signal), {
         idempotent,
+        breaker,
         signal: this.closing.signal,
       });
     } catch (err) {

@@ -111,10 +111,16 @@ export class ResiliencePolicy {
   /**
    * Runs `call` under the policy. `call` gets an AbortSignal that fires on timeout (or when `signal`
    * aborts); it must throw TransientFailure for failures worth retrying. `idempotent` enables retries.
+   * `breaker: false` (a health probe): timed out as any call, outside the breaker, whose state it
+   * neither changes nor waits for (its failures are not counted, it never takes the half-open trial).
    */
-  execute<T>(call: (signal: AbortSignal) => Promise<T>, options: { idempotent: boolean; signal?: AbortSignal }): Promise<T> {
+  execute<T>(
+    call: (signal: AbortSignal) => Promise<T>,
+    options: { idempotent: boolean; signal?: AbortSignal; breaker?: boolean },
+  ): Promise<T> {
+    const timed = (outer: AbortSignal | undefined): Promise<T> => this.timeout.execute(({ signal: inner }) => call(inner), outer);
     const once = (signal?: AbortSignal): Promise<T> =>
-      this.breaker.execute(({ signal: outer }) => this.timeout.execute(({ signal: inner }) => call(inner), outer), signal);
+      options.breaker === false ? timed(signal) : this.breaker.execute(({ signal: outer }) => timed(outer), signal);
     return options.idempotent ? this.retry.execute(({ signal }) => once(signal), options.signal) : once(options.signal);
   }
 }

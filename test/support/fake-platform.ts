@@ -29,6 +29,8 @@ export class FakeService {
   readonly calls: RecordedCall[] = [];
   /** answer every request after this many ms */
   delayMs = 0;
+  /** the status GET /health answers (its API goes on answering) */
+  healthStatus = 200;
   /** answer the next N requests with this status (e.g. 503) */
   private failures: { status: number; remaining: number } | undefined;
   private server?: Server;
@@ -48,6 +50,7 @@ export class FakeService {
   clearFaults(): void {
     this.failures = undefined;
     this.delayMs = 0;
+    this.healthStatus = 200;
   }
 
   /** requests received for a path prefix (e.g. `/api/v1/organizations/o1/members`) */
@@ -79,7 +82,7 @@ export class FakeService {
       this.failures.remaining -= 1;
       return send(res, this.failures.status, { detail: 'injected failure' });
     }
-    if (url.pathname === '/health') return send(res, 200, { status: 'healthy' });
+    if (url.pathname === '/health') return send(res, this.healthStatus, { status: this.healthStatus === 200 ? 'healthy' : 'unhealthy' });
     const answer = this.routes(url);
     return answer ? send(res, answer.status, answer.body) : send(res, 404, { detail: 'Not found' });
   }
