@@ -252,6 +252,28 @@ describe('metered usage (PostgreSQL)', () => {
       ).toBe('FORBIDDEN');
       await record({ user_id: user, product_id: 'gpt-4', usage_amount: 1 }, { 'X-User-Id': user }).expect(200);
     });
+
+    it("should let a user record usage only for an organization they are a member of (the billing service's internal calls are trusted)", async () => {
+      const member = newUser();
+      const outsider = newUser();
+      platform.organizations.addOrganization('org_usage', [member]);
+      const body = (user: string, organization_id: string) => ({ user_id: user, product_id: 'gpt-4', usage_amount: 1, organization_id });
+      await record(body(member, 'org_usage'), { 'X-User-Id': member }).expect(200);
+      const refused = await record(body(outsider, 'org_usage'), { 'X-User-Id': outsider }).expect(403);
+      expect(refused.body.error.code).toBe('NOT_ORGANIZATION_MEMBER');
+      expect((await record(body(member, 'org_nowhere'), { 'X-User-Id': member }).expect(422)).body.error.code).toBe(
+        'ORGANIZATION_NOT_FOUND',
+      );
+      // in a batch too: nothing of it is stored
+      const batch = await request(t.baseUrl)
+        .post(`${API}/usage/records/batch`)
+        .set('X-User-Id', outsider)
+        .send({ records: [{ user_id: outsider, product_id: 'gpt-4', usage_amount: 1 }, body(outsider, 'org_usage')] })
+        .expect(403);
+      expect(batch.body.error.code).toBe('NOT_ORGANIZATION_MEMBER');
+      expect(await db.query(`SELECT 1 FROM usage_records WHERE user_id = $1`, [outsider])).toHaveLength(0);
+      await record(body(outsider, 'org_usage'), INTERNAL).expect(200);
+    });
   });
 
   describe('deduplication', () => {

@@ -1,5 +1,6 @@
 import { Test } from '@nestjs/testing';
 import { PlatformDirectory, type MembershipCheck, type UserCheck } from '../../clients/platform-directory.js';
+import { Memberships } from './memberships.service.js';
 import { Clock, ManualClock } from '../../common/clock/clock.js';
 import { DomainError } from '../../common/errors/domain-error.js';
 import { UnitOfWork } from '../../database/unit-of-work.js';
@@ -65,6 +66,7 @@ describe('SubscriptionCommands (repository, directory and plans swapped by overr
         UnitOfWork,
         PlanService,
         { provide: PlatformDirectory, useValue: {} },
+        Memberships,
         // no create here sends an Idempotency-Key (keyed creates: test/subscription-group-commit.e2e-spec.ts)
         { provide: GroupedKeys, useValue: {} },
         GroupCommits,

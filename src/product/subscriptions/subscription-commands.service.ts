@@ -14,6 +14,7 @@ import type { PlanEntity } from '../catalog/entities/plan.entity.js';
 import { PlanService } from '../catalog/services/plan.service.js';
 import { addDays, type BillingCycle, cyclePrice, monthlyEquivalent } from './billing-period.js';
 import type { CancelSubscriptionDto, ChangePlanDto, CreateSubscriptionDto } from './dto/subscription.dto.js';
+import { Memberships } from './memberships.service.js';
 import { SubscriptionErrors } from './subscription.errors.js';
 import { SubscriptionEntity } from './subscription.entity.js';
 import { type SubscriptionView, toSubscriptionView } from './subscription.mapper.js';
@@ -51,6 +52,7 @@ export class SubscriptionCommands {
     private readonly transitions: SubscriptionTransitions,
     private readonly plans: PlanService,
     private readonly directory: PlatformDirectory,
+    private readonly memberships: Memberships,
     private readonly events: EventPublisher,
     private readonly clock: Clock,
     private readonly keys: GroupedKeys,
@@ -121,7 +123,7 @@ export class SubscriptionCommands {
     const plan = this.plans.requireSubscribable(dto.plan_id, ctx.principal);
     checkSeats(plan, seats);
     await this.verifyUser(dto.user_id, ctx);
-    if (organizationId !== null) await this.verifyMembership(organizationId, dto.user_id, ctx);
+    if (organizationId !== null) await this.memberships.assertMember(organizationId, dto.user_id, ctx);
 
     const sub = newSubscription(dto, plan, cycle, seats, this.clock.now());
     const message = this.events.subscriptionCreatedMessage(
@@ -244,12 +246,6 @@ export class SubscriptionCommands {
     const user = await this.directory.checkUser(userId, { requestId: ctx.requestId });
     if (user === 'not_found') throw SubscriptionErrors.userNotFound(userId);
     if (user === 'inactive') throw SubscriptionErrors.userInactive(userId);
-  }
-
-  private async verifyMembership(organizationId: string, userId: string, ctx: CallContext): Promise<void> {
-    const membership = await this.directory.checkMembership(organizationId, userId, { requestId: ctx.requestId });
-    if (membership === 'organization_not_found') throw SubscriptionErrors.organizationNotFound(organizationId);
-    if (membership === 'not_member') throw SubscriptionErrors.notMember(organizationId, userId);
   }
 }
 

@@ -7,6 +7,7 @@ import { CatalogModule } from '../catalog/catalog.module.js';
 import { EntitlementService } from './entitlement.service.js';
 import { EntitlingSubscriptionsCache } from './entitling-subscriptions.cache.js';
 import { LifecycleSweeper } from './lifecycle.sweeper.js';
+import { Memberships } from './memberships.service.js';
 import { SubscriptionCommands } from './subscription-commands.service.js';
 import { SubscriptionEffectsService } from './subscription-effects.service.js';
 import { SubscriptionLifecycle } from './subscription-lifecycle.service.js';
@@ -35,7 +36,15 @@ import { SubscriptionsController } from './subscriptions.controller.js';
     SubscriptionEffectsService,
     EntitlementService,
     EntitlingSubscriptionsCache,
+    Memberships,
   ],
-  exports: [SubscriptionQueries, EntitlementService, EntitlingSubscriptionsCache, SubscriptionEffectsService, LifecycleSweeper],
+  exports: [
+    SubscriptionQueries,
+    EntitlementService,
+    EntitlingSubscriptionsCache,
+    SubscriptionEffectsService,
+    LifecycleSweeper,
+    Memberships,
+  ],
 })
 export class SubscriptionsModule {}

@@ -17,6 +17,7 @@ import { SubscriptionQueries } from '../subscriptions/subscription-queries.servi
 import type { RecordUsageDto } from './dto/usage.dto.js';
 import { GroupCommits } from '../../database/group-commit.js';
 import { GroupedKeys } from '../../idempotency/grouped-keys.service.js';
+import { Memberships } from '../subscriptions/memberships.service.js';
 import { UsageRecorder } from './usage-recorder.service.js';
 import { UsageQuotaRepository } from './usage-quota.repository.js';
 import { UsageQuotas } from './usage-quotas.service.js';
@@ -153,6 +154,8 @@ describe('UsageRecorder (repository, catalog and subscriptions swapped by overri
           },
         },
         { provide: UsageQuotaRepository, useValue: {} },
+        // the calls here are internal: no membership is asked (a user's organizations: test/usage.e2e-spec.ts)
+        { provide: Memberships, useValue: {} },
         // no request here sends an Idempotency-Key (keyed groups: test/usage-keyed-group-commit.e2e-spec.ts)
         { provide: GroupedKeys, useValue: {} },
         GroupCommits,

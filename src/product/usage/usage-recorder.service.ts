@@ -20,6 +20,7 @@ import { ProductService } from '../catalog/services/product.service.js';
 import { CostDefinitionStore } from '../costs/cost-definition-store.js';
 import { calendarMonth, type Period } from '../subscriptions/billing-period.js';
 import { entitles } from '../subscriptions/entitlement.js';
+import { Memberships } from '../subscriptions/memberships.service.js';
 import { SubscriptionErrors } from '../subscriptions/subscription.errors.js';
 import type { SubscriptionEntity } from '../subscriptions/subscription.entity.js';
 import { SubscriptionQueries } from '../subscriptions/subscription-queries.service.js';
@@ -170,6 +171,7 @@ export class UsageRecorder {
     private readonly costs: CostDefinitionStore,
     private readonly quotas: UsageQuotas,
     private readonly quotaRepo: UsageQuotaRepository,
+    private readonly memberships: Memberships,
     private readonly keys: GroupedKeys,
     groupCommits: GroupCommits,
   ) {
@@ -282,6 +284,7 @@ export class UsageRecorder {
       );
     }
     business.throwIfAny();
+    if (ctx.principal.kind === 'user') await this.checkOrganizations(accepted, ctx.principal.userId, ctx);
     const submission: Submission = { accepted, batch, ctx, now, subscriptions: new Map(), key };
     // inside a request transaction (an Idempotency-Key): commit there, alone, with the stored response
     if (this.uow.inRequestTransaction) {
@@ -290,6 +293,19 @@ export class UsageRecorder {
       return outcome.value;
     }
     return await this.queue.submit(submission);
+  }
+
+  /**
+   * A user recording usage for an organization must be its member (403 NOT_ORGANIZATION_MEMBER, 422
+   * ORGANIZATION_NOT_FOUND): else anyone could charge usage to another tenant's organization. One
+   * question per organization, answered from the client's cache while positive; an internal caller
+   * (the billing service) is trusted with the organizations it names.
+   */
+  private async checkOrganizations(accepted: readonly Accepted[], userId: string, ctx: CallContext): Promise<void> {
+    const organizations = new Set<string>();
+    for (const a of accepted) if (a.organizationId !== null) organizations.add(a.organizationId);
+    if (organizations.size === 0) return;
+    await Promise.all([...organizations].map((organizationId) => this.memberships.assertMember(organizationId, userId, ctx)));
   }
 
   /**
