@@ -215,6 +215,12 @@ describe('clients and health (real HTTP fakes of the account and organization se
       expect((await failure(organizations.getOrganization('org-alias'))).message).toMatch(/another organization/);
     });
 
+    it('should refuse a member list with an entry that has no user_id as unavailable, not as "not a member"', async () => {
+      orgsFake.addOrganization('org-junk', ['j1']);
+      orgsFake.organizations.get('org-junk')!.members.push(null as never, { user_id: 42 } as never);
+      expect((await failure(organizations.checkUserInOrganization('org-junk', 'stranger'))).message).toMatch(/malformed member list/);
+    });
+
     it('should follow member pages to find a member, and count only active members', async () => {
       orgsFake.maxPageSize = 2;
       try {

@@ -93,15 +93,23 @@ export class OrganizationClient extends DownstreamClient {
       const done = page.total !== undefined ? offset >= page.total : page.count < MEMBERS_PAGE_SIZE;
       if (page.count === 0 || done) return;
     }
-    this.logger.warn({ dependency: this.service, organization_id: orgId, members_read: offset }, 'member list truncated');
+    // not read to its end: "not a member" would be a guess (a list claiming a billion members had been a 403)
+    this.logger.warn({ dependency: this.service, organization_id: orgId, members_read: offset }, 'member list too long to read');
+    throw this.unavailable(`member list longer than ${MAX_MEMBER_PAGES} pages`);
   }
 
   private toMembersPage(body: unknown): MembersPage {
     const raw = body as { members?: unknown; total?: unknown } | null;
     if (typeof raw !== 'object' || raw === null || !Array.isArray(raw.members)) throw this.unavailable('malformed member list');
-    const members = raw.members.filter(
-      (m): m is OrganizationMember => typeof m === 'object' && m !== null && typeof (m as { user_id?: unknown }).user_id === 'string',
-    );
+    const members = raw.members as unknown[];
+    // an entry without a string user_id is a malformed answer, not "someone else" (it had been read as not a member: 403)
+    if (
+      !members.every(
+        (m): m is OrganizationMember => typeof m === 'object' && m !== null && typeof (m as { user_id?: unknown }).user_id === 'string',
+      )
+    ) {
+      throw this.unavailable('malformed member list (an entry without a user_id)');
+    }
     return {
       members,
       count: raw.members.length,
