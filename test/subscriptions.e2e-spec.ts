@@ -447,6 +447,25 @@ describe('subscriptions (PostgreSQL + fake account/organization services)', () =
   });
   // last: a failing account service may open its circuit breaker for a while
   describe('dependency failures', () => {
+    it('should ask the account service once for a keyed create it refuses, and replay a keyed create while the service fails', async () => {
+      const profile = (user: string) => platform.accounts.callsTo(`/api/v1/accounts/profile/${user}`).length;
+      const keyed = (body: Record<string, unknown>, key: string) => create(body, { ...INTERNAL, 'Idempotency-Key': key });
+      // an unknown user: 422 after one call, with or without a key (the keyed one had run the checks twice)
+      const ghost = `ghost_${Date.now()}`;
+      expect((await keyed({ user_id: ghost, plan_id: 'tier_free_001' }, 'dep-ghost').expect(422)).body.error.code).toBe('USER_NOT_FOUND');
+      expect(profile(ghost)).toBe(1);
+      // a create done with its key replays from the store while the account service fails (nothing is asked again)
+      const user = newUser();
+      const first = await keyed({ user_id: user, plan_id: 'tier_free_001' }, 'dep-replay').expect(200);
+      platform.accounts.failNext(Infinity, 503);
+      try {
+        const again = await keyed({ user_id: user, plan_id: 'tier_free_001' }, 'dep-replay').expect(200);
+        expect([again.headers['idempotent-replayed'], again.body.subscription_id]).toEqual(['true', first.body.subscription_id]);
+      } finally {
+        platform.accounts.clearFaults();
+      }
+    });
+
     it('should answer 503 DEPENDENCY_UNAVAILABLE when the account service fails (fail_closed)', async () => {
       const user = newUser();
       platform.accounts.failNext(Infinity, 503);

@@ -10,7 +10,7 @@ import { type Tx, UnitOfWork } from '../database/unit-of-work.js';
 import { badRequest } from '../common/errors/domain-error.js';
 import { isIdentifier } from '../common/validation/validators.js';
 import { canonicalJson, withoutNullFields } from './canonical-json.js';
-import { GroupedKey, IDEMPOTENT_GROUPED } from './grouped-key.js';
+import { GroupedKey, IDEMPOTENT_GROUPED, RunAlone } from './grouped-key.js';
 import { IdempotencyErrors } from './idempotency.errors.js';
 import { IdempotencyMetrics } from './idempotency.metrics.js';
 import { type ClaimRequest, IdempotencyRepository } from './idempotency.repository.js';
@@ -126,6 +126,16 @@ export class IdempotencyInterceptor implements NestInterceptor {
         throw err;
       }
       GroupedKey.detachFrom(req);
+      // failed before its group claimed anything (the account service down, an unknown user): an
+      // earlier request with the key may have an answer to replay; without one, this error is the
+      // answer (running the handler again had made every account and organization call twice)
+      if (!(err instanceof RunAlone)) {
+        const earlier = await this.uow.read((tx) => this.store.find(tx, claim.scope, claim.key));
+        if (!earlier || earlier.requestHash !== claim.requestHash || earlier.state === 'completed') this.metrics.settled(route, 'group');
+        if (!earlier) throw err;
+        if (earlier.requestHash !== claim.requestHash) throw IdempotencyErrors.reused();
+        if (earlier.state === 'completed') return { replayed: true, body: earlier.responseBody };
+      }
       this.metrics.settled(route, 'alone');
       return this.alone(next, claim, status);
     }

@@ -7,9 +7,9 @@ export type GroupedKeyOutcome = 'group' | 'alone';
 /**
  * `product_idempotency_grouped_requests_total{route,outcome}`: requests with an `Idempotency-Key`
  * on a route whose group commit settles keys (`@Idempotent({ grouped: true })`), by where they were
- * answered: `group` (their group committed them, replayed them or refused them), `alone` (the group
- * did not settle them, see GroupedKey: a failure before the claim, a busy or repeated key, the replay
- * of a create). A growing share of `alone` means keyed requests pay twice (retries of failures, many
+ * answered: `group` (their group committed them, replayed them or refused them; or, failed before
+ * their group, their own error or the key's stored response), `alone` (the group did not settle them,
+ * see GroupedKey: a busy or repeated key, a key still held by another request). A growing share of `alone` means keyed requests pay twice (retries of failures, many
  * replays, or keys contended across replicas). Only keyed requests are counted.
  */
 @Injectable()
