@@ -137,6 +137,7 @@ export async function startListening(
   at: { port?: number; host?: string } = {},
 ): Promise<{ port: number; healthPort?: number }> {
   const sockets = acceptSockets.get(app);
+  await sockets?.assertPortFree(at.port ?? http.port, at.host ?? http.host);
   await app.listen({ ...listenOptions(http), ...sockets?.listenOptions, ...at });
   const api: Server = app.getHttpServer();
   await sockets?.listen(api, at.host ?? http.host);

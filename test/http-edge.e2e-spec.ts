@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import http from 'node:http';
-import { connect, type Socket } from 'node:net';
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net';
 import request from 'supertest';
+import { AcceptSockets } from '../src/common/http/accept-sockets.js';
+import type { AppConfig } from '../src/config/app-config.js';
 import { API, INTERNAL, startTestApp, type TestApp } from './support/test-app.js';
 
 /** Jest ignores the e2e project's testTimeout: hooks that start apps say theirs. */
@@ -90,6 +92,22 @@ describe("the API port's accept sockets (HTTP_ACCEPT_SOCKETS)", () => {
     },
     SLOW,
   );
+
+  it('should refuse to listen on a port another process listens on (SO_REUSEPORT would have shared it silently)', async () => {
+    const other = createNetServer();
+    await new Promise<void>((resolve) => other.listen(0, '127.0.0.1', resolve));
+    const port = (other.address() as AddressInfo).port;
+    const sockets = new AcceptSockets({ acceptSockets: 4, listenBacklog: 511 } as AppConfig['http']);
+    try {
+      await expect(sockets.assertPortFree(port, '127.0.0.1')).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(sockets.assertPortFree(port, '0.0.0.0')).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    } finally {
+      await new Promise<void>((resolve) => other.close(() => resolve()));
+    }
+    await expect(sockets.assertPortFree(port, '127.0.0.1')).resolves.toBeUndefined();
+    // one socket (no SO_REUSEPORT): the listen itself says EADDRINUSE, nothing to check
+    await expect(new AcceptSockets({ acceptSockets: 1 } as AppConfig['http']).assertPortFree(port, '127.0.0.1')).resolves.toBeUndefined();
+  });
 });
 
 /**

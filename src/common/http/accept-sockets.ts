@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import { createServer, type Server as NetServer } from 'node:net';
+import { connect, createServer, type Server as NetServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import type { AppConfig } from '../../config/app-config.js';
 
@@ -36,6 +36,33 @@ export class AcceptSockets {
       for (const server of this.servers.splice(0)) server.close();
       done();
     });
+  }
+
+  /**
+   * Refuses to start on a port another process listens on, as a listen without SO_REUSEPORT would
+   * (EADDRINUSE): with it, the kernel lets every process of the same user join the port and spreads
+   * connections over them, so a second instance started by mistake (or one still in its shutdown
+   * grace) silently took a share of the traffic. A connection to the port that succeeds means a
+   * listener; refused, reset or no answer within 250 ms means none. Port 0 (tests) needs no check.
+   */
+  async assertPortFree(port: number, host: string): Promise<void> {
+    if (this.http.acceptSockets < 2 || port === 0) return;
+    const target = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+    const taken = await new Promise<boolean>((resolve) => {
+      const socket = connect({ port, host: target });
+      const done = (answer: boolean) => {
+        socket.destroy();
+        resolve(answer);
+      };
+      socket.setTimeout(250, () => done(false));
+      socket.once('connect', () => done(true));
+      socket.once('error', () => done(false));
+    });
+    if (taken) {
+      throw Object.assign(new Error(`listen EADDRINUSE: address already in use ${host}:${port} (another process listens there)`), {
+        code: 'EADDRINUSE',
+      });
+    }
   }
 
   /** Opens the extra sockets on the port `api` listens on (known only after it listens: tests use port 0). */
