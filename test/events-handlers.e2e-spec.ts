@@ -116,6 +116,14 @@ describe('events: consumed events (PostgreSQL + NATS)', () => {
     expect(callsFor('sub_top')).toHaveLength(1);
     expect(callsFor('sub_raw')).toHaveLength(1);
     expect(callsFor('sub_raw')[0].ctx.correlationId).toBe(String(seq));
+    // the inbox keeps a bare message's sequence in a namespace of its own: an envelope whose id is
+    // that number is another event (it had been dropped as a duplicate of the bare message)
+    expect(await inboxCount(`nats-seq:${seq}`)).toBe(1);
+    await publishEnvelope(bus, prefix, 'payment_service', 'payment.completed', { subscription_id: 'sub_numeric_id' }, { id: String(seq) });
+    await eventually(
+      () => callsFor('sub_numeric_id').length,
+      (n) => n === 1,
+    );
     expect(await inboxCount(String(seq))).toBe(1);
   }, 30_000);
 

@@ -58,6 +58,14 @@ export interface EventGroup<P> {
  * message is retried or dead-lettered) and the others commit; a database that cannot answer fails
  * them all at once.
  */
+/**
+ * An event's key in the inbox: its id, or for bare data (no envelope: its id is the NATS stream
+ * sequence, SPEC section 3) that sequence in a namespace of its own, so an envelope whose id happens
+ * to be a number ("2428") and the bare message stored at sequence 2428 are two events, not one
+ * (the second had been dropped as a duplicate).
+ */
+const inboxId = (event: InboundEvent): string => (event.raw ? `nats-seq:${event.id}` : event.id);
+
 @Injectable()
 export class EventGroups {
   private readonly logger = new Logger('EventHandlers');
@@ -116,10 +124,10 @@ export class EventGroups {
     const answers = await this.uow.run(async (tx) => {
       const claimed = await this.inbox.claim(
         tx,
-        events.map((e) => ({ id: e.event.id, type })),
+        events.map((e) => ({ id: inboxId(e.event), type })),
       );
       // an id given twice in one group is claimed by its first occurrence only
-      const fresh = events.filter((e) => claimed.delete(e.event.id));
+      const fresh = events.filter((e) => claimed.delete(inboxId(e.event)));
       const applied = fresh.length > 0 ? await apply(tx, fresh) : [];
       const byEvent = new Map(fresh.map((e, i) => [e, applied[i]]));
       return events.map((e) => byEvent.get(e));
