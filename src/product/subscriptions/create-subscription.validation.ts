@@ -3,7 +3,7 @@ import type { ErrorDetail } from '../../common/errors/domain-error.js';
 import { checkBody, type FieldTable, fieldTableProblems, identifierChecks as IDENTIFIER } from '../../common/validation/field-table.js';
 import { BILLING_CYCLES } from './billing-period.js';
 import { eventObjectSizeProblem } from '../../common/validation/validators.js';
-import { type CreateSubscriptionDto, MAX_SEATS } from './dto/subscription.dto.js';
+import { type CreateSubscriptionDto, MAX_SEATS, SEATS_MESSAGE } from './dto/subscription.dto.js';
 
 const isNumber = (v: unknown): v is number => typeof v === 'number';
 
@@ -26,11 +26,8 @@ const FIELDS: FieldTable<keyof CreateSubscriptionDto> = {
   },
   seats: {
     optional: true,
-    checks: [
-      [(v) => isNumber(v) && v <= MAX_SEATS, `seats must be at most ${MAX_SEATS}`],
-      [(v) => isNumber(v) && v >= 1, 'seats must be at least 1'],
-      [(v) => isNumber(v) && Number.isInteger(v), 'seats must be an integer'],
-    ],
+    // class-validator's three rules share one message, which its details name once (validationDetails)
+    checks: [[(v) => isNumber(v) && Number.isInteger(v) && v >= 1 && v <= MAX_SEATS, SEATS_MESSAGE]],
   },
   trial: { optional: true, checks: [[(v) => typeof v === 'boolean', 'trial must be a boolean value']] },
   payment_method_id: { optional: true, checks: IDENTIFIER('payment_method_id') },

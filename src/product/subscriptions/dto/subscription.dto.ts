@@ -5,6 +5,8 @@ import { BILLING_CYCLES, type BillingCycle } from '../billing-period.js';
 import { SUBSCRIPTION_STATUSES, type SubscriptionStatus } from '../subscription-state-machine.js';
 
 export const MAX_SEATS = 1_000_000;
+/** One message for seats' three rules (one detail: `"2"` had been told three things) */
+export const SEATS_MESSAGE = `seats must be an integer from 1 to ${MAX_SEATS}`;
 
 /**
  * POST /subscriptions' body, as OpenAPI documents it. Requests are checked by the field table of
@@ -32,9 +34,9 @@ export class CreateSubscriptionDto {
 
   @ApiPropertyOptional({ example: 1, default: 1, nullable: true })
   @IsOptional()
-  @IsInt({ message: 'seats must be an integer' })
-  @Min(1, { message: 'seats must be at least 1' })
-  @Max(MAX_SEATS, { message: `seats must be at most ${MAX_SEATS}` })
+  @IsInt({ message: SEATS_MESSAGE })
+  @Min(1, { message: SEATS_MESSAGE })
+  @Max(MAX_SEATS, { message: SEATS_MESSAGE })
   seats?: number | null;
 
   @ApiPropertyOptional({ example: true, default: true, nullable: true, description: 'false skips the plan trial' })
@@ -96,9 +98,9 @@ export class ChangePlanDto {
 
   @ApiPropertyOptional({ example: 1, nullable: true, description: 'default: the current seats' })
   @IsOptional()
-  @IsInt({ message: 'seats must be an integer' })
-  @Min(1, { message: 'seats must be at least 1' })
-  @Max(MAX_SEATS, { message: `seats must be at most ${MAX_SEATS}` })
+  @IsInt({ message: SEATS_MESSAGE })
+  @Min(1, { message: SEATS_MESSAGE })
+  @Max(MAX_SEATS, { message: SEATS_MESSAGE })
   seats?: number | null;
 }
 
