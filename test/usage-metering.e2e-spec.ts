@@ -296,6 +296,23 @@ describe('metering: corrections, quotas and thresholds (PostgreSQL, two instance
       await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1, enforce: true }, replica).expect(429);
     });
 
+    it('should publish the thresholds a window passed before its limit applied, with the next record, once each', async () => {
+      const planId = `meter_plan_${++n}`;
+      await db.copyPlan('tier_free_001', { plan_id: planId, usage_limits: { quota_agent: { daily_requests: 4, thresholds: [50, 100] } } });
+      await refreshCatalogs();
+      const user = newUser();
+      // three records before the subscription: 75 % of the limit it brings, 50 % passed without a limit
+      for (let i = 0; i < 3; i++) await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1 }).expect(200);
+      await request(t.baseUrl).post(`${API}/subscriptions`).set(INTERNAL).send({ user_id: user, plan_id: planId }).expect(200);
+      await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1 }).expect(200);
+      await record({ user_id: user, product_id: 'quota_agent', usage_amount: 1 }).expect(200); // over the limit: nothing new
+      const events = await thresholdEvents(user);
+      expect(events.map((e) => [e.threshold_percent, e.used])).toEqual([
+        [50, 4],
+        [100, 4],
+      ]);
+    });
+
     it('should count the records of the window stored before the limit applied (before the subscription, before the plan had it)', async () => {
       const planId = `meter_plan_${++n}`;
       await db.copyPlan('tier_free_001', { plan_id: planId, usage_limits: { quota_agent: { daily_requests: 4 } } });

@@ -103,8 +103,21 @@ describe('quota limits (pure)', () => {
       ]);
       const jump = decideQuotas([rec(0, 0, false, units, '4'), rec(1, 1, false, units, '7')], new Map([[units.id, new Decimal('4.9')]]));
       expect(jump.reached.map((r) => r.percent)).toEqual([50, 80, 100]);
-      const none = decideQuotas([rec(0, 0, false, units, '1')], new Map([[units.id, new Decimal('12')]]));
+      // already past every threshold: those its window published are not reached again ...
+      const published = new Map([[units.id, new Set([50, 80, 100])]]);
+      const none = decideQuotas([rec(0, 0, false, units, '1')], new Map([[units.id, new Decimal('12')]]), published);
       expect(none.reached).toEqual([]);
+      // ... those it never published (passed before the limit applied: records counted when the counter
+      // was created, a plan lowering the limit) are reached by the next record (a "from below" rule never published them)
+      const late = decideQuotas(
+        [rec(0, 0, false, units, '1')],
+        new Map([[units.id, new Decimal('12')]]),
+        new Map([[units.id, new Set([50])]]),
+      );
+      expect(late.reached.map((r) => [r.percent, r.used.toFixed()])).toEqual([
+        [80, '13'],
+        [100, '13'],
+      ]);
     });
   });
 });

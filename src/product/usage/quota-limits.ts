@@ -195,10 +195,16 @@ export interface QuotaDecision {
  * records add to the counters; an enforced record that would take a counter past its limit
  * (used + increment > limit) refuses its whole request, whose increments are taken back. Accepted
  * records that leave a counter past its limit are `over_quota`. Then, over the accepted records in
- * order, the thresholds each reaches (used ≥ limit × percent / 100, from below; with a limit of 0,
- * every time: the database keeps only the first).
+ * order, the thresholds each leaves reached (used ≥ limit × percent / 100) that its window has not
+ * published (`published`, read under the counters' locks): also one passed before the limit applied
+ * (records counted when the counter was created, a plan lowering the limit mid-window), which a
+ * "from below" rule never published. The database keeps each threshold once per window.
  */
-export function decideQuotas(candidates: readonly QuotaCandidate[], used: ReadonlyMap<string, Decimal>): QuotaDecision {
+export function decideQuotas(
+  candidates: readonly QuotaCandidate[],
+  used: ReadonlyMap<string, Decimal>,
+  published: ReadonlyMap<string, ReadonlySet<number>> = new Map(),
+): QuotaDecision {
   const current = new Map(used);
   const valueOf = (c: QuotaCounter) => current.get(c.id) ?? ZERO;
   const refused = new Map<number, QuotaRefusal>();
@@ -247,7 +253,7 @@ export function decideQuotas(candidates: readonly QuotaCandidate[], used: Readon
       for (const percent of counter.thresholds) {
         const at = counter.limit.times(percent).div(100);
         const key = `${counter.id}|${percent}`;
-        if (emitted.has(key) || after.lt(at) || (before.gte(at) && !at.isZero())) continue;
+        if (emitted.has(key) || after.lt(at) || published.get(counter.id)?.has(percent)) continue;
         emitted.add(key);
         reached.push({ counter, percent, used: after, productId: r.productId, ord: r.ord });
       }

@@ -52,6 +52,12 @@ const windowRecords = (k: string) => `FROM usage_records r JOIN products p ON p.
  * CONFLICT DO NOTHING and its event is written only when the row is new, so "once per threshold
  * per window" holds across groups and replicas.
  */
+/** The locked counters: what each has used, and the threshold percents already published in its window. */
+export interface LockedCounters {
+  used: Map<string, Decimal>;
+  published: Map<string, ReadonlySet<number>>;
+}
+
 @Injectable()
 export class UsageQuotaRepository {
   private applySql?: string;
@@ -66,10 +72,10 @@ export class UsageQuotaRepository {
    * counts in), so that voiding one of them takes it out of the counter, as for the records counted
    * as they were stored. One statement.
    */
-  async lock(tx: Tx, counters: readonly CounterRow[], now: Date): Promise<Map<string, Decimal>> {
-    if (counters.length === 0) return new Map();
+  async lock(tx: Tx, counters: readonly CounterRow[], now: Date): Promise<LockedCounters> {
+    if (counters.length === 0) return { used: new Map(), published: new Map() };
     const rows = await managerOf(tx).query<
-      { user_id: string; scope: string; limit_key: string; kind: string; window_start: Date; used: string }[]
+      { user_id: string; scope: string; limit_key: string; kind: string; window_start: Date; used: string; published: string[] }[]
     >(
       prepared(
         tx,
@@ -95,11 +101,21 @@ export class UsageQuotaRepository {
            UPDATE usage_records r SET quota = jsonb_build_object('scope', m.scope, 'counters', coalesce(r.quota->'counters', '[]'::jsonb) || m.counters)
            FROM marks m WHERE r.usage_record_id = m.usage_record_id AND (r.quota IS NULL OR r.quota->>'scope' = m.scope)
          )
-         SELECT user_id, scope, limit_key, kind, window_start, used::text AS used FROM ins`,
+         SELECT i.user_id, i.scope, i.limit_key, i.kind, i.window_start, i.used::text AS used,
+           ARRAY(SELECT t.threshold_percent::text FROM usage_quota_thresholds t
+                 WHERE (t.user_id, t.scope, t.limit_key, t.kind, t.window_start) = (i.user_id, i.scope, i.limit_key, i.kind, i.window_start)) AS published
+         FROM ins i`,
       ),
       [JSON.stringify(counters.map(counterJson)), now],
     );
-    return new Map(rows.map((r) => [counterId(r.user_id, r.scope, r.limit_key, r.kind, r.window_start), new Decimal(r.used)]));
+    const used = new Map<string, Decimal>();
+    const published = new Map<string, ReadonlySet<number>>();
+    for (const r of rows) {
+      const id = counterId(r.user_id, r.scope, r.limit_key, r.kind, r.window_start);
+      used.set(id, new Decimal(r.used));
+      if (r.published.length > 0) published.set(id, new Set(r.published.map(Number)));
+    }
+    return { used, published };
   }
 
   /**

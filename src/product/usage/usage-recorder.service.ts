@@ -495,7 +495,7 @@ export class UsageRecorder {
       let fresh: GroupEntry[] = [];
       try {
         const { result, refused: unsettled } = await this.keys.transact(groupKeys, async (tx, skip) => {
-          const used = await this.quotaRepo.lock(tx, [...rows.values()].map(counterRow), now);
+          const { used, published } = await this.quotaRepo.lock(tx, [...rows.values()].map(counterRow), now);
           const refused = new Map<number, unknown>();
           let current = live.filter((i) => !skip.has(i));
           for (;;) {
@@ -514,7 +514,7 @@ export class UsageRecorder {
                   counters: list,
                 });
             }
-            const decision = decideQuotas(candidates, used);
+            const decision = decideQuotas(candidates, used, published);
             // a refused record may be the retry of a stored one, which adds nothing to a limit and
             // answers as a duplicate (SPEC 2), never 429: decided again without the stored ones
             if (
