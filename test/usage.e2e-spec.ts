@@ -455,6 +455,14 @@ describe('metered usage (PostgreSQL)', () => {
         .set(INTERNAL)
         .expect(200);
       expect(filtered.body.map((r: { usage_amount: string }) => r.usage_amount)).toEqual(['3']);
+      // bounds finer than a millisecond (Python's isoformat) compare as written: a record at 2026-11-22T00:00:00.000
+      // is before an end a microsecond later, and before a start half a millisecond later
+      const bounds = async (query: string) =>
+        (await request(t.baseUrl).get(`${API}/usage/records?user_id=${user}&${query}`).set(INTERNAL).expect(200)).body.map(
+          (r: { usage_amount: string }) => r.usage_amount,
+        );
+      expect(await bounds('start_date=2026-11-22T00:00:00&end_date=2026-11-22T00:00:00.000001')).toEqual(['3']);
+      expect(await bounds('start_date=2026-11-22T00:00:00.0005&end_date=2026-11-23')).toEqual([]);
       const own = await request(t.baseUrl).get(`${API}/usage/records`).set({ 'X-User-Id': user }).expect(200);
       expect(own.body).toHaveLength(4);
       await request(t.baseUrl).get(`${API}/usage/records?user_id=${user}`).set({ 'X-User-Id': 'intruder' }).expect(403);

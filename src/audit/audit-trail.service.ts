@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { CallContext, Principal } from '../common/auth/principal.js';
 import { Clock } from '../common/clock/clock.js';
 import { DEFAULT_LIMIT, decodeSeqCursor, type Page, seqPageOf } from '../common/pagination/page.js';
-import { parseTimestamp } from '../common/time/timestamp.js';
+import { parseRangeBound } from '../common/time/timestamp.js';
 import { type Tx, UnitOfWork } from '../database/unit-of-work.js';
 import type { AuditEntryEntity } from './audit-entry.entity.js';
 import { AuditRepository } from './audit.repository.js';
@@ -85,8 +85,8 @@ export class AuditTrail {
     const filters = {
       resourceType: query.resource_type,
       resourceId: query.resource_id,
-      start: query.start !== undefined ? parseTimestamp(query.start, true) : undefined,
-      end: query.end !== undefined ? parseTimestamp(query.end, true) : undefined,
+      start: query.start !== undefined ? parseRangeBound(query.start) : undefined,
+      end: query.end !== undefined ? parseRangeBound(query.end) : undefined,
     };
     return this.uow.read(async (tx) => seqPageOf(await this.repo.list(tx, filters, limit + 1, beforeSeq), limit, toAuditEntryView));
   }

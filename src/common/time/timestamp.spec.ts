@@ -1,4 +1,4 @@
-import { parseTimestamp } from './timestamp.js';
+import { parseRangeBound, parseTimestamp } from './timestamp.js';
 
 const iso = (value: string, dateOnly = false) => parseTimestamp(value, dateOnly)?.toISOString();
 
@@ -26,5 +26,16 @@ describe('parseTimestamp', () => {
     expect(iso('2026-12-01T03:00:00+05:30')).toBe('2026-11-30T21:30:00.000Z');
     expect(iso('2027-02-29T10:00:00')).toBeUndefined();
     expect(iso('2026-12-08')).toBeUndefined(); // date-only only where allowed
+  });
+});
+
+describe('parseRangeBound', () => {
+  it('should round a fraction finer than a millisecond up (records have milliseconds: the same records fall in the range)', () => {
+    expect(parseRangeBound('2026-12-08T00:00:00.000001Z')?.toISOString()).toBe('2026-12-08T00:00:00.001Z');
+    expect(parseRangeBound('2026-12-08T00:00:00.0005')?.toISOString()).toBe('2026-12-08T00:00:00.001Z');
+    expect(parseRangeBound('2026-12-08T00:00:00.123000')?.toISOString()).toBe('2026-12-08T00:00:00.123Z');
+    expect(parseRangeBound('2026-12-08T00:00:00.999999Z')?.toISOString()).toBe('2026-12-08T00:00:01.000Z');
+    expect(parseRangeBound('2026-12-08')?.toISOString()).toBe('2026-12-08T00:00:00.000Z');
+    expect(parseRangeBound('yesterday')).toBeUndefined();
   });
 });

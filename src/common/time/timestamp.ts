@@ -31,6 +31,20 @@ export function parseTimestamp(value: unknown, allowDateOnly = false): Date | un
 }
 
 /**
+ * A range bound (`start_date`, `end_date` of a filter): a timestamp or date as parseTimestamp reads
+ * it, but a fraction finer than a millisecond rounds UP to the next millisecond. Stored instants have
+ * milliseconds, so `t >= bound` and `t < bound` then hold for exactly the records they would hold for
+ * with the bound as written (`00:00:00.000001` had been cut to `.000`, leaving a record at `.000` out of
+ * a range that ends after it).
+ */
+export function parseRangeBound(value: unknown): Date | undefined {
+  const instant = parseTimestamp(value, true);
+  if (instant === undefined || typeof value !== 'string') return instant;
+  const fraction = /\.(\d{4,9})/.exec(value)?.[1];
+  return fraction !== undefined && /[1-9]/.test(fraction.slice(3)) ? new Date(instant.getTime() + 1) : instant;
+}
+
+/**
  * The instant, when it is a real date whose UTC instant lies in years 1-9999: what ISO 8601's
  * four-digit years and Python's `datetime` can write back. (Date.UTC reads years 0-99 as 1900-1999:
  * the year is set apart, so 0050 is year 50. An offset that carries 9999-12-31 past the year's end,

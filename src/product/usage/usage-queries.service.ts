@@ -8,7 +8,7 @@ import { type BillingCycle, calendarMonth } from '../subscriptions/billing-perio
 import { SubscriptionQueries } from '../subscriptions/subscription-queries.service.js';
 import type { ListUsageQuery, UsageFiltersQuery } from './dto/usage.dto.js';
 import type { PeriodUsage } from './period-usage.js';
-import { parseTimestamp } from './usage-input.js';
+import { parseRangeBound } from '../../common/time/timestamp.js';
 import { type UsageAggregate, type UsageFilters, UsageRepository } from './usage.repository.js';
 
 /** Reads of usage: records, statistics, recent counts, and a user's usage this period. */
@@ -110,7 +110,7 @@ function filtersFor(query: UsageFiltersQuery, ctx: CallContext): UsageFilters {
     organizationId: query.organization_id,
     subscriptionId: query.subscription_id,
     productId: query.product_id,
-    start: query.start_date !== undefined ? parseTimestamp(query.start_date, true) : undefined,
-    end: query.end_date !== undefined ? parseTimestamp(query.end_date, true) : undefined,
+    start: query.start_date !== undefined ? parseRangeBound(query.start_date) : undefined,
+    end: query.end_date !== undefined ? parseRangeBound(query.end_date) : undefined,
   };
 }
