@@ -416,6 +416,11 @@ describe('provider cost definitions (PostgreSQL + NATS)', () => {
         .send(definition('ev_1', { provider: 'ev' }))
         .expect(201);
       await request(t.baseUrl).put(`${ADMIN}/ev_1`).set(INTERNAL).send({ is_active: false }).expect(200);
+      // changing nothing (retired again, a value as it is) publishes nothing and audits nothing
+      const audited = (await db.query(`SELECT 1 FROM audit_log WHERE resource_id = 'ev_1'`)).rows.length;
+      await request(t.baseUrl).put(`${ADMIN}/ev_1`).set(INTERNAL).send({ is_active: false }).expect(200);
+      await request(t.baseUrl).put(`${ADMIN}/ev_1`).set(INTERNAL).send({ provider: 'ev' }).expect(200);
+      expect((await db.query(`SELECT 1 FROM audit_log WHERE resource_id = 'ev_1'`)).rows).toHaveLength(audited);
       await request(t.baseUrl).put(`${ADMIN}/ev_1`).set(INTERNAL).send({ description: 'still retired' }).expect(200);
       await rotate([definition('ev_2', { provider: 'ev', effective_from: '2026-12-02T00:00:00Z' })]).expect(200);
       const subject = `${env.EVENTS_SUBJECT_PREFIX}.product_service.product.cost_definitions.changed`;

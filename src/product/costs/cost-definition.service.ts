@@ -6,6 +6,7 @@ import { Clock } from '../../common/clock/clock.js';
 import { invalidField } from '../../common/errors/domain-error.js';
 import { decimalInput } from '../../common/money/decimal.js';
 import { decodeCursor, DEFAULT_LIMIT, type Page, pageOf } from '../../common/pagination/page.js';
+import { changes } from '../../common/patch/changes.js';
 import { parseTimestamp } from '../../common/time/timestamp.js';
 import { PgNotifications } from '../../database/pg-notifications.js';
 import { type Tx, UnitOfWork } from '../../database/unit-of-work.js';
@@ -127,7 +128,8 @@ export class CostDefinitionService {
       if (!current) throw CostErrors.notFound(costId);
       const before = toCostDefinitionResponse(current);
       const patch = patchOf(dto);
-      if (Object.keys(patch).length === 0) return before;
+      // the given fields as they are (an empty PUT, a retired definition retired again): nothing written, audited or published
+      if (!changes(current, patch)) return before;
       const from = patch.effectiveFrom ?? current.effectiveFrom;
       const until = patch.effectiveUntil !== undefined ? patch.effectiveUntil : current.effectiveUntil;
       checkWindow(from, until);

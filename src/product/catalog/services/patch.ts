@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { Decimal } from '../../../common/money/decimal.js';
 import type { SeedPricing } from '../../../database/seed/catalog-seed.types.js';
 
@@ -9,21 +8,6 @@ export function definedEntries(dto: object): [string, unknown][] {
 
 /** `free_tier_limit` → `freeTierLimit`: a body field to its entity property. */
 export const snakeToCamel = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/**
- * Whether `patch` (entity properties, `updatedAt` aside) would change `entity`: a write that
- * changes nothing writes nothing and publishes nothing (SPEC: `product.catalog.changed` is
- * published when something changes). JSON fields compare by value, whatever their keys' order.
- */
-export function changes(entity: object, patch: Record<string, unknown>): boolean {
-  const current = entity as Record<string, unknown>;
-  return Object.entries(patch).some(
-    ([key, value]) => key !== 'updatedAt' && !isDeepStrictEqual(normalized(current[key]), normalized(value)),
-  );
-}
-
-/** Plain JSON data (class instances and prototypes aside), for comparing stored values with a body's. */
-const normalized = (value: unknown): unknown => (value !== null && typeof value === 'object' ? JSON.parse(JSON.stringify(value)) : value);
 
 /** The same pricing: its fields and its tier table, bounds and prices by decimal value ("1.0" is "1"). */
 export function samePricing(

@@ -15,7 +15,8 @@ import type { CreatePlanDto, IncludedProductDto, UpdatePlanDto } from '../dto/pl
 import type { PlanEntity } from '../entities/plan.entity.js';
 import { type PlanResponse, toPlanResponse } from '../mappers/catalog.mappers.js';
 import { CatalogWrites } from './catalog-writes.js';
-import { changes, definedEntries, snakeToCamel } from './patch.js';
+import { changes } from '../../../common/patch/changes.js';
+import { definedEntries, snakeToCamel } from './patch.js';
 import { ProductService } from './product.service.js';
 
 /**

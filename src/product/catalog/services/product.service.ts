@@ -23,7 +23,8 @@ import { type ProductResponse, toProductResponse } from '../mappers/catalog.mapp
 import { CatalogStore } from '../catalog-store.js';
 import { type TierInput, validateTiers } from '../pricing-engine.js';
 import { CatalogWrites } from './catalog-writes.js';
-import { changes, definedEntries, samePricing, snakeToCamel } from './patch.js';
+import { changes } from '../../../common/patch/changes.js';
+import { definedEntries, samePricing, snakeToCamel } from './patch.js';
 
 export interface ProductWithTiers {
   product: ProductEntity;
