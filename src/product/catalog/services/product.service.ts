@@ -188,7 +188,8 @@ export class ProductService {
       };
       if (dto.is_active !== undefined && dto.is_active !== null) patch.isActive = dto.is_active;
       // what is as it was is not written again and publishes nothing: the pricing, the product's fields
-      const pricing = dto.pricing && toPricingInput(dto.pricing);
+      // absent or null: the pricing stays (SPEC 1: null means "not given"; null had reached samePricing: a 500)
+      const pricing = dto.pricing ? toPricingInput(dto.pricing) : undefined;
       const pricingChanged = pricing !== undefined && !samePricing(product, sortedTiers(product), pricing);
       if (pricingChanged) {
         await this.repo.replacePricing(tx, productId, pricing, now);
@@ -238,8 +239,10 @@ export class ProductService {
    * the product's table must stay contiguous from 0 and ordered (else 400 INVALID_TIERS naming the
    * rows of the resulting table, `tiers[i]...`).
    */
-  async updateTier(pricingId: string, dto: TierDto, ctx: CallContext): Promise<ProductResponse> {
-    if (!UUID.test(pricingId)) throw CatalogErrors.pricingNotFound(pricingId);
+  async updateTier(givenId: string, dto: TierDto, ctx: CallContext): Promise<ProductResponse> {
+    if (!UUID.test(givenId)) throw CatalogErrors.pricingNotFound(givenId);
+    // a uuid in any letter case names the same row (the responses write it in lower case)
+    const pricingId = givenId.toLowerCase();
     return this.writes.run(async (tx) => {
       const productId = await this.repo.productIdOfTier(tx, pricingId);
       if (productId === undefined) throw CatalogErrors.pricingNotFound(pricingId);
