@@ -137,6 +137,18 @@ describe('price quotes', () => {
     expect(later.metadata.free_tier_applied).toBe(false);
   });
 
+  it("should name a bounded last tier's own bounds in its rows, pricing the units past it at its price", () => {
+    const bounded = product({ tiers: [tier('p', 0, 'a', '0', '2', '1'), tier('p', 1, 'b', '2', '10', '0.5')] });
+    for (const quantity of ['5', '50']) {
+      const quote = list(bounded, quantity);
+      expect(quote.tier_breakdown.map((r) => [r.tier_name, r.min_quantity, r.max_quantity])).toEqual([
+        ['a', '0', '2'],
+        ['b', '2', '10'],
+      ]);
+    }
+    expect(list(bounded, '50').total_price).toBe('26');
+  });
+
   it('should name the free tier when every quoted unit is free', () => {
     const q = forUser(agent, '0', '10');
     expect([q.total_price, q.unit_price, q.tier_name]).toEqual(['0', '0', 'free_tier']);

@@ -1,6 +1,6 @@
 import { Decimal, formatDecimal, ZERO } from '../../common/money/decimal.js';
 import type { ProductEntity } from '../catalog/entities/product.entity.js';
-import { type PriceSchedule, splitUnits, tierAt } from '../catalog/pricing-engine.js';
+import { type PriceSchedule, splitUnits, type Tier, tierAt } from '../catalog/pricing-engine.js';
 
 /** The name of the breakdown row of units inside the free tier. */
 export const FREE_TIER_ROW = 'free_tier';
@@ -68,10 +68,17 @@ export function buildQuote(input: QuoteInput): PriceQuoteResponse {
   const { product, schedule, from, quantity } = input;
   const parts = splitUnits(schedule, from, from.plus(quantity));
   const total = parts.reduce((sum, p) => sum.plus(p.cost), ZERO);
+  // the rows name each tier's own bounds: the schedule prices past a bounded last tier at its price,
+  // and so has no bound there (the pricing response shows the stored one; the quote had said null)
+  const stored = [...(product.tiers ?? [])].sort((x, y) => x.tierIndex - y.tierIndex);
+  const maxOf = (tier: Tier): string | null => {
+    const max = stored[schedule.tiers.indexOf(tier)]?.maxUnits ?? tier.maxUnits?.toFixed() ?? null;
+    return max === null ? null : formatDecimal(max);
+  };
   const rows = parts.map((p): QuoteTierRow => ({
     tier_name: p.tier ? p.tier.tierName : FREE_TIER_ROW,
     min_quantity: p.tier ? formatDecimal(p.tier.minUnits) : '0',
-    max_quantity: p.tier ? (p.tier.maxUnits === null ? null : formatDecimal(p.tier.maxUnits)) : formatDecimal(schedule.freeTierLimit),
+    max_quantity: p.tier ? maxOf(p.tier) : formatDecimal(schedule.freeTierLimit),
     unit_price: formatDecimal(p.unitPrice),
     currency: product.currency,
     units: formatDecimal(p.units),
