@@ -149,6 +149,17 @@ export function clientErrorAnswer(
   return { status: 400, code: 'MALFORMED_REQUEST', message: 'Malformed HTTP request' };
 }
 
+/** What a refusal made outside Nest carries besides its SPEC body: the request id, no-store and the edge headers. */
+const refusalHeaders = (requestId: string): Record<string, string> => ({
+  'content-type': 'application/json; charset=utf-8',
+  'x-request-id': requestId,
+  'cache-control': NO_STORE,
+  ...Object.fromEntries(EDGE_HEADERS),
+});
+
+const errorBody = (code: string, message: string, requestId: string): string =>
+  JSON.stringify({ error: { code, message, request_id: requestId }, detail: message });
+
 /**
  * Node's 'clientError' (a request line or headers too large, a request not received within
  * HTTP_HEADERS_TIMEOUT / HTTP_REQUEST_TIMEOUT, bytes that are not HTTP): the SPEC error body with
@@ -164,16 +175,9 @@ export function createClientErrorHandler(
     if (socket.writable && current?.headersSent !== true) {
       const { status, code, message } = clientErrorAnswer(err.code, limits);
       const requestId = randomUUID();
-      const body = JSON.stringify({ error: { code, message, request_id: requestId }, detail: message });
-      const head = [
-        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,
-        'content-type: application/json; charset=utf-8',
-        `content-length: ${Buffer.byteLength(body)}`,
-        'connection: close',
-        `x-request-id: ${requestId}`,
-        `cache-control: ${NO_STORE}`,
-        ...EDGE_HEADERS.map(([name, value]) => `${name}: ${value}`),
-      ];
+      const body = errorBody(code, message, requestId);
+      const headers = { ...refusalHeaders(requestId), 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+      const head = [`HTTP/1.1 ${status} ${STATUS_TEXT[status]}`, ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)];
       socket.write(`${head.join('\r\n')}\r\n\r\n${body}`);
     }
     socket.destroy(err);
@@ -182,17 +186,6 @@ export function createClientErrorHandler(
 
 /** The router's limit on one path parameter (longer identifiers still reach validation: 400 over 255 characters). */
 export const MAX_PARAM_LENGTH = 1024;
-
-/** What a refusal made outside Nest carries besides its SPEC body: the request id, no-store and the edge headers. */
-const refusalHeaders = (requestId: string): Record<string, string> => ({
-  'content-type': 'application/json; charset=utf-8',
-  'x-request-id': requestId,
-  'cache-control': NO_STORE,
-  ...Object.fromEntries(EDGE_HEADERS),
-});
-
-const errorBody = (code: string, message: string, requestId: string): string =>
-  JSON.stringify({ error: { code, message, request_id: requestId }, detail: message });
 
 /**
  * The router's own refusals, made before any hook runs (Fastify's `frameworkErrors`): a path whose
