@@ -1,3 +1,5 @@
+import { withoutValue } from '../common/validation/validation.pipe.js';
+
 /** JSON with object keys sorted at every level: equal values give equal strings (request hashes). */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(sortKeys(value)) ?? 'null';
@@ -22,13 +24,5 @@ function sortKeys(value: unknown): unknown {
  * included product's `included_amount: null`, a free-form `metadata`) null is a value of its own.
  */
 export function withoutNullFields(body: unknown): unknown {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return body;
-  const fields = body as Record<string, unknown>;
-  for (const key in fields) {
-    if (fields[key] !== null) continue;
-    const kept: Record<string, unknown> = {};
-    for (const k in fields) if (fields[k] !== null) kept[k] = fields[k];
-    return kept;
-  }
-  return body;
+  return body === null || typeof body !== 'object' || Array.isArray(body) ? body : withoutValue(body, null);
 }

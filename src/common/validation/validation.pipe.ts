@@ -140,13 +140,19 @@ export class AppValidationPipe extends ValidationPipe {
  * The query without its empty parameters (`?a=&b=1` → `{b: "1"}`): the object itself when none is
  * empty (no copy; a request without a query string loops over nothing).
  */
-export function withoutEmptyValues(query: object): object {
-  const entries = query as Record<string, unknown>;
+export const withoutEmptyValues = (query: object): object => withoutValue(query, '');
+
+/**
+ * `fields` without the entries whose value is `omitted` (not nested ones): the object itself when it
+ * has none (no copy). Empty query parameters (`''`), a request hash's top-level nulls.
+ */
+export function withoutValue(fields: object, omitted: unknown): object {
+  const entries = fields as Record<string, unknown>;
   for (const key in entries) {
-    if (entries[key] !== '') continue;
+    if (entries[key] !== omitted) continue;
     const kept: Record<string, unknown> = {};
-    for (const k in entries) if (entries[k] !== '') kept[k] = entries[k];
+    for (const k in entries) if (entries[k] !== omitted) kept[k] = entries[k];
     return kept;
   }
-  return query;
+  return fields;
 }
