@@ -14,6 +14,7 @@ import { GroupedKey, IDEMPOTENT_GROUPED, RunAlone } from './grouped-key.js';
 import { IdempotencyErrors } from './idempotency.errors.js';
 import { IdempotencyMetrics } from './idempotency.metrics.js';
 import { type ClaimRequest, IdempotencyRepository } from './idempotency.repository.js';
+import type { IdempotencyKeyEntity } from './idempotency-key.entity.js';
 
 /** How long a request waits for a concurrent request with the same key to finish before 409. */
 export const IDEMPOTENCY_WAIT_MS = 10_000;
@@ -42,6 +43,15 @@ type Outcome = { replayed: true; body: unknown } | { replayed: false; body: unkn
  * records, subscription creates) has its group claim the key and store the response instead
  * (`grouped`, GroupedKey).
  */
+/** A key's row held for this same request by another one still running (it waits for that one, alone). */
+const pending = (row: IdempotencyKeyEntity, requestHash: string): boolean => row.requestHash === requestHash && row.state !== 'completed';
+
+/** An earlier request's completed row under the key: its response replayed, or 409 when its body was another. */
+function replayOf(row: IdempotencyKeyEntity, requestHash: string): Outcome {
+  if (row.requestHash !== requestHash) throw IdempotencyErrors.reused();
+  return { replayed: true, body: row.responseBody };
+}
+
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
   constructor(
@@ -96,9 +106,8 @@ export class IdempotencyInterceptor implements NestInterceptor {
       if (!(await this.claim(tx, { ...claim, now: this.clock.now() }))) {
         const row = await this.store.find(tx, claim.scope, claim.key);
         if (!row) throw IdempotencyErrors.inProgress(); // gone again in between (expired and pruned): retry
-        if (row.requestHash !== claim.requestHash) throw IdempotencyErrors.reused();
-        if (row.state !== 'completed') throw IdempotencyErrors.inProgress();
-        return { replayed: true, body: row.responseBody };
+        if (pending(row, claim.requestHash)) throw IdempotencyErrors.inProgress();
+        return replayOf(row, claim.requestHash);
       }
       const body: unknown = await lastValueFrom(next.handle(), { defaultValue: undefined });
       await this.store.complete(tx, claim.scope, claim.key, status, body);
@@ -108,11 +117,12 @@ export class IdempotencyInterceptor implements NestInterceptor {
 
   /**
    * A grouped route (`@Idempotent({ grouped: true })`): the handler hands the key to its writer,
-   * whose group claims and settles it (GroupedKey). A request the group did not settle (it failed
-   * before its key was claimed, or the key was busy) runs again the classic way: the handler is
-   * invoked a second time (pipes included), now without the key. Safe whatever the first attempt
-   * did: had its group committed the effect, it committed the stored response with it, and the
-   * classic claim replays that.
+   * whose group claims and settles it (GroupedKey). A request that failed before its group claimed
+   * anything looks the key up once: its error is the answer when the key holds nothing, the stored
+   * response (or 409) when it holds an earlier request's. A request whose key was busy (RunAlone, or
+   * held by a request still running) runs again the classic way: the handler is invoked a second
+   * time (pipes included), now without the key. Safe whatever the first attempt did: had its group
+   * committed the effect, it committed the stored response with it, and the classic claim replays that.
    */
   private async grouped(req: AuthedRequest, next: CallHandler, claim: Omit<ClaimRequest, 'now'>, status: number): Promise<Outcome> {
     const key = new GroupedKey(claim.scope, claim.key, claim.method, claim.path, claim.requestHash, status);
@@ -131,10 +141,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
       // answer (running the handler again had made every account and organization call twice)
       if (!(err instanceof RunAlone)) {
         const earlier = await this.uow.read((tx) => this.store.find(tx, claim.scope, claim.key));
-        if (!earlier || earlier.requestHash !== claim.requestHash || earlier.state === 'completed') this.metrics.settled(route, 'group');
-        if (!earlier) throw err;
-        if (earlier.requestHash !== claim.requestHash) throw IdempotencyErrors.reused();
-        if (earlier.state === 'completed') return { replayed: true, body: earlier.responseBody };
+        if (!earlier || !pending(earlier, claim.requestHash)) {
+          this.metrics.settled(route, 'group');
+          if (!earlier) throw err;
+          return replayOf(earlier, claim.requestHash);
+        }
       }
       this.metrics.settled(route, 'alone');
       return this.alone(next, claim, status);
